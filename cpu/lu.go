@@ -1,0 +1,95 @@
+package cpu
+
+import (
+	"fmt"
+	"math"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas64"
+	"gonum.org/v1/gonum/lapack"
+	"gonum.org/v1/gonum/lapack/lapack64"
+)
+
+// RCondMin is the reciprocal condition number (1-norm estimate) below which a
+// matrix counts as numerically singular: past 1/eps a solve has no correct digits.
+const RCondMin = 1e-15
+
+// LU is the LU factorization with partial pivoting of an n×n row-major
+// matrix. Its solve methods are safe for concurrent use.
+type LU struct {
+	n      int
+	lu     blas64.General
+	piv    []int
+	logdet float64
+	rcond  float64
+}
+
+// Singular describes why FactorLU refused a matrix.
+type Singular struct {
+	Index int     // the row of the zero or tiny pivot, -1 for a condition failure
+	Pivot float64 // the pivot, or the reciprocal condition estimate
+	Why   string
+}
+
+// FactorLU factorizes the n×n row-major matrix a (not modified). A matrix with
+// a zero pivot, or whose reciprocal condition estimate is below RCondMin,
+// gives a nil LU and a non-nil *Singular.
+func FactorLU(a []float64, n int) (*LU, *Singular) {
+	if len(a) != n*n {
+		panic(fmt.Sprintf("cpu: FactorLU of %d elements as %dx%d", len(a), n, n))
+	}
+	g := blas64.General{Rows: n, Cols: n, Stride: max(n, 1), Data: append([]float64(nil), a...)}
+	if n == 0 {
+		return &LU{lu: g}, nil
+	}
+	anorm := lapack64.Lange(lapack.MaxColumnSum, g, nil)
+	piv := make([]int, n)
+	lapack64.Getrf(g, piv) // a zero pivot is found below, with its row
+	l := &LU{n: n, lu: g, piv: piv}
+	for i := 0; i < n; i++ {
+		u := g.Data[i*g.Stride+i]
+		if u == 0 {
+			return nil, &Singular{Index: i, Pivot: u, Why: "zero pivot"}
+		}
+		l.logdet += math.Log(math.Abs(u))
+	}
+	work := make([]float64, 4*n)
+	iwork := make([]int, n)
+	l.rcond = lapack64.Gecon(lapack.MaxColumnSum, g, anorm, work, iwork)
+	if !(l.rcond >= RCondMin) {
+		return nil, &Singular{Index: -1, Pivot: l.rcond, Why: fmt.Sprintf("reciprocal condition estimate %.3g", l.rcond)}
+	}
+	return l, nil
+}
+
+// Size returns n.
+func (l *LU) Size() int { return l.n }
+
+// LogAbsDet returns log|det A|.
+func (l *LU) LogAbsDet() float64 { return l.logdet }
+
+// RCond returns the 1-norm reciprocal condition estimate.
+func (l *LU) RCond() float64 { return l.rcond }
+
+// Solve writes A⁻¹ v into dst (they may alias).
+func (l *LU) Solve(dst, v []float64) { l.solve(blas.NoTrans, dst, v, 1) }
+
+// SolveT writes A⁻ᵀ v into dst (they may alias).
+func (l *LU) SolveT(dst, v []float64) { l.solve(blas.Trans, dst, v, 1) }
+
+// SolveMany solves A X = V for an n×nrhs row-major V, writing X into dst.
+func (l *LU) SolveMany(dst, v []float64, nrhs int) { l.solve(blas.NoTrans, dst, v, nrhs) }
+
+// SolveTMany solves Aᵀ X = V for an n×nrhs row-major V, writing X into dst.
+func (l *LU) SolveTMany(dst, v []float64, nrhs int) { l.solve(blas.Trans, dst, v, nrhs) }
+
+func (l *LU) solve(t blas.Transpose, dst, v []float64, nrhs int) {
+	if len(dst) != l.n*nrhs || len(v) != l.n*nrhs {
+		panic(fmt.Sprintf("cpu: LU solve of order %d with %d right-hand sides given %d and %d elements", l.n, nrhs, len(v), len(dst)))
+	}
+	if l.n == 0 {
+		return
+	}
+	copy(dst, v)
+	lapack64.Getrs(t, l.lu, blas64.General{Rows: l.n, Cols: nrhs, Stride: nrhs, Data: dst}, l.piv)
+}

@@ -1,0 +1,173 @@
+package ops
+
+import (
+	"fmt"
+	"math"
+	"sync"
+
+	"github.com/invad/invad/cpu"
+	"github.com/invad/invad/tape"
+)
+
+var errNotSquare = tape.ErrNotSquare
+
+// diagFactor inverts a diagonal block by reciprocals.
+type diagFactor struct {
+	inv    []float64
+	logdet float64
+}
+
+// newDiagFactor builds the factor of diag(d). A zero or non-finite entry is a
+// *tape.SingularError naming op and input p.
+func newDiagFactor(op string, p int, d []float64) (tape.Factor, error) {
+	f := &diagFactor{inv: make([]float64, len(d))}
+	for i, v := range d {
+		if v == 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+			why := "zero derivative"
+			if v != 0 {
+				why = "non-finite derivative"
+			}
+			return nil, &tape.SingularError{Op: op, Pos: -1, Input: p, Index: i, Pivot: v, Why: why}
+		}
+		f.inv[i] = 1 / v
+		f.logdet += math.Log(math.Abs(v))
+	}
+	return f, nil
+}
+
+func (f *diagFactor) Size() int          { return len(f.inv) }
+func (f *diagFactor) LogAbsDet() float64 { return f.logdet }
+func (f *diagFactor) Solve(dst, v []float64) {
+	checkLen(len(f.inv), dst, v)
+	inv := f.inv
+	cpu.For(len(inv), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			dst[i] = v[i] * inv[i]
+		}
+	})
+}
+func (f *diagFactor) SolveT(dst, v []float64) { f.Solve(dst, v) }
+
+func checkLen(n int, dst, v []float64) {
+	if len(dst) != n || len(v) != n {
+		panic(fmt.Sprintf("ops: solve with a block of order %d given %d and %d elements", n, len(v), len(dst)))
+	}
+}
+
+// identityFactor is the factor of I.
+type identityFactor int
+
+func (f identityFactor) Size() int          { return int(f) }
+func (f identityFactor) LogAbsDet() float64 { return 0 }
+func (f identityFactor) Solve(dst, v []float64) {
+	checkLen(int(f), dst, v)
+	copy(dst, v)
+}
+func (f identityFactor) SolveT(dst, v []float64) { f.Solve(dst, v) }
+
+// luFactor wraps a dense LU for ops whose block is a dense matrix; times
+// repeats it: the block is times copies of the matrix acting on a
+// matrix-shaped input (rows × times, row-major): A = M ⊗ I_times.
+type kronRightFactor struct {
+	lu    *cpu.LU
+	times int
+}
+
+func (f *kronRightFactor) Size() int          { return f.lu.Size() * f.times }
+func (f *kronRightFactor) LogAbsDet() float64 { return float64(f.times) * f.lu.LogAbsDet() }
+func (f *kronRightFactor) Solve(dst, v []float64) {
+	checkLen(f.Size(), dst, v)
+	f.lu.SolveMany(dst, v, f.times)
+}
+func (f *kronRightFactor) SolveT(dst, v []float64) {
+	checkLen(f.Size(), dst, v)
+	f.lu.SolveTMany(dst, v, f.times)
+}
+
+// kronLeftFactor is the block of X ↦ X M for an m×k input X and a k×k
+// matrix M: A = I_m ⊗ Mᵀ. The same LU of M serves every row.
+type kronLeftFactor struct {
+	lu   *cpu.LU
+	rows int
+	pool sync.Pool
+}
+
+func (f *kronLeftFactor) Size() int          { return f.lu.Size() * f.rows }
+func (f *kronLeftFactor) LogAbsDet() float64 { return float64(f.rows) * f.lu.LogAbsDet() }
+
+// Solve: each row x of the input solves x M = v, that is Mᵀ xᵀ = vᵀ.
+func (f *kronLeftFactor) Solve(dst, v []float64) { f.solve(dst, v, true) }
+
+// SolveT: each row solves M z = c.
+func (f *kronLeftFactor) SolveT(dst, v []float64) { f.solve(dst, v, false) }
+
+func (f *kronLeftFactor) solve(dst, v []float64, trans bool) {
+	checkLen(f.Size(), dst, v)
+	k, m := f.lu.Size(), f.rows
+	bufp, _ := f.pool.Get().(*[]float64)
+	if bufp == nil || len(*bufp) < k*m {
+		b := make([]float64, k*m)
+		bufp = &b
+	}
+	buf := (*bufp)[:k*m]
+	transpose(buf, v, m, k)
+	if trans {
+		f.lu.SolveTMany(buf, buf, m)
+	} else {
+		f.lu.SolveMany(buf, buf, m)
+	}
+	transpose(dst, buf, k, m)
+	f.pool.Put(bufp)
+}
+
+// transpose writes the transpose of the r×c row-major src into dst (c×r).
+func transpose(dst, src []float64, r, c int) {
+	const tile = 32
+	for i0 := 0; i0 < r; i0 += tile {
+		for j0 := 0; j0 < c; j0 += tile {
+			for i := i0; i < min(i0+tile, r); i++ {
+				for j := j0; j < min(j0+tile, c); j++ {
+					dst[j*r+i] = src[i*c+j]
+				}
+			}
+		}
+	}
+}
+
+// cumsumFactor inverts the running sum along axis 0 of a rows×inner value.
+type cumsumFactor struct{ rows, inner int }
+
+func (f cumsumFactor) Size() int          { return f.rows * f.inner }
+func (f cumsumFactor) LogAbsDet() float64 { return 0 }
+
+// Solve: x[i] = y[i] - y[i-1], from the last row down so dst may alias v.
+func (f cumsumFactor) Solve(dst, v []float64) {
+	checkLen(f.Size(), dst, v)
+	c := f.inner
+	for i := f.rows - 1; i >= 1; i-- {
+		for j := 0; j < c; j++ {
+			dst[i*c+j] = v[i*c+j] - v[(i-1)*c+j]
+		}
+	}
+	copy(dst[:min(c, len(dst))], v[:min(c, len(v))])
+}
+
+// SolveT: x[i] = v[i] - v[i+1], from the first row up so dst may alias v.
+func (f cumsumFactor) SolveT(dst, v []float64) {
+	checkLen(f.Size(), dst, v)
+	c := f.inner
+	for i := 0; i < f.rows-1; i++ {
+		for j := 0; j < c; j++ {
+			dst[i*c+j] = v[i*c+j] - v[(i+1)*c+j]
+		}
+	}
+	if f.rows > 0 {
+		last := (f.rows - 1) * c
+		copy(dst[last:], v[last:])
+	}
+}
+
+// luSingular turns a cpu.Singular into a *tape.SingularError.
+func luSingular(op string, p int, s *cpu.Singular) error {
+	return &tape.SingularError{Op: op, Pos: -1, Input: p, Index: s.Index, Pivot: s.Pivot, Why: s.Why}
+}

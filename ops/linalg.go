@@ -1,0 +1,141 @@
+package ops
+
+import (
+	"fmt"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas64"
+
+	"github.com/invad/invad/cpu"
+	"github.com/invad/invad/tape"
+	"github.com/invad/invad/tensor"
+)
+
+// MatMulOp is the matrix product: [m,k]×[k,c] → [m,c] and [m,k]×[k] → [m].
+var MatMulOp = matMul{}
+
+type matMul struct{}
+
+// MatMul returns the matrix product a·b for a 2-D a and a 2-D or 1-D b.
+// Either side may be the variable: W·x and X·W are both covered, and the
+// inverse rule with respect to a square constant factor factorizes it once
+// for every call and every batch row.
+func MatMul(a, b *tape.Var) *tape.Var { return tape.Apply(MatMulOp, a, b) }
+
+func (matMul) Name() string { return "matmul" }
+
+func (matMul) Shape(in [][]int) []int {
+	arity("matmul", in, 2)
+	a, b := in[0], in[1]
+	if len(a) != 2 || (len(b) != 1 && len(b) != 2) {
+		panic(fmt.Sprintf("ops: matmul: shapes %v and %v: need a 2-D left and a 1-D or 2-D right operand", a, b))
+	}
+	if a[1] != b[0] {
+		panic(fmt.Sprintf("ops: matmul: inner dimensions of %v and %v differ", a, b))
+	}
+	if len(b) == 1 {
+		return []int{a[0]}
+	}
+	return []int{a[0], b[1]}
+}
+
+// dims returns m, k, c (c = 1 for a vector right operand).
+func mmDims(a, b []int) (m, k, c int) {
+	m, k, c = a[0], a[1], 1
+	if len(b) == 2 {
+		c = b[1]
+	}
+	return
+}
+
+func general(d []float64, r, c int) blas64.General {
+	return blas64.General{Rows: r, Cols: c, Stride: max(c, 1), Data: d}
+}
+
+// gemm computes dst = alpha·op(a)·op(b) + beta·dst on row-major matrices.
+func gemm(ta, tb blas.Transpose, alpha float64, a blas64.General, b blas64.General, beta float64, dst blas64.General) {
+	if dst.Rows == 0 || dst.Cols == 0 {
+		return
+	}
+	inner := a.Cols
+	if ta == blas.Trans {
+		inner = a.Rows
+	}
+	if inner == 0 {
+		if beta == 0 {
+			for i := range dst.Data[:dst.Rows*dst.Stride] {
+				dst.Data[i] = 0
+			}
+		}
+		return
+	}
+	blas64.Gemm(ta, tb, alpha, a, b, beta, dst)
+}
+
+func (matMul) Forward(dst *tensor.Tensor, in []*tensor.Tensor) {
+	m, k, c := mmDims(in[0].Shape(), in[1].Shape())
+	gemm(blas.NoTrans, blas.NoTrans, 1, general(in[0].Data(), m, k), general(in[1].Data(), k, c), 0, general(dst.Data(), m, c))
+}
+
+func (matMul) JVP(dst *tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor, t []*tensor.Tensor) {
+	m, k, c := mmDims(in[0].Shape(), in[1].Shape())
+	d := general(dst.Data(), m, c)
+	beta := 0.0
+	if t[0] != nil {
+		gemm(blas.NoTrans, blas.NoTrans, 1, general(t[0].Data(), m, k), general(in[1].Data(), k, c), 0, d)
+		beta = 1
+	}
+	if t[1] != nil {
+		gemm(blas.NoTrans, blas.NoTrans, 1, general(in[0].Data(), m, k), general(t[1].Data(), k, c), beta, d)
+	}
+}
+
+func (matMul) VJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor, cot *tensor.Tensor) {
+	m, k, c := mmDims(in[0].Shape(), in[1].Shape())
+	g := general(cot.Data(), m, c)
+	if dst[0] != nil { // ga += g bᵀ
+		gemm(blas.NoTrans, blas.Trans, 1, g, general(in[1].Data(), k, c), 1, general(dst[0].Data(), m, k))
+	}
+	if dst[1] != nil { // gb += aᵀ g
+		gemm(blas.Trans, blas.NoTrans, 1, general(in[0].Data(), m, k), g, 1, general(dst[1].Data(), k, c))
+	}
+}
+
+// Structure: with respect to a, out's row i reads a's row i alone, so the
+// block is block-diagonal over the m rows, every block bᵀ (shared). With
+// respect to b it is a ⊗ I_c, which is dense in row-major order.
+func (matMul) Structure(i int, in [][]int, varying []bool) tape.Structure {
+	m, _, c := mmDims(in[0], in[1])
+	s := tape.Structure{Rows: m * c, Cols: tensor.SizeOf(in[i]), Constant: !varying[1-i]}
+	switch {
+	case !varying[i]:
+		s.Kind, s.Constant = tape.Zero, false
+	case i == 0 && m > 1:
+		s.Kind, s.Blocks, s.Shared = tape.BlockDiagonal, m, true
+	default:
+		s.Kind = tape.Dense
+	}
+	return s
+}
+
+// Inverse with respect to a (needs k = c): every row x of a solves
+// x·b = v with one LU of b. With respect to b (needs m = k): a·X = V with one
+// LU of a for all c columns.
+func (matMul) Inverse(p int, in []*tensor.Tensor, out *tensor.Tensor) (tape.Factor, error) {
+	m, k, c := mmDims(in[0].Shape(), in[1].Shape())
+	if (p == 0 && k != c) || (p == 1 && m != k) {
+		return nil, notSquare("matmul", p, [][]int{in[0].Shape(), in[1].Shape()}, out.Shape())
+	}
+	if p == 0 {
+		lu, sing := cpu.FactorLU(in[1].Data(), k)
+		if sing != nil {
+			return nil, luSingular("matmul", p, sing)
+		}
+		return &kronLeftFactor{lu: lu, rows: m}, nil
+	}
+	lu, sing := cpu.FactorLU(in[0].Data(), m)
+	if sing != nil {
+		return nil, luSingular("matmul", p, sing)
+	}
+	return &kronRightFactor{lu: lu, times: c}, nil
+}

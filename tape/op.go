@@ -1,0 +1,160 @@
+package tape
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/invad/invad/tensor"
+)
+
+// Op is one primitive with its whole contract. Implementations must be safe
+// for concurrent use: every method reads its receiver and inputs only.
+//
+// Shapes passed to the rules are those Shape accepted; the rules may assume
+// them and need not check again.
+type Op interface {
+	// Name is the op's name in reports and errors, e.g. "exp" or "matmul".
+	Name() string
+
+	// Shape returns the output shape for the given input shapes. It panics
+	// with a message starting with "ops: " if the shapes do not fit.
+	Shape(in [][]int) []int
+
+	// Forward writes the op's value at in into dst (every element).
+	Forward(dst *tensor.Tensor, in []*tensor.Tensor)
+
+	// JVP writes Σ_i (∂out/∂in_i) t[i] into dst (every element). t[i] == nil
+	// is a symbolic zero tangent and costs nothing; at least one t[i] is set.
+	// out is the op's value at in.
+	JVP(dst *tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor, t []*tensor.Tensor)
+
+	// VJP adds (∂out/∂in_i)ᵀ c into dst[i] for every dst[i] != nil. Two
+	// entries of dst may be the same tensor (an input used twice); the
+	// contributions then add up.
+	VJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor, c *tensor.Tensor)
+
+	// Structure describes the block ∂out/∂in_i. varying[j] says whether
+	// input j depends on the program's input (constants do not).
+	Structure(i int, in [][]int, varying []bool) Structure
+
+	// Inverse factorizes the block A = ∂out/∂in_p at the point in (whose
+	// value is out). The input p must have the output's number of elements,
+	// else the error is ErrNotSquare. A singular block gives a *SingularError.
+	Inverse(p int, in []*tensor.Tensor, out *tensor.Tensor) (Factor, error)
+}
+
+// Viewer is implemented by ops whose value only relabels its input's
+// elements (Reshape, an axis-0 slice). Apply records View's result, which
+// shares storage with the input, instead of copying through Forward.
+type Viewer interface {
+	View(in []*tensor.Tensor) *tensor.Tensor
+}
+
+// Factor is a factorization of a square Jacobian block A of size Size().
+// Its methods are safe for concurrent use.
+type Factor interface {
+	// Size is the block's order.
+	Size() int
+	// Solve writes A⁻¹ v into dst. dst and v may be the same slice.
+	Solve(dst, v []float64)
+	// SolveT writes A⁻ᵀ v into dst. dst and v may be the same slice.
+	SolveT(dst, v []float64)
+	// LogAbsDet returns log|det A|.
+	LogAbsDet() float64
+}
+
+// Kind is the shape of a Jacobian block's nonzero pattern.
+type Kind uint8
+
+const (
+	// Zero: the block is zero (the input is a constant, or out ignores it).
+	Zero Kind = iota
+	// Identity: out and in have the same size and the block is I.
+	Identity
+	// Diagonal: same sizes, out[k] depends on in[k] alone (elementwise).
+	Diagonal
+	// LowerTriangular: same sizes, out[k] depends on in[j] for j ≤ k only
+	// (flat row-major order).
+	LowerTriangular
+	// BlockDiagonal: Blocks equal-sized dense blocks on the diagonal, each
+	// (Rows/Blocks)×(Cols/Blocks).
+	BlockDiagonal
+	// Selection: out[OutOff+j] = in[InOff+j] for 0 ≤ j < Len, every other
+	// entry zero. Split, Concat and Reshape only relabel elements.
+	Selection
+	// Dense: no known pattern.
+	Dense
+)
+
+var kindNames = [...]string{"zero", "identity", "diagonal", "lower-triangular", "block-diagonal", "selection", "dense"}
+
+func (k Kind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("Kind(%d)", int(k))
+}
+
+// Structure describes one Jacobian block ∂out/∂in, of Rows×Cols (output
+// size × input size).
+type Structure struct {
+	Kind       Kind
+	Rows, Cols int
+	// Blocks is the number of diagonal blocks of a BlockDiagonal block.
+	Blocks int
+	// InOff, OutOff and Len place a Selection.
+	InOff, OutOff, Len int
+	// Constant says the block's entries do not depend on the point: the op
+	// is linear in this input with coefficients from constants (W x with W
+	// constant, Scale, Add). Its factorization can be cached.
+	Constant bool
+	// Shared says every block of a BlockDiagonal is the same matrix
+	// (X W with W constant is I ⊗ Wᵀ).
+	Shared bool
+}
+
+func (s Structure) String() string {
+	str := fmt.Sprintf("%v %dx%d", s.Kind, s.Rows, s.Cols)
+	switch s.Kind {
+	case BlockDiagonal:
+		str += fmt.Sprintf(" (%d blocks)", s.Blocks)
+	case Selection:
+		str += fmt.Sprintf(" (out[%d:%d] = in[%d:%d])", s.OutOff, s.OutOff+s.Len, s.InOff, s.InOff+s.Len)
+	}
+	if s.Constant {
+		str += " constant"
+	}
+	if s.Shared {
+		str += " shared"
+	}
+	return str
+}
+
+// ErrSingular is matched (errors.Is) by every *SingularError.
+var ErrSingular = errors.New("singular Jacobian block")
+
+// ErrNotSquare is returned by Op.Inverse for an input whose size differs
+// from the output's.
+var ErrNotSquare = errors.New("Jacobian block is not square")
+
+// SingularError reports a singular (or numerically singular) block.
+type SingularError struct {
+	Op    string  // the op's name
+	Pos   int     // the op's position on the tape, -1 if not known
+	Input int     // which input the block is taken against
+	Index int     // the flat index of the zero pivot or element
+	Pivot float64 // the offending pivot or diagonal value
+	Why   string  // "zero pivot", "pivot growth 1e17", ...
+}
+
+func (e *SingularError) Error() string {
+	pos := ""
+	if e.Pos >= 0 {
+		pos = fmt.Sprintf(" at tape position %d", e.Pos)
+	}
+	return fmt.Sprintf("singular Jacobian block of %s%s w.r.t. input %d: %s at index %d (pivot %g)",
+		e.Op, pos, e.Input, e.Why, e.Index, e.Pivot)
+}
+
+// Is makes errors.Is(err, ErrSingular) true.
+func (e *SingularError) Is(target error) bool { return target == ErrSingular }

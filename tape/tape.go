@@ -1,0 +1,205 @@
+package tape
+
+import (
+	"fmt"
+
+	"github.com/invad/invad/tensor"
+)
+
+// Tape records a program. It is not safe for concurrent recording.
+type Tape struct {
+	vars  []*Var
+	nodes []*Node
+}
+
+// NewTape returns an empty tape.
+func NewTape() *Tape { return &Tape{} }
+
+// Var is a value on a tape: an input, a constant, or an op's output.
+type Var struct {
+	tape    *Tape
+	id      int
+	val     *tensor.Tensor
+	node    *Node // the op that computed it; nil for inputs and constants
+	varying bool  // depends on an input
+}
+
+// Node is one recorded application of an op.
+type Node struct {
+	Op  Op
+	In  []*Var
+	Out *Var
+	// Pos is the node's position on the tape in recording order.
+	Pos int
+}
+
+// Input puts an input (a varying value) on the tape. t is not copied.
+func (tp *Tape) Input(t *tensor.Tensor) *Var {
+	if t == nil {
+		panic("tape: nil input tensor")
+	}
+	return tp.newVar(t, nil, true)
+}
+
+// Const puts a constant on the tape. t is not copied.
+func (tp *Tape) Const(t *tensor.Tensor) *Var {
+	if t == nil {
+		panic("tape: nil constant tensor")
+	}
+	return tp.newVar(t, nil, false)
+}
+
+func (tp *Tape) newVar(t *tensor.Tensor, n *Node, varying bool) *Var {
+	v := &Var{tape: tp, id: len(tp.vars), val: t, node: n, varying: varying}
+	tp.vars = append(tp.vars, v)
+	return v
+}
+
+// Apply runs op on the inputs and records it. If no input varies, the result
+// is folded into a constant and nothing is recorded. It panics if the inputs
+// are nil or come from different tapes, or (from the op) if their shapes do
+// not fit.
+func Apply(op Op, in ...*Var) *Var {
+	if len(in) == 0 {
+		panic("tape: op " + op.Name() + " applied to no inputs")
+	}
+	var tp *Tape
+	shapes := make([][]int, len(in))
+	vals := make([]*tensor.Tensor, len(in))
+	varying := false
+	for i, v := range in {
+		if v == nil {
+			panic(fmt.Sprintf("tape: input %d of %s is nil", i, op.Name()))
+		}
+		if tp == nil {
+			tp = v.tape
+		} else if v.tape != tp {
+			panic("tape: inputs of " + op.Name() + " come from different tapes")
+		}
+		shapes[i] = v.val.Shape()
+		vals[i] = v.val
+		varying = varying || v.varying
+	}
+	shape := op.Shape(shapes)
+	var out *tensor.Tensor
+	if vw, ok := op.(Viewer); ok {
+		out = vw.View(vals)
+	} else {
+		out = tensor.Zeros(shape...)
+		op.Forward(out, vals)
+	}
+	if !varying {
+		return tp.newVar(out, nil, false)
+	}
+	n := &Node{Op: op, In: append([]*Var(nil), in...), Pos: len(tp.nodes)}
+	tp.nodes = append(tp.nodes, n)
+	n.Out = tp.newVar(out, n, true)
+	return n.Out
+}
+
+// Value returns the value (not a copy).
+func (v *Var) Value() *tensor.Tensor { return v.val }
+
+// Shape returns the value's shape.
+func (v *Var) Shape() []int { return v.val.Shape() }
+
+// Len returns the value's number of elements.
+func (v *Var) Len() int { return v.val.Len() }
+
+// Tape returns the tape v lives on.
+func (v *Var) Tape() *Tape { return v.tape }
+
+// ID is v's index on its tape, dense from 0.
+func (v *Var) ID() int { return v.id }
+
+// IsConst reports whether v does not depend on an input.
+func (v *Var) IsConst() bool { return !v.varying }
+
+// Node returns the op application that computed v, nil for inputs and constants.
+func (v *Var) Node() *Node { return v.node }
+
+// NumVars is the number of values recorded so far (inputs, constants, outputs).
+func (tp *Tape) NumVars() int { return len(tp.vars) }
+
+// Program is a finished tape: the ops the output depends on, in recording
+// order, with liveness.
+type Program struct {
+	// NumVars is the number of values on the tape when it was finished;
+	// every Var.ID() of the program is below it.
+	NumVars int
+	Input  *Var
+	Output *Var
+	// Nodes are the ops the output depends on, in recording order.
+	Nodes []*Node
+	// LastUse[id] is the index in Nodes of the last node reading the value
+	// with that ID, or -1 if no kept node reads it. The output is live to the
+	// end whatever LastUse says.
+	LastUse []int
+	// Pruned is the number of recorded ops dropped as dead code.
+	Pruned int
+}
+
+// Finish prunes the ops out does not depend on and computes liveness. The
+// program does not reference the tape, so the values of pruned ops can be
+// collected once the tape itself is dropped.
+// It panics if in or out are nil or not on the tape.
+func (tp *Tape) Finish(in, out *Var) *Program {
+	if in == nil || out == nil {
+		panic("tape: Finish with a nil value")
+	}
+	if in.tape != tp || out.tape != tp {
+		panic("tape: Finish with a value from another tape")
+	}
+	need := make([]bool, len(tp.vars))
+	need[out.id] = true
+	keep := make([]bool, len(tp.nodes))
+	kept := 0
+	for i := len(tp.nodes) - 1; i >= 0; i-- {
+		n := tp.nodes[i]
+		if !need[n.Out.id] {
+			continue
+		}
+		keep[i] = true
+		kept++
+		for _, v := range n.In {
+			need[v.id] = true
+		}
+	}
+	p := &Program{NumVars: len(tp.vars), Input: in, Output: out, Nodes: make([]*Node, 0, kept), LastUse: make([]int, len(tp.vars))}
+	for i := range p.LastUse {
+		p.LastUse[i] = -1
+	}
+	for i, n := range tp.nodes {
+		if !keep[i] {
+			continue
+		}
+		for _, v := range n.In {
+			p.LastUse[v.id] = len(p.Nodes)
+		}
+		p.Nodes = append(p.Nodes, n)
+	}
+	p.Pruned = len(tp.nodes) - kept
+	return p
+}
+
+// Bytes returns the bytes of the values the program holds: the input, the
+// constants its ops read, and every kept op's output, each counted once.
+func (p *Program) Bytes() int64 {
+	seen := make([]bool, p.NumVars)
+	var b int64
+	add := func(v *Var) {
+		if !seen[v.id] {
+			seen[v.id] = true
+			b += int64(v.val.Len()) * 8
+		}
+	}
+	add(p.Input)
+	add(p.Output)
+	for _, n := range p.Nodes {
+		add(n.Out)
+		for _, v := range n.In {
+			add(v)
+		}
+	}
+	return b
+}
