@@ -1,0 +1,31 @@
+// Package inverse linearizes a program f: Rⁿ → Rⁿ at a point and offers its
+// Jacobian products: JVP J·v and VJP vᵀ·J (ordinary forward and reverse
+// modes), the dense Jacobian, and the inverse accumulation products IJVP
+// J⁻¹·v and VIJP vᵀ·J⁻¹, with log|det J| and the dense inverse.
+//
+// # Use
+//
+//	f := func(x *tape.Var) *tape.Var { return ops.Add(x, ops.Sin(x)) }
+//	lin, err := inverse.Linearize(f, x)
+//	jv, err := lin.JVP(v)
+//
+// # Concurrency
+//
+// A Linearization is immutable once built: every method may be called from
+// several goroutines at once. Each call takes its scratch buffers from a pool,
+// so repeated calls allocate only their result.
+//
+// # Ownership
+//
+// Linearize keeps x without copying it, as do ops.Const for constants: do
+// not modify them while the Linearization is in use. Results are new tensors
+// owned by the caller; arguments are never modified.
+//
+// # Errors
+//
+// Caller mistakes (a tangent of the wrong shape, f returning nil or a value
+// from another tape) panic with a message starting with "inverse: ".
+// Data-dependent failures are returned: *SizeError (ErrSize) when f(x) does
+// not have n elements, *NonFiniteError (ErrNonFinite) for NaN or ±Inf in x,
+// in an argument, or produced by an op, naming the op and its tape position.
+package inverse

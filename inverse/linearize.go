@@ -1,0 +1,403 @@
+package inverse
+
+import (
+	"fmt"
+	"math"
+	"sync"
+
+	"github.com/invad/invad/tape"
+	"github.com/invad/invad/tensor"
+)
+
+// Linearization is a program recorded at a point, ready for its Jacobian
+// products. Build it with Linearize.
+type Linearization struct {
+	prog    *tape.Program
+	x       *tensor.Tensor
+	n       int
+	varying []bool // per var id
+	fwd     plan   // tangent buffers of the forward sweep
+	rev     plan   // cotangent buffers of the reverse sweep
+	pool    sync.Pool
+}
+
+// Linearize records f at x. f must build its result from x with invad ops
+// (package ops) and return a value with as many elements as x.
+//
+// Linearize panics if x is nil or f returns nil or a value from another
+// tape. It returns *SizeError if f(x) does not have x.Len() elements and
+// *NonFiniteError if x or f(x) holds NaN or ±Inf (naming the first op whose
+// value is non-finite).
+func Linearize(f func(x *tape.Var) *tape.Var, x *tensor.Tensor) (*Linearization, error) {
+	if x == nil {
+		panic("inverse: Linearize with a nil x")
+	}
+	if bad, i := x.HasNonFinite(); bad {
+		return nil, &NonFiniteError{Where: "input x", Pos: -1, Index: i, Value: x.Data()[i]}
+	}
+	tp := tape.NewTape()
+	in := tp.Input(x)
+	out := f(in)
+	if out == nil {
+		panic("inverse: f returned nil")
+	}
+	if out.Tape() != tp {
+		panic("inverse: f returned a value from another tape")
+	}
+	if out.Len() != x.Len() {
+		return nil, &SizeError{In: x.Shape(), Out: out.Shape()}
+	}
+	prog := tp.Finish(in, out)
+	if bad, _ := out.Value().HasNonFinite(); bad {
+		return nil, firstNonFinite(prog)
+	}
+	l := &Linearization{prog: prog, x: x, n: x.Len()}
+	l.varying = make([]bool, prog.NumVars)
+	l.varying[in.ID()] = true
+	for _, nd := range prog.Nodes {
+		l.varying[nd.Out.ID()] = true
+	}
+	l.fwd = forwardPlan(prog)
+	l.rev = reversePlan(prog)
+	return l, nil
+}
+
+// firstNonFinite names the first op whose value holds NaN or ±Inf.
+func firstNonFinite(p *tape.Program) error {
+	for _, nd := range p.Nodes {
+		if bad, i := nd.Out.Value().HasNonFinite(); bad {
+			return &NonFiniteError{Where: "value of an op", Op: nd.Op.Name(), Pos: nd.Pos, Index: i, Value: nd.Out.Value().Data()[i]}
+		}
+	}
+	v := p.Output.Value()
+	_, i := v.HasNonFinite()
+	return &NonFiniteError{Where: "output", Pos: -1, Index: i, Value: v.Data()[i]}
+}
+
+// Output returns f(x). It is the tape's value: do not modify it.
+func (l *Linearization) Output() *tensor.Tensor { return l.prog.Output.Value() }
+
+// Input returns x.
+func (l *Linearization) Input() *tensor.Tensor { return l.x }
+
+// Program returns the recorded program (pruned, with liveness).
+func (l *Linearization) Program() *tape.Program { return l.prog }
+
+// Len returns n, the number of elements of x and of f(x).
+func (l *Linearization) Len() int { return l.n }
+
+// TapeBytes returns the bytes of the values the Linearization holds.
+func (l *Linearization) TapeBytes() int64 { return l.prog.Bytes() }
+
+// checkArg panics on a shape mistake and reports a non-finite argument.
+func (l *Linearization) checkArg(name string, v *tensor.Tensor, shape []int) error {
+	if v == nil {
+		panic("inverse: " + name + " with a nil argument")
+	}
+	if !tensor.SameShape(v.Shape(), shape) {
+		panic(fmt.Sprintf("inverse: %s argument has shape %v, want %v", name, v.Shape(), shape))
+	}
+	if bad, i := v.HasNonFinite(); bad {
+		return &NonFiniteError{Where: "argument of " + name, Pos: -1, Index: i, Value: v.Data()[i]}
+	}
+	return nil
+}
+
+// checkResult reports a non-finite product.
+func checkResult(name string, r *tensor.Tensor) error {
+	if bad, i := r.HasNonFinite(); bad {
+		return &NonFiniteError{Where: "result of " + name, Pos: -1, Index: i, Value: r.Data()[i]}
+	}
+	return nil
+}
+
+// ---- buffer plans ----
+
+// plan assigns every value that needs a buffer during a sweep to a slot;
+// values whose lifetimes do not overlap share a slot of the same size.
+type plan struct {
+	slot  []int // per var id: slot index, or -1
+	sizes []int // per slot: number of elements
+	// zero[j] lists the var ids whose buffers must be zeroed before node j
+	// runs (reverse sweep accumulators).
+	zero [][]int
+}
+
+type slotAlloc struct {
+	p    *plan
+	free map[int][]int // size -> free slots
+}
+
+func (a *slotAlloc) get(size int) int {
+	if s := a.free[size]; len(s) > 0 {
+		id := s[len(s)-1]
+		a.free[size] = s[:len(s)-1]
+		return id
+	}
+	a.p.sizes = append(a.p.sizes, size)
+	return len(a.p.sizes) - 1
+}
+
+func (a *slotAlloc) put(slot int) { a.free[a.p.sizes[slot]] = append(a.free[a.p.sizes[slot]], slot) }
+
+func newPlan(p *tape.Program) (*plan, *slotAlloc) {
+	pl := &plan{slot: make([]int, p.NumVars), zero: make([][]int, len(p.Nodes))}
+	for i := range pl.slot {
+		pl.slot[i] = -1
+	}
+	return pl, &slotAlloc{p: pl, free: map[int][]int{}}
+}
+
+// forwardPlan: the input's tangent is the caller's argument and the output's
+// is the result, so neither takes a slot. Every other op output takes one
+// from its op until its last reader.
+func forwardPlan(p *tape.Program) plan {
+	pl, a := newPlan(p)
+	in, out := p.Input.ID(), p.Output.ID()
+	for j, nd := range p.Nodes {
+		if id := nd.Out.ID(); id != out {
+			pl.slot[id] = a.get(nd.Out.Len())
+		}
+		for k, v := range nd.In {
+			id := v.ID()
+			if p.LastUse[id] == j && pl.slot[id] >= 0 && id != in && !seenBefore(nd.In, k) {
+				a.put(pl.slot[id])
+			}
+		}
+	}
+	return *pl
+}
+
+// reversePlan: cotangents accumulate. A value's buffer is taken (and zeroed)
+// at its last reader, the first node the reverse sweep meets that reads it,
+// and given back once its own op has run. The output's cotangent is the
+// caller's argument and the input's is the result.
+func reversePlan(p *tape.Program) plan {
+	pl, a := newPlan(p)
+	in, out := p.Input.ID(), p.Output.ID()
+	for j := len(p.Nodes) - 1; j >= 0; j-- {
+		nd := p.Nodes[j]
+		for k, v := range nd.In {
+			id := v.ID()
+			if v.IsConst() || id == in || id == out || seenBefore(nd.In, k) || pl.slot[id] >= 0 {
+				continue
+			}
+			pl.slot[id] = a.get(v.Len())
+			pl.zero[j] = append(pl.zero[j], id)
+		}
+		if id := nd.Out.ID(); id != out && pl.slot[id] >= 0 {
+			a.put(pl.slot[id])
+		}
+	}
+	return *pl
+}
+
+func seenBefore(vs []*tape.Var, k int) bool {
+	for _, v := range vs[:k] {
+		if v == vs[k] {
+			return true
+		}
+	}
+	return false
+}
+
+// workspace holds one sweep's buffers, with a tensor header per value.
+type workspace struct {
+	tan []*tensor.Tensor // forward: per var id
+	cot []*tensor.Tensor // reverse: per var id
+	ins []*tensor.Tensor // scratch for rule arguments
+	ts  []*tensor.Tensor
+}
+
+func buffers(pl plan, p *tape.Program) []*tensor.Tensor {
+	slots := make([][]float64, len(pl.sizes))
+	for i, s := range pl.sizes {
+		slots[i] = make([]float64, s)
+	}
+	hdr := make([]*tensor.Tensor, p.NumVars)
+	for _, nd := range p.Nodes {
+		for _, v := range append(nd.In, nd.Out) {
+			if s := pl.slot[v.ID()]; s >= 0 && hdr[v.ID()] == nil {
+				hdr[v.ID()] = tensor.New(v.Shape(), slots[s])
+			}
+		}
+	}
+	return hdr
+}
+
+func (l *Linearization) getWS(forward bool) *workspace {
+	w, _ := l.pool.Get().(*workspace)
+	if w == nil {
+		w = &workspace{}
+	}
+	if forward && w.tan == nil {
+		w.tan = buffers(l.fwd, l.prog)
+	}
+	if !forward && w.cot == nil {
+		w.cot = buffers(l.rev, l.prog)
+	}
+	return w
+}
+
+func (l *Linearization) putWS(w *workspace) {
+	clear(w.ins)
+	clear(w.ts)
+	l.pool.Put(w)
+}
+
+// ---- ordinary modes ----
+
+// JVP returns J·dx, dx shaped like x. It panics if dx has the wrong shape and
+// returns *NonFiniteError if dx or the result holds NaN or ±Inf.
+func (l *Linearization) JVP(dx *tensor.Tensor) (*tensor.Tensor, error) {
+	if err := l.checkArg("JVP", dx, l.x.Shape()); err != nil {
+		return nil, err
+	}
+	res := tensor.Zeros(l.prog.Output.Shape()...)
+	l.jvpInto(res, dx)
+	return res, checkResult("JVP", res)
+}
+
+func (l *Linearization) jvpInto(res, dx *tensor.Tensor) {
+	p := l.prog
+	if p.Output == p.Input {
+		copy(res.Data(), dx.Data())
+		return
+	}
+	w := l.getWS(true)
+	defer l.putWS(w)
+	tan := w.tan
+	tan[p.Input.ID()] = dx
+	tan[p.Output.ID()] = res
+	for _, nd := range p.Nodes {
+		w.ins, w.ts = w.ins[:0], w.ts[:0]
+		for _, v := range nd.In {
+			w.ins = append(w.ins, v.Value())
+			if l.varying[v.ID()] {
+				w.ts = append(w.ts, tan[v.ID()])
+			} else {
+				w.ts = append(w.ts, nil)
+			}
+		}
+		nd.Op.JVP(tan[nd.Out.ID()], w.ins, nd.Out.Value(), w.ts)
+	}
+	tan[p.Input.ID()], tan[p.Output.ID()] = nil, nil
+}
+
+// VJP returns Jᵀ·cy (the cotangent of x), cy shaped like f(x). It panics if
+// cy has the wrong shape and returns *NonFiniteError for NaN or ±Inf.
+func (l *Linearization) VJP(cy *tensor.Tensor) (*tensor.Tensor, error) {
+	if err := l.checkArg("VJP", cy, l.prog.Output.Shape()); err != nil {
+		return nil, err
+	}
+	res := tensor.Zeros(l.x.Shape()...)
+	l.vjpInto(res, cy)
+	return res, checkResult("VJP", res)
+}
+
+func (l *Linearization) vjpInto(res, cy *tensor.Tensor) {
+	p := l.prog
+	if p.Output == p.Input {
+		copy(res.Data(), cy.Data())
+		return
+	}
+	clear(res.Data()) // the input's cotangent accumulates
+	w := l.getWS(false)
+	defer l.putWS(w)
+	cot := w.cot
+	cot[p.Input.ID()] = res
+	cot[p.Output.ID()] = cy
+	for j := len(p.Nodes) - 1; j >= 0; j-- {
+		nd := p.Nodes[j]
+		for _, id := range l.rev.zero[j] {
+			clear(cot[id].Data())
+		}
+		w.ins, w.ts = w.ins[:0], w.ts[:0]
+		for _, v := range nd.In {
+			w.ins = append(w.ins, v.Value())
+			if l.varying[v.ID()] {
+				w.ts = append(w.ts, cot[v.ID()])
+			} else {
+				w.ts = append(w.ts, nil)
+			}
+		}
+		nd.Op.VJP(w.ts, w.ins, nd.Out.Value(), cot[nd.Out.ID()])
+	}
+	cot[p.Input.ID()], cot[p.Output.ID()] = nil, nil
+}
+
+// Jacobian returns the dense n×n Jacobian (row i = output i), built from n
+// JVPs with unit tangents, in parallel. It needs n² numbers of memory.
+func (l *Linearization) Jacobian() (*tensor.Tensor, error) {
+	return l.dense(true)
+}
+
+// JacobianRev returns the same dense Jacobian built from n VJPs.
+func (l *Linearization) JacobianRev() (*tensor.Tensor, error) {
+	return l.dense(false)
+}
+
+func (l *Linearization) dense(fwd bool) (*tensor.Tensor, error) {
+	n := l.n
+	J := tensor.Zeros(n, n)
+	jd := J.Data()
+	inShape, outShape := l.x.Shape(), l.prog.Output.Shape()
+	parallelCols(n, func(lo, hi int) {
+		e := tensor.Zeros(inShape...)
+		r := tensor.Zeros(outShape...)
+		if !fwd {
+			e, r = tensor.Zeros(outShape...), tensor.Zeros(inShape...)
+		}
+		for c := lo; c < hi; c++ {
+			e.Data()[c] = 1
+			if fwd {
+				l.jvpInto(r, e)
+				for i, v := range r.Data() {
+					jd[i*n+c] = v
+				}
+			} else {
+				l.vjpInto(r, e)
+				copy(jd[c*n:(c+1)*n], r.Data())
+			}
+			e.Data()[c] = 0
+		}
+	})
+	return J, checkResult("Jacobian", J)
+}
+
+// parallelCols splits [0, n) over the available cores.
+func parallelCols(n int, body func(lo, hi int)) {
+	workers := max(1, min(n, numCPU()))
+	var wg sync.WaitGroup
+	step := (n + workers - 1) / workers
+	for lo := 0; lo < n; lo += step {
+		wg.Add(1)
+		go func(lo, hi int) {
+			defer wg.Done()
+			body(lo, hi)
+		}(lo, min(lo+step, n))
+	}
+	wg.Wait()
+}
+
+// ---- inverse products (the next stage) ----
+
+// IJVP solves J·dx = dy for dx (dy shaped like f(x)).
+func (l *Linearization) IJVP(dy *tensor.Tensor) (*tensor.Tensor, error) {
+	return nil, fmt.Errorf("IJVP: %w", ErrNotImplemented)
+}
+
+// VIJP solves Jᵀ·cy = cx for cy (cx shaped like x).
+func (l *Linearization) VIJP(cx *tensor.Tensor) (*tensor.Tensor, error) {
+	return nil, fmt.Errorf("VIJP: %w", ErrNotImplemented)
+}
+
+// LogAbsDet returns log|det J|.
+func (l *Linearization) LogAbsDet() (float64, error) {
+	return math.NaN(), fmt.Errorf("LogAbsDet: %w", ErrNotImplemented)
+}
+
+// InverseJacobian returns the dense J⁻¹.
+func (l *Linearization) InverseJacobian() (*tensor.Tensor, error) {
+	return nil, fmt.Errorf("InverseJacobian: %w", ErrNotImplemented)
+}

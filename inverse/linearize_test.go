@@ -1,0 +1,219 @@
+package inverse_test
+
+import (
+	"errors"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/invad/invad/inverse"
+	"github.com/invad/invad/ops"
+	"github.com/invad/invad/tape"
+	"github.com/invad/invad/tensor"
+)
+
+func relErr(got, want []float64) float64 {
+	num, den := 0.0, 0.0
+	for i := range got {
+		num = math.Max(num, math.Abs(got[i]-want[i]))
+		den = math.Max(den, math.Abs(want[i]))
+	}
+	return num / math.Max(den, 1)
+}
+
+func randTensor(rng *rand.Rand, shape []int) *tensor.Tensor {
+	t := tensor.Zeros(shape...)
+	for i := range t.Data() {
+		t.Data()[i] = rng.NormFloat64()
+	}
+	return t
+}
+
+func TestJacobianAgainstFiniteDifferences(t *testing.T) {
+	for _, p := range programs {
+		t.Run(p.name, func(t *testing.T) {
+			x := point(p, 1)
+			lin, err := inverse.Linearize(p.f, x)
+			if err != nil {
+				t.Fatalf("Linearize: %v (%s)", err, p.reason)
+			}
+			if e := relErr(lin.Output().Data(), evalPlain(p.f, x)); e != 0 {
+				t.Errorf("Output differs from a plain evaluation by %g", e)
+			}
+			J, err := lin.Jacobian()
+			if err != nil {
+				t.Fatal(err)
+			}
+			fd := fdJacobian(p.f, x)
+			// Central differences with h = ε^(1/3) are accurate to about ε^(2/3) ≈ 4e-11
+			// times the third derivative; 1e-6 leaves room for curvature.
+			if e := relErr(J.Data(), fd); e > 1e-6 {
+				t.Errorf("jacfwd vs finite differences: relative error %g (%s)", e, p.reason)
+			}
+			Jr, err := lin.JacobianRev()
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The forward and reverse Jacobians are the same sums in another order.
+			if e := relErr(Jr.Data(), J.Data()); e > 1e-13 {
+				t.Errorf("jacrev vs jacfwd: relative error %g", e)
+			}
+		})
+	}
+}
+
+func TestJVPAndVJPAreLinearAndAdjoint(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	for _, p := range programs {
+		t.Run(p.name, func(t *testing.T) {
+			x := point(p, 2)
+			lin, err := inverse.Linearize(p.f, x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			J, _ := lin.Jacobian()
+			n := x.Len()
+			v := randTensor(rng, x.Shape())
+			c := randTensor(rng, lin.Output().Shape())
+			vCopy, cCopy := v.Clone(), c.Clone()
+			jv, err := lin.JVP(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			vj, err := lin.VJP(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := make([]float64, n)
+			wantT := make([]float64, n)
+			for i := 0; i < n; i++ {
+				for j := 0; j < n; j++ {
+					want[i] += J.Data()[i*n+j] * v.Data()[j]
+					wantT[j] += J.Data()[i*n+j] * c.Data()[i]
+				}
+			}
+			// Both sides are the same products summed in another order: rounding only.
+			if e := relErr(jv.Data(), want); e > 1e-12 {
+				t.Errorf("JVP vs J·v: %g", e)
+			}
+			if e := relErr(vj.Data(), wantT); e > 1e-12 {
+				t.Errorf("VJP vs Jᵀ·c: %g", e)
+			}
+			if relErr(v.Data(), vCopy.Data()) != 0 || relErr(c.Data(), cCopy.Data()) != 0 {
+				t.Errorf("arguments were modified")
+			}
+		})
+	}
+}
+
+func TestConcurrentProducts(t *testing.T) {
+	p := programs[5] // coupling
+	x := point(p, 3)
+	lin, err := inverse.Linearize(p.f, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(9, 9))
+	const calls = 64 // enough goroutines to overlap on every pooled workspace
+	vs := make([]*tensor.Tensor, calls)
+	want := make([][]float64, calls)
+	for i := range vs {
+		vs[i] = randTensor(rng, x.Shape())
+		r, _ := lin.JVP(vs[i])
+		want[i] = r.Data()
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, calls)
+	for i := range vs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, err := lin.JVP(vs[i])
+			if err != nil || relErr(r.Data(), want[i]) != 0 {
+				errs <- "JVP differs under concurrency"
+			}
+			if _, err := lin.VJP(vs[i]); err != nil {
+				errs <- err.Error()
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Fatal(e)
+	}
+}
+
+func TestLinearizeErrors(t *testing.T) {
+	x := tensor.New([]int{3}, []float64{1, 2, 3})
+	_, err := inverse.Linearize(func(x *tape.Var) *tape.Var { return ops.Sum(x) }, x)
+	var se *inverse.SizeError
+	if !errors.Is(err, inverse.ErrSize) || !errors.As(err, &se) {
+		t.Fatalf("size mismatch: got %v, want ErrSize", err)
+	}
+	bad := tensor.New([]int{3}, []float64{1, math.NaN(), 3})
+	if _, err := inverse.Linearize(func(x *tape.Var) *tape.Var { return x }, bad); !errors.Is(err, inverse.ErrNonFinite) {
+		t.Fatalf("NaN in x: got %v", err)
+	}
+	neg := tensor.New([]int{3}, []float64{1, -2, 3})
+	_, err = inverse.Linearize(func(x *tape.Var) *tape.Var { return ops.Exp(ops.Log(x)) }, neg)
+	var nf *inverse.NonFiniteError
+	if !errors.As(err, &nf) || nf.Op != "log" || nf.Pos != 0 || nf.Index != 1 {
+		t.Fatalf("NaN from log: got %v, want the log op at position 0, index 1", err)
+	}
+	lin, err := inverse.Linearize(func(x *tape.Var) *tape.Var { return ops.Sin(x) }, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lin.JVP(bad); !errors.Is(err, inverse.ErrNonFinite) {
+		t.Errorf("NaN tangent: got %v", err)
+	}
+	mustPanic(t, "inverse: ", func() { lin.JVP(tensor.Zeros(4)) })
+	mustPanic(t, "inverse: ", func() { lin.VJP(tensor.Zeros(3, 1)) })
+	mustPanic(t, "inverse: ", func() { inverse.Linearize(func(*tape.Var) *tape.Var { return nil }, x) })
+	mustPanic(t, "inverse: ", func() {
+		other := tape.NewTape().Input(x)
+		inverse.Linearize(func(*tape.Var) *tape.Var { return other }, x)
+	})
+	for _, call := range []func() error{
+		func() error { _, err := lin.IJVP(x); return err },
+		func() error { _, err := lin.VIJP(x); return err },
+		func() error { _, err := lin.LogAbsDet(); return err },
+		func() error { _, err := lin.InverseJacobian(); return err },
+	} {
+		if err := call(); !errors.Is(err, inverse.ErrNotImplemented) {
+			t.Errorf("inverse product: got %v, want ErrNotImplemented", err)
+		}
+	}
+}
+
+func mustPanic(t *testing.T, prefix string, f func()) {
+	t.Helper()
+	defer func() {
+		r := recover()
+		s, _ := r.(string)
+		if !strings.HasPrefix(s, prefix) {
+			t.Errorf("panic %v, want a message starting with %q", r, prefix)
+		}
+	}()
+	f()
+}
+
+func TestDeadCodeIsPruned(t *testing.T) {
+	p := programs[8]
+	lin, err := inverse.Linearize(p.f, point(p, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog := lin.Program()
+	// f records square, exp, log, add (dead) and add_scalar, sqrt (live).
+	if len(prog.Nodes) != 2 || prog.Pruned != 4 {
+		t.Errorf("kept %d ops and pruned %d, want 2 and 4", len(prog.Nodes), prog.Pruned)
+	}
+	// Held: x, x+1 and the output, 5 float64 each.
+	if got := lin.TapeBytes(); got != 3*5*8 {
+		t.Errorf("TapeBytes = %d, want %d", got, 3*5*8)
+	}
+}
