@@ -127,8 +127,8 @@ type Program struct {
 	// NumVars is the number of values on the tape when it was finished;
 	// every Var.ID() of the program is below it.
 	NumVars int
-	Input  *Var
-	Output *Var
+	Input   *Var
+	Output  *Var
 	// Nodes are the ops the output depends on, in recording order.
 	Nodes []*Node
 	// LastUse[id] is the index in Nodes of the last node reading the value
