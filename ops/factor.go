@@ -65,9 +65,8 @@ func (f identityFactor) Solve(dst, v []float64) {
 }
 func (f identityFactor) SolveT(dst, v []float64) { f.Solve(dst, v) }
 
-// luFactor wraps a dense LU for ops whose block is a dense matrix; times
-// repeats it: the block is times copies of the matrix acting on a
-// matrix-shaped input (rows × times, row-major): A = M ⊗ I_times.
+// kronRightFactor is the block of X ↦ M X for a k×times input X and a k×k
+// matrix M: A = M ⊗ I_times. One LU of M solves for all columns at once.
 type kronRightFactor struct {
 	lu    *cpu.LU
 	times int

@@ -184,14 +184,22 @@ func (tp *Tape) Finish(in, out *Var) *Program {
 
 // Bytes returns the bytes of the values the program holds: the input, the
 // constants its ops read, and every kept op's output, each counted once.
+// Views (the outputs of Viewer ops such as Reshape and Slice) share their
+// input's storage and add nothing.
 func (p *Program) Bytes() int64 {
 	seen := make([]bool, p.NumVars)
 	var b int64
 	add := func(v *Var) {
-		if !seen[v.id] {
-			seen[v.id] = true
-			b += int64(v.val.Len()) * 8
+		if seen[v.id] {
+			return
 		}
+		seen[v.id] = true
+		if v.node != nil {
+			if _, view := v.node.Op.(Viewer); view {
+				return
+			}
+		}
+		b += int64(v.val.Len()) * 8
 	}
 	add(p.Input)
 	add(p.Output)
