@@ -9,6 +9,9 @@ import (
 // accumulation mode is implemented.
 var ErrNotImplemented = errors.New("inverse: not implemented yet")
 
+// ErrTooLarge is returned when a dense result would exceed MaxDenseElements.
+var ErrTooLarge = errors.New("inverse: dense result too large")
+
 // ErrSize is matched by *SizeError.
 var ErrSize = errors.New("inverse: output size differs from input size")
 

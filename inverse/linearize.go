@@ -326,8 +326,14 @@ func (l *Linearization) vjpInto(res, cy *tensor.Tensor) {
 	cot[p.Input.ID()], cot[p.Output.ID()] = nil, nil
 }
 
+// MaxDenseElements bounds the dense matrices Jacobian and JacobianRev will
+// build: 2³⁰ float64 elements, 8 GiB. Past it they return ErrTooLarge
+// instead of trying to allocate.
+var MaxDenseElements int64 = 1 << 30
+
 // Jacobian returns the dense n×n Jacobian (row i = output i), built from n
-// JVPs with unit tangents, in parallel. It needs n² numbers of memory.
+// JVPs with unit tangents, in parallel. It needs n² numbers of memory and
+// returns ErrTooLarge past MaxDenseElements.
 func (l *Linearization) Jacobian() (*tensor.Tensor, error) {
 	return l.dense(true)
 }
@@ -339,6 +345,10 @@ func (l *Linearization) JacobianRev() (*tensor.Tensor, error) {
 
 func (l *Linearization) dense(fwd bool) (*tensor.Tensor, error) {
 	n := l.n
+	if int64(n)*int64(n) > MaxDenseElements {
+		return nil, fmt.Errorf("inverse: a dense %d×%d Jacobian needs %.3g GB, over the MaxDenseElements limit of %d elements: %w",
+			n, n, float64(n)*float64(n)*8/1e9, MaxDenseElements, ErrTooLarge)
+	}
 	J := tensor.Zeros(n, n)
 	jd := J.Data()
 	inShape, outShape := l.x.Shape(), l.prog.Output.Shape()

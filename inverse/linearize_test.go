@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -215,5 +216,66 @@ func TestDeadCodeIsPruned(t *testing.T) {
 	// Held: x, x+1 and the output, 5 float64 each.
 	if got := lin.TapeBytes(); got != 3*5*8 {
 		t.Errorf("TapeBytes = %d, want %d", got, 3*5*8)
+	}
+}
+
+func TestDenseJacobianLimit(t *testing.T) {
+	x := tensor.Zeros(100)
+	lin, err := inverse.Linearize(func(x *tape.Var) *tape.Var { return ops.Sin(x) }, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := inverse.MaxDenseElements
+	defer func() { inverse.MaxDenseElements = old }()
+	inverse.MaxDenseElements = 100*100 - 1 // one element short of a 100×100 matrix
+	if _, err := lin.Jacobian(); !errors.Is(err, inverse.ErrTooLarge) {
+		t.Errorf("Jacobian past the limit: got %v, want ErrTooLarge", err)
+	}
+	if _, err := lin.JacobianRev(); !errors.Is(err, inverse.ErrTooLarge) {
+		t.Errorf("JacobianRev past the limit: got %v, want ErrTooLarge", err)
+	}
+}
+
+// TestSweepsReuseBuffers checks that steady-state products allocate their
+// result and little else: the sweep buffers come from the pool.
+func TestSweepsReuseBuffers(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector makes sync.Pool drop buffers at random; the plain run checks this")
+	}
+	const n = 100_000 // 800 KB a value, so a stray per-op buffer would show
+	x := tensor.Zeros(n)
+	v := tensor.Zeros(n)
+	for i := range x.Data() {
+		x.Data()[i] = float64(i%7) / 7
+		v.Data()[i] = 1
+	}
+	f := func(x *tape.Var) *tape.Var {
+		return ops.Log(ops.AddScalar(ops.Square(ops.Sigmoid(ops.Add(ops.Tanh(ops.Mul(ops.Exp(ops.Scale(ops.Sin(x), 0.5)), x)), x))), 1))
+	}
+	lin, err := inverse.Linearize(f, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		call func() (*tensor.Tensor, error)
+	}{{"JVP", func() (*tensor.Tensor, error) { return lin.JVP(v) }}, {"VJP", func() (*tensor.Tensor, error) { return lin.VJP(v) }}} {
+		tc.call() // warm the pool
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		const calls = 5
+		for range calls {
+			if _, err := tc.call(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		runtime.ReadMemStats(&after)
+		per := float64(after.TotalAlloc-before.TotalAlloc) / calls
+		// The result is 8n bytes; allow 64 KB for closures and headers, far
+		// below one more 8n-byte buffer per op (10 ops would be 8 MB).
+		if limit := float64(8*n + 64<<10); per > limit {
+			t.Errorf("%s allocates %.0f bytes a call, want at most %.0f", tc.name, per, limit)
+		}
 	}
 }

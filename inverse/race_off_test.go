@@ -1,0 +1,5 @@
+//go:build !race
+
+package inverse_test
+
+const raceEnabled = false
