@@ -18,7 +18,9 @@ type Linearization struct {
 	varying []bool // per var id
 	fwd     plan   // tangent buffers of the forward sweep
 	rev     plan   // cotangent buffers of the reverse sweep
-	pool    sync.Pool
+
+	mu   sync.Mutex
+	free []*workspace // idle sweep workspaces, at most maxIdle
 }
 
 // Linearize records f at x. f must build its result from x with invad ops
@@ -225,8 +227,17 @@ func buffers(pl plan, p *tape.Program) []*tensor.Tensor {
 	return hdr
 }
 
+// getWS takes an idle workspace or makes one. Workspaces are kept by the
+// Linearization rather than a sync.Pool, which the garbage collector empties:
+// with values of megabytes, a dropped workspace would cost a fresh allocation
+// of every sweep buffer.
 func (l *Linearization) getWS(forward bool) *workspace {
-	w, _ := l.pool.Get().(*workspace)
+	var w *workspace
+	l.mu.Lock()
+	if k := len(l.free); k > 0 {
+		w, l.free = l.free[k-1], l.free[:k-1]
+	}
+	l.mu.Unlock()
 	if w == nil {
 		w = &workspace{}
 	}
@@ -242,8 +253,16 @@ func (l *Linearization) getWS(forward bool) *workspace {
 func (l *Linearization) putWS(w *workspace) {
 	clear(w.ins)
 	clear(w.ts)
-	l.pool.Put(w)
+	l.mu.Lock()
+	if len(l.free) < maxIdle() {
+		l.free = append(l.free, w)
+	}
+	l.mu.Unlock()
 }
+
+// maxIdle is the number of idle workspaces kept: one per core is enough for
+// callers that run one product per core.
+func maxIdle() int { return numCPU() }
 
 // ---- ordinary modes ----
 

@@ -239,9 +239,6 @@ func TestDenseJacobianLimit(t *testing.T) {
 // TestSweepsReuseBuffers checks that steady-state products allocate their
 // result and little else: the sweep buffers come from the pool.
 func TestSweepsReuseBuffers(t *testing.T) {
-	if raceEnabled {
-		t.Skip("the race detector makes sync.Pool drop buffers at random; the plain run checks this")
-	}
 	const n = 100_000 // 800 KB a value, so a stray per-op buffer would show
 	x := tensor.Zeros(n)
 	v := tensor.Zeros(n)

@@ -1,5 +1,0 @@
-//go:build !race
-
-package inverse_test
-
-const raceEnabled = false
