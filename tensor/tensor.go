@@ -121,7 +121,7 @@ func (t *Dense[T]) RowRange(lo, hi int) *Dense[T] {
 	}
 	inner := SizeOf(t.shape[1:])
 	shape := append([]int{hi - lo}, t.shape[1:]...)
-	return &Dense[T]{shape: shape, data: t.data[lo*inner : hi*inner]}
+	return &Dense[T]{shape: shape, data: t.data[lo*inner : hi*inner : hi*inner]}
 }
 
 // CopyFrom copies src's elements into t. It panics if the shapes differ.
