@@ -1,0 +1,74 @@
+// Package opstest is the conformance suite every invad op and every backend
+// runs. A Case describes one op at one kind of point (input shapes and
+// domains, which inputs are constants, an independent reference of the
+// primal); Check runs every check on it and returns every failure, and Run
+// reports them on a testing.TB.
+//
+// # What Check verifies
+//
+// At a seeded random point (rand.New(rand.NewPCG(1, 1)), see Inputs):
+//
+//   - shape: Op.Shape gives Case.Out, and panics with a message starting
+//     with "ops: " for every entry of Case.BadShapes;
+//   - primal: Op.Forward, into an output pre-filled with NaN, matches
+//     Case.Ref (and so does Viewer.View where the op has it);
+//   - jvp: for each varying input alone, Op.JVP matches central finite
+//     differences of Op.Forward along a random tangent; with every tangent
+//     set at once it is the sum of those;
+//   - vjp: for each varying input, the dot test <J_i t, c> = <t, J_iᵀ c>;
+//     the accumulator is pre-filled with random values and must end as
+//     prefill + J_iᵀ c (VJP adds); all inputs at once give the same sums;
+//   - alias: when two varying inputs of one shape are the same tensor
+//     (Mul(x, x)), one tangent passed twice gives J_i t + J_j t and one
+//     accumulator passed twice receives both contributions;
+//   - structure: the dense block J_i, built column by column from JVPs with
+//     unit tangents, has the declared tape.Structure: Rows and Cols are the
+//     output and input sizes, a constant input is Zero, the kind's pattern
+//     holds (entries outside it exactly zero, Identity and Selection ones
+//     where declared, Shared blocks equal) and a Constant block is the same
+//     at a second point (varying inputs redrawn, constants kept);
+//   - inverse: for every input of the output's size, the Factor from
+//     Op.Inverse has that Size, J_i·Solve(v) = v (through JVP),
+//     J_iᵀ·SolveT(v) = v (through VJP), Solve and SolveT work in place
+//     (dst aliasing v) and from two goroutines at once, and LogAbsDet
+//     matches log|det J_i| from a gonum LU; for every other input, Inverse
+//     returns an error matching tape.ErrNotSquare;
+//   - singular: at each Case.SingularAt point, Inverse returns an error
+//     matching tape.ErrSingular that errors.As turns into a
+//     *tape.SingularError naming the op and the input, and no factor;
+//   - unchanged: no rule call modifies its inputs, the output it is handed,
+//     tangents, cotangents or the vector a Factor solves for;
+//   - guard: every buffer handed to an op is the first len elements of a
+//     slice with spare capacity filled with NaN; the spare part must still
+//     be NaN after every call.
+//
+// Check32 runs the float32 checks of an elementwise op (primal, JVP against
+// central differences of the reference taken in float64, the VJP dot test
+// and accumulation, unchanged inputs, guards) on the kernels a backend
+// supplies in a Kernels32; CPU32 gives the CPU ones.
+//
+// # Tolerances
+//
+// A value v is accepted against a reference w when |v - w| ≤ tol·(1 + |w|).
+// Case.Tol bounds rounding (primal, dot test, solves, log-determinants),
+// Case.FDTol bounds finite-difference error, Case.Tol32 bounds float32
+// rounding; zero means DefaultTol, DefaultFDTol and DefaultTol32. Sparsity
+// patterns are checked exactly: an entry the declared Structure says is zero
+// must be exactly zero, since the runtime skips it.
+//
+// # Using it from another backend
+//
+// The suite calls nothing but the tape.Op methods (and the Kernels32
+// functions), so a backend passes its own ops in the same Cases as the CPU
+// ones. Dense blocks are built from JVPs, so Check refuses (with a "case"
+// failure) a block larger than MaxDense entries: conformance cases are small.
+//
+// # Errors
+//
+// Check never panics: a bad Case is reported as a *Failure with Check
+// "case", and a panic inside a rule (other than the expected panics of
+// Op.Shape) as one with Check "panic", after which the remaining checks are
+// skipped. Every error Check and Check32 return is a *Failure. Inputs panics
+// with a message starting with "opstest: " for an Input with an empty domain
+// or a Value of the wrong length.
+package opstest
