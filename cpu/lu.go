@@ -42,7 +42,7 @@ func FactorLU(a []float64, n int) (*LU, *Singular) {
 	if n == 0 {
 		return &LU{lu: g}, nil
 	}
-	anorm := lapack64.Lange(lapack.MaxColumnSum, g, nil)
+	anorm := lapack64.Lange(lapack.MaxColumnSum, g, make([]float64, n))
 	piv := make([]int, n)
 	lapack64.Getrf(g, piv) // a zero pivot is found below, with its row
 	l := &LU{n: n, lu: g, piv: piv}

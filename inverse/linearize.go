@@ -21,6 +21,23 @@ type Linearization struct {
 
 	mu   sync.Mutex
 	free []*workspace // idle sweep workspaces, at most maxIdle
+
+	vars     []*tape.Var // per var id, the program's values
+	maxWidth int
+	invOnce  sync.Once
+	inv      *invState
+	invErr   error
+	invFree  []*invWS
+}
+
+// Option configures Linearize.
+type Option func(*Linearization)
+
+// MaxLumpWidth bounds the width of a dense lump (default
+// lump.DefaultMaxWidth, 4096). A program with a wider dense lump makes the
+// inverse products return *lump.LumpTooLargeError naming its ops.
+func MaxLumpWidth(w int) Option {
+	return func(l *Linearization) { l.maxWidth = w }
 }
 
 // Linearize records f at x. f must build its result from x with invad ops
@@ -30,7 +47,7 @@ type Linearization struct {
 // tape. It returns *SizeError if f(x) does not have x.Len() elements and
 // *NonFiniteError if x or f(x) holds NaN or ±Inf (naming the first op whose
 // value is non-finite).
-func Linearize(f func(x *tape.Var) *tape.Var, x *tensor.Tensor) (*Linearization, error) {
+func Linearize(f func(x *tape.Var) *tape.Var, x *tensor.Tensor, opts ...Option) (*Linearization, error) {
 	if x == nil {
 		panic("inverse: Linearize with a nil x")
 	}
@@ -54,10 +71,16 @@ func Linearize(f func(x *tape.Var) *tape.Var, x *tensor.Tensor) (*Linearization,
 		return nil, firstNonFinite(prog)
 	}
 	l := &Linearization{prog: prog, x: x, n: x.Len()}
+	for _, o := range opts {
+		o(l)
+	}
 	l.varying = make([]bool, prog.NumVars)
+	l.vars = make([]*tape.Var, prog.NumVars)
 	l.varying[in.ID()] = true
+	l.vars[in.ID()] = in
 	for _, nd := range prog.Nodes {
 		l.varying[nd.Out.ID()] = true
+		l.vars[nd.Out.ID()] = nd.Out
 	}
 	l.fwd = forwardPlan(prog)
 	l.rev = reversePlan(prog)
@@ -409,24 +432,111 @@ func parallelCols(n int, body func(lo, hi int)) {
 	wg.Wait()
 }
 
-// ---- inverse products (the next stage) ----
+// ---- inverse products ----
 
-// IJVP solves J·dx = dy for dx (dy shaped like f(x)).
+func (l *Linearization) getInvWS(s *invState) *invWS {
+	var w *invWS
+	l.mu.Lock()
+	if k := len(l.invFree); k > 0 {
+		w, l.invFree = l.invFree[k-1], l.invFree[:k-1]
+	}
+	l.mu.Unlock()
+	if w == nil {
+		w = l.newInvWS(s)
+	}
+	return w
+}
+
+func (l *Linearization) putInvWS(w *invWS) {
+	clear(w.ins)
+	clear(w.ts)
+	l.mu.Lock()
+	if len(l.invFree) < maxIdle() {
+		l.invFree = append(l.invFree, w)
+	}
+	l.mu.Unlock()
+}
+
+// IJVP solves J·dx = dy for dx (dy shaped like f(x)) by a reverse sweep over
+// the program's lumps. The first inverse product analyzes the program and
+// factorizes its lumps; every later one reuses them.
+//
+// It panics if dy has the wrong shape. It returns
+// *lump.StructurallySingularError when J is singular whatever its values
+// (the width of the program drops below n), *tape.SingularError or
+// *lump.SingularBlockError (both errors.Is(err, tape.ErrSingular)) for a
+// numerically singular lump, *lump.LumpTooLargeError for a dense lump over
+// the width limit, and *NonFiniteError for NaN or ±Inf in dy or the result.
 func (l *Linearization) IJVP(dy *tensor.Tensor) (*tensor.Tensor, error) {
-	return nil, fmt.Errorf("IJVP: %w", ErrNotImplemented)
+	if err := l.checkArg("IJVP", dy, l.prog.Output.Shape()); err != nil {
+		return nil, err
+	}
+	s, err := l.prepare()
+	if err != nil {
+		return nil, err
+	}
+	res := tensor.Zeros(l.x.Shape()...)
+	w := l.getInvWS(s)
+	l.ijvp(s, w, res, dy)
+	l.putInvWS(w)
+	return res, checkResult("IJVP", res)
 }
 
-// VIJP solves Jᵀ·cy = cx for cy (cx shaped like x).
+// VIJP solves Jᵀ·cy = cx for cy (cx shaped like x) by a forward sweep over
+// the lumps. Errors as for IJVP.
 func (l *Linearization) VIJP(cx *tensor.Tensor) (*tensor.Tensor, error) {
-	return nil, fmt.Errorf("VIJP: %w", ErrNotImplemented)
+	if err := l.checkArg("VIJP", cx, l.x.Shape()); err != nil {
+		return nil, err
+	}
+	s, err := l.prepare()
+	if err != nil {
+		return nil, err
+	}
+	res := tensor.Zeros(l.prog.Output.Shape()...)
+	w := l.getInvWS(s)
+	l.vijp(s, w, res, cx)
+	l.putInvWS(w)
+	return res, checkResult("VIJP", res)
 }
 
-// LogAbsDet returns log|det J|.
+// LogAbsDet returns log|det J|, the sum of log|det A| over the lumps. Errors
+// as for IJVP.
 func (l *Linearization) LogAbsDet() (float64, error) {
-	return math.NaN(), fmt.Errorf("LogAbsDet: %w", ErrNotImplemented)
+	s, err := l.prepare()
+	if err != nil {
+		return math.NaN(), err
+	}
+	return s.logdet, nil
 }
 
-// InverseJacobian returns the dense J⁻¹.
+// InverseJacobian returns the dense J⁻¹ (row i = input i), built from n
+// IJVPs with unit vectors. Errors as for IJVP, and ErrTooLarge past
+// MaxDenseElements.
 func (l *Linearization) InverseJacobian() (*tensor.Tensor, error) {
-	return nil, fmt.Errorf("InverseJacobian: %w", ErrNotImplemented)
+	n := l.n
+	if int64(n)*int64(n) > MaxDenseElements {
+		return nil, fmt.Errorf("inverse: a dense %d×%d inverse Jacobian is over the MaxDenseElements limit: %w", n, n, ErrTooLarge)
+	}
+	s, err := l.prepare()
+	if err != nil {
+		return nil, err
+	}
+	K := tensor.Zeros(n, n)
+	kd := K.Data()
+	outShape, inShape := l.prog.Output.Shape(), l.x.Shape()
+	parallelCols(n, func(lo, hi int) {
+		w := l.getInvWS(s)
+		defer l.putInvWS(w)
+		e := tensor.Zeros(outShape...)
+		r := tensor.Zeros(inShape...)
+		for c := lo; c < hi; c++ {
+			e.Data()[c] = 1
+			l.ijvp(s, w, r, e)
+			for i, v := range r.Data() {
+				kd[i*n+c] = v
+			}
+			e.Data()[c] = 0
+		}
+	})
+	return K, checkResult("InverseJacobian", K)
 }

@@ -1,0 +1,116 @@
+package inverse_test
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/invad/invad/inverse"
+	"github.com/invad/invad/tensor"
+)
+
+// denseRef returns the dense Jacobian from JVPs as a gonum matrix with its LU.
+func denseRef(t *testing.T, lin *inverse.Linearization) (*mat.Dense, *mat.LU) {
+	t.Helper()
+	J, err := lin.Jacobian()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := lin.Len()
+	Jm := mat.NewDense(n, n, J.Data())
+	var lu mat.LU
+	lu.Factorize(Jm)
+	return Jm, &lu
+}
+
+func TestInverseProductsAgainstDenseLU(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	for _, p := range programs {
+		t.Run(p.name, func(t *testing.T) {
+			x := point(p, 1)
+			lin, err := inverse.Linearize(p.f, x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			Jm, lu := denseRef(t, lin)
+			n := lin.Len()
+			// Condition numbers of the test programs stay below ~1e3, so
+			// 1e-10 is rounding with room to spare.
+			const tol = 1e-10
+			if c := lu.Cond(); c > 1e6 {
+				t.Fatalf("test point is ill-conditioned (cond %g); pick another", c)
+			}
+			dy := randTensor(rng, lin.Output().Shape())
+			dx, err := lin.IJVP(dy)
+			if err != nil {
+				t.Fatalf("IJVP: %v", err)
+			}
+			var want mat.VecDense
+			if err := lu.SolveVecTo(&want, false, mat.NewVecDense(n, append([]float64(nil), dy.Data()...))); err != nil {
+				t.Fatal(err)
+			}
+			if e := relErr(dx.Data(), want.RawVector().Data); e > tol {
+				t.Errorf("IJVP vs LU solve of J: relative error %g (%s)", e, p.reason)
+			}
+			cx := randTensor(rng, x.Shape())
+			cy, err := lin.VIJP(cx)
+			if err != nil {
+				t.Fatalf("VIJP: %v", err)
+			}
+			if err := lu.SolveVecTo(&want, true, mat.NewVecDense(n, append([]float64(nil), cx.Data()...))); err != nil {
+				t.Fatal(err)
+			}
+			if e := relErr(cy.Data(), want.RawVector().Data); e > tol {
+				t.Errorf("VIJP vs LU solve of Jᵀ: relative error %g", e)
+			}
+			ld, err := lin.LogAbsDet()
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantLD, _ := lu.LogDet()
+			if math.Abs(ld-wantLD) > 1e-10*math.Max(1, math.Abs(wantLD)) {
+				t.Errorf("LogAbsDet = %.15g, log|det J| from LU = %.15g", ld, wantLD)
+			}
+			// Round trips.
+			tv := randTensor(rng, x.Shape())
+			jt, _ := lin.JVP(tv)
+			back, err := lin.IJVP(jt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e := relErr(back.Data(), tv.Data()); e > tol {
+				t.Errorf("IJVP(JVP(t)) != t: %g", e)
+			}
+			cv := randTensor(rng, lin.Output().Shape())
+			vj, _ := lin.VJP(cv)
+			backc, err := lin.VIJP(vj)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e := relErr(backc.Data(), cv.Data()); e > tol {
+				t.Errorf("VIJP(VJP(c)) != c: %g", e)
+			}
+			K, err := lin.InverseJacobian()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var prod mat.Dense
+			prod.Mul(Jm, mat.NewDense(n, n, K.Data()))
+			for i := 0; i < n; i++ {
+				for j := 0; j < n; j++ {
+					want := 0.0
+					if i == j {
+						want = 1
+					}
+					if math.Abs(prod.At(i, j)-want) > tol {
+						t.Fatalf("J·InverseJacobian()[%d,%d] = %g", i, j, prod.At(i, j))
+					}
+				}
+			}
+		})
+	}
+}
+
+var _ = tensor.Zeros

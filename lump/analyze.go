@@ -1,0 +1,465 @@
+package lump
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/invad/invad/tape"
+)
+
+// DefaultMaxWidth is the largest dense lump Analyze accepts by default: a
+// 4096×4096 block is 128 MB and a few seconds of LU.
+const DefaultMaxWidth = 4096
+
+// Atom is a maximal range of one value's elements that the program never
+// cuts: every Split, Concat and elementwise op either covers it whole or not
+// at all. Atoms are the unknowns of the tensor-level extended system.
+type Atom struct {
+	Var      int // the value's ID on the tape (an input or an op's output)
+	Off, Len int // the element range [Off, Off+Len) of that value
+}
+
+// EdgeKind says how an equation touches an unknown atom.
+type EdgeKind uint8
+
+const (
+	// Self: the equation's own value (coefficient I).
+	Self EdgeKind = iota
+	// Diag: an elementwise block between aligned atoms of one size.
+	Diag
+	// Pin: an element range of y that is an atom itself (y = concat(a, m)).
+	Pin
+	// DenseEdge: any other block (a matrix product, a running sum, a
+	// broadcast scalar).
+	DenseEdge
+)
+
+// Touch is one unknown atom an equation involves.
+type Touch struct {
+	Atom int
+	Kind EdgeKind
+}
+
+// Eq is an equation atom: rows [Off, Off+Len) of one op's equation
+// dv − Σ J du = 0 (or Σ J du = dy for the output), or a Pin row range of y.
+type Eq struct {
+	Node     *tape.Node // the op whose equation this is; nil for a Pin
+	Off, Len int        // rows of the op's output (or of y for a Pin)
+	Out      bool       // an equation of y: its right-hand side is dy
+	Self     int        // the atom of the op's own value, -1 for y's equations
+	Touch    []Touch
+}
+
+// Kind is how a lump is factorized.
+type Kind uint8
+
+const (
+	// Expansion: a value computed from known ones (a JVP, no solve).
+	Expansion Kind = iota
+	// Step: one op pivoting on one input of its output's size; the op's own
+	// inverse rule factorizes it (diagonal, triangular, cached LU of W, ...).
+	Step
+	// Batch: k values of m elements coupled elementwise: m independent k×k
+	// blocks, batched LU (k = 1: reciprocals).
+	Batch
+	// DenseLump: a general square block, dense LU.
+	DenseLump
+	// Copy: a range of y that is an atom itself (y = concat(a, m) pins a and
+	// m): the unknown is dy's range, no solve.
+	Copy
+)
+
+var kindNames = [...]string{"expansion", "step", "batch", "dense", "copy"}
+
+func (k Kind) String() string { return kindNames[k] }
+
+// Lump is one diagonal block of the block triangular form.
+type Lump struct {
+	Kind     Kind
+	Eqs      []int // indices into Analysis.Eqs
+	Unknowns []int // indices into Analysis.Atoms
+	Width    int   // Σ of the unknowns' sizes (0 for an expansion)
+	// Node and Input: for a Step, the op and the input it pivots on.
+	Node  *tape.Node
+	Input int
+	// K and M: for a Batch, M independent K×K blocks.
+	K, M int
+}
+
+// Analysis is the tensor-level block triangular form of a program's
+// extended Jacobian system.
+type Analysis struct {
+	Prog  *tape.Program
+	Atoms []Atom
+	Eqs   []Eq
+	// Lumps in the order IJVP solves them: from y back to x. VIJP runs them
+	// backwards.
+	Lumps []Lump
+	// LumpOf gives each atom's lump; Index its position in Lumps order.
+	LumpOf []int
+
+	segs      map[int][]Seg // per value: its element ranges in terms of atoms' values
+	atomsOf   map[int][]int // per base value: its atoms by offset
+	relabel   map[*tape.Node]bool
+	n         int
+	outIsNode bool
+}
+
+// Seg maps the element range [Pos, Pos+Len) of a value to the range
+// [Off, Off+Len) of a base value (an input or a non-relabelling op's
+// output), or to a constant when Var is -1.
+type Seg struct {
+	Pos, Len int
+	Var, Off int
+}
+
+// Segs returns how a value's elements map to base values. A base value maps
+// to itself.
+func (a *Analysis) Segs(v *tape.Var) []Seg { return a.segs[v.ID()] }
+
+// IsRelabel reports whether the node only relabels elements (Reshape, Slice,
+// Concat): it has no equation of its own.
+func (a *Analysis) IsRelabel(nd *tape.Node) bool { return a.relabel[nd] }
+
+// AtomsIn returns the atoms covering [off, off+len) of base value id.
+func (a *Analysis) AtomsIn(id, off, n int) []int {
+	var out []int
+	for _, k := range a.atomsOf[id] {
+		at := a.Atoms[k]
+		if at.Off >= off && at.Off+at.Len <= off+n {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// ErrLumpTooLarge is matched by *LumpTooLargeError.
+var ErrLumpTooLarge = errors.New("lump: a dense lump is over the width limit")
+
+// LumpTooLargeError names the ops of a dense lump wider than the limit.
+type LumpTooLargeError struct {
+	Width, Limit int
+	Ops          []string // "op@position"
+}
+
+func (e *LumpTooLargeError) Error() string {
+	return fmt.Sprintf("lump: the ops %s form one dense lump of width %d, over the limit %d (a dense block of %.3g GB)",
+		strings.Join(e.Ops, ", "), e.Width, e.Limit, float64(e.Width)*float64(e.Width)*8/1e9)
+}
+
+// Is makes errors.Is(err, ErrLumpTooLarge) true.
+func (e *LumpTooLargeError) Is(target error) bool { return target == ErrLumpTooLarge }
+
+// Analyze finds the lumps of p. maxWidth bounds a dense lump (0 means
+// DefaultMaxWidth). It returns *StructurallySingularError when fewer than n
+// disjoint paths lead from x to y, and *LumpTooLargeError for a dense lump
+// over the limit. It panics if p's output and input sizes differ.
+func Analyze(p *tape.Program, maxWidth int) (*Analysis, error) {
+	if p.Output.Len() != p.Input.Len() {
+		panic(fmt.Sprintf("lump: program maps %d elements to %d", p.Input.Len(), p.Output.Len()))
+	}
+	if maxWidth <= 0 {
+		maxWidth = DefaultMaxWidth
+	}
+	a := &Analysis{Prog: p, segs: map[int][]Seg{}, atomsOf: map[int][]int{}, relabel: map[*tape.Node]bool{}, n: p.Input.Len()}
+	a.buildSegs()
+	a.buildAtoms()
+	a.buildEqs()
+	flow, err := a.match()
+	if err != nil {
+		return nil, err
+	}
+	a.blocks(flow)
+	for i := range a.Lumps {
+		a.classify(&a.Lumps[i])
+		if l := a.Lumps[i]; l.Kind == DenseLump && l.Width > maxWidth {
+			return nil, &LumpTooLargeError{Width: l.Width, Limit: maxWidth, Ops: a.LumpOps(i)}
+		}
+	}
+	return a, nil
+}
+
+// LumpOps names the ops whose equations are in lump i, as "op@position".
+func (a *Analysis) LumpOps(i int) []string {
+	var names []string
+	seen := map[*tape.Node]bool{}
+	for _, e := range a.Lumps[i].Eqs {
+		nd := a.Eqs[e].Node
+		if nd == nil {
+			if !seen[nil] {
+				names = append(names, "output")
+				seen[nil] = true
+			}
+			continue
+		}
+		if !seen[nd] {
+			seen[nd] = true
+			names = append(names, fmt.Sprintf("%s@%d", nd.Op.Name(), nd.Pos))
+		}
+	}
+	return names
+}
+
+// ---- segments ----
+
+func shapesOf(nd *tape.Node) ([][]int, []bool) {
+	sh := make([][]int, len(nd.In))
+	vary := make([]bool, len(nd.In))
+	for i, v := range nd.In {
+		sh[i], vary[i] = v.Shape(), !v.IsConst()
+	}
+	return sh, vary
+}
+
+// restrict returns the part of segs covering [lo, lo+n), moved to start at pos.
+func restrict(segs []Seg, lo, n, pos int) []Seg {
+	var out []Seg
+	for _, s := range segs {
+		a, b := max(s.Pos, lo), min(s.Pos+s.Len, lo+n)
+		if a >= b {
+			continue
+		}
+		off := -1
+		if s.Var >= 0 {
+			off = s.Off + a - s.Pos
+		}
+		out = append(out, Seg{Pos: pos + a - lo, Len: b - a, Var: s.Var, Off: off})
+	}
+	return out
+}
+
+func (a *Analysis) buildSegs() {
+	p := a.Prog
+	a.segs[p.Input.ID()] = []Seg{{Len: p.Input.Len(), Var: p.Input.ID()}}
+	for _, nd := range p.Nodes {
+		if segs, ok := a.relabelSegs(nd); ok {
+			a.relabel[nd] = true
+			a.segs[nd.Out.ID()] = segs
+			continue
+		}
+		a.segs[nd.Out.ID()] = []Seg{{Len: nd.Out.Len(), Var: nd.Out.ID()}}
+	}
+	out := p.Output
+	a.outIsNode = out.Node() != nil && !a.relabel[out.Node()]
+}
+
+// relabelSegs returns the segments of nd's output if every varying input's
+// block is an identity or a selection and no output element is covered twice.
+func (a *Analysis) relabelSegs(nd *tape.Node) ([]Seg, bool) {
+	sh, vary := shapesOf(nd)
+	type piece struct{ out, n, in, inOff int }
+	var pieces []piece
+	for i, v := range nd.In {
+		if !vary[i] {
+			continue
+		}
+		s := nd.Op.Structure(i, sh, vary)
+		switch s.Kind {
+		case tape.Zero:
+		case tape.Identity:
+			pieces = append(pieces, piece{0, nd.Out.Len(), i, 0})
+		case tape.Selection:
+			pieces = append(pieces, piece{s.OutOff, s.Len, i, s.InOff})
+		default:
+			return nil, false
+		}
+		_ = v
+	}
+	slices.SortFunc(pieces, func(x, y piece) int { return x.out - y.out })
+	var segs []Seg
+	at := 0
+	for _, pc := range pieces {
+		if pc.out < at {
+			return nil, false // overlapping: not a relabelling
+		}
+		if pc.out > at {
+			segs = append(segs, Seg{Pos: at, Len: pc.out - at, Var: -1, Off: -1})
+		}
+		segs = append(segs, restrict(a.segs[nd.In[pc.in].ID()], pc.inOff, pc.n, pc.out)...)
+		at = pc.out + pc.n
+	}
+	if n := nd.Out.Len(); at < n {
+		segs = append(segs, Seg{Pos: at, Len: n - at, Var: -1, Off: -1})
+	}
+	return segs, true
+}
+
+// ---- atoms: cut points propagated through relabellings and elementwise ops ----
+
+type link struct{ v, pos, n, base, off int }
+
+func (a *Analysis) buildAtoms() {
+	p := a.Prog
+	cuts := map[int]map[int]bool{}
+	addCut := func(id, c int) bool {
+		m := cuts[id]
+		if m == nil {
+			m = map[int]bool{}
+			cuts[id] = m
+		}
+		if m[c] {
+			return false
+		}
+		m[c] = true
+		return true
+	}
+	bases := []*tape.Var{p.Input}
+	for _, nd := range p.Nodes {
+		if !a.relabel[nd] {
+			bases = append(bases, nd.Out)
+		}
+	}
+	for _, b := range bases {
+		addCut(b.ID(), 0)
+		addCut(b.ID(), b.Len())
+	}
+	cutSegs := func(segs []Seg) {
+		for _, s := range segs {
+			if s.Var >= 0 {
+				addCut(s.Var, s.Off)
+				addCut(s.Var, s.Off+s.Len)
+			}
+		}
+	}
+	var links []link
+	for _, nd := range p.Nodes {
+		if a.relabel[nd] {
+			cutSegs(a.segs[nd.Out.ID()])
+			continue
+		}
+		sh, vary := shapesOf(nd)
+		for i, in := range nd.In {
+			if !vary[i] {
+				continue
+			}
+			segs := a.segs[in.ID()]
+			cutSegs(segs)
+			if nd.Op.Structure(i, sh, vary).Kind != tape.Diagonal {
+				continue
+			}
+			for _, s := range segs {
+				addCut(nd.Out.ID(), s.Pos)
+				addCut(nd.Out.ID(), s.Pos+s.Len)
+				if s.Var >= 0 {
+					links = append(links, link{nd.Out.ID(), s.Pos, s.Len, s.Var, s.Off})
+				}
+			}
+		}
+	}
+	cutSegs(a.segs[p.Output.ID()])
+	for changed := true; changed; {
+		changed = false
+		for _, l := range links {
+			for c := range cuts[l.v] {
+				if c > l.pos && c < l.pos+l.n && addCut(l.base, l.off+c-l.pos) {
+					changed = true
+				}
+			}
+			for c := range cuts[l.base] {
+				if c > l.off && c < l.off+l.n && addCut(l.v, l.pos+c-l.off) {
+					changed = true
+				}
+			}
+		}
+	}
+	for _, b := range bases {
+		cs := make([]int, 0, len(cuts[b.ID()]))
+		for c := range cuts[b.ID()] {
+			cs = append(cs, c)
+		}
+		slices.Sort(cs)
+		for j := 0; j+1 < len(cs); j++ {
+			a.atomsOf[b.ID()] = append(a.atomsOf[b.ID()], len(a.Atoms))
+			a.Atoms = append(a.Atoms, Atom{Var: b.ID(), Off: cs[j], Len: cs[j+1] - cs[j]})
+		}
+	}
+}
+
+// atomAt returns the atom of base value id that starts at off.
+func (a *Analysis) atomAt(id, off int) int {
+	for _, k := range a.atomsOf[id] {
+		if a.Atoms[k].Off == off {
+			return k
+		}
+	}
+	panic(fmt.Sprintf("lump: no atom of value %d starts at %d", id, off))
+}
+
+// segAtoms lists the atoms covering segs (constant segments skipped).
+func (a *Analysis) segAtoms(segs []Seg) []int {
+	var out []int
+	for _, s := range segs {
+		if s.Var >= 0 {
+			out = append(out, a.AtomsIn(s.Var, s.Off, s.Len)...)
+		}
+	}
+	return out
+}
+
+// ---- equations ----
+
+func (a *Analysis) isUnknown(k int) bool {
+	return !(a.outIsNode && a.Atoms[k].Var == a.Prog.Output.ID())
+}
+
+func (a *Analysis) buildEqs() {
+	p := a.Prog
+	for _, nd := range p.Nodes {
+		if a.relabel[nd] {
+			continue
+		}
+		sh, vary := shapesOf(nd)
+		out := nd.Out.ID() == p.Output.ID()
+		for _, k := range a.atomsOf[nd.Out.ID()] {
+			at := a.Atoms[k]
+			e := Eq{Node: nd, Off: at.Off, Len: at.Len, Out: out, Self: -1}
+			touch := map[int]EdgeKind{}
+			if !out {
+				e.Self = k
+				touch[k] = Self
+			}
+			for i, in := range nd.In {
+				if !vary[i] {
+					continue
+				}
+				s := nd.Op.Structure(i, sh, vary)
+				switch s.Kind {
+				case tape.Zero:
+				case tape.Diagonal:
+					for _, sg := range restrict(a.segs[in.ID()], at.Off, at.Len, 0) {
+						if sg.Var >= 0 {
+							u := a.atomAt(sg.Var, sg.Off)
+							if _, ok := touch[u]; !ok {
+								touch[u] = Diag
+							}
+						}
+					}
+				default:
+					for _, u := range a.segAtoms(a.segs[in.ID()]) {
+						touch[u] = DenseEdge
+					}
+				}
+			}
+			for u, kind := range touch {
+				e.Touch = append(e.Touch, Touch{Atom: u, Kind: kind})
+			}
+			slices.SortFunc(e.Touch, func(x, y Touch) int { return x.Atom - y.Atom })
+			a.Eqs = append(a.Eqs, e)
+		}
+	}
+	if a.outIsNode {
+		return
+	}
+	for _, s := range a.segs[p.Output.ID()] {
+		if s.Var < 0 {
+			a.Eqs = append(a.Eqs, Eq{Off: s.Pos, Len: s.Len, Out: true, Self: -1})
+			continue
+		}
+		for _, k := range a.AtomsIn(s.Var, s.Off, s.Len) {
+			at := a.Atoms[k]
+			a.Eqs = append(a.Eqs, Eq{Off: s.Pos + at.Off - s.Off, Len: at.Len, Out: true, Self: -1, Touch: []Touch{{Atom: k, Kind: Pin}}})
+		}
+	}
+}

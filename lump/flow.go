@@ -1,0 +1,356 @@
+package lump
+
+import (
+	"slices"
+
+	"github.com/invad/invad/tape"
+)
+
+// ---- maximum flow: equations ← source, unknowns → sink ----
+
+type fedge struct {
+	to, rev int
+	cap     int64
+}
+
+type dinic struct {
+	g     [][]fedge
+	level []int
+	it    []int
+}
+
+func newDinic(n int) *dinic { return &dinic{g: make([][]fedge, n)} }
+
+func (d *dinic) add(u, v int, c int64) (int, int) {
+	d.g[u] = append(d.g[u], fedge{to: v, rev: len(d.g[v]), cap: c})
+	d.g[v] = append(d.g[v], fedge{to: u, rev: len(d.g[u]) - 1, cap: 0})
+	return u, len(d.g[u]) - 1
+}
+
+func (d *dinic) bfs(s, t int) bool {
+	d.level = make([]int, len(d.g))
+	for i := range d.level {
+		d.level[i] = -1
+	}
+	d.level[s] = 0
+	q := []int{s}
+	for len(q) > 0 {
+		u := q[0]
+		q = q[1:]
+		for _, e := range d.g[u] {
+			if e.cap > 0 && d.level[e.to] < 0 {
+				d.level[e.to] = d.level[u] + 1
+				q = append(q, e.to)
+			}
+		}
+	}
+	return d.level[t] >= 0
+}
+
+func (d *dinic) dfs(u, t int, f int64) int64 {
+	if u == t {
+		return f
+	}
+	for ; d.it[u] < len(d.g[u]); d.it[u]++ {
+		e := &d.g[u][d.it[u]]
+		if e.cap > 0 && d.level[e.to] == d.level[u]+1 {
+			if got := d.dfs(e.to, t, min(f, e.cap)); got > 0 {
+				e.cap -= got
+				d.g[e.to][e.rev].cap += got
+				return got
+			}
+		}
+	}
+	return 0
+}
+
+func (d *dinic) maxflow(s, t int) int64 {
+	var total int64
+	for d.bfs(s, t) {
+		d.it = make([]int, len(d.g))
+		for {
+			f := d.dfs(s, t, 1<<62)
+			if f == 0 {
+				break
+			}
+			total += f
+		}
+	}
+	return total
+}
+
+// reach marks the nodes reachable from s in the residual graph.
+func (d *dinic) reach(s int) []bool {
+	seen := make([]bool, len(d.g))
+	seen[s] = true
+	q := []int{s}
+	for len(q) > 0 {
+		u := q[0]
+		q = q[1:]
+		for _, e := range d.g[u] {
+			if e.cap > 0 && !seen[e.to] {
+				seen[e.to] = true
+				q = append(q, e.to)
+			}
+		}
+	}
+	return seen
+}
+
+// match runs a maximum flow from the equations (capacity: their sizes) to
+// the unknown atoms (capacity: their sizes) over the touch edges. It returns
+// flow[e][t] > 0 where equation e pivots (partly) on its t-th touch. A flow
+// below the total size means the system is structurally singular.
+func (a *Analysis) match() ([][]int64, error) {
+	ne := len(a.Eqs)
+	src, sink := ne+len(a.Atoms), ne+len(a.Atoms)+1
+	d := newDinic(ne + len(a.Atoms) + 2)
+	type ref struct{ u, i int }
+	refs := make([][]ref, ne)
+	var total int64
+	for e, eq := range a.Eqs {
+		d.add(src, e, int64(eq.Len))
+		total += int64(eq.Len)
+		for _, t := range eq.Touch {
+			c := int64(eq.Len)
+			if t.Kind == DenseEdge {
+				c = int64(a.n) + int64(eq.Len) // no bound but the ends'
+			}
+			u, i := d.add(e, ne+t.Atom, c)
+			refs[e] = append(refs[e], ref{u, i})
+		}
+	}
+	for k, at := range a.Atoms {
+		if a.isUnknown(k) {
+			d.add(ne+k, sink, int64(at.Len))
+		}
+	}
+	if got := d.maxflow(src, sink); got < total {
+		return nil, a.singular(d, total-got, ne)
+	}
+	flow := make([][]int64, ne)
+	for e := range a.Eqs {
+		flow[e] = make([]int64, len(refs[e]))
+		for t, r := range refs[e] {
+			fe := d.g[r.u][r.i]
+			flow[e][t] = d.g[fe.to][fe.rev].cap // the reverse edge holds the flow
+		}
+	}
+	return flow, nil
+}
+
+// singular builds the error from a minimum cut: equations the source cannot
+// reach, and unknowns it can, are where the width drops.
+func (a *Analysis) singular(d *dinic, deficiency int64, ne int) error {
+	seen := d.reach(ne + len(a.Atoms))
+	p := a.Prog
+	sites := map[int]*Site{}
+	var order []int
+	mark := func(v *tape.Var, off, n int) {
+		s := sites[v.ID()]
+		if s == nil {
+			s = &Site{Var: v.ID(), Op: "input", Pos: -1, Len: v.Len()}
+			if nd := v.Node(); nd != nil {
+				s.Op, s.Pos = nd.Op.Name(), nd.Pos
+			}
+			sites[v.ID()] = s
+			order = append(order, v.ID())
+		}
+		for i := off; i < off+n; i++ {
+			s.Index = append(s.Index, i)
+		}
+	}
+	vars := map[int]*tape.Var{p.Input.ID(): p.Input, p.Output.ID(): p.Output}
+	for _, nd := range p.Nodes {
+		vars[nd.Out.ID()] = nd.Out
+	}
+	for e, eq := range a.Eqs {
+		if !seen[e] {
+			if eq.Node != nil {
+				mark(eq.Node.Out, eq.Off, eq.Len)
+			} else {
+				mark(p.Output, eq.Off, eq.Len)
+			}
+		}
+	}
+	for k, at := range a.Atoms {
+		if a.isUnknown(k) && seen[ne+k] {
+			mark(vars[at.Var], at.Off, at.Len)
+		}
+	}
+	err := &StructurallySingularError{N: a.n, Deficiency: int(deficiency)}
+	for _, id := range order {
+		s := sites[id]
+		slices.Sort(s.Index)
+		s.Index = slices.Compact(s.Index)
+		err.Cut = append(err.Cut, *s)
+	}
+	return err
+}
+
+// ---- blocks: strongly connected components of the matched graph ----
+
+// blocks finds the lumps: equation e → atom u for every touch, atom u →
+// equation e where e pivots on u. Tarjan's algorithm emits the components
+// in reverse topological order, which is the order IJVP solves them in
+// (a lump's equations only touch unknowns of lumps emitted before it).
+func (a *Analysis) blocks(flow [][]int64) {
+	ne := len(a.Eqs)
+	nv := ne + len(a.Atoms)
+	adj := make([][]int, nv)
+	for e, eq := range a.Eqs {
+		for t, tc := range eq.Touch {
+			adj[e] = append(adj[e], ne+tc.Atom)
+			if flow[e][t] > 0 {
+				adj[ne+tc.Atom] = append(adj[ne+tc.Atom], e)
+			}
+		}
+	}
+	index := make([]int, nv)
+	low := make([]int, nv)
+	on := make([]bool, nv)
+	for i := range index {
+		index[i] = -1
+	}
+	var stack []int
+	next := 0
+	a.LumpOf = make([]int, len(a.Atoms))
+	for i := range a.LumpOf {
+		a.LumpOf[i] = -1
+	}
+	var strong func(v int)
+	strong = func(v int) {
+		index[v], low[v] = next, next
+		next++
+		stack = append(stack, v)
+		on[v] = true
+		for _, w := range adj[v] {
+			if index[w] < 0 {
+				strong(w)
+				low[v] = min(low[v], low[w])
+			} else if on[w] {
+				low[v] = min(low[v], index[w])
+			}
+		}
+		if low[v] != index[v] {
+			return
+		}
+		var l Lump
+		for {
+			w := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			on[w] = false
+			if w < ne {
+				l.Eqs = append(l.Eqs, w)
+			} else if a.isUnknown(w - ne) {
+				l.Unknowns = append(l.Unknowns, w-ne)
+			}
+			if w == v {
+				break
+			}
+		}
+		if len(l.Eqs) == 0 {
+			return // an atom of y no equation pivots on: not an unknown
+		}
+		slices.Sort(l.Eqs)
+		slices.Sort(l.Unknowns)
+		for _, u := range l.Unknowns {
+			a.LumpOf[u] = len(a.Lumps)
+			l.Width += a.Atoms[u].Len
+		}
+		a.Lumps = append(a.Lumps, l)
+	}
+	for v := 0; v < nv; v++ {
+		if index[v] < 0 {
+			strong(v)
+		}
+	}
+}
+
+// classify decides how a lump is factorized.
+func (a *Analysis) classify(l *Lump) {
+	if len(l.Eqs) == 1 && len(l.Unknowns) == 1 && a.Eqs[l.Eqs[0]].Self == l.Unknowns[0] {
+		l.Kind, l.Width = Expansion, 0
+		return
+	}
+	if len(l.Eqs) == 1 && len(a.Eqs[l.Eqs[0]].Touch) == 1 && a.Eqs[l.Eqs[0]].Touch[0].Kind == Pin {
+		l.Kind = Copy
+		return
+	}
+	if a.isStep(l) {
+		l.Kind = Step
+		return
+	}
+	in := map[int]bool{}
+	for _, u := range l.Unknowns {
+		in[u] = true
+	}
+	m := a.Atoms[l.Unknowns[0]].Len
+	batch := len(l.Eqs) == len(l.Unknowns)
+	for _, e := range l.Eqs {
+		eq := a.Eqs[e]
+		batch = batch && eq.Len == m
+		for _, t := range eq.Touch {
+			if in[t.Atom] && (t.Kind == DenseEdge || a.Atoms[t.Atom].Len != m) {
+				batch = false
+			}
+		}
+	}
+	if batch {
+		l.Kind, l.K, l.M = Batch, len(l.Eqs), m
+		return
+	}
+	l.Kind = DenseLump
+}
+
+// isStep: every equation of the lump belongs to one op and covers its whole
+// output, and the unknowns are exactly the atoms of one input p of the
+// output's size, read by no other input of the op.
+func (a *Analysis) isStep(l *Lump) bool {
+	nd := a.Eqs[l.Eqs[0]].Node
+	if nd == nil {
+		return false
+	}
+	rows := 0
+	for _, e := range l.Eqs {
+		if a.Eqs[e].Node != nd {
+			return false
+		}
+		rows += a.Eqs[e].Len
+	}
+	if rows != nd.Out.Len() {
+		return false
+	}
+	for p, in := range nd.In {
+		if in.IsConst() || in.Len() != nd.Out.Len() {
+			continue
+		}
+		segs := a.segs[in.ID()]
+		atoms := a.segAtoms(segs)
+		if len(atoms) != len(l.Unknowns) {
+			continue
+		}
+		ok := true
+		for _, s := range segs {
+			ok = ok && s.Var >= 0
+		}
+		sorted := slices.Clone(atoms)
+		slices.Sort(sorted)
+		ok = ok && slices.Equal(sorted, l.Unknowns) && len(slices.Compact(sorted)) == len(atoms)
+		for q, other := range nd.In {
+			if q == p || other.IsConst() || !ok {
+				continue
+			}
+			for _, u := range a.segAtoms(a.segs[other.ID()]) {
+				if slices.Contains(l.Unknowns, u) {
+					ok = false
+				}
+			}
+		}
+		if ok {
+			l.Node, l.Input = nd, p
+			return true
+		}
+	}
+	return false
+}
