@@ -5,10 +5,6 @@ import (
 	"fmt"
 )
 
-// ErrNotImplemented is returned by the inverse products until inverse
-// accumulation mode is implemented.
-var ErrNotImplemented = errors.New("inverse: not implemented yet")
-
 // ErrTooLarge is returned when a dense result would exceed MaxDenseElements.
 var ErrTooLarge = errors.New("inverse: dense result too large")
 

@@ -28,17 +28,7 @@ type row struct {
 	fn    string                        // the exported ops function the row covers
 	apply func(v []*tape.Var) *tape.Var // records the op through fn
 	c     opstest.Case
-	// xfail, when set, is a known bug outside package ops: every failure of
-	// the row must contain it, and the row fails once the bug is gone so
-	// that the marker gets removed.
-	xfail string
 }
-
-// factorLUBug is the panic of cpu.FactorLU (cpu/lu.go, not ops): it passes a
-// nil work slice to lapack64.Lange(lapack.MaxColumnSum, ...), which needs n
-// elements, so every MatMul inverse rule panics. Remove the xfail markers
-// once it is fixed.
-const factorLUBug = "lapack: insufficient length of work"
 
 // The shape of the elementwise rows: small enough for dense blocks, with two
 // dimensions so that flat indexing is exercised.
@@ -305,14 +295,10 @@ func matmulRows() []row {
 		if len(b.Shape) == 2 {
 			c = b.Shape[1]
 		}
-		r := row{fn: "MatMul", apply: apply2(ops.MatMul), c: opstest.Case{
+		return row{fn: "MatMul", apply: apply2(ops.MatMul), c: opstest.Case{
 			Name: "MatMul/" + name, Reason: reason, Op: ops.MatMulOp, Inputs: []opstest.Input{a, b}, Out: out,
 			Ref: matmulRef(m, k, c), BadShapes: matmulBad, SingularAt: sing,
 		}}
-		if k == c || m == k { // a square block: Inverse reaches cpu.FactorLU
-			r.xfail = factorLUBug
-		}
-		return r
 	}
 	v := func(shape ...int) opstest.Input { return opstest.Input{Shape: shape} }
 	k := func(value []float64, shape ...int) opstest.Input {
@@ -436,19 +422,7 @@ func TestConformance(t *testing.T) {
 	for _, r := range allRows() {
 		t.Run(r.c.Name, func(t *testing.T) {
 			t.Parallel()
-			if r.xfail == "" {
-				opstest.Run(t, r.c)
-				return
-			}
-			errs := opstest.Check(r.c)
-			if len(errs) == 0 {
-				t.Errorf("known bug %q no longer shows: remove the row's xfail marker", r.xfail)
-			}
-			for _, err := range errs {
-				if !strings.Contains(err.Error(), r.xfail) {
-					t.Error(err)
-				}
-			}
+			opstest.Run(t, r.c)
 		})
 	}
 }
@@ -616,11 +590,10 @@ func TestAlwaysSingular(t *testing.T) {
 		op           tape.Op
 		in           []*tensor.Tensor
 		p            int
-		xfail        string // a known panic outside ops, as in row.xfail
 	}{
-		{"Scale(0)", "a zero scale has a zero derivative everywhere", ops.ScaleOp(0), []*tensor.Tensor{x}, 0, ""},
-		{"Mul/zero-scalar", "∂(a·b)/∂a = b with a rank-0 b = 0", ops.MulOp, []*tensor.Tensor{x, tensor.Scalar(0)}, 0, ""},
-		{"MatMul/zero-matrix", "∂(W·x)/∂x = W = 0", ops.MatMulOp, []*tensor.Tensor{tensor.Zeros(3, 3), x}, 1, factorLUBug},
+		{"Scale(0)", "a zero scale has a zero derivative everywhere", ops.ScaleOp(0), []*tensor.Tensor{x}, 0},
+		{"Mul/zero-scalar", "∂(a·b)/∂a = b with a rank-0 b = 0", ops.MulOp, []*tensor.Tensor{x, tensor.Scalar(0)}, 0},
+		{"MatMul/zero-matrix", "∂(W·x)/∂x = W = 0", ops.MatMulOp, []*tensor.Tensor{tensor.Zeros(3, 3), x}, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			shapes := make([][]int, len(tc.in))
@@ -632,13 +605,7 @@ func TestAlwaysSingular(t *testing.T) {
 			var f tape.Factor
 			var err error
 			msg := panicMessage(func() { f, err = tc.op.Inverse(tc.p, tc.in, out) })
-			switch {
-			case tc.xfail != "" && msg == "":
-				t.Errorf("known bug %q no longer shows: remove the xfail marker", tc.xfail)
-				return
-			case tc.xfail != "" && strings.Contains(msg, tc.xfail):
-				return
-			case msg != "":
+			if msg != "" {
 				t.Fatalf("Inverse(%d) panicked: %s", tc.p, msg)
 			}
 			var se *tape.SingularError
