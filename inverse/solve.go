@@ -13,9 +13,12 @@ import (
 // invState is the inverse-mode half of a Linearization, built once on the
 // first inverse product: the lumps and their factorizations.
 type invState struct {
-	an     *lump.Analysis
-	facs   []lumpFactor
-	logdet float64
+	an      *lump.Analysis
+	killed  []bool     // per atom: a killed unknown of its lump
+	eqOff   [][]int    // per lump, per equation: its offset in the lump's λ
+	layouts [][][2]int // per lump: killed atoms' places in its solution
+	facs    []lumpFactor
+	logdet  float64
 	// base lists the values that hold unknowns (x and op outputs except y
 	// when y is an op's output), with their sizes.
 	base []*tape.Var
@@ -56,6 +59,20 @@ func (l *Linearization) buildInverse() (*invState, error) {
 			seen[at.Var] = true
 			s.base = append(s.base, l.vars[at.Var])
 		}
+	}
+	s.killed = make([]bool, len(an.Atoms))
+	s.eqOff = make([][]int, len(an.Lumps))
+	s.layouts = make([][][2]int, len(an.Lumps))
+	for li, lp := range an.Lumps {
+		for _, k := range lp.Killed {
+			s.killed[k] = true
+		}
+		off := 0
+		for _, q := range lp.Eqs {
+			s.eqOff[li] = append(s.eqOff[li], off)
+			off += an.Eqs[q].Len
+		}
+		s.layouts[li] = s.buildLayout(li)
 	}
 	w := l.newInvWS(s)
 	for li := range an.Lumps {
@@ -124,6 +141,8 @@ type invWS struct {
 	jv   map[int]*tensor.Tensor // scratch per op output
 	rhs  []float64
 	sol  []float64
+	lam  []float64
+	mu   []float64
 	ins  []*tensor.Tensor
 	ts   []*tensor.Tensor
 }
@@ -260,8 +279,68 @@ func (s *invState) evalEqs(w *invWS, eqs []int, as assign, dst []float64, direct
 	}
 }
 
-// extractBatch builds the k×k blocks of a batch lump, batch-minor:
-// entry (i, j) of block b at [(i·k+j)·m + b].
+// lumpAssign assigns the atoms known before lump li from w.u, and within
+// the lump its internal atoms (and its killed ones if withKilled), also from
+// w.u; everything else is zero.
+func (s *invState) lumpAssign(w *invWS, li int, withKilled bool) assign {
+	return func(k int) []float64 {
+		lk := s.an.LumpOf[k]
+		if lk < 0 || lk > li || (lk == li && s.killed[k] && !withKilled) {
+			return nil
+		}
+		at := s.an.Atoms[k]
+		return w.u[at.Var][at.Off : at.Off+at.Len]
+	}
+}
+
+// internalPass computes the lump's internal values from the assignment, in
+// tape order: u_v = J_v·(inputs) on each internal equation's rows, written
+// to out(atom). The assignment must return out's slices for internal atoms.
+func (s *invState) internalPass(w *invWS, lp *lump.Lump, as assign, direct bool, out func(atom int) []float64) {
+	var last *tape.Node
+	var jv *tensor.Tensor
+	for _, q := range lp.Internal {
+		eq := &s.an.Eqs[q]
+		if eq.Node != last {
+			jv, last = s.nodeJVP(w, eq.Node, as, direct), eq.Node
+		}
+		dst := out(eq.Self)
+		if jv == nil {
+			clear(dst)
+		} else {
+			copy(dst, jv.Data()[eq.Off:eq.Off+eq.Len])
+		}
+	}
+}
+
+// column evaluates the created equations of lump li with the killed
+// tangent given by unit (on atom u, zero on the other killed atoms), the
+// internal values propagated from it, and nothing known: one column (or, for
+// a batch, one column of every block) of A = ∂Created/∂Killed.
+func (s *invState) column(w *invWS, li, u int, unit []float64, trial map[int][]float64, col []float64) {
+	lp := &s.an.Lumps[li]
+	as := func(k int) []float64 {
+		if k == u {
+			return unit
+		}
+		return trial[k] // internal atoms; nil for everything else
+	}
+	s.internalPass(w, lp, as, false, func(k int) []float64 { return trial[k] })
+	s.evalEqs(w, lp.Created, as, col, false)
+}
+
+func (s *invState) trialBuffers(lp *lump.Lump) map[int][]float64 {
+	trial := map[int][]float64{}
+	for _, q := range lp.Internal {
+		k := s.an.Eqs[q].Self
+		trial[k] = make([]float64, s.an.Atoms[k].Len)
+	}
+	return trial
+}
+
+// extractBatch builds the K×K blocks of a batch lump, batch-minor:
+// entry (i, j) of block b at [(i·K+j)·M + b], i over created equations and
+// j over killed atoms.
 func (s *invState) extractBatch(w *invWS, li int) []float64 {
 	lp := &s.an.Lumps[li]
 	k, m := lp.K, lp.M
@@ -271,13 +350,9 @@ func (s *invState) extractBatch(w *invWS, li int) []float64 {
 		ones[i] = 1
 	}
 	col := make([]float64, k*m)
-	for j, u := range lp.Unknowns {
-		s.evalEqs(w, lp.Eqs, func(at int) []float64 {
-			if at == u {
-				return ones
-			}
-			return nil
-		}, col, false)
+	trial := s.trialBuffers(lp)
+	for j, u := range lp.Killed {
+		s.column(w, li, u, ones, trial, col)
 		for i := 0; i < k; i++ {
 			copy(a[(i*k+j)*m:(i*k+j+1)*m], col[i*m:(i+1)*m])
 		}
@@ -285,23 +360,20 @@ func (s *invState) extractBatch(w *invWS, li int) []float64 {
 	return a
 }
 
-// extractDense builds a dense lump's w×w block, one column per scalar unknown.
+// extractDense builds a dense lump's Width×Width block A, one column per
+// scalar killed unknown.
 func (s *invState) extractDense(w *invWS, li int) []float64 {
 	lp := &s.an.Lumps[li]
 	n := lp.Width
 	a := make([]float64, n*n)
 	col := make([]float64, n)
+	trial := s.trialBuffers(lp)
 	c := 0
-	for _, u := range lp.Unknowns {
+	for _, u := range lp.Killed {
 		unit := make([]float64, s.an.Atoms[u].Len)
 		for e := range unit {
 			unit[e] = 1
-			s.evalEqs(w, lp.Eqs, func(at int) []float64 {
-				if at == u {
-					return unit
-				}
-				return nil
-			}, col, false)
+			s.column(w, li, u, unit, trial, col)
 			for r, v := range col {
 				a[r*n+c] = v
 			}
@@ -312,7 +384,7 @@ func (s *invState) extractDense(w *invWS, li int) []float64 {
 	return a
 }
 
-// eqRows is the total number of rows of a lump's equations.
+// eqRows is the total number of rows of a list of equations.
 func (s *invState) eqRows(eqs []int) int {
 	n := 0
 	for _, q := range eqs {
@@ -323,49 +395,60 @@ func (s *invState) eqRows(eqs []int) int {
 
 // ---- the sweeps ----
 
-// ijvp solves J dx = dy by the lumps in order, from y back to x.
+// ijvp solves J dx = dy lump by lump, from y back to x. In each lump the
+// internal values are first propagated from the known ones, the created
+// equations give the right-hand side, A solves for the killed unknowns, and
+// the internal values are propagated once more with them.
 func (l *Linearization) ijvp(s *invState, w *invWS, res, dy *tensor.Tensor) {
 	an := s.an
 	for li := range an.Lumps {
 		lp := &an.Lumps[li]
-		known := s.knownBefore(w, li)
 		switch lp.Kind {
 		case lump.Copy:
 			eq := &an.Eqs[lp.Eqs[0]]
 			at := an.Atoms[lp.Unknowns[0]]
 			copy(w.u[at.Var][at.Off:at.Off+at.Len], dy.Data()[eq.Off:eq.Off+eq.Len])
+			continue
 		case lump.Expansion:
-			eq := &an.Eqs[lp.Eqs[0]]
-			at := an.Atoms[lp.Unknowns[0]]
-			dst := w.u[at.Var][at.Off : at.Off+at.Len]
-			if jv := s.nodeJVP(w, eq.Node, known, true); jv != nil {
-				copy(dst, jv.Data()[eq.Off:eq.Off+eq.Len])
-			} else {
-				clear(dst)
-			}
-		default:
-			n := s.eqRows(lp.Eqs)
-			w.rhs = grow(w.rhs, n)
-			w.sol = grow(w.sol, n)
-			// rhs = t − C_known·u_known, t = dy on the output's rows.
-			s.evalEqs(w, lp.Eqs, known, w.rhs, true)
-			off := 0
-			for _, q := range lp.Eqs {
-				eq := &an.Eqs[q]
-				for i := 0; i < eq.Len; i++ {
-					t := 0.0
-					if eq.Out {
-						t = dy.Data()[eq.Off+i]
-					}
-					w.rhs[off+i] = t - w.rhs[off+i]
+			s.internalPass(w, lp, s.lumpAssign(w, li, false), true, w.atomSlice(an))
+			continue
+		}
+		as := s.lumpAssign(w, li, false)
+		if len(lp.Internal) > 0 {
+			s.internalPass(w, lp, as, true, w.atomSlice(an))
+		}
+		n := s.eqRows(lp.Created)
+		w.rhs = grow(w.rhs, n)
+		w.sol = grow(w.sol, n)
+		// rhs = t − C·(known and internal values), t = dy on the output's rows.
+		s.evalEqs(w, lp.Created, as, w.rhs, true)
+		off := 0
+		for _, q := range lp.Created {
+			eq := &an.Eqs[q]
+			for i := 0; i < eq.Len; i++ {
+				t := 0.0
+				if eq.Out {
+					t = dy.Data()[eq.Off+i]
 				}
-				off += eq.Len
+				w.rhs[off+i] = t - w.rhs[off+i]
 			}
-			s.solveLump(li, w.sol, w.rhs, false)
-			s.scatter(w, li, w.sol)
+			off += eq.Len
+		}
+		s.solveLump(li, w.sol, w.rhs, false)
+		s.scatter(w, li, w.sol)
+		if len(lp.Internal) > 0 {
+			s.internalPass(w, lp, s.lumpAssign(w, li, true), true, w.atomSlice(an))
 		}
 	}
 	copy(res.Data(), w.u[l.prog.Input.ID()])
+}
+
+// atomSlice returns the function giving an atom's slice of w.u.
+func (w *invWS) atomSlice(an *lump.Analysis) func(int) []float64 {
+	return func(k int) []float64 {
+		at := an.Atoms[k]
+		return w.u[at.Var][at.Off : at.Off+at.Len]
+	}
 }
 
 // solveLump solves A x = r (or Aᵀ x = r) for lump li. For a Step the block
@@ -397,14 +480,19 @@ func (s *invState) solveLump(li int, x, r []float64, trans bool) {
 		} else {
 			f.dense.Solve(x, r)
 		}
+	case lump.Copy:
+		copy(x, r)
 	}
 }
 
-// unknownLayout lists, for lump li, where each stretch of its solution
-// vector goes: (atom, position in the vector). A Step's vector is shaped
-// like its pivot input; a batch's is unknown-major; a dense one follows
-// Unknowns.
-func (s *invState) unknownLayout(li int) [][2]int {
+// killedLayout lists where each killed atom of lump li sits in the lump's
+// solution vector, as (atom, position): a Step's vector is shaped like its
+// pivot input, the others are killed-atom-major.
+func (s *invState) killedLayout(li int) [][2]int {
+	return s.layouts[li]
+}
+
+func (s *invState) buildLayout(li int) [][2]int {
 	lp := &s.an.Lumps[li]
 	var out [][2]int
 	if lp.Kind == lump.Step {
@@ -416,7 +504,7 @@ func (s *invState) unknownLayout(li int) [][2]int {
 		return out
 	}
 	pos := 0
-	for _, k := range lp.Unknowns {
+	for _, k := range lp.Killed {
 		out = append(out, [2]int{k, pos})
 		pos += s.an.Atoms[k].Len
 	}
@@ -424,21 +512,24 @@ func (s *invState) unknownLayout(li int) [][2]int {
 }
 
 func (s *invState) scatter(w *invWS, li int, x []float64) {
-	for _, p := range s.unknownLayout(li) {
+	for _, p := range s.killedLayout(li) {
 		at := s.an.Atoms[p[0]]
 		copy(w.u[at.Var][at.Off:at.Off+at.Len], x[p[1]:p[1]+at.Len])
 	}
 }
 
 func (s *invState) gather(w *invWS, li int, x []float64) {
-	for _, p := range s.unknownLayout(li) {
+	for _, p := range s.killedLayout(li) {
 		at := s.an.Atoms[p[0]]
 		copy(x[p[1]:p[1]+at.Len], w.u[at.Var][at.Off:at.Off+at.Len])
 	}
 }
 
-// vijp solves Jᵀ cy = cx by the lumps in reverse order. w.u accumulates
-// Σ Cᵀ λ over the equations already solved; λ of the output's equations is cy.
+// vijp solves Jᵀ cy = cx lump by lump in reverse order. w.u accumulates
+// Σ Cᵀλ over the equations already solved. In a lump with internal values
+// the transposed elimination runs the internal equations backwards twice:
+// once to fold their right-hand sides into the killed ones, once to get
+// their own λ from the created equations' λ.
 func (l *Linearization) vijp(s *invState, w *invWS, res, cx *tensor.Tensor) {
 	an := s.an
 	for _, v := range s.base {
@@ -447,14 +538,17 @@ func (l *Linearization) vijp(s *invState, w *invWS, res, cx *tensor.Tensor) {
 	xid := l.prog.Input.ID()
 	for li := len(an.Lumps) - 1; li >= 0; li-- {
 		lp := &an.Lumps[li]
-		n := s.eqRows(lp.Eqs)
-		w.rhs = grow(w.rhs, n)
-		w.sol = grow(w.sol, n)
-		// r_U = b_U − acc_U with b = cx on x's atoms.
-		s.gather(w, li, w.rhs)
-		for _, p := range s.unknownLayout(li) {
-			at := an.Atoms[p[0]]
-			r := w.rhs[p[1] : p[1]+at.Len]
+		rows := s.eqRows(lp.Eqs)
+		w.lam = grow(w.lam, rows)
+		lamOf := func(q int) []float64 {
+			i, _ := slicesIndex(lp.Eqs, q)
+			o := s.eqOff[li][i]
+			return w.lam[o : o+an.Eqs[q].Len]
+		}
+		// r_U = b_U − acc_U for every unknown of the lump, in place.
+		for _, k := range lp.Unknowns {
+			at := an.Atoms[k]
+			r := w.u[at.Var][at.Off : at.Off+at.Len]
 			for i := range r {
 				r[i] = -r[i]
 			}
@@ -464,70 +558,128 @@ func (l *Linearization) vijp(s *invState, w *invWS, res, cx *tensor.Tensor) {
 				}
 			}
 		}
-		lam := w.sol
-		switch lp.Kind {
-		case lump.Copy, lump.Expansion:
-			copy(lam, w.rhs) // the block is I
-		default:
-			s.solveLump(li, lam, w.rhs, true)
+		inLump := func(k int) bool { return an.LumpOf[k] == li }
+		var mu []float64
+		if len(lp.Internal) > 0 {
+			// μ = C_IIᵀ⁻¹ r_I, folding −C_IKᵀμ into the killed atoms.
+			s.reverseInternal(w, lp, lamOf, inLump)
+			mu = append(w.mu[:0], w.lam...)
+			w.mu = mu
 		}
-		// Push Cᵀλ to the unknowns the lump's equations touch, and hand the
-		// output's λ to cy.
-		off := 0
-		for qi, q := range lp.Eqs {
-			eq := &an.Eqs[q]
-			lq := lam[off : off+eq.Len]
-			off += eq.Len
-			if eq.Out {
-				copy(res.Data()[eq.Off:eq.Off+eq.Len], lq)
+		if lp.Kind != lump.Expansion {
+			n := s.eqRows(lp.Created)
+			w.rhs = grow(w.rhs, n)
+			w.sol = grow(w.sol, n)
+			s.gather(w, li, w.rhs)
+			s.solveLump(li, w.sol, w.rhs, true)
+			off := 0
+			for _, q := range lp.Created {
+				copy(lamOf(q), w.sol[off:off+an.Eqs[q].Len])
+				off += an.Eqs[q].Len
 			}
-			if eq.Self >= 0 {
-				at := an.Atoms[eq.Self]
-				acc := w.u[at.Var][at.Off : at.Off+at.Len]
-				for i, v := range lq {
-					acc[i] += v
+		}
+		if len(lp.Internal) > 0 && lp.Kind != lump.Expansion {
+			// ν = C_IIᵀ⁻¹(−C_CIᵀ λ_C); λ_I = μ + ν.
+			for _, q := range lp.Internal {
+				clear(w.atomSlice(an)(an.Eqs[q].Self))
+			}
+			internal := func(k int) bool { return inLump(k) && !s.killed[k] }
+			for _, q := range lp.Created {
+				if an.Eqs[q].Node != nil {
+					s.push(w, []int{q}, lamOf, internal, true)
 				}
 			}
-			if eq.Node == nil {
-				continue
+			s.reverseInternal(w, lp, lamOf, internal)
+			for _, q := range lp.Internal {
+				lq := lamOf(q)
+				i, _ := slicesIndex(lp.Eqs, q)
+				o := s.eqOff[li][i]
+				for j := range lq {
+					lq[j] += mu[o+j]
+				}
 			}
-			// Collect every equation of this node in the lump into one cotangent.
-			if qi > 0 && an.Eqs[lp.Eqs[qi-1]].Node == eq.Node {
-				continue
+		}
+		// Hand the output's λ to cy, and push Cᵀλ of every equation to the
+		// accumulators outside the lump.
+		for i := 0; i < len(lp.Eqs); {
+			q := lp.Eqs[i]
+			eq := &an.Eqs[q]
+			if eq.Out {
+				copy(res.Data()[eq.Off:eq.Off+eq.Len], lamOf(q))
 			}
-			s.pushNode(w, lp, qi, lam)
+			if eq.Self >= 0 && !inLump(eq.Self) {
+				acc := w.atomSlice(an)(eq.Self)
+				for j, v := range lamOf(q) {
+					acc[j] += v
+				}
+			}
+			j := i + 1
+			for j < len(lp.Eqs) && an.Eqs[lp.Eqs[j]].Node == eq.Node && eq.Node != nil {
+				j++
+			}
+			if eq.Node != nil {
+				s.push(w, lp.Eqs[i:j], lamOf, nil, false)
+			}
+			i = j
 		}
 	}
 }
 
-// pushNode adds J_iᵀ (sign·λ) for the op of equation lp.Eqs[qi] (and its
-// following equations of the same op) into the accumulators of its inputs.
-func (s *invState) pushNode(w *invWS, lp *lump.Lump, qi int, lam []float64) {
+func slicesIndex(s []int, v int) (int, bool) {
+	lo, hi := 0, len(s)
+	for lo < hi {
+		m := (lo + hi) / 2
+		if s[m] < v {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo, lo < len(s) && s[lo] == v
+}
+
+// reverseInternal runs the lump's internal equations backwards: each
+// equation's λ is the current accumulator of its own atom, and its
+// −Cᵀλ goes into the accumulators of the atoms for which keep is true.
+func (s *invState) reverseInternal(w *invWS, lp *lump.Lump, lamOf func(int) []float64, keep func(int) bool) {
 	an := s.an
-	nd := an.Eqs[lp.Eqs[qi]].Node
+	for j := len(lp.Internal); j > 0; {
+		i := j - 1
+		nd := an.Eqs[lp.Internal[i]].Node
+		for i > 0 && an.Eqs[lp.Internal[i-1]].Node == nd {
+			i--
+		}
+		group := lp.Internal[i:j]
+		for _, q := range group {
+			copy(lamOf(q), w.atomSlice(an)(an.Eqs[q].Self))
+		}
+		s.push(w, group, lamOf, keep, true)
+		j = i
+	}
+}
+
+// push applies the transposed coefficients of equations eqs (all of one op)
+// to their λ: J_iᵀ(sign·λ) for every varying input. With keep == nil it adds
+// the result to the accumulators of every atom (w.u); otherwise, with
+// subtract, it subtracts it from the atoms for which keep is true only.
+func (s *invState) push(w *invWS, eqs []int, lamOf func(int) []float64, keep func(int) bool, subtract bool) {
+	an := s.an
+	nd := an.Eqs[eqs[0]].Node
 	c := w.scratch(w.jv, nd.Out)
 	clear(c.Data())
-	off := 0
-	for _, q := range lp.Eqs[:qi] {
-		off += an.Eqs[q].Len
-	}
-	for _, q := range lp.Eqs[qi:] {
+	for _, q := range eqs {
 		eq := &an.Eqs[q]
-		if eq.Node != nd {
-			break
-		}
 		sg := sign(eq)
-		for i, v := range lam[off : off+eq.Len] {
+		for i, v := range lamOf(q) {
 			c.Data()[eq.Off+i] = sg * v
 		}
-		off += eq.Len
 	}
 	w.ins, w.ts = w.ins[:0], w.ts[:0]
 	for _, in := range nd.In {
 		w.ins = append(w.ins, in.Value())
 		var dst *tensor.Tensor
 		if !in.IsConst() {
-			if segs := an.Segs(in); len(segs) == 1 && segs[0].Var == in.ID() {
+			if segs := an.Segs(in); keep == nil && len(segs) == 1 && segs[0].Var == in.ID() {
 				dst = tensor.New(in.Shape(), w.u[in.ID()])
 			} else {
 				dst = w.scratch(w.gath, in)
@@ -538,24 +690,34 @@ func (s *invState) pushNode(w *invWS, lp *lump.Lump, qi int, lam []float64) {
 	}
 	nd.Op.VJP(w.ts, w.ins, nd.Out.Value(), c)
 	for i, in := range nd.In {
-		if in.IsConst() {
+		if in.IsConst() || seenInput(nd.In, i) {
 			continue
 		}
 		segs := an.Segs(in)
-		if len(segs) == 1 && segs[0].Var == in.ID() {
-			continue
-		}
-		if seenInput(nd.In, i) {
-			continue // the same value's scratch was scattered already
+		if keep == nil && len(segs) == 1 && segs[0].Var == in.ID() {
+			continue // accumulated in place
 		}
 		g := w.ts[i].Data()
 		for _, sg := range segs {
 			if sg.Var < 0 {
 				continue
 			}
-			acc := w.u[sg.Var][sg.Off : sg.Off+sg.Len]
-			for j, v := range g[sg.Pos : sg.Pos+sg.Len] {
-				acc[j] += v
+			for _, k := range an.AtomsIn(sg.Var, sg.Off, sg.Len) {
+				if keep != nil && !keep(k) {
+					continue
+				}
+				at := an.Atoms[k]
+				acc := w.u[at.Var][at.Off : at.Off+at.Len]
+				src := g[sg.Pos+at.Off-sg.Off:]
+				if subtract {
+					for j := range acc {
+						acc[j] -= src[j]
+					}
+				} else {
+					for j := range acc {
+						acc[j] += src[j]
+					}
+				}
 			}
 		}
 	}

@@ -76,15 +76,28 @@ var kindNames = [...]string{"expansion", "step", "batch", "dense", "copy"}
 func (k Kind) String() string { return kindNames[k] }
 
 // Lump is one diagonal block of the block triangular form.
+//
+// Its unknowns split into Killed ones, whose own equation lies outside the
+// lump (x, or values computed before it), and internal ones, values the
+// lump computes and consumes itself; its equations into Created ones (the
+// output's, or those of values whose unknown lies outside) and Internal
+// ones, one per internal unknown. The internal equations are unit lower
+// triangular in tape order, so the internal values follow from the killed
+// ones by a JVP, and eliminating them leaves the lump's square block
+// A = ∂Created/∂Killed, of order Width, with det A = ±det(lump).
 type Lump struct {
 	Kind     Kind
 	Eqs      []int // indices into Analysis.Eqs
 	Unknowns []int // indices into Analysis.Atoms
-	Width    int   // Σ of the unknowns' sizes (0 for an expansion)
+	Killed   []int // atoms, ascending
+	Created  []int // equations, ascending
+	Internal []int // equations in tape order (by op position, then offset)
+	Width    int   // Σ of the killed atoms' sizes (0 for an expansion)
 	// Node and Input: for a Step, the op and the input it pivots on.
 	Node  *tape.Node
 	Input int
-	// K and M: for a Batch, M independent K×K blocks.
+	// K and M: for a Batch, M independent K×K blocks (K killed atoms of M
+	// elements each).
 	K, M int
 }
 

@@ -256,7 +256,6 @@ func (a *Analysis) blocks(flow [][]int64) {
 		slices.Sort(l.Unknowns)
 		for _, u := range l.Unknowns {
 			a.LumpOf[u] = len(a.Lumps)
-			l.Width += a.Atoms[u].Len
 		}
 		a.Lumps = append(a.Lumps, l)
 	}
@@ -267,10 +266,38 @@ func (a *Analysis) blocks(flow [][]int64) {
 	}
 }
 
+// split sorts a lump's unknowns into killed and internal ones and its
+// equations into created and internal ones.
+func (a *Analysis) split(l *Lump) {
+	internal := map[int]bool{}
+	for _, e := range l.Eqs {
+		if s := a.Eqs[e].Self; s >= 0 && slices.Contains(l.Unknowns, s) {
+			internal[s] = true
+			l.Internal = append(l.Internal, e)
+		} else {
+			l.Created = append(l.Created, e)
+		}
+	}
+	for _, u := range l.Unknowns {
+		if !internal[u] {
+			l.Killed = append(l.Killed, u)
+			l.Width += a.Atoms[u].Len
+		}
+	}
+	slices.SortStableFunc(l.Internal, func(x, y int) int {
+		ex, ey := a.Eqs[x], a.Eqs[y]
+		if ex.Node.Pos != ey.Node.Pos {
+			return ex.Node.Pos - ey.Node.Pos
+		}
+		return ex.Off - ey.Off
+	})
+}
+
 // classify decides how a lump is factorized.
 func (a *Analysis) classify(l *Lump) {
-	if len(l.Eqs) == 1 && len(l.Unknowns) == 1 && a.Eqs[l.Eqs[0]].Self == l.Unknowns[0] {
-		l.Kind, l.Width = Expansion, 0
+	a.split(l)
+	if len(l.Killed) == 0 {
+		l.Kind = Expansion
 		return
 	}
 	if len(l.Eqs) == 1 && len(a.Eqs[l.Eqs[0]].Touch) == 1 && a.Eqs[l.Eqs[0]].Touch[0].Kind == Pin {
@@ -286,7 +313,7 @@ func (a *Analysis) classify(l *Lump) {
 		in[u] = true
 	}
 	m := a.Atoms[l.Unknowns[0]].Len
-	batch := len(l.Eqs) == len(l.Unknowns)
+	batch := len(l.Created) == len(l.Killed)
 	for _, e := range l.Eqs {
 		eq := a.Eqs[e]
 		batch = batch && eq.Len == m
@@ -297,7 +324,7 @@ func (a *Analysis) classify(l *Lump) {
 		}
 	}
 	if batch {
-		l.Kind, l.K, l.M = Batch, len(l.Eqs), m
+		l.Kind, l.K, l.M = Batch, len(l.Killed), m
 		return
 	}
 	l.Kind = DenseLump

@@ -1,4 +1,4 @@
-package lump
+package lump_test
 
 import (
 	"errors"
@@ -12,12 +12,13 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/invad/invad/inverse"
+	"github.com/invad/invad/lump"
 	"github.com/invad/invad/ops"
 	"github.com/invad/invad/tape"
 	"github.com/invad/invad/tensor"
 )
 
-// limit is the Scalarize limit for the test programs: generous for them
+// limit is the lump.Scalarize limit for the test programs: generous for them
 // (the largest has a few hundred scalar unknowns), small for an oracle.
 const limit = 2000
 
@@ -145,10 +146,10 @@ func linearize(t *testing.T, f func(*tape.Var) *tape.Var, x *tensor.Tensor) *inv
 }
 
 // scalarizeOK linearizes f at x and scalarizes it, failing on an error.
-func scalarizeOK(t *testing.T, f func(*tape.Var) *tape.Var, x *tensor.Tensor) (*ScalarBTF, *inverse.Linearization) {
+func scalarizeOK(t *testing.T, f func(*tape.Var) *tape.Var, x *tensor.Tensor) (*lump.ScalarBTF, *inverse.Linearization) {
 	t.Helper()
 	lin := linearize(t, f, x)
-	s, err := Scalarize(lin.Program(), limit)
+	s, err := lump.Scalarize(lin.Program(), limit)
 	if err != nil {
 		t.Fatalf("Scalarize: %v", err)
 	}
@@ -226,10 +227,10 @@ func TestBlockTriangular(t *testing.T) {
 	for _, pr := range programs {
 		t.Run(pr.name, func(t *testing.T) {
 			s, _ := scalarizeOK(t, pr.f, point(pr, 11))
-			seenU := map[Elem]bool{}
-			seenE := map[Elem]bool{}
-			for bi := range s.blocks {
-				b := &s.blocks[bi]
+			seenU := map[lump.Elem]bool{}
+			seenE := map[lump.Elem]bool{}
+			for bi := range s.BlockList() {
+				b := &s.BlockList()[bi]
 				if len(b.Unknowns) != len(b.Equations) || len(b.Unknowns) == 0 {
 					t.Fatalf("block %d has %d unknowns and %d equations", bi, len(b.Unknowns), len(b.Equations))
 				}
@@ -251,11 +252,9 @@ func TestBlockTriangular(t *testing.T) {
 					}
 					seenE[e] = true
 				}
-				for i, r := range s.fac[bi].rows {
-					for _, e := range s.fac[bi].ext[i] {
-						if s.block[e.col] >= bi {
-							t.Errorf("block %d: equation %v reads unknown %v of later block %d", bi, s.rows[r], s.cols[e.col], s.block[e.col])
-						}
+				for _, r := range s.ExternalReads(bi) {
+					if r.Block >= bi {
+						t.Errorf("block %d: equation %v reads unknown %v of later block %d", bi, r.Eq, r.Unknown, r.Block)
 					}
 				}
 			}
@@ -267,9 +266,9 @@ func TestBlockTriangular(t *testing.T) {
 }
 
 // partition is a comparable rendering of the blocks as sets.
-func partition(s *ScalarBTF) []string {
+func partition(s *lump.ScalarBTF) []string {
 	var out []string
-	for _, b := range s.blocks {
+	for _, b := range s.BlockList() {
 		out = append(out, fmt.Sprint(b.Unknowns, "|", b.Equations))
 	}
 	slices.Sort(out)
@@ -283,13 +282,13 @@ func TestBlocksIndependentOfMatching(t *testing.T) {
 	for _, pr := range programs {
 		t.Run(pr.name, func(t *testing.T) {
 			lin := linearize(t, pr.f, point(pr, 11))
-			ref, err := Scalarize(lin.Program(), limit)
+			ref, err := lump.Scalarize(lin.Program(), limit)
 			if err != nil {
 				t.Fatal(err)
 			}
 			want := partition(ref)
 			for seed := range uint64(5) {
-				s, err := scalarize(lin.Program(), limit, rand.New(rand.NewPCG(seed, 3)))
+				s, err := lump.ScalarizeShuffled(lin.Program(), limit, rand.New(rand.NewPCG(seed, 3)))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -305,7 +304,7 @@ func TestBlocksIndependentOfMatching(t *testing.T) {
 }
 
 // sizes returns the multiset of block sizes and of widths, sorted.
-func sizes(s *ScalarBTF) (size, width []int) {
+func sizes(s *lump.ScalarBTF) (size, width []int) {
 	for _, b := range s.Blocks() {
 		size = append(size, b.Size())
 		width = append(width, b.Width())
@@ -315,10 +314,10 @@ func sizes(s *ScalarBTF) (size, width []int) {
 	return size, width
 }
 
-func elems(v *tape.Var, idx ...int) []Elem {
-	out := make([]Elem, len(idx))
+func elems(v *tape.Var, idx ...int) []lump.Elem {
+	out := make([]lump.Elem, len(idx))
 	for i, k := range idx {
-		out[i] = Elem{v.ID(), k}
+		out[i] = lump.Elem{v.ID(), k}
 	}
 	return out
 }
@@ -353,7 +352,7 @@ func TestDesignNoteExamples(t *testing.T) {
 		want := []int{sx.Node().Pos, y.Node().Pos}
 		for _, b := range s.Blocks() {
 			k := b.Unknowns[0].Index
-			if wantU := []Elem{{in.ID(), k}, {sx.ID(), k}}; !slices.Equal(b.Unknowns, wantU) {
+			if wantU := []lump.Elem{{in.ID(), k}, {sx.ID(), k}}; !slices.Equal(b.Unknowns, wantU) {
 				t.Errorf("block unknowns %v, want %v (x and sin x of one element)", b.Unknowns, wantU)
 			}
 			if !slices.Equal(b.Nodes, want) {
@@ -395,7 +394,7 @@ func TestDesignNoteExamples(t *testing.T) {
 		}
 		for _, v := range mlp {
 			for k := range v.Len() {
-				bi, ok := s.BlockOf(Elem{v.ID(), k})
+				bi, ok := s.BlockOf(lump.Elem{v.ID(), k})
 				if !ok {
 					t.Fatalf("value %d of %s is not an unknown", v.ID(), v.Node().Op.Name())
 				}
@@ -463,11 +462,11 @@ func TestDesignNoteExamples(t *testing.T) {
 				t.Errorf("lump creates %v, want u[%d], w[%d]", blk.Created, k, k)
 			}
 			// The extended block also holds the four product expansions.
-			var wantU []Elem
+			var wantU []lump.Elem
 			for _, v := range append([]*tape.Var{a, b}, products...) {
 				wantU = append(wantU, elems(v, k)...)
 			}
-			slices.SortFunc(wantU, func(x, y Elem) int { return x.Var - y.Var })
+			slices.SortFunc(wantU, func(x, y lump.Elem) int { return x.Var - y.Var })
 			if !slices.Equal(blk.Unknowns, wantU) {
 				t.Errorf("lump unknowns %v, want %v", blk.Unknowns, wantU)
 			}
@@ -497,7 +496,7 @@ func TestDesignNoteExamples(t *testing.T) {
 		}
 		s, lin := scalarizeOK(t, f, point(program{shape: []int{n}, lo: -1, hi: 1}, 6))
 		prog := lin.Program()
-		half := func(e Elem) int {
+		half := func(e lump.Elem) int {
 			switch {
 			case e.Var == prog.Input.ID() || e.Var == prog.Output.ID():
 				return e.Index / m
@@ -540,13 +539,13 @@ func TestDesignNoteExamples(t *testing.T) {
 			return ops.Concat(add, add)
 		}
 		lin := linearize(t, f, point(program{shape: []int{n}, lo: -1, hi: 1}, 7))
-		_, err := Scalarize(lin.Program(), limit)
-		if !errors.Is(err, ErrStructurallySingular) {
-			t.Fatalf("err = %v, want ErrStructurallySingular", err)
+		_, err := lump.Scalarize(lin.Program(), limit)
+		if !errors.Is(err, lump.ErrStructurallySingular) {
+			t.Fatalf("err = %v, want lump.ErrStructurallySingular", err)
 		}
-		var se *StructurallySingularError
+		var se *lump.StructurallySingularError
 		if !errors.As(err, &se) {
-			t.Fatalf("err is %T, want *StructurallySingularError", err)
+			t.Fatalf("err is %T, want *lump.StructurallySingularError", err)
 		}
 		if se.N != n || se.Deficiency != n/2 {
 			t.Errorf("N = %d, deficiency = %d; want %d, %d", se.N, se.Deficiency, n, n/2)
@@ -566,8 +565,8 @@ func TestDesignNoteExamples(t *testing.T) {
 		}
 		// The cut closest to y does not depend on the matching found.
 		for seed := range uint64(5) {
-			_, err := scalarize(lin.Program(), limit, rand.New(rand.NewPCG(seed, 4)))
-			var se2 *StructurallySingularError
+			_, err := lump.ScalarizeShuffled(lin.Program(), limit, rand.New(rand.NewPCG(seed, 4)))
+			var se2 *lump.StructurallySingularError
 			if !errors.As(err, &se2) || se2.Deficiency != se.Deficiency || fmt.Sprint(se2.Cut) != fmt.Sprint(se.Cut) {
 				t.Errorf("seed %d: %v, want the same deficiency and cut as %v", seed, err, se)
 			}
@@ -581,7 +580,7 @@ func TestDesignNoteExamples(t *testing.T) {
 	})
 }
 
-func count(s []Site) int {
+func count(s []lump.Site) int {
 	k := 0
 	for _, v := range s {
 		k += len(v.Index)
@@ -678,12 +677,12 @@ func TestIdentityProgram(t *testing.T) {
 func TestErrors(t *testing.T) {
 	t.Run("too large", func(t *testing.T) {
 		lin := linearize(t, programs[0].f, point(programs[0], 1)) // 3n = 21 unknowns
-		_, err := Scalarize(lin.Program(), 20)
-		var te *TooLargeError
-		if !errors.Is(err, ErrTooLarge) || !errors.As(err, &te) || te.Unknowns != 21 || te.Limit != 20 {
-			t.Errorf("err = %v, want a TooLargeError of 21 unknowns over 20", err)
+		_, err := lump.Scalarize(lin.Program(), 20)
+		var te *lump.TooLargeError
+		if !errors.Is(err, lump.ErrTooLarge) || !errors.As(err, &te) || te.Unknowns != 21 || te.Limit != 20 {
+			t.Errorf("err = %v, want a lump.TooLargeError of 21 unknowns over 20", err)
 		}
-		if _, err := Scalarize(lin.Program(), 21); err != nil {
+		if _, err := lump.Scalarize(lin.Program(), 21); err != nil {
 			t.Errorf("at the limit: %v", err)
 		}
 	})
@@ -693,10 +692,10 @@ func TestErrors(t *testing.T) {
 		var y *tape.Var
 		f := func(x *tape.Var) *tape.Var { y = ops.Add(x, ops.Sin(x)); return y }
 		lin := linearize(t, f, tensor.New([]int{3}, []float64{0.5, math.Pi, 1}))
-		_, err := Scalarize(lin.Program(), limit)
-		var se *SingularBlockError
+		_, err := lump.Scalarize(lin.Program(), limit)
+		var se *lump.SingularBlockError
 		if !errors.Is(err, tape.ErrSingular) || !errors.As(err, &se) {
-			t.Fatalf("err = %v, want a *SingularBlockError", err)
+			t.Fatalf("err = %v, want a *lump.SingularBlockError", err)
 		}
 		if se.Size != 2 || !slices.Equal(se.Ops, []string{"sin", "add"}) || se.Nodes[1] != y.Node().Pos {
 			t.Errorf("error names a block of size %d with ops %v at %v; want sin and add", se.Size, se.Ops, se.Nodes)
@@ -707,10 +706,10 @@ func TestErrors(t *testing.T) {
 		// x·0: the entry is zero at every point, so structurally zero here.
 		f := func(x *tape.Var) *tape.Var { return ops.Mul(x, ops.Const(x, tensor.Zeros(4))) }
 		lin := linearize(t, f, tensor.New([]int{4}, []float64{1, 2, 3, 4}))
-		_, err := Scalarize(lin.Program(), limit)
-		var se *StructurallySingularError
+		_, err := lump.Scalarize(lin.Program(), limit)
+		var se *lump.StructurallySingularError
 		if !errors.As(err, &se) {
-			t.Fatalf("err = %v, want a *StructurallySingularError", err)
+			t.Fatalf("err = %v, want a *lump.StructurallySingularError", err)
 		}
 		if se.Deficiency != 4 || len(se.Cut) != 0 || len(se.UnmatchedEquations) != 1 || se.UnmatchedEquations[0].Op != "mul" {
 			t.Errorf("deficiency %d, cut %v, unmatched equations %v; want 4, none, all of mul", se.Deficiency, se.Cut, se.UnmatchedEquations)
@@ -726,10 +725,10 @@ func TestErrors(t *testing.T) {
 		var a *tape.Var
 		f := func(x *tape.Var) *tape.Var { a = ops.Split(x, 2, 2)[0]; return ops.Concat(a, a) }
 		lin := linearize(t, f, tensor.New([]int{4}, []float64{1, 2, 3, 4}))
-		_, err := Scalarize(lin.Program(), limit)
-		var se *StructurallySingularError
+		_, err := lump.Scalarize(lin.Program(), limit)
+		var se *lump.StructurallySingularError
 		if !errors.As(err, &se) {
-			t.Fatalf("err = %v, want a *StructurallySingularError", err)
+			t.Fatalf("err = %v, want a *lump.StructurallySingularError", err)
 		}
 		if se.Deficiency != 2 || len(se.Cut) != 1 || se.Cut[0].Op != "slice" || se.Cut[0].Var != a.ID() {
 			t.Errorf("deficiency %d, cut %v; want 2 at the slice", se.Deficiency, se.Cut)
@@ -739,7 +738,7 @@ func TestErrors(t *testing.T) {
 
 func TestPanics(t *testing.T) {
 	lin := linearize(t, programs[0].f, point(programs[0], 1))
-	s, err := Scalarize(lin.Program(), limit)
+	s, err := lump.Scalarize(lin.Program(), limit)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -747,8 +746,8 @@ func TestPanics(t *testing.T) {
 		name string
 		f    func()
 	}{
-		{"nil program", func() { Scalarize(nil, limit) }},
-		{"limit 0", func() { Scalarize(lin.Program(), 0) }},
+		{"nil program", func() { lump.Scalarize(nil, limit) }},
+		{"limit 0", func() { lump.Scalarize(lin.Program(), 0) }},
 		{"short dy", func() { s.Solve(make([]float64, s.Len()-1)) }},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -36,6 +36,7 @@ func newDiagFactor(op string, p int, d []float64) (tape.Factor, error) {
 }
 
 func (f *diagFactor) Size() int          { return len(f.inv) }
+func (f *diagFactor) Describe() string   { return "reciprocals (diagonal)" }
 func (f *diagFactor) LogAbsDet() float64 { return f.logdet }
 func (f *diagFactor) Solve(dst, v []float64) {
 	checkLen(len(f.inv), dst, v)
@@ -58,6 +59,7 @@ func checkLen(n int, dst, v []float64) {
 type identityFactor int
 
 func (f identityFactor) Size() int          { return int(f) }
+func (f identityFactor) Describe() string   { return "identity" }
 func (f identityFactor) LogAbsDet() float64 { return 0 }
 func (f identityFactor) Solve(dst, v []float64) {
 	checkLen(int(f), dst, v)
@@ -72,7 +74,10 @@ type kronRightFactor struct {
 	times int
 }
 
-func (f *kronRightFactor) Size() int          { return f.lu.Size() * f.times }
+func (f *kronRightFactor) Size() int { return f.lu.Size() * f.times }
+func (f *kronRightFactor) Describe() string {
+	return fmt.Sprintf("LU of the %d×%d left factor, once for %d columns (rcond %.2g)", f.lu.Size(), f.lu.Size(), f.times, f.lu.RCond())
+}
 func (f *kronRightFactor) LogAbsDet() float64 { return float64(f.times) * f.lu.LogAbsDet() }
 func (f *kronRightFactor) Solve(dst, v []float64) {
 	checkLen(f.Size(), dst, v)
@@ -91,7 +96,10 @@ type kronLeftFactor struct {
 	pool sync.Pool
 }
 
-func (f *kronLeftFactor) Size() int          { return f.lu.Size() * f.rows }
+func (f *kronLeftFactor) Size() int { return f.lu.Size() * f.rows }
+func (f *kronLeftFactor) Describe() string {
+	return fmt.Sprintf("LU of the %d×%d right factor, once for %d rows (rcond %.2g)", f.lu.Size(), f.lu.Size(), f.rows, f.lu.RCond())
+}
 func (f *kronLeftFactor) LogAbsDet() float64 { return float64(f.rows) * f.lu.LogAbsDet() }
 
 // Solve: each row x of the input solves x M = v, that is Mᵀ xᵀ = vᵀ.
@@ -137,6 +145,7 @@ func transpose(dst, src []float64, r, c int) {
 type cumsumFactor struct{ rows, inner int }
 
 func (f cumsumFactor) Size() int          { return f.rows * f.inner }
+func (f cumsumFactor) Describe() string   { return "differences (unit lower triangular, O(n))" }
 func (f cumsumFactor) LogAbsDet() float64 { return 0 }
 
 // Solve: x[i] = y[i] - y[i-1], from the last row down so dst may alias v.

@@ -1,6 +1,7 @@
 // Command invad runs invad's main jobs.
 //
-//	invad demo [-n N]    linearize an embedded default problem and time its products
+//	invad demo [flags]     linearize an embedded default problem and time its products
+//	invad explain [flags]  print the lumps of an example program
 //	invad help           list the subcommands
 //
 // Every subcommand takes --help.
@@ -21,6 +22,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"demo", "linearize the embedded default problem, time its products, check them", runDemo},
+		{"explain", "print the lumps inverse mode finds in an example program", runExplain},
 	}
 }
 

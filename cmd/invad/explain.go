@@ -1,0 +1,49 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+
+	"github.com/invad/invad/inverse"
+	"github.com/invad/invad/tensor"
+)
+
+func runExplain(args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("explain", flag.ContinueOnError)
+	fs.SetOutput(out)
+	prog := fs.String("program", "coupling", "the example program: "+exampleNames())
+	n := fs.Int("n", 48, "number of elements of x")
+	fs.Usage = func() {
+		fmt.Fprintln(out, "usage: invad explain [flags]\n\nPrints the lumps inverse mode finds in an example program: their ops, the\nstructure of each block A, how it is factorized, and log|det A|.\n\nflags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ex, err := lookup(*prog)
+	if err != nil {
+		return err
+	}
+	if *n < 2 || *n%2 != 0 {
+		return fmt.Errorf("-n must be even and at least 2")
+	}
+	rng := rand.New(rand.NewPCG(1, 1))
+	x := tensor.Zeros(*n)
+	for i := range x.Data() {
+		x.Data()[i] = 0.5 * rng.NormFloat64()
+	}
+	lin, err := inverse.Linearize(ex.build(*n), x)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "program %s, n = %d: %s\n%d ops on the tape (%d pruned)\n\n", *prog, *n, ex.about, len(lin.Program().Nodes), lin.Program().Pruned)
+	lumps, err := lin.Lumps()
+	if err != nil {
+		fmt.Fprintf(out, "no inverse: %v\n", err)
+		return nil
+	}
+	inverse.WriteLumps(out, lumps)
+	return nil
+}
