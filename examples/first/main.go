@@ -1,4 +1,5 @@
-// Command first is the README's first example: the JVP of y = x + sin(x).
+// Command first is the README's first example: y = x + sin(x), its JVP, the
+// inverse product that undoes it, and log|det J|.
 package main
 
 import (
@@ -22,4 +23,14 @@ func main() {
 		panic(err)
 	}
 	fmt.Printf("%.6f\n", jv.Data()) // [1+cos(0.1) 0 0]
+	dx, err := lin.IJVP(jv)         // solves J dx = jv
+	if err != nil {
+		panic(err)
+	}
+	fmt.Printf("%.6f\n", dx.Data()) // [1 0 0]
+	ld, err := lin.LogAbsDet()      // Σ log|1 + cos x|
+	if err != nil {
+		panic(err)
+	}
+	fmt.Printf("%.6f\n", ld)
 }
