@@ -13,6 +13,9 @@ import (
 // invState is the inverse-mode half of a Linearization, built once on the
 // first inverse product: the lumps and their factorizations.
 type invState struct {
+	// val gives an op's value: the tape's, or in a tapeless sweep the
+	// streamed one.
+	val     func(*tape.Var) *tensor.Tensor
 	an      *lump.Analysis
 	killed  []bool     // per atom: a killed unknown of its lump
 	eqOff   [][]int    // per lump, per equation: its offset in the lump's λ
@@ -52,12 +55,28 @@ func (l *Linearization) buildInverse() (*invState, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &invState{an: an, facs: make([]lumpFactor, len(an.Lumps))}
+	s := newInvState(an, func(v *tape.Var) *tensor.Tensor { return v.Value() })
+	w := l.newInvWS(s)
+	for li := range an.Lumps {
+		if err := s.factor(w, li); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// newInvState lays out an analysis for the sweeps; val gives op values.
+func newInvState(an *lump.Analysis, val func(*tape.Var) *tensor.Tensor) *invState {
+	s := &invState{an: an, val: val, facs: make([]lumpFactor, len(an.Lumps))}
+	vars := map[int]*tape.Var{an.Prog.Input.ID(): an.Prog.Input}
+	for _, nd := range an.Prog.Nodes {
+		vars[nd.Out.ID()] = nd.Out
+	}
 	seen := map[int]bool{}
 	for k, at := range an.Atoms {
 		if an.LumpOf[k] >= 0 && !seen[at.Var] {
 			seen[at.Var] = true
-			s.base = append(s.base, l.vars[at.Var])
+			s.base = append(s.base, vars[at.Var])
 		}
 	}
 	s.killed = make([]bool, len(an.Atoms))
@@ -74,43 +93,46 @@ func (l *Linearization) buildInverse() (*invState, error) {
 		}
 		s.layouts[li] = s.buildLayout(li)
 	}
-	w := l.newInvWS(s)
-	for li := range an.Lumps {
-		lp := &an.Lumps[li]
-		switch lp.Kind {
-		case lump.Step:
-			nd := lp.Node
-			f, err := nd.Op.Inverse(lp.Input, values(nd.In), nd.Out.Value())
-			if err != nil {
-				var se *tape.SingularError
-				if errors.As(err, &se) {
-					c := *se
-					c.Pos = nd.Pos
-					return nil, &c
-				}
-				return nil, fmt.Errorf("inverse: op %s at tape position %d: %w", nd.Op.Name(), nd.Pos, err)
+	return s
+}
+
+// factor factorizes lump li from the values at hand and adds its
+// log|det A| to the total.
+func (s *invState) factor(w *invWS, li int) error {
+	lp := &s.an.Lumps[li]
+	switch lp.Kind {
+	case lump.Step:
+		nd := lp.Node
+		f, err := nd.Op.Inverse(lp.Input, s.values(nd.In), s.val(nd.Out))
+		if err != nil {
+			var se *tape.SingularError
+			if errors.As(err, &se) {
+				c := *se
+				c.Pos = nd.Pos
+				return &c
 			}
-			s.facs[li].step = f
-			s.logdet += f.LogAbsDet()
-		case lump.Batch:
-			a := s.extractBatch(w, li)
-			f, sing := cpu.FactorBatch(a, lp.K, lp.M)
-			if sing != nil {
-				return nil, s.blockError(li, sing.Pivot, sing.Error())
-			}
-			s.facs[li].batch = f
-			s.logdet += f.LogAbsDet()
-		case lump.DenseLump:
-			a := s.extractDense(w, li)
-			f, sing := cpu.FactorLU(a, lp.Width)
-			if sing != nil {
-				return nil, s.blockError(li, sing.Pivot, sing.Why)
-			}
-			s.facs[li].dense = f
-			s.logdet += f.LogAbsDet()
+			return fmt.Errorf("inverse: op %s at tape position %d: %w", nd.Op.Name(), nd.Pos, err)
 		}
+		s.facs[li].step = f
+		s.logdet += f.LogAbsDet()
+	case lump.Batch:
+		a := s.extractBatch(w, li)
+		f, sing := cpu.FactorBatch(a, lp.K, lp.M)
+		if sing != nil {
+			return s.blockError(li, sing.Pivot, sing.Error())
+		}
+		s.facs[li].batch = f
+		s.logdet += f.LogAbsDet()
+	case lump.DenseLump:
+		a := s.extractDense(w, li)
+		f, sing := cpu.FactorLU(a, lp.Width)
+		if sing != nil {
+			return s.blockError(li, sing.Pivot, sing.Why)
+		}
+		s.facs[li].dense = f
+		s.logdet += f.LogAbsDet()
 	}
-	return s, nil
+	return nil
 }
 
 func (s *invState) blockError(li int, pivot float64, why string) error {
@@ -123,10 +145,10 @@ func (s *invState) blockError(li int, pivot float64, why string) error {
 	return fmt.Errorf("inverse: %s: %w", why, e)
 }
 
-func values(vs []*tape.Var) []*tensor.Tensor {
+func (s *invState) values(vs []*tape.Var) []*tensor.Tensor {
 	out := make([]*tensor.Tensor, len(vs))
 	for i, v := range vs {
-		out[i] = v.Value()
+		out[i] = s.val(v)
 	}
 	return out
 }
@@ -136,23 +158,43 @@ func values(vs []*tape.Var) []*tensor.Tensor {
 // invWS holds one inverse sweep's buffers: u[id] is the tangent (IJVP) or
 // accumulated cotangent (VIJP) of base value id.
 type invWS struct {
-	u    [][]float64
-	gath map[int]*tensor.Tensor // scratch per input value (relabelled inputs)
-	jv   map[int]*tensor.Tensor // scratch per op output
-	rhs  []float64
-	sol  []float64
-	lam  []float64
-	mu   []float64
-	ins  []*tensor.Tensor
-	ts   []*tensor.Tensor
+	u     [][]float64            // per var id, allocated on first use
+	bytes int64                  // bytes allocated in u
+	lens  []int                  // per var id: its number of elements
+	gath  map[int]*tensor.Tensor // scratch per input value (relabelled inputs)
+	jv    map[int]*tensor.Tensor // scratch per op output
+	rhs   []float64
+	sol   []float64
+	lam   []float64
+	mu    []float64
+	ins   []*tensor.Tensor
+	ts    []*tensor.Tensor
 }
 
 func (l *Linearization) newInvWS(s *invState) *invWS {
-	w := &invWS{u: make([][]float64, l.prog.NumVars), gath: map[int]*tensor.Tensor{}, jv: map[int]*tensor.Tensor{}}
+	w := newInvWS(l.prog)
 	for _, v := range s.base {
-		w.u[v.ID()] = make([]float64, v.Len())
+		w.ubuf(v.ID())
 	}
 	return w
+}
+
+func newInvWS(p *tape.Program) *invWS {
+	w := &invWS{u: make([][]float64, p.NumVars), lens: make([]int, p.NumVars), gath: map[int]*tensor.Tensor{}, jv: map[int]*tensor.Tensor{}}
+	w.lens[p.Input.ID()] = p.Input.Len()
+	for _, nd := range p.Nodes {
+		w.lens[nd.Out.ID()] = nd.Out.Len()
+	}
+	return w
+}
+
+// ubuf returns the buffer of base value id, allocating it (zeroed) on first use.
+func (w *invWS) ubuf(id int) []float64 {
+	if w.u[id] == nil {
+		w.u[id] = make([]float64, w.lens[id])
+		w.bytes += int64(w.lens[id]) * 8
+	}
+	return w.u[id]
 }
 
 func (w *invWS) scratch(m map[int]*tensor.Tensor, v *tape.Var) *tensor.Tensor {
@@ -181,7 +223,7 @@ func (s *invState) knownBefore(w *invWS, li int) assign {
 			return nil
 		}
 		at := s.an.Atoms[k]
-		return w.u[at.Var][at.Off : at.Off+at.Len]
+		return w.ubuf(at.Var)[at.Off : at.Off+at.Len]
 	}
 }
 
@@ -196,7 +238,7 @@ func (s *invState) inputTangent(w *invWS, in *tape.Var, as assign, direct bool) 
 			all = all && as(k) != nil
 		}
 		if all {
-			return tensor.New(in.Shape(), w.u[in.ID()])
+			return tensor.New(in.Shape(), w.ubuf(in.ID()))
 		}
 	}
 	var t *tensor.Tensor
@@ -225,7 +267,7 @@ func (s *invState) nodeJVP(w *invWS, nd *tape.Node, as assign, direct bool) *ten
 	w.ins, w.ts = w.ins[:0], w.ts[:0]
 	any := false
 	for _, in := range nd.In {
-		w.ins = append(w.ins, in.Value())
+		w.ins = append(w.ins, s.val(in))
 		var t *tensor.Tensor
 		if !in.IsConst() {
 			t = s.inputTangent(w, in, as, direct)
@@ -237,7 +279,7 @@ func (s *invState) nodeJVP(w *invWS, nd *tape.Node, as assign, direct bool) *ten
 		return nil
 	}
 	dst := w.scratch(w.jv, nd.Out)
-	nd.Op.JVP(dst, w.ins, nd.Out.Value(), w.ts)
+	nd.Op.JVP(dst, w.ins, s.val(nd.Out), w.ts)
 	return dst
 }
 
@@ -289,7 +331,7 @@ func (s *invState) lumpAssign(w *invWS, li int, withKilled bool) assign {
 			return nil
 		}
 		at := s.an.Atoms[k]
-		return w.u[at.Var][at.Off : at.Off+at.Len]
+		return w.ubuf(at.Var)[at.Off : at.Off+at.Len]
 	}
 }
 
@@ -407,7 +449,7 @@ func (l *Linearization) ijvp(s *invState, w *invWS, res, dy *tensor.Tensor) {
 		case lump.Copy:
 			eq := &an.Eqs[lp.Eqs[0]]
 			at := an.Atoms[lp.Unknowns[0]]
-			copy(w.u[at.Var][at.Off:at.Off+at.Len], dy.Data()[eq.Off:eq.Off+eq.Len])
+			copy(w.ubuf(at.Var)[at.Off:at.Off+at.Len], dy.Data()[eq.Off:eq.Off+eq.Len])
 			continue
 		case lump.Expansion:
 			s.internalPass(w, lp, s.lumpAssign(w, li, false), true, w.atomSlice(an))
@@ -440,14 +482,14 @@ func (l *Linearization) ijvp(s *invState, w *invWS, res, dy *tensor.Tensor) {
 			s.internalPass(w, lp, s.lumpAssign(w, li, true), true, w.atomSlice(an))
 		}
 	}
-	copy(res.Data(), w.u[l.prog.Input.ID()])
+	copy(res.Data(), w.ubuf(l.prog.Input.ID()))
 }
 
 // atomSlice returns the function giving an atom's slice of w.u.
 func (w *invWS) atomSlice(an *lump.Analysis) func(int) []float64 {
 	return func(k int) []float64 {
 		at := an.Atoms[k]
-		return w.u[at.Var][at.Off : at.Off+at.Len]
+		return w.ubuf(at.Var)[at.Off : at.Off+at.Len]
 	}
 }
 
@@ -514,14 +556,14 @@ func (s *invState) buildLayout(li int) [][2]int {
 func (s *invState) scatter(w *invWS, li int, x []float64) {
 	for _, p := range s.killedLayout(li) {
 		at := s.an.Atoms[p[0]]
-		copy(w.u[at.Var][at.Off:at.Off+at.Len], x[p[1]:p[1]+at.Len])
+		copy(w.ubuf(at.Var)[at.Off:at.Off+at.Len], x[p[1]:p[1]+at.Len])
 	}
 }
 
 func (s *invState) gather(w *invWS, li int, x []float64) {
 	for _, p := range s.killedLayout(li) {
 		at := s.an.Atoms[p[0]]
-		copy(x[p[1]:p[1]+at.Len], w.u[at.Var][at.Off:at.Off+at.Len])
+		copy(x[p[1]:p[1]+at.Len], w.ubuf(at.Var)[at.Off:at.Off+at.Len])
 	}
 }
 
@@ -533,95 +575,103 @@ func (s *invState) gather(w *invWS, li int, x []float64) {
 func (l *Linearization) vijp(s *invState, w *invWS, res, cx *tensor.Tensor) {
 	an := s.an
 	for _, v := range s.base {
-		clear(w.u[v.ID()])
+		if w.u[v.ID()] != nil {
+			clear(w.u[v.ID()])
+		}
 	}
 	xid := l.prog.Input.ID()
 	for li := len(an.Lumps) - 1; li >= 0; li-- {
-		lp := &an.Lumps[li]
-		rows := s.eqRows(lp.Eqs)
-		w.lam = grow(w.lam, rows)
-		lamOf := func(q int) []float64 {
+		s.vijpLump(w, li, xid, res, cx)
+	}
+}
+
+// vijpLump solves lump li of the transposed system and pushes its λ on.
+func (s *invState) vijpLump(w *invWS, li, xid int, res, cx *tensor.Tensor) {
+	an := s.an
+	lp := &an.Lumps[li]
+	rows := s.eqRows(lp.Eqs)
+	w.lam = grow(w.lam, rows)
+	lamOf := func(q int) []float64 {
+		i, _ := slicesIndex(lp.Eqs, q)
+		o := s.eqOff[li][i]
+		return w.lam[o : o+an.Eqs[q].Len]
+	}
+	// r_U = b_U − acc_U for every unknown of the lump, in place.
+	for _, k := range lp.Unknowns {
+		at := an.Atoms[k]
+		r := w.ubuf(at.Var)[at.Off : at.Off+at.Len]
+		for i := range r {
+			r[i] = -r[i]
+		}
+		if at.Var == xid {
+			for i := range r {
+				r[i] += cx.Data()[at.Off+i]
+			}
+		}
+	}
+	inLump := func(k int) bool { return an.LumpOf[k] == li }
+	var mu []float64
+	if len(lp.Internal) > 0 {
+		// μ = C_IIᵀ⁻¹ r_I, folding −C_IKᵀμ into the killed atoms.
+		s.reverseInternal(w, lp, lamOf, inLump)
+		mu = append(w.mu[:0], w.lam...)
+		w.mu = mu
+	}
+	if lp.Kind != lump.Expansion {
+		n := s.eqRows(lp.Created)
+		w.rhs = grow(w.rhs, n)
+		w.sol = grow(w.sol, n)
+		s.gather(w, li, w.rhs)
+		s.solveLump(li, w.sol, w.rhs, true)
+		off := 0
+		for _, q := range lp.Created {
+			copy(lamOf(q), w.sol[off:off+an.Eqs[q].Len])
+			off += an.Eqs[q].Len
+		}
+	}
+	if len(lp.Internal) > 0 && lp.Kind != lump.Expansion {
+		// ν = C_IIᵀ⁻¹(−C_CIᵀ λ_C); λ_I = μ + ν.
+		for _, q := range lp.Internal {
+			clear(w.atomSlice(an)(an.Eqs[q].Self))
+		}
+		internal := func(k int) bool { return inLump(k) && !s.killed[k] }
+		for _, q := range lp.Created {
+			if an.Eqs[q].Node != nil {
+				s.push(w, []int{q}, lamOf, internal, true)
+			}
+		}
+		s.reverseInternal(w, lp, lamOf, internal)
+		for _, q := range lp.Internal {
+			lq := lamOf(q)
 			i, _ := slicesIndex(lp.Eqs, q)
 			o := s.eqOff[li][i]
-			return w.lam[o : o+an.Eqs[q].Len]
-		}
-		// r_U = b_U − acc_U for every unknown of the lump, in place.
-		for _, k := range lp.Unknowns {
-			at := an.Atoms[k]
-			r := w.u[at.Var][at.Off : at.Off+at.Len]
-			for i := range r {
-				r[i] = -r[i]
-			}
-			if at.Var == xid {
-				for i := range r {
-					r[i] += cx.Data()[at.Off+i]
-				}
+			for j := range lq {
+				lq[j] += mu[o+j]
 			}
 		}
-		inLump := func(k int) bool { return an.LumpOf[k] == li }
-		var mu []float64
-		if len(lp.Internal) > 0 {
-			// μ = C_IIᵀ⁻¹ r_I, folding −C_IKᵀμ into the killed atoms.
-			s.reverseInternal(w, lp, lamOf, inLump)
-			mu = append(w.mu[:0], w.lam...)
-			w.mu = mu
+	}
+	// Hand the output's λ to cy, and push Cᵀλ of every equation to the
+	// accumulators outside the lump.
+	for i := 0; i < len(lp.Eqs); {
+		q := lp.Eqs[i]
+		eq := &an.Eqs[q]
+		if eq.Out {
+			copy(res.Data()[eq.Off:eq.Off+eq.Len], lamOf(q))
 		}
-		if lp.Kind != lump.Expansion {
-			n := s.eqRows(lp.Created)
-			w.rhs = grow(w.rhs, n)
-			w.sol = grow(w.sol, n)
-			s.gather(w, li, w.rhs)
-			s.solveLump(li, w.sol, w.rhs, true)
-			off := 0
-			for _, q := range lp.Created {
-				copy(lamOf(q), w.sol[off:off+an.Eqs[q].Len])
-				off += an.Eqs[q].Len
+		if eq.Self >= 0 && !inLump(eq.Self) {
+			acc := w.atomSlice(an)(eq.Self)
+			for j, v := range lamOf(q) {
+				acc[j] += v
 			}
 		}
-		if len(lp.Internal) > 0 && lp.Kind != lump.Expansion {
-			// ν = C_IIᵀ⁻¹(−C_CIᵀ λ_C); λ_I = μ + ν.
-			for _, q := range lp.Internal {
-				clear(w.atomSlice(an)(an.Eqs[q].Self))
-			}
-			internal := func(k int) bool { return inLump(k) && !s.killed[k] }
-			for _, q := range lp.Created {
-				if an.Eqs[q].Node != nil {
-					s.push(w, []int{q}, lamOf, internal, true)
-				}
-			}
-			s.reverseInternal(w, lp, lamOf, internal)
-			for _, q := range lp.Internal {
-				lq := lamOf(q)
-				i, _ := slicesIndex(lp.Eqs, q)
-				o := s.eqOff[li][i]
-				for j := range lq {
-					lq[j] += mu[o+j]
-				}
-			}
+		j := i + 1
+		for j < len(lp.Eqs) && an.Eqs[lp.Eqs[j]].Node == eq.Node && eq.Node != nil {
+			j++
 		}
-		// Hand the output's λ to cy, and push Cᵀλ of every equation to the
-		// accumulators outside the lump.
-		for i := 0; i < len(lp.Eqs); {
-			q := lp.Eqs[i]
-			eq := &an.Eqs[q]
-			if eq.Out {
-				copy(res.Data()[eq.Off:eq.Off+eq.Len], lamOf(q))
-			}
-			if eq.Self >= 0 && !inLump(eq.Self) {
-				acc := w.atomSlice(an)(eq.Self)
-				for j, v := range lamOf(q) {
-					acc[j] += v
-				}
-			}
-			j := i + 1
-			for j < len(lp.Eqs) && an.Eqs[lp.Eqs[j]].Node == eq.Node && eq.Node != nil {
-				j++
-			}
-			if eq.Node != nil {
-				s.push(w, lp.Eqs[i:j], lamOf, nil, false)
-			}
-			i = j
+		if eq.Node != nil {
+			s.push(w, lp.Eqs[i:j], lamOf, nil, false)
 		}
+		i = j
 	}
 }
 
@@ -676,11 +726,11 @@ func (s *invState) push(w *invWS, eqs []int, lamOf func(int) []float64, keep fun
 	}
 	w.ins, w.ts = w.ins[:0], w.ts[:0]
 	for _, in := range nd.In {
-		w.ins = append(w.ins, in.Value())
+		w.ins = append(w.ins, s.val(in))
 		var dst *tensor.Tensor
 		if !in.IsConst() {
 			if segs := an.Segs(in); keep == nil && len(segs) == 1 && segs[0].Var == in.ID() {
-				dst = tensor.New(in.Shape(), w.u[in.ID()])
+				dst = tensor.New(in.Shape(), w.ubuf(in.ID()))
 			} else {
 				dst = w.scratch(w.gath, in)
 				clear(dst.Data())
@@ -688,7 +738,7 @@ func (s *invState) push(w *invWS, eqs []int, lamOf func(int) []float64, keep fun
 		}
 		w.ts = append(w.ts, dst)
 	}
-	nd.Op.VJP(w.ts, w.ins, nd.Out.Value(), c)
+	nd.Op.VJP(w.ts, w.ins, s.val(nd.Out), c)
 	for i, in := range nd.In {
 		if in.IsConst() || seenInput(nd.In, i) {
 			continue
@@ -707,7 +757,7 @@ func (s *invState) push(w *invWS, eqs []int, lamOf func(int) []float64, keep fun
 					continue
 				}
 				at := an.Atoms[k]
-				acc := w.u[at.Var][at.Off : at.Off+at.Len]
+				acc := w.ubuf(at.Var)[at.Off : at.Off+at.Len]
 				src := g[sg.Pos+at.Off-sg.Off:]
 				if subtract {
 					for j := range acc {

@@ -10,18 +10,45 @@ import (
 type Tape struct {
 	vars  []*Var
 	nodes []*Node
+	mode  mode
+	hook  func(op Op, in []*Var, out *Var)
+	count int // op applications seen in stream mode
 }
 
-// NewTape returns an empty tape.
+type mode uint8
+
+const (
+	record    mode = iota
+	shapeOnly      // record ops and shapes, compute no varying value
+	stream         // compute values, keep no ops
+)
+
+// NewTape returns an empty tape that records ops and their values.
 func NewTape() *Tape { return &Tape{} }
+
+// NewShapeTape returns a tape that records ops and shapes but computes no
+// value that depends on an input: Value is nil for those. A program whose
+// structure does not depend on values records the same ops on it as on a
+// full tape, at almost no cost.
+func NewShapeTape() *Tape { return &Tape{mode: shapeOnly} }
+
+// NewStreamTape returns a tape that computes every value but records no op:
+// after each op application on a varying input it calls hook, and keeps no
+// reference to the values, so they are freed as soon as the program and the
+// hook drop them. Values are numbered as on a recording tape.
+func NewStreamTape(hook func(op Op, in []*Var, out *Var)) *Tape {
+	return &Tape{mode: stream, hook: hook}
+}
 
 // Var is a value on a tape: an input, a constant, or an op's output.
 type Var struct {
 	tape    *Tape
 	id      int
-	val     *tensor.Tensor
-	node    *Node // the op that computed it; nil for inputs and constants
-	varying bool  // depends on an input
+	shape   []int
+	n       int
+	val     *tensor.Tensor // nil for a varying value on a shape tape
+	node    *Node          // the op that computed it; nil for inputs and constants
+	varying bool           // depends on an input
 }
 
 // Node is one recorded application of an op.
@@ -50,9 +77,19 @@ func (tp *Tape) Const(t *tensor.Tensor) *Var {
 }
 
 func (tp *Tape) newVar(t *tensor.Tensor, n *Node, varying bool) *Var {
-	v := &Var{tape: tp, id: len(tp.vars), val: t, node: n, varying: varying}
-	tp.vars = append(tp.vars, v)
+	v := &Var{tape: tp, id: tp.nextID(), val: t, shape: t.Shape(), n: t.Len(), node: n, varying: varying}
+	if tp.mode != stream {
+		tp.vars = append(tp.vars, v)
+	}
 	return v
+}
+
+func (tp *Tape) nextID() int {
+	if tp.mode == stream {
+		tp.count++
+		return tp.count - 1
+	}
+	return len(tp.vars)
 }
 
 // Apply runs op on the inputs and records it. If no input varies, the result
@@ -76,11 +113,18 @@ func Apply(op Op, in ...*Var) *Var {
 		} else if v.tape != tp {
 			panic("tape: inputs of " + op.Name() + " come from different tapes")
 		}
-		shapes[i] = v.val.Shape()
+		shapes[i] = v.shape
 		vals[i] = v.val
 		varying = varying || v.varying
 	}
 	shape := op.Shape(shapes)
+	if varying && tp.mode == shapeOnly {
+		n := &Node{Op: op, In: append([]*Var(nil), in...), Pos: len(tp.nodes)}
+		tp.nodes = append(tp.nodes, n)
+		n.Out = &Var{tape: tp, id: len(tp.vars), shape: shape, n: tensor.SizeOf(shape), node: n, varying: true}
+		tp.vars = append(tp.vars, n.Out)
+		return n.Out
+	}
 	var out *tensor.Tensor
 	if vw, ok := op.(Viewer); ok {
 		out = vw.View(vals)
@@ -91,20 +135,26 @@ func Apply(op Op, in ...*Var) *Var {
 	if !varying {
 		return tp.newVar(out, nil, false)
 	}
+	if tp.mode == stream {
+		v := tp.newVar(out, nil, true)
+		tp.hook(op, in, v)
+		return v
+	}
 	n := &Node{Op: op, In: append([]*Var(nil), in...), Pos: len(tp.nodes)}
 	tp.nodes = append(tp.nodes, n)
 	n.Out = tp.newVar(out, n, true)
 	return n.Out
 }
 
-// Value returns the value (not a copy).
+// Value returns the value (not a copy); nil for a varying value on a shape
+// tape.
 func (v *Var) Value() *tensor.Tensor { return v.val }
 
-// Shape returns the value's shape.
-func (v *Var) Shape() []int { return v.val.Shape() }
+// Shape returns the value's shape. The caller must not modify it.
+func (v *Var) Shape() []int { return v.shape }
 
 // Len returns the value's number of elements.
-func (v *Var) Len() int { return v.val.Len() }
+func (v *Var) Len() int { return v.n }
 
 // Tape returns the tape v lives on.
 func (v *Var) Tape() *Tape { return v.tape }
@@ -119,7 +169,12 @@ func (v *Var) IsConst() bool { return !v.varying }
 func (v *Var) Node() *Node { return v.node }
 
 // NumVars is the number of values recorded so far (inputs, constants, outputs).
-func (tp *Tape) NumVars() int { return len(tp.vars) }
+func (tp *Tape) NumVars() int {
+	if tp.mode == stream {
+		return tp.count
+	}
+	return len(tp.vars)
+}
 
 // Program is a finished tape: the ops the output depends on, in recording
 // order, with liveness.
@@ -199,7 +254,7 @@ func (p *Program) Bytes() int64 {
 				return
 			}
 		}
-		b += int64(v.val.Len()) * 8
+		b += int64(v.n) * 8
 	}
 	add(p.Input)
 	add(p.Output)
