@@ -1,0 +1,190 @@
+// Package newton solves F(x) = 0 for F: Rⁿ → Rⁿ written with invad ops,
+// taking each Newton step dx = J⁻¹ F(x) by inverse accumulation mode
+// (inverse.Linearization.IJVP) instead of forming and factorizing J.
+//
+// # Method
+//
+// Each iteration linearizes F at x (recording the tape and factorizing its
+// lumps), takes dx = IJVP(F(x)), and moves to x − α·dx, where α starts at
+// the damping factor and is halved until ‖F‖₂ decreases enough (Armijo,
+// unless the line search is off). The chord option reuses one
+// linearization's factorizations for several steps, paying only a primal
+// run and an IJVP per step.
+//
+// # Errors
+//
+// Errors from the inverse layer (a singular lump, a width below n, NaN) come
+// back wrapped with the iteration number: errors.Is and errors.As still
+// match them. Not converging within MaxIter is ErrNoConvergence, with the
+// result of the last iteration.
+package newton
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/invad/invad/inverse"
+	"github.com/invad/invad/tape"
+	"github.com/invad/invad/tensor"
+)
+
+// ErrNoConvergence is returned when MaxIter iterations do not reach the
+// tolerances, or the line search cannot decrease the residual.
+var ErrNoConvergence = errors.New("newton: no convergence")
+
+// Options configure Solve. The zero value means the defaults.
+type Options struct {
+	// MaxIter bounds the iterations (default 50).
+	MaxIter int
+	// Tol: stop when ‖F(x)‖∞ ≤ Tol (default 1e-10).
+	Tol float64
+	// StepTol: stop when ‖α·dx‖∞ ≤ StepTol·(1 + ‖x‖∞) (default 1e-15).
+	StepTol float64
+	// NoLineSearch takes the damped step as it is.
+	NoLineSearch bool
+	// Damping is the first step length tried, in (0, 1] (default 1).
+	Damping float64
+	// Chord reuses a linearization for this many steps before
+	// linearizing again (default 1: full Newton).
+	Chord int
+	// Callback, if set, sees every iteration; an error from it stops the
+	// solve and is returned.
+	Callback func(Iter) error
+	// Linearize options (lump width limit, ...).
+	Linearize []inverse.Option
+}
+
+// Iter describes one iteration.
+type Iter struct {
+	K            int           // iteration number, from 1
+	Residual     float64       // ‖F(x)‖∞ after the step
+	Step         float64       // ‖α·dx‖∞
+	Alpha        float64       // the step length taken
+	Refactorized bool          // a new linearization (tape and lump factors) was made
+	Lumps        int           // lumps of the linearization used
+	Time         time.Duration // wall time of the iteration
+}
+
+// Result is what Solve found.
+type Result struct {
+	X         *tensor.Tensor
+	Residual  float64 // ‖F(X)‖∞
+	Iters     int
+	Converged bool
+	History   []Iter
+	// LogAbsDet is log|det J| at the last linearization.
+	LogAbsDet float64
+}
+
+func norms(v []float64) (inf, two float64) {
+	for _, a := range v {
+		inf = math.Max(inf, math.Abs(a))
+		two += a * a
+	}
+	return inf, math.Sqrt(two)
+}
+
+func eval(F func(*tape.Var) *tape.Var, x *tensor.Tensor) *tensor.Tensor {
+	return F(tape.NewTape().Input(x)).Value()
+}
+
+// Solve runs Newton's method from x0 (not modified). It panics if x0 is nil
+// or F does not map x0's shape to as many elements.
+func Solve(F func(x *tape.Var) *tape.Var, x0 *tensor.Tensor, opt Options) (*Result, error) {
+	if x0 == nil {
+		panic("newton: nil x0")
+	}
+	if opt.MaxIter <= 0 {
+		opt.MaxIter = 50
+	}
+	if opt.Tol <= 0 {
+		opt.Tol = 1e-10
+	}
+	if opt.StepTol <= 0 {
+		opt.StepTol = 1e-15
+	}
+	if opt.Damping <= 0 || opt.Damping > 1 {
+		opt.Damping = 1
+	}
+	if opt.Chord <= 0 {
+		opt.Chord = 1
+	}
+	x := x0.Clone()
+	res := &Result{X: x}
+	var lin *inverse.Linearization
+	var fx *tensor.Tensor
+	age := opt.Chord
+	for k := 1; k <= opt.MaxIter; k++ {
+		t0 := time.Now()
+		it := Iter{K: k}
+		if age >= opt.Chord {
+			var err error
+			lin, err = inverse.Linearize(F, x, opt.Linearize...)
+			if err != nil {
+				return res, fmt.Errorf("newton: iteration %d: %w", k, err)
+			}
+			fx = lin.Output().Clone()
+			if res.LogAbsDet, err = lin.LogAbsDet(); err != nil {
+				return res, fmt.Errorf("newton: iteration %d: %w", k, err)
+			}
+			it.Refactorized, age = true, 0
+		} else if fx == nil {
+			fx = eval(F, x)
+		}
+		age++
+		if lumps, err := lin.Lumps(); err == nil {
+			it.Lumps = len(lumps)
+		}
+		if k == 1 {
+			res.Residual, _ = norms(fx.Data())
+			if res.Residual <= opt.Tol {
+				res.Converged = true
+				return res, nil
+			}
+		}
+		dx, err := lin.IJVP(fx)
+		if err != nil {
+			return res, fmt.Errorf("newton: iteration %d: %w", k, err)
+		}
+		_, f0 := norms(fx.Data())
+		alpha := opt.Damping
+		var xn, fn *tensor.Tensor
+		for {
+			xn = x.Clone()
+			for i, d := range dx.Data() {
+				xn.Data()[i] -= alpha * d
+			}
+			fn = eval(F, xn)
+			_, f1 := norms(fn.Data())
+			// Armijo on ½‖F‖²: the Newton direction decreases it at rate ‖F‖².
+			if opt.NoLineSearch || (f1 <= (1-1e-4*alpha)*f0 && !math.IsNaN(f1)) {
+				break
+			}
+			alpha /= 2
+			if alpha < 1e-10 {
+				return res, fmt.Errorf("newton: iteration %d: line search found no decrease of ‖F‖ from %g: %w", k, f0, ErrNoConvergence)
+			}
+		}
+		step, _ := norms(dx.Data())
+		xinf, _ := norms(x.Data())
+		it.Step, it.Alpha = alpha*step, alpha
+		x, fx = xn, fn
+		res.X = x
+		res.Residual, _ = norms(fx.Data())
+		it.Residual, it.Time = res.Residual, time.Since(t0)
+		res.Iters = k
+		res.History = append(res.History, it)
+		if opt.Callback != nil {
+			if err := opt.Callback(it); err != nil {
+				return res, err
+			}
+		}
+		if res.Residual <= opt.Tol || it.Step <= opt.StepTol*(1+xinf) {
+			res.Converged = true
+			return res, nil
+		}
+	}
+	return res, fmt.Errorf("newton: ‖F‖∞ = %g after %d iterations: %w", res.Residual, opt.MaxIter, ErrNoConvergence)
+}

@@ -1,0 +1,114 @@
+package newton_test
+
+import (
+	"errors"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/invad/invad/newton"
+	"github.com/invad/invad/ops"
+	"github.com/invad/invad/tape"
+	"github.com/invad/invad/tensor"
+)
+
+// target returns F(x) = g(x) − g(x*) for a chosen root x*, so the root is known.
+func target(g func(*tape.Var) *tape.Var, xstar *tensor.Tensor) func(*tape.Var) *tape.Var {
+	b := g(tape.NewTape().Input(xstar)).Value().Clone()
+	return func(x *tape.Var) *tape.Var { return ops.Sub(g(x), ops.Const(x, b)) }
+}
+
+func randVec(seed uint64, n int, scale float64) *tensor.Tensor {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	t := tensor.Zeros(n)
+	for i := range t.Data() {
+		t.Data()[i] = scale * rng.NormFloat64()
+	}
+	return t
+}
+
+func maxDiff(a, b []float64) float64 {
+	d := 0.0
+	for i := range a {
+		d = math.Max(d, math.Abs(a[i]-b[i]))
+	}
+	return d
+}
+
+func TestSolveFindsKnownRoot(t *testing.T) {
+	const n = 200
+	g := func(x *tape.Var) *tape.Var { // strictly increasing: g' = 1 + 0.5 cos x + 0.3 x² ≥ 0.5
+		return ops.Add(ops.Add(x, ops.Scale(ops.Sin(x), 0.5)), ops.Scale(ops.Cube(x), 0.1))
+	}
+	xstar := randVec(1, n, 2)
+	var iters []newton.Iter
+	res, err := newton.Solve(target(g, xstar), tensor.Zeros(n), newton.Options{Callback: func(it newton.Iter) error {
+		iters = append(iters, it)
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Converged || res.Residual > 1e-10 {
+		t.Fatalf("not converged: %+v", res)
+	}
+	// g' ≥ 0.5 bounds the error by 2·‖F‖∞.
+	if d := maxDiff(res.X.Data(), xstar.Data()); d > 1e-9 {
+		t.Errorf("‖x − x*‖∞ = %g", d)
+	}
+	if len(iters) != res.Iters || len(res.History) != res.Iters {
+		t.Errorf("callback saw %d iterations, history %d, result %d", len(iters), len(res.History), res.Iters)
+	}
+	// Quadratic convergence: once the residual is below 1e-2 it at least
+	// squares (up to a constant) each step, so the last steps shrink fast.
+	h := res.History
+	if k := len(h); k >= 3 && h[k-2].Residual < 1e-3 && h[k-1].Residual > 100*h[k-2].Residual*h[k-2].Residual+1e-14 {
+		t.Errorf("no quadratic convergence: %g then %g", h[k-2].Residual, h[k-1].Residual)
+	}
+}
+
+func TestChordReusesFactorizations(t *testing.T) {
+	const n = 100
+	g := func(x *tape.Var) *tape.Var { return ops.Add(ops.Scale(x, 2), ops.Tanh(x)) }
+	xstar := randVec(2, n, 1)
+	res, err := newton.Solve(target(g, xstar), tensor.Zeros(n), newton.Options{Chord: 4, MaxIter: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	refac := 0
+	for _, it := range res.History {
+		if it.Refactorized {
+			refac++
+		}
+	}
+	if refac == 0 || refac*4 < res.Iters || refac == res.Iters {
+		t.Errorf("%d refactorizations in %d iterations with Chord 4", refac, res.Iters)
+	}
+	if d := maxDiff(res.X.Data(), xstar.Data()); d > 1e-9 {
+		t.Errorf("‖x − x*‖∞ = %g", d)
+	}
+}
+
+func TestErrorsCarryIteration(t *testing.T) {
+	// F = x² − 1 from x0 = 0: J = 2x is singular at the start.
+	F := func(x *tape.Var) *tape.Var { return ops.AddScalar(ops.Square(x), -1) }
+	_, err := newton.Solve(F, tensor.Zeros(3), newton.Options{})
+	if err == nil || !strings.Contains(err.Error(), "iteration 1") {
+		t.Fatalf("got %v, want an error at iteration 1", err)
+	}
+	if !strings.Contains(err.Error(), "singular") {
+		t.Errorf("error %v does not say the Jacobian is singular", err)
+	}
+	// Too few iterations.
+	g := func(x *tape.Var) *tape.Var { return ops.Add(x, ops.Scale(ops.Cube(x), 0.1)) }
+	_, err = newton.Solve(target(g, randVec(3, 10, 5)), tensor.Zeros(10), newton.Options{MaxIter: 2})
+	if !errors.Is(err, newton.ErrNoConvergence) {
+		t.Errorf("MaxIter 2: got %v, want ErrNoConvergence", err)
+	}
+	stop := errors.New("stop")
+	_, err = newton.Solve(target(g, randVec(3, 10, 5)), tensor.Zeros(10), newton.Options{Callback: func(newton.Iter) error { return stop }})
+	if !errors.Is(err, stop) {
+		t.Errorf("callback error: got %v", err)
+	}
+}
