@@ -29,6 +29,9 @@ func runExplain(args []string, out io.Writer) error {
 	if *n < 2 || *n%2 != 0 {
 		return fmt.Errorf("-n must be even and at least 2")
 	}
+	if *prog == "coupling" && *n%16 != 0 {
+		return fmt.Errorf("-n must be a multiple of 16 for the coupling program (rows of 2 × 8)")
+	}
 	rng := rand.New(rand.NewPCG(1, 1))
 	x := tensor.Zeros(*n)
 	for i := range x.Data() {
