@@ -455,6 +455,9 @@ func (l *Linearization) ijvp(s *invState, w *invWS, res, dy *tensor.Tensor) {
 			s.internalPass(w, lp, s.lumpAssign(w, li, false), true, w.atomSlice(an))
 			continue
 		}
+		if s.ijvpStep(w, li, dy) {
+			continue
+		}
 		as := s.lumpAssign(w, li, false)
 		if len(lp.Internal) > 0 {
 			s.internalPass(w, lp, as, true, w.atomSlice(an))
@@ -589,6 +592,9 @@ func (l *Linearization) vijp(s *invState, w *invWS, res, cx *tensor.Tensor) {
 func (s *invState) vijpLump(w *invWS, li, xid int, res, cx *tensor.Tensor) {
 	an := s.an
 	lp := &an.Lumps[li]
+	if s.vijpStep(w, li, xid, res, cx) {
+		return
+	}
 	rows := s.eqRows(lp.Eqs)
 	w.lam = grow(w.lam, rows)
 	lamOf := func(q int) []float64 {
@@ -675,6 +681,82 @@ func (s *invState) vijpLump(w *invWS, li, xid int, res, cx *tensor.Tensor) {
 	}
 }
 
+// pivotBuffer returns the buffer of a Step's pivot input when that input is
+// a base value (not a relabelling): the lump's unknowns are then exactly
+// that buffer, in order.
+func (s *invState) pivotBuffer(w *invWS, lp *lump.Lump) ([]float64, bool) {
+	if lp.Kind != lump.Step {
+		return nil, false
+	}
+	in := lp.Node.In[lp.Input]
+	segs := s.an.Segs(in)
+	if len(segs) != 1 || segs[0].Var != in.ID() {
+		return nil, false
+	}
+	return w.ubuf(in.ID()), true
+}
+
+// ijvpStep is the IJVP of a Step lump whose pivot is a base value: the
+// pivot's tangent is J_p⁻¹ (t − J_others·u_others), with t the op's own
+// tangent (or dy for the output), solved straight into its buffer.
+func (s *invState) ijvpStep(w *invWS, li int, dy *tensor.Tensor) bool {
+	lp := &s.an.Lumps[li]
+	dst, ok := s.pivotBuffer(w, lp)
+	if !ok {
+		return false
+	}
+	nd := lp.Node
+	var src []float64
+	if s.an.Eqs[lp.Eqs[0]].Out {
+		src = dy.Data()
+	} else {
+		src = w.ubuf(nd.Out.ID())
+	}
+	if jv := s.nodeJVP(w, nd, s.lumpAssign(w, li, false), true); jv != nil {
+		d := jv.Data()
+		for i, v := range src {
+			d[i] = v - d[i]
+		}
+		src = d
+	}
+	s.facs[li].step.Solve(dst, src)
+	return true
+}
+
+// vijpStep is the VIJP of a Step lump whose pivot is a base value:
+// r = b − acc on the pivot, c = J_p⁻ᵀ r is the op's cotangent sign·λ, λ goes
+// to the op's own accumulator (or to cy for the output), and c is pushed to
+// the op's inputs.
+func (s *invState) vijpStep(w *invWS, li, xid int, res, cx *tensor.Tensor) bool {
+	lp := &s.an.Lumps[li]
+	r, ok := s.pivotBuffer(w, lp)
+	if !ok {
+		return false
+	}
+	nd := lp.Node
+	if nd.In[lp.Input].ID() == xid {
+		for i, v := range cx.Data() {
+			r[i] = v - r[i]
+		}
+	} else {
+		for i, v := range r {
+			r[i] = -v
+		}
+	}
+	c := w.scratch(w.jv, nd.Out)
+	s.facs[li].step.SolveT(c.Data(), r)
+	if s.an.Eqs[lp.Eqs[0]].Out {
+		copy(res.Data(), c.Data()) // λ = c for the output (sign +1)
+	} else {
+		acc := w.ubuf(nd.Out.ID()) // λ = −c goes to the op's own value
+		for i, v := range c.Data() {
+			acc[i] -= v
+		}
+	}
+	s.pushCot(w, nd, c, nil, false)
+	return true
+}
+
 func slicesIndex(s []int, v int) (int, bool) {
 	lo, hi := 0, len(s)
 	for lo < hi {
@@ -716,14 +798,31 @@ func (s *invState) push(w *invWS, eqs []int, lamOf func(int) []float64, keep fun
 	an := s.an
 	nd := an.Eqs[eqs[0]].Node
 	c := w.scratch(w.jv, nd.Out)
-	clear(c.Data())
+	rows := 0
+	for _, q := range eqs {
+		rows += an.Eqs[q].Len
+	}
+	if rows < nd.Out.Len() {
+		clear(c.Data())
+	}
 	for _, q := range eqs {
 		eq := &an.Eqs[q]
-		sg := sign(eq)
-		for i, v := range lamOf(q) {
-			c.Data()[eq.Off+i] = sg * v
+		dst := c.Data()[eq.Off : eq.Off+eq.Len]
+		if sign(eq) > 0 {
+			copy(dst, lamOf(q))
+		} else {
+			for i, v := range lamOf(q) {
+				dst[i] = -v
+			}
 		}
 	}
+	s.pushCot(w, nd, c, keep, subtract)
+}
+
+// pushCot applies J_iᵀ c for op nd's varying inputs, adding into w.u (keep
+// == nil) or, restricted to the atoms keep accepts, subtracting.
+func (s *invState) pushCot(w *invWS, nd *tape.Node, c *tensor.Tensor, keep func(int) bool, subtract bool) {
+	an := s.an
 	w.ins, w.ts = w.ins[:0], w.ts[:0]
 	for _, in := range nd.In {
 		w.ins = append(w.ins, s.val(in))
