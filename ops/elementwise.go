@@ -69,9 +69,12 @@ func (e *Elementwise) Structure(i int, in [][]int, varying []bool) tape.Structur
 func (e *Elementwise) Inverse(p int, in []*tensor.Tensor, out *tensor.Tensor) (tape.Factor, error) {
 	x, y := in[0].Data(), out.Data()
 	d := make([]float64, len(x))
-	for i := range d {
-		d[i] = e.df(x[i], y[i])
-	}
+	df := e.df
+	cpu.For(len(d), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			d[i] = df(x[i], y[i])
+		}
+	})
 	return newDiagFactor(e.name, p, d)
 }
 

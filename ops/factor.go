@@ -17,20 +17,61 @@ type diagFactor struct {
 	logdet float64
 }
 
-// newDiagFactor builds the factor of diag(d). A zero or non-finite entry is a
-// *tape.SingularError naming op and input p.
+// newDiagFactor builds the factor of diag(d), overwriting d with the
+// reciprocals. A zero or non-finite entry is a *tape.SingularError naming op
+// and input p (the first such index).
 func newDiagFactor(op string, p int, d []float64) (tape.Factor, error) {
-	f := &diagFactor{inv: make([]float64, len(d))}
-	for i, v := range d {
-		if v == 0 || math.IsNaN(v) || math.IsInf(v, 0) {
-			why := "zero derivative"
-			if v != 0 {
-				why = "non-finite derivative"
+	type part struct {
+		bad    int // first bad index in the chunk, -1 if none
+		logdet float64
+	}
+	var parts []part
+	var mu sync.Mutex
+	cpu.For(len(d), func(lo, hi int) {
+		pt := part{bad: -1}
+		// log|Π d| without a log per element: multiply the mantissas
+		// (each in [0.5, 1)) and add the binary exponents, renormalizing
+		// the product every 32 steps so it never underflows.
+		mant, exp := 1.0, 0
+		for i := lo; i < hi; i++ {
+			v := d[i]
+			r := 1 / v
+			if v-v != 0 || r-r != 0 { // NaN or ±Inf, or a reciprocal that overflows (zero, subnormal)
+				pt.bad = i
+				break
 			}
-			return nil, &tape.SingularError{Op: op, Pos: -1, Input: p, Index: i, Pivot: v, Why: why}
+			fr, e := math.Frexp(v)
+			mant *= math.Abs(fr)
+			exp += e
+			d[i] = r
+			if (i-lo)&31 == 31 {
+				fr, e := math.Frexp(mant)
+				mant, exp = fr, exp+e
+			}
 		}
-		f.inv[i] = 1 / v
-		f.logdet += math.Log(math.Abs(v))
+		pt.logdet = math.Log(mant) + float64(exp)*math.Ln2
+		mu.Lock()
+		parts = append(parts, pt)
+		mu.Unlock()
+	})
+	f := &diagFactor{inv: d}
+	bad := -1
+	for _, pt := range parts {
+		if pt.bad >= 0 && (bad < 0 || pt.bad < bad) {
+			bad = pt.bad
+		}
+		f.logdet += pt.logdet
+	}
+	if bad >= 0 {
+		v := d[bad]
+		why := "zero derivative"
+		switch {
+		case v-v != 0:
+			why = "non-finite derivative"
+		case v != 0:
+			why = "derivative too small to invert (its reciprocal overflows)"
+		}
+		return nil, &tape.SingularError{Op: op, Pos: -1, Input: p, Index: bad, Pivot: v, Why: why}
 	}
 	return f, nil
 }
