@@ -19,15 +19,14 @@ type Linearization struct {
 	fwd     plan   // tangent buffers of the forward sweep
 	rev     plan   // cotangent buffers of the reverse sweep
 
-	mu   sync.Mutex
-	free []*workspace // idle sweep workspaces, at most maxIdle
+	fwdIdle idle[*workspace] // JVP and VJP workspaces
 
 	vars     []*tape.Var // per var id, the program's values
 	maxWidth int
 	invOnce  sync.Once
 	inv      *invState
 	invErr   error
-	invFree  []*invWS
+	invIdle  idle[*invWS]
 }
 
 // Option configures Linearize.
@@ -57,14 +56,8 @@ func Linearize(f func(x *tape.Var) *tape.Var, x *tensor.Tensor, opts ...Option) 
 	tp := tape.NewTape()
 	in := tp.Input(x)
 	out := f(in)
-	if out == nil {
-		panic("inverse: f returned nil")
-	}
-	if out.Tape() != tp {
-		panic("inverse: f returned a value from another tape")
-	}
-	if out.Len() != x.Len() {
-		return nil, &SizeError{In: x.Shape(), Out: out.Shape()}
+	if err := checkOutput(tp, x, out); err != nil {
+		return nil, err
 	}
 	prog := tp.Finish(in, out)
 	if bad, _ := out.Value().HasNonFinite(); bad {
@@ -85,6 +78,21 @@ func Linearize(f func(x *tape.Var) *tape.Var, x *tensor.Tensor, opts ...Option) 
 	l.fwd = forwardPlan(prog)
 	l.rev = reversePlan(prog)
 	return l, nil
+}
+
+// checkOutput panics if f returned nil or a value from another tape, and
+// returns *SizeError if f(x) does not have x's number of elements.
+func checkOutput(tp *tape.Tape, x *tensor.Tensor, out *tape.Var) error {
+	if out == nil {
+		panic("inverse: f returned nil")
+	}
+	if out.Tape() != tp {
+		panic("inverse: f returned a value from another tape")
+	}
+	if out.Len() != x.Len() {
+		return &SizeError{In: x.Shape(), Out: out.Shape()}
+	}
+	return nil
 }
 
 // firstNonFinite names the first op whose value holds NaN or ±Inf.
@@ -250,18 +258,10 @@ func buffers(pl plan, p *tape.Program) []*tensor.Tensor {
 	return hdr
 }
 
-// getWS takes an idle workspace or makes one. Workspaces are kept by the
-// Linearization rather than a sync.Pool, which the garbage collector empties:
-// with values of megabytes, a dropped workspace would cost a fresh allocation
-// of every sweep buffer.
+// getWS takes an idle workspace or makes one.
 func (l *Linearization) getWS(forward bool) *workspace {
-	var w *workspace
-	l.mu.Lock()
-	if k := len(l.free); k > 0 {
-		w, l.free = l.free[k-1], l.free[:k-1]
-	}
-	l.mu.Unlock()
-	if w == nil {
+	w, ok := l.fwdIdle.get()
+	if !ok {
 		w = &workspace{}
 	}
 	if forward && w.tan == nil {
@@ -276,16 +276,39 @@ func (l *Linearization) getWS(forward bool) *workspace {
 func (l *Linearization) putWS(w *workspace) {
 	clear(w.ins)
 	clear(w.ts)
-	l.mu.Lock()
-	if len(l.free) < maxIdle() {
-		l.free = append(l.free, w)
-	}
-	l.mu.Unlock()
+	l.fwdIdle.put(w)
 }
 
-// maxIdle is the number of idle workspaces kept: one per core is enough for
-// callers that run one product per core.
-func maxIdle() int { return numCPU() }
+// idle keeps up to one idle workspace per core: enough for callers that run
+// one product per core. Workspaces are kept here rather than in a sync.Pool,
+// which the garbage collector empties: with values of megabytes, a dropped
+// workspace would cost a fresh allocation of every sweep buffer.
+type idle[T any] struct {
+	mu   sync.Mutex
+	free []T
+}
+
+func (p *idle[T]) get() (T, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var zero T
+	k := len(p.free)
+	if k == 0 {
+		return zero, false
+	}
+	w := p.free[k-1]
+	p.free[k-1] = zero
+	p.free = p.free[:k-1]
+	return w, true
+}
+
+func (p *idle[T]) put(w T) {
+	p.mu.Lock()
+	if len(p.free) < numCPU() {
+		p.free = append(p.free, w)
+	}
+	p.mu.Unlock()
+}
 
 // ---- ordinary modes ----
 
@@ -435,13 +458,8 @@ func parallelCols(n int, body func(lo, hi int)) {
 // ---- inverse products ----
 
 func (l *Linearization) getInvWS(s *invState) *invWS {
-	var w *invWS
-	l.mu.Lock()
-	if k := len(l.invFree); k > 0 {
-		w, l.invFree = l.invFree[k-1], l.invFree[:k-1]
-	}
-	l.mu.Unlock()
-	if w == nil {
+	w, ok := l.invIdle.get()
+	if !ok {
 		w = l.newInvWS(s)
 	}
 	return w
@@ -450,11 +468,7 @@ func (l *Linearization) getInvWS(s *invState) *invWS {
 func (l *Linearization) putInvWS(w *invWS) {
 	clear(w.ins)
 	clear(w.ts)
-	l.mu.Lock()
-	if len(l.invFree) < maxIdle() {
-		l.invFree = append(l.invFree, w)
-	}
-	l.mu.Unlock()
+	l.invIdle.put(w)
 }
 
 // IJVP solves J·dx = dy for dx (dy shaped like f(x)) by a reverse sweep over

@@ -107,14 +107,8 @@ func recordShapes(f func(x *tape.Var) *tape.Var, x *tensor.Tensor) (prog *tape.P
 		}
 	}()
 	out := f(in)
-	if out == nil {
-		panic("inverse: f returned nil")
-	}
-	if out.Tape() != tp {
-		panic("inverse: f returned a value from another tape")
-	}
-	if out.Len() != x.Len() {
-		return nil, &SizeError{In: x.Shape(), Out: out.Shape()}
+	if err := checkOutput(tp, x, out); err != nil {
+		return nil, err
 	}
 	return tp.Finish(in, out), nil
 }
