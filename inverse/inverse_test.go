@@ -1,8 +1,12 @@
 package inverse_test
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"sort"
+	"strings"
+	"sync"
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
@@ -113,4 +117,77 @@ func TestInverseProductsAgainstDenseLU(t *testing.T) {
 	}
 }
 
-var _ = tensor.Zeros
+func TestLumpReport(t *testing.T) {
+	for _, p := range programs {
+		t.Run(p.name, func(t *testing.T) {
+			lin, err := inverse.Linearize(p.f, point(p, 1))
+			if err != nil {
+				t.Fatal(err)
+			}
+			lumps, err := lin.Lumps()
+			if err != nil {
+				t.Fatal(err)
+			}
+			count := map[string]int{}
+			total := 0.0
+			for _, l := range lumps {
+				count[l.Kind]++
+				total += l.LogAbsDet
+			}
+			var kinds []string
+			for k := range count {
+				kinds = append(kinds, k)
+			}
+			sort.Strings(kinds)
+			var got []string
+			for _, k := range kinds {
+				got = append(got, fmt.Sprintf("%s:%d", k, count[k]))
+			}
+			if g := strings.Join(got, " "); g != p.lumps {
+				t.Errorf("lumps %q, want %q (%s)", g, p.lumps, p.reason)
+			}
+			ld, _ := lin.LogAbsDet()
+			if math.Abs(total-ld) > 1e-12*math.Max(1, math.Abs(ld)) {
+				t.Errorf("report's log|det A| add up to %g, LogAbsDet %g", total, ld)
+			}
+		})
+	}
+}
+
+func TestConcurrentInverseProducts(t *testing.T) {
+	p := programs[5] // coupling: steps, expansions and copies
+	x := point(p, 4)
+	lin, err := inverse.Linearize(p.f, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(8, 8))
+	const calls = 32 // goroutines racing on the first factorization and the workspaces
+	vs := make([]*tensor.Tensor, calls)
+	for i := range vs {
+		vs[i] = randTensor(rng, x.Shape())
+	}
+	got := make([][2]*tensor.Tensor, calls)
+	var wg sync.WaitGroup
+	for i := range vs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a, err1 := lin.IJVP(vs[i])
+			b, err2 := lin.VIJP(vs[i])
+			if err1 != nil || err2 != nil {
+				t.Errorf("concurrent products: %v, %v", err1, err2)
+				return
+			}
+			got[i] = [2]*tensor.Tensor{a, b}
+		}()
+	}
+	wg.Wait()
+	for i, v := range vs {
+		a, _ := lin.IJVP(v)
+		b, _ := lin.VIJP(v)
+		if got[i][0] == nil || relErr(got[i][0].Data(), a.Data()) != 0 || relErr(got[i][1].Data(), b.Data()) != 0 {
+			t.Fatalf("call %d differs from a sequential one", i)
+		}
+	}
+}
