@@ -658,8 +658,7 @@ func (s *invState) vijpLump(w *invWS, li, xid int, res, cx *tensor.Tensor) {
 	}
 	// Hand the output's λ to cy, and push Cᵀλ of every equation to the
 	// accumulators outside the lump.
-	for i := 0; i < len(lp.Eqs); {
-		q := lp.Eqs[i]
+	for _, q := range lp.Eqs {
 		eq := &an.Eqs[q]
 		if eq.Out {
 			copy(res.Data()[eq.Off:eq.Off+eq.Len], lamOf(q))
@@ -670,6 +669,9 @@ func (s *invState) vijpLump(w *invWS, li, xid int, res, cx *tensor.Tensor) {
 				acc[j] += v
 			}
 		}
+	}
+	for i := 0; i < len(lp.Eqs); {
+		eq := &an.Eqs[lp.Eqs[i]]
 		j := i + 1
 		for j < len(lp.Eqs) && an.Eqs[lp.Eqs[j]].Node == eq.Node && eq.Node != nil {
 			j++

@@ -164,17 +164,26 @@ func (a *Analysis) singular(d *dinic, deficiency int64, ne int) error {
 	for _, nd := range p.Nodes {
 		vars[nd.Out.ID()] = nd.Out
 	}
+	// König: the unreachable equations and the reachable unknowns cover
+	// every edge. By value, x counts by its unknown, y by its equation, and
+	// an op's value in between only where both its equation and its unknown
+	// are in the cover: that is where the width drops.
 	for e, eq := range a.Eqs {
-		if !seen[e] {
-			if eq.Node != nil {
-				mark(eq.Node.Out, eq.Off, eq.Len)
-			} else {
-				mark(p.Output, eq.Off, eq.Len)
-			}
+		if seen[e] {
+			continue
+		}
+		switch {
+		case eq.Self >= 0 && seen[ne+eq.Self]:
+			mark(eq.Node.Out, eq.Off, eq.Len)
+		case eq.Out && eq.Node != nil:
+			mark(eq.Node.Out, eq.Off, eq.Len)
+		case eq.Out:
+			mark(p.Output, eq.Off, eq.Len)
 		}
 	}
-	for k, at := range a.Atoms {
-		if a.isUnknown(k) && seen[ne+k] {
+	for _, k := range a.atomsOf[p.Input.ID()] {
+		if seen[ne+k] {
+			at := a.Atoms[k]
 			mark(vars[at.Var], at.Off, at.Len)
 		}
 	}

@@ -699,9 +699,6 @@ func TestStructurallySingularAgreesWithOracle(t *testing.T) {
 // what StructurallySingularError documents, a minimum set of scalars that
 // every path from x to y crosses, of N − Deficiency elements.
 func TestStructurallySingularCutSize(t *testing.T) {
-	t.Skip("BUG: lump/flow.go (*Analysis).singular reports the whole König vertex cover (every value whose " +
-		"equation the residual graph does not reach or whose unknown it reaches) instead of the scalars where " +
-		"the width drops; e.g. x → tanh → add → exp → (sin, ·) reports 16 scalars for a width of 4")
 	for _, c := range oracleSingularCases {
 		t.Run(c.name, func(t *testing.T) {
 			seT, _ := oracleSingularErrors(t, c)
