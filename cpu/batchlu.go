@@ -1,0 +1,343 @@
+package cpu
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+	"sync"
+)
+
+// BatchGrowthMax is the pivot growth factor ρ = max|U|/max|A| past which
+// FactorBatch refuses a block. The LU factors with partial pivoting are the
+// exact factors of A+ΔA with |ΔA| ≤ γ_k|L||U| ≤ k²·ε·ρ·max|A| (Higham,
+// Accuracy and Stability of Numerical Algorithms, Thm 9.3, with |L| ≤ 1), so at
+// ρ = 2²⁶ ≈ 1/√ε the factors may already be wrong in the eighth digit, before
+// the conditioning of the solve loses any more. Partial pivoting bounds ρ by
+// 2^(k-1), so only blocks of order 28 or more (or an overflow) can reach it.
+const BatchGrowthMax = 0x1p26
+
+// BatchLU holds the LU factorizations with partial pivoting, P_b A_b = L_b U_b,
+// of m independent k×k blocks. Its methods are safe for concurrent use.
+type BatchLU struct {
+	k, m int
+	// lu holds the factors: U on and above the diagonal, the multipliers
+	// of the unit lower triangular L below it. For k ≤ 4 block b is at
+	// lu[b*k*k:(b+1)*k*k], row-major; for k ≥ 5 the blocks are in tiles of
+	// tile blocks in batch-minor layout (see factorGeneric).
+	lu []float64
+	// code holds, for 2 ≤ k ≤ 4, the permutation of block b in two bits a
+	// row: row i of P_b A_b is row code[b]>>(2i)&3 of A_b.
+	code []uint8
+	// piv holds, for k ≥ 5, the pivot rows of the elimination steps, per
+	// tile as lu.
+	piv    []int32
+	tile   int
+	logdet float64
+	growth float64
+}
+
+// BatchSingular describes the first block that FactorBatch refused.
+type BatchSingular struct {
+	Block int     // index of the first refused block
+	Row   int     // elimination step of the bad pivot, row of the non-finite entry, or -1 for pivot growth
+	Pivot float64 // the bad pivot, the non-finite entry, or the growth factor
+	Why   string
+}
+
+// Error makes a *BatchSingular usable as an error. A nil *BatchSingular stored
+// in an error interface is not a nil error: convert only after checking.
+func (s *BatchSingular) Error() string {
+	return fmt.Sprintf("cpu: batched LU block %d, row %d: %s", s.Block, s.Row, s.Why)
+}
+
+// FactorBatch factorizes m blocks of order k given in batch-minor
+// ("interleaved") layout: entry (i, j) of block b is a[(i*k+j)*m + b]. This is
+// the layout in which the blocks arrive: k JVPs give k tangent tensors of m
+// elements each. a is not modified, and no reference to it is kept.
+//
+// FactorBatch refuses the whole batch, returning a nil *BatchLU and the first
+// (lowest-index) refused block, when a block
+//   - has a NaN or infinite entry;
+//   - has a pivot |u_ii| ≤ RCondMin/k·max|A_b|, zero included. Since
+//     max|A|/|u_ii| ≤ k·‖A‖∞‖A⁻¹‖∞ (U⁻¹ = A⁻¹PᵀL and ‖L‖∞ ≤ k), such a pivot
+//     proves, up to rounding, that the block's condition number κ∞ exceeds
+//     1/RCondMin, the bound FactorLU puts on its condition estimate. This is
+//     a cheap one-sided test: an ill-conditioned block whose pivots stay
+//     large is not caught;
+//   - has pivot growth max|U_b|/max|A_b| above BatchGrowthMax (which also
+//     catches an overflow in the elimination).
+//
+// FactorBatch panics if k or m is negative or len(a) != k*k*m.
+func FactorBatch(a []float64, k, m int) (*BatchLU, *BatchSingular) {
+	f := new(BatchLU)
+	if sing := FactorBatchTo(f, a, k, m); sing != nil {
+		return nil, sing
+	}
+	return f, nil
+}
+
+// FactorBatchTo is FactorBatch into dst, whose storage it reuses when large
+// enough: a loop that factorizes batches of one shape allocates only once.
+// dst may be the zero BatchLU. On a refusal dst holds an empty batch (K and M
+// are 0) and keeps its storage. dst must not be in use by another goroutine.
+// FactorBatchTo panics as FactorBatch does.
+func FactorBatchTo(dst *BatchLU, a []float64, k, m int) *BatchSingular {
+	if k < 0 || m < 0 {
+		panic(fmt.Sprintf("cpu: FactorBatch of %d blocks of order %d", m, k))
+	}
+	if k > 0 && m > 0 && (k > math.MaxInt/k || k*k > math.MaxInt/m) || len(a) != k*k*m {
+		panic(fmt.Sprintf("cpu: FactorBatch of %d elements as %d blocks of order %d", len(a), m, k))
+	}
+	f := dst
+	*f = BatchLU{k: k, m: m, lu: resize(f.lu, k*k*m), code: f.code[:0], piv: f.piv[:0]}
+	switch {
+	case k >= 2 && k <= 4:
+		f.code = resize(f.code, m)
+	case k >= 5:
+		f.piv = resize(f.piv, k*m)
+		f.tile = genericTile(k)
+	}
+	if k == 0 || m == 0 {
+		return nil
+	}
+	var (
+		mu     sync.Mutex
+		chunks []batchChunk
+	)
+	// lo and hi count blocks for k ≤ 4, tiles for k ≥ 5.
+	body := func(lo, hi int) {
+		c := batchChunk{lo: lo, acc: logAcc{mant: 1}}
+		switch k {
+		case 1:
+			f.factor1(a, lo, hi, &c)
+		case 2:
+			f.factor2(a, lo, hi, &c)
+		case 3:
+			f.factor3(a, lo, hi, &c)
+		case 4:
+			f.factor4(a, lo, hi, &c)
+		default:
+			f.factorGeneric(a, lo, hi, &c)
+		}
+		mu.Lock()
+		chunks = append(chunks, c)
+		mu.Unlock()
+	}
+	if work := k * k * (k + 3) / 3; k <= 4 {
+		forBlocks(m, work, body)
+	} else {
+		f.forTiles(work, body)
+	}
+	// The chunks are disjoint ranges: in order of lo, the first refusal is
+	// the first refused block, and the sum is the same for every run.
+	slices.SortFunc(chunks, func(x, y batchChunk) int { return cmp.Compare(x.lo, y.lo) })
+	for _, c := range chunks {
+		if c.bad != nil {
+			*f = BatchLU{lu: f.lu[:0], code: f.code[:0], piv: f.piv[:0]}
+			return c.bad
+		}
+		f.logdet += c.acc.log()
+		f.growth = max(f.growth, c.growth)
+	}
+	return nil
+}
+
+// resize returns s with length n, reusing its array when large enough. The
+// contents are not cleared: the kernels overwrite every element.
+func resize[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
+}
+
+// K returns the order of the blocks.
+func (f *BatchLU) K() int { return f.k }
+
+// M returns the number of blocks.
+func (f *BatchLU) M() int { return f.m }
+
+// LogAbsDet returns Σ_b log|det A_b|, 0 for an empty batch.
+func (f *BatchLU) LogAbsDet() float64 { return f.logdet }
+
+// MaxGrowth returns the largest pivot growth factor max|U_b|/max|A_b| over the
+// blocks: 1 for k = 1, at most 2^(k-1) in exact arithmetic, and 0 for an empty
+// batch.
+func (f *BatchLU) MaxGrowth() float64 { return f.growth }
+
+// LogAbsDets writes log|det A_b| into dst[b] for every block. It panics if
+// len(dst) != M().
+func (f *BatchLU) LogAbsDets(dst []float64) {
+	if len(dst) != f.m {
+		panic(fmt.Sprintf("cpu: BatchLU.LogAbsDets of %d blocks into %d elements", f.m, len(dst)))
+	}
+	k, kk := f.k, f.k*f.k
+	switch {
+	case k == 0:
+		clear(dst)
+	case k <= 4:
+		forBlocks(f.m, 4*k, func(lo, hi int) {
+			for b := lo; b < hi; b++ {
+				acc := logAcc{mant: 1}
+				w := f.lu[b*kk : (b+1)*kk]
+				for i := 0; i < kk; i += k + 1 {
+					acc.mul(w[i])
+				}
+				dst[b] = acc.log()
+			}
+		})
+	default:
+		f.forTiles(4*k, func(qlo, qhi int) {
+			for q := qlo; q < qhi; q++ {
+				t0, n, w, _ := f.tileOf(q)
+				for t := range n {
+					acc := logAcc{mant: 1}
+					for e := 0; e < kk; e += k + 1 {
+						acc.mul(w[e*n+t])
+					}
+					dst[t0+t] = acc.log()
+				}
+			}
+		})
+	}
+}
+
+// Solve writes A_b⁻¹ v_b into dst for every block b. v and dst are in
+// batch-minor layout: element i of block b is v[i*m + b]. dst may be v itself
+// but must not otherwise overlap it. Solve panics if len(v) or len(dst) is not
+// K()*M().
+func (f *BatchLU) Solve(dst, v []float64) { f.solve(dst, v, false) }
+
+// SolveT writes A_b⁻ᵀ v_b into dst for every block b, in the layout of Solve,
+// under the same aliasing rule and panics.
+func (f *BatchLU) SolveT(dst, v []float64) { f.solve(dst, v, true) }
+
+func (f *BatchLU) solve(dst, v []float64, trans bool) {
+	k, m := f.k, f.m
+	if len(v) != k*m || len(dst) != k*m {
+		panic(fmt.Sprintf("cpu: BatchLU solve of %d blocks of order %d given %d and %d elements", m, k, len(v), len(dst)))
+	}
+	if k == 0 || m == 0 {
+		return
+	}
+	if k >= 5 {
+		f.forTiles(2*k*k, func(qlo, qhi int) {
+			if trans {
+				f.solveTGeneric(dst, v, qlo, qhi)
+			} else {
+				f.solveGeneric(dst, v, qlo, qhi)
+			}
+		})
+		return
+	}
+	forBlocks(m, 2*k*k, func(lo, hi int) {
+		switch {
+		case k == 1:
+			f.solve1(dst, v, lo, hi)
+		case k == 2 && !trans:
+			f.solve2(dst, v, lo, hi)
+		case k == 2:
+			f.solveT2(dst, v, lo, hi)
+		case k == 3 && !trans:
+			f.solve3(dst, v, lo, hi)
+		case k == 3:
+			f.solveT3(dst, v, lo, hi)
+		case k == 4 && !trans:
+			f.solve4(dst, v, lo, hi)
+		default:
+			f.solveT4(dst, v, lo, hi)
+		}
+	})
+}
+
+// forBlocks runs body over the blocks [0, m) like For, counting each block as
+// work elementwise operations, so that a few heavy blocks still spread over
+// the goroutines while many light ones stay on one.
+func forBlocks(m, work int, body func(lo, hi int)) {
+	work = min(max(work, 1), math.MaxInt/max(m, 1))
+	if work == 1 {
+		For(m, body)
+		return
+	}
+	For(m*work, func(lo, hi int) {
+		// Rounding both ends up gives disjoint ranges that cover [0, m).
+		if blo, bhi := (lo+work-1)/work, (hi+work-1)/work; blo < bhi {
+			body(blo, bhi)
+		}
+	})
+}
+
+// batchChunk is what one goroutine of FactorBatch reports.
+type batchChunk struct {
+	lo     int
+	acc    logAcc
+	growth float64
+	bad    *BatchSingular
+}
+
+// logAcc accumulates a product of positive numbers as mant·2^exp with mant in
+// [1, 2): no logarithm per term, no overflow or underflow. Start it with mant 1.
+type logAcc struct {
+	mant float64
+	exp  int
+}
+
+// mul multiplies the accumulator by |x|; x must be finite and non-zero.
+func (a *logAcc) mul(x float64) {
+	x = math.Abs(x)
+	y := a.mant * x
+	e := int(math.Float64bits(y) >> 52)
+	if uint(e-1) >= 0x7fe { // y is zero, subnormal or infinite: rescale x first
+		fr, fe := math.Frexp(x)
+		a.exp += fe
+		y = a.mant * fr // in [0.5, 2): normal
+		e = int(math.Float64bits(y) >> 52)
+	}
+	a.exp += e - 1023
+	a.mant = math.Float64frombits(math.Float64bits(y)&(1<<52-1) | 1023<<52)
+}
+
+// mulProd multiplies by |p| where p is the product of the pivots us, each
+// finite and non-zero; p is used directly unless it under- or overflowed.
+func (a *logAcc) mulProd(p float64, us ...float64) {
+	if e := math.Float64bits(p) >> 52 & 0x7ff; e != 0 && e != 0x7ff {
+		a.mul(p)
+		return
+	}
+	for _, u := range us {
+		a.mul(u)
+	}
+}
+
+// log returns the natural logarithm of the product.
+func (a logAcc) log() float64 { return math.Log(a.mant) + float64(a.exp)*math.Ln2 }
+
+// nonFinite reports the first NaN or infinite entry of block b, whose entry
+// (i, j) is at(i*k+j).
+func nonFinite(b, k int, at func(e int) float64) *BatchSingular {
+	for e := 0; e < k*k; e++ {
+		if x := at(e); math.IsNaN(x) || math.IsInf(x, 0) {
+			return &BatchSingular{Block: b, Row: e / k, Pivot: x, Why: fmt.Sprintf("non-finite entry %v at (%d, %d)", x, e/k, e%k)}
+		}
+	}
+	panic("cpu: nonFinite called on a finite block")
+}
+
+// badPivot reports pivot p at elimination step row of block b, refused
+// against the threshold tiny.
+func badPivot(b, row int, p, tiny float64) *BatchSingular {
+	why := "zero pivot"
+	switch {
+	case math.IsNaN(p) || math.IsInf(p, 0):
+		why = "non-finite pivot: overflow in the elimination"
+	case p != 0:
+		why = fmt.Sprintf("pivot %.3g within RCondMin/k·max|A| = %.3g: condition number above 1/RCondMin", p, tiny)
+	}
+	return &BatchSingular{Block: b, Row: row, Pivot: p, Why: why}
+}
+
+// badGrowth reports the growth factor g of block b.
+func badGrowth(b int, g float64) *BatchSingular {
+	return &BatchSingular{Block: b, Row: -1, Pivot: g, Why: fmt.Sprintf("pivot growth %.3g above BatchGrowthMax = %.3g", g, float64(BatchGrowthMax))}
+}
