@@ -249,7 +249,9 @@ func buffers(pl plan, p *tape.Program) []*tensor.Tensor {
 	}
 	hdr := make([]*tensor.Tensor, p.NumVars)
 	for _, nd := range p.Nodes {
-		for _, v := range append(nd.In, nd.Out) {
+		// A fresh slice: appending to nd.In could write into the node's
+		// spare capacity, which other goroutines read.
+		for _, v := range append(nd.In[:len(nd.In):len(nd.In)], nd.Out) {
 			if s := pl.slot[v.ID()]; s >= 0 && hdr[v.ID()] == nil {
 				hdr[v.ID()] = tensor.New(v.Shape(), slots[s])
 			}
