@@ -15,13 +15,16 @@ import (
 type invState struct {
 	// val gives an op's value: the tape's, or in a tapeless sweep the
 	// streamed one.
-	val     func(*tape.Var) *tensor.Tensor
-	an      *lump.Analysis
-	killed  []bool     // per atom: a killed unknown of its lump
-	eqOff   [][]int    // per lump, per equation: its offset in the lump's λ
-	layouts [][][2]int // per lump: killed atoms' places in its solution
-	facs    []lumpFactor
-	logdet  float64
+	val    func(*tape.Var) *tensor.Tensor
+	an     *lump.Analysis
+	killed []bool // per atom: a killed unknown of its lump
+	// internalRead[li]: an equation outside lump li reads one of its
+	// internal values (else VIJP's first internal pass is all zero).
+	internalRead []bool
+	eqOff        [][]int    // per lump, per equation: its offset in the lump's λ
+	layouts      [][][2]int // per lump: killed atoms' places in its solution
+	facs         []lumpFactor
+	logdet       float64
 	// base lists the values that hold unknowns (x and op outputs except y
 	// when y is an op's output), with their sizes.
 	base []*tape.Var
@@ -92,6 +95,16 @@ func newInvState(an *lump.Analysis, val func(*tape.Var) *tensor.Tensor) *invStat
 			off += an.Eqs[q].Len
 		}
 		s.layouts[li] = s.buildLayout(li)
+	}
+	s.internalRead = make([]bool, len(an.Lumps))
+	for li, lp := range an.Lumps {
+		for _, q := range lp.Eqs {
+			for _, t := range an.Eqs[q].Touch {
+				if l2 := an.LumpOf[t.Atom]; l2 >= 0 && l2 != li && !s.killed[t.Atom] {
+					s.internalRead[l2] = true
+				}
+			}
+		}
 	}
 	return s
 }
@@ -617,11 +630,15 @@ func (s *invState) vijpLump(w *invWS, li, xid int, res, cx *tensor.Tensor) {
 	}
 	inLump := func(k int) bool { return an.LumpOf[k] == li }
 	var mu []float64
-	if len(lp.Internal) > 0 {
-		// μ = C_IIᵀ⁻¹ r_I, folding −C_IKᵀμ into the killed atoms.
+	if len(lp.Internal) > 0 && s.internalRead[li] {
+		// μ = C_IIᵀ⁻¹ r_I, folding −C_IKᵀμ into the killed atoms. When no
+		// equation outside the lump reads its internal values, r_I = 0 and
+		// so is μ: the pass is skipped.
 		s.reverseInternal(w, lp, lamOf, inLump)
 		mu = append(w.mu[:0], w.lam...)
 		w.mu = mu
+	} else if lp.Kind == lump.Expansion {
+		return // λ = μ = 0: nothing to hand on
 	}
 	if lp.Kind != lump.Expansion {
 		n := s.eqRows(lp.Created)
@@ -651,6 +668,9 @@ func (s *invState) vijpLump(w *invWS, li, xid int, res, cx *tensor.Tensor) {
 			lq := lamOf(q)
 			i, _ := slicesIndex(lp.Eqs, q)
 			o := s.eqOff[li][i]
+			if mu == nil {
+				continue
+			}
 			for j := range lq {
 				lq[j] += mu[o+j]
 			}
