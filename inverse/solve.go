@@ -245,6 +245,16 @@ func (s *invState) knownBefore(w *invWS, li int) assign {
 // passed without copying.
 func (s *invState) inputTangent(w *invWS, in *tape.Var, as assign, direct bool) *tensor.Tensor {
 	segs := s.an.Segs(in)
+	if len(segs) == 1 && segs[0].Var >= 0 {
+		// The input is one whole atom (or a relabelling of one): its
+		// assigned slice serves as it is, without a copy.
+		if atoms := s.an.AtomsIn(segs[0].Var, segs[0].Off, segs[0].Len); len(atoms) == 1 && s.an.Atoms[atoms[0]].Len == in.Len() {
+			if src := as(atoms[0]); src != nil {
+				return tensor.New(in.Shape(), src)
+			}
+			return nil
+		}
+	}
 	if direct && len(segs) == 1 && segs[0].Var == in.ID() {
 		all := true
 		for _, k := range s.an.AtomsIn(in.ID(), 0, in.Len()) {
