@@ -1,0 +1,16 @@
+// Shared definitions of the invad kernels. Compiled by NVRTC (tools/ptxgen),
+// or by a host C++ compiler with INVAD_HOSTEMU defined, where hostemu.h
+// provides the CUDA built-ins for a CPU emulation used in tests.
+#pragma once
+
+#ifndef INVAD_HOSTEMU
+#define INVAD_DYN_SHARED(T, name) extern __shared__ T name[]
+typedef long long i64;
+typedef unsigned long long u64;
+__device__ __forceinline__ u64 abs_bits(double x) { return (u64)__double_as_longlong(x) & 0x7fffffffffffffffULL; }
+__device__ __forceinline__ double from_bits(u64 b) { return __longlong_as_double((long long)b); }
+#endif
+
+// The index of this thread in a one-dimensional grid, and the grid's size.
+__device__ __forceinline__ i64 global_index() { return (i64)blockIdx.x * blockDim.x + threadIdx.x; }
+__device__ __forceinline__ i64 global_stride() { return (i64)blockDim.x * gridDim.x; }

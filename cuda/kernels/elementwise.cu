@@ -1,0 +1,269 @@
+// Elementwise kernels: forward, JVP, VJP and derivative of the unary ops of
+// ops/elementwise.go and the binary ops of ops/binary.go, in float64.
+//
+// Every unary op is a struct with f(x, p) and df(x, y, p), where y = f(x) and
+// p the op's parameter (leaky_relu's alpha, scale's c, add_scalar's c; unused
+// by the others). The formulas are those of the CPU ops, so both backends
+// agree to rounding. For each op NAME the kernels are
+//   ew_NAME_fwd(n, p, y, x)        y[i] = f(x[i])
+//   ew_NAME_jvp(n, p, d, x, y, t)  d[i] = f'(x[i]) t[i]
+//   ew_NAME_vjp(n, p, d, x, y, c)  d[i] += f'(x[i]) c[i]
+//   ew_NAME_df(n, p, d, x, y)      d[i] = f'(x[i])   (the diagonal block)
+// with n a long long and all arrays double*. d may be t or c (element i is
+// read before it is written); no other operands overlap. Kernels use a
+// grid-stride loop: any one-dimensional grid covers n.
+#include "common.cuh"
+
+struct Neg {
+    static __device__ __forceinline__ double f(double x, double) { return -x; }
+    static __device__ __forceinline__ double df(double, double, double) { return -1.0; }
+};
+struct Exp {
+    static __device__ __forceinline__ double f(double x, double) { return exp(x); }
+    static __device__ __forceinline__ double df(double, double y, double) { return y; }
+};
+struct Log {
+    static __device__ __forceinline__ double f(double x, double) { return log(x); }
+    static __device__ __forceinline__ double df(double x, double, double) { return 1.0 / x; }
+};
+struct Tanh {
+    static __device__ __forceinline__ double f(double x, double) { return tanh(x); }
+    static __device__ __forceinline__ double df(double, double y, double) { return 1.0 - y * y; }
+};
+__device__ __forceinline__ double sigmoid(double x) {
+    if (x >= 0) return 1.0 / (1.0 + exp(-x));
+    double e = exp(x);
+    return e / (1.0 + e);
+}
+struct Sigmoid {
+    static __device__ __forceinline__ double f(double x, double) { return sigmoid(x); }
+    static __device__ __forceinline__ double df(double, double y, double) { return y * (1.0 - y); }
+};
+struct Sin {
+    static __device__ __forceinline__ double f(double x, double) { return sin(x); }
+    static __device__ __forceinline__ double df(double x, double, double) { return cos(x); }
+};
+struct Cos {
+    static __device__ __forceinline__ double f(double x, double) { return cos(x); }
+    static __device__ __forceinline__ double df(double x, double, double) { return -sin(x); }
+};
+struct Sqrt {
+    static __device__ __forceinline__ double f(double x, double) { return sqrt(x); }
+    static __device__ __forceinline__ double df(double, double y, double) { return 0.5 / y; }
+};
+struct Square {
+    static __device__ __forceinline__ double f(double x, double) { return x * x; }
+    static __device__ __forceinline__ double df(double x, double, double) { return 2.0 * x; }
+};
+struct Cube {
+    static __device__ __forceinline__ double f(double x, double) { return x * x * x; }
+    static __device__ __forceinline__ double df(double x, double, double) { return 3.0 * x * x; }
+};
+struct Softplus {
+    // log(1 + eˣ) without overflow, as ops.softplus.
+    static __device__ __forceinline__ double f(double x, double) {
+        return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x));
+    }
+    static __device__ __forceinline__ double df(double x, double, double) { return sigmoid(x); }
+};
+struct Log1p {
+    static __device__ __forceinline__ double f(double x, double) { return log1p(x); }
+    static __device__ __forceinline__ double df(double x, double, double) { return 1.0 / (1.0 + x); }
+};
+struct Expm1 {
+    static __device__ __forceinline__ double f(double x, double) { return expm1(x); }
+    static __device__ __forceinline__ double df(double, double y, double) { return y + 1.0; }
+};
+struct Recip {
+    static __device__ __forceinline__ double f(double x, double) { return 1.0 / x; }
+    static __device__ __forceinline__ double df(double, double y, double) { return -y * y; }
+};
+struct LeakyReLU { // p is alpha; the derivative at 0 is 1
+    static __device__ __forceinline__ double f(double x, double p) { return x >= 0 ? x : p * x; }
+    static __device__ __forceinline__ double df(double x, double, double p) { return x >= 0 ? 1.0 : p; }
+};
+struct Scale { // p is c
+    static __device__ __forceinline__ double f(double x, double p) { return p * x; }
+    static __device__ __forceinline__ double df(double, double, double p) { return p; }
+};
+struct AddScalar { // p is c
+    static __device__ __forceinline__ double f(double x, double p) { return x + p; }
+    static __device__ __forceinline__ double df(double, double, double) { return 1.0; }
+};
+
+template <class Op>
+__device__ __forceinline__ void ew_fwd(i64 n, double p, double* y, const double* x) {
+    for (i64 i = global_index(); i < n; i += global_stride()) y[i] = Op::f(x[i], p);
+}
+template <class Op>
+__device__ __forceinline__ void ew_jvp(i64 n, double p, double* d, const double* x, const double* y, const double* t) {
+    for (i64 i = global_index(); i < n; i += global_stride()) d[i] = Op::df(x[i], y[i], p) * t[i];
+}
+template <class Op>
+__device__ __forceinline__ void ew_vjp(i64 n, double p, double* d, const double* x, const double* y, const double* c) {
+    for (i64 i = global_index(); i < n; i += global_stride()) d[i] += Op::df(x[i], y[i], p) * c[i];
+}
+template <class Op>
+__device__ __forceinline__ void ew_df(i64 n, double p, double* d, const double* x, const double* y) {
+    for (i64 i = global_index(); i < n; i += global_stride()) d[i] = Op::df(x[i], y[i], p);
+}
+
+#define INVAD_UNARY(name, Op)                                                                              \
+    extern "C" __global__ void ew_##name##_fwd(i64 n, double p, double* y, const double* x) {              \
+        ew_fwd<Op>(n, p, y, x);                                                                            \
+    }                                                                                                      \
+    extern "C" __global__ void ew_##name##_jvp(i64 n, double p, double* d, const double* x, const double* y, \
+                                               const double* t) {                                          \
+        ew_jvp<Op>(n, p, d, x, y, t);                                                                      \
+    }                                                                                                      \
+    extern "C" __global__ void ew_##name##_vjp(i64 n, double p, double* d, const double* x, const double* y, \
+                                               const double* c) {                                          \
+        ew_vjp<Op>(n, p, d, x, y, c);                                                                      \
+    }                                                                                                      \
+    extern "C" __global__ void ew_##name##_df(i64 n, double p, double* d, const double* x, const double* y) { \
+        ew_df<Op>(n, p, d, x, y);                                                                          \
+    }
+
+INVAD_UNARY(neg, Neg)
+INVAD_UNARY(exp, Exp)
+INVAD_UNARY(log, Log)
+INVAD_UNARY(tanh, Tanh)
+INVAD_UNARY(sigmoid, Sigmoid)
+INVAD_UNARY(sin, Sin)
+INVAD_UNARY(cos, Cos)
+INVAD_UNARY(sqrt, Sqrt)
+INVAD_UNARY(square, Square)
+INVAD_UNARY(cube, Cube)
+INVAD_UNARY(softplus, Softplus)
+INVAD_UNARY(log1p, Log1p)
+INVAD_UNARY(expm1, Expm1)
+INVAD_UNARY(recip, Recip)
+INVAD_UNARY(leaky_relu, LeakyReLU)
+INVAD_UNARY(scale, Scale)
+INVAD_UNARY(add_scalar, AddScalar)
+
+// Binary ops: f(a, b) and the partials da = ∂f/∂a, db = ∂f/∂b given a, b and
+// y = f(a, b), as ops.AddOp and the others. An operand is full (stride 1) or a
+// broadcast scalar (stride 0); a tangent has its operand's stride. For each op
+// NAME the kernels are
+//   bin_NAME_fwd(n, y, a, sa, b, sb)                 y[i] = f(a, b)
+//   bin_NAME_jvp(n, d, a, sa, b, sb, y, ta, tb)      d[i] = da ta + db tb, ta or tb null for a zero tangent
+//   bin_NAME_vjp0(n, g, a, sa, b, sb, y, c)          g[i] += da c[i]   (a full)
+//   bin_NAME_vjp1(n, g, a, sa, b, sb, y, c)          g[i] += db c[i]   (b full)
+//   bin_NAME_vjpsum0(n, part, a, sa, b, sb, y, c)    part[block] = Σ da c over the block's elements (a broadcast)
+//   bin_NAME_vjpsum1(n, part, a, sa, b, sb, y, c)    the same with db
+//   bin_NAME_df0(n, d, a, sa, b, sb, y)              d[i] = da   (the diagonal block)
+//   bin_NAME_df1(n, d, a, sa, b, sb, y)              d[i] = db
+// The vjpsum kernels need 256 threads a block; sum_add_partials(np, g, part),
+// launched as one block of 256 threads, then adds Σ part to g[0] in a fixed
+// order, so the result does not depend on scheduling.
+struct Add {
+    static __device__ __forceinline__ double f(double a, double b) { return a + b; }
+    static __device__ __forceinline__ double d0(double, double, double) { return 1.0; }
+    static __device__ __forceinline__ double d1(double, double, double) { return 1.0; }
+};
+struct Sub {
+    static __device__ __forceinline__ double f(double a, double b) { return a - b; }
+    static __device__ __forceinline__ double d0(double, double, double) { return 1.0; }
+    static __device__ __forceinline__ double d1(double, double, double) { return -1.0; }
+};
+struct Mul {
+    static __device__ __forceinline__ double f(double a, double b) { return a * b; }
+    static __device__ __forceinline__ double d0(double, double b, double) { return b; }
+    static __device__ __forceinline__ double d1(double a, double, double) { return a; }
+};
+struct Div {
+    static __device__ __forceinline__ double f(double a, double b) { return a / b; }
+    static __device__ __forceinline__ double d0(double, double b, double) { return 1.0 / b; }
+    static __device__ __forceinline__ double d1(double, double b, double y) { return -y / b; }
+};
+
+template <class Op, int K>
+__device__ __forceinline__ double partial(double a, double b, double y) {
+    return K == 0 ? Op::d0(a, b, y) : Op::d1(a, b, y);
+}
+
+template <class Op>
+__device__ __forceinline__ void bin_fwd(i64 n, double* y, const double* a, i64 sa, const double* b, i64 sb) {
+    for (i64 i = global_index(); i < n; i += global_stride()) y[i] = Op::f(a[i * sa], b[i * sb]);
+}
+template <class Op>
+__device__ __forceinline__ void bin_jvp(i64 n, double* d, const double* a, i64 sa, const double* b, i64 sb,
+                                        const double* y, const double* ta, const double* tb) {
+    for (i64 i = global_index(); i < n; i += global_stride()) {
+        double ai = a[i * sa], bi = b[i * sb], yi = y[i], s = 0.0;
+        if (ta) s = Op::d0(ai, bi, yi) * ta[i * sa];
+        if (tb) s += Op::d1(ai, bi, yi) * tb[i * sb];
+        d[i] = s;
+    }
+}
+template <class Op, int K>
+__device__ __forceinline__ void bin_vjp(i64 n, double* g, const double* a, i64 sa, const double* b, i64 sb,
+                                        const double* y, const double* c) {
+    for (i64 i = global_index(); i < n; i += global_stride())
+        g[i] += partial<Op, K>(a[i * sa], b[i * sb], y[i]) * c[i];
+}
+template <class Op, int K>
+__device__ __forceinline__ void bin_df(i64 n, double* d, const double* a, i64 sa, const double* b, i64 sb,
+                                       const double* y) {
+    for (i64 i = global_index(); i < n; i += global_stride()) d[i] = partial<Op, K>(a[i * sa], b[i * sb], y[i]);
+}
+
+// block_sum returns, in thread 0, the sum of v over the block of 256 threads.
+__device__ __forceinline__ double block_sum(double v) {
+    __shared__ double s[256];
+    s[threadIdx.x] = v;
+    __syncthreads();
+    for (int h = 128; h > 0; h >>= 1) {
+        if ((int)threadIdx.x < h) s[threadIdx.x] += s[threadIdx.x + h];
+        __syncthreads();
+    }
+    return s[0];
+}
+
+template <class Op, int K>
+__device__ __forceinline__ void bin_vjpsum(i64 n, double* part, const double* a, i64 sa, const double* b, i64 sb,
+                                           const double* y, const double* c) {
+    double s = 0.0;
+    for (i64 i = global_index(); i < n; i += global_stride()) s += partial<Op, K>(a[i * sa], b[i * sb], y[i]) * c[i];
+    s = block_sum(s);
+    if (threadIdx.x == 0) part[blockIdx.x] = s;
+}
+
+extern "C" __global__ void sum_add_partials(int np, double* g, const double* part) {
+    double s = 0.0;
+    for (int i = threadIdx.x; i < np; i += blockDim.x) s += part[i];
+    s = block_sum(s);
+    if (threadIdx.x == 0) g[0] += s;
+}
+
+#define INVAD_BINARY_K(name, Op, K)                                                                           \
+    extern "C" __global__ void bin_##name##_vjp##K(i64 n, double* g, const double* a, i64 sa, const double* b,  \
+                                                   i64 sb, const double* y, const double* c) {                 \
+        bin_vjp<Op, K>(n, g, a, sa, b, sb, y, c);                                                              \
+    }                                                                                                          \
+    extern "C" __global__ void bin_##name##_vjpsum##K(i64 n, double* part, const double* a, i64 sa,             \
+                                                      const double* b, i64 sb, const double* y, const double* c) { \
+        bin_vjpsum<Op, K>(n, part, a, sa, b, sb, y, c);                                                        \
+    }                                                                                                          \
+    extern "C" __global__ void bin_##name##_df##K(i64 n, double* d, const double* a, i64 sa, const double* b,   \
+                                                  i64 sb, const double* y) {                                   \
+        bin_df<Op, K>(n, d, a, sa, b, sb, y);                                                                  \
+    }
+
+#define INVAD_BINARY(name, Op)                                                                                \
+    extern "C" __global__ void bin_##name##_fwd(i64 n, double* y, const double* a, i64 sa, const double* b,     \
+                                                i64 sb) {                                                      \
+        bin_fwd<Op>(n, y, a, sa, b, sb);                                                                       \
+    }                                                                                                          \
+    extern "C" __global__ void bin_##name##_jvp(i64 n, double* d, const double* a, i64 sa, const double* b,     \
+                                                i64 sb, const double* y, const double* ta, const double* tb) { \
+        bin_jvp<Op>(n, d, a, sa, b, sb, y, ta, tb);                                                            \
+    }                                                                                                          \
+    INVAD_BINARY_K(name, Op, 0)                                                                                \
+    INVAD_BINARY_K(name, Op, 1)
+
+INVAD_BINARY(add, Add)
+INVAD_BINARY(sub, Sub)
+INVAD_BINARY(mul, Mul)
+INVAD_BINARY(div, Div)
