@@ -23,6 +23,7 @@ func commands() []command {
 	return []command{
 		{"demo", "linearize the embedded default problem, time its products, check them", runDemo},
 		{"explain", "print the lumps inverse mode finds in an example program", runExplain},
+		{"bench", "compare inverse products with dense LU, GMRES and PyTorch; write docs/bench.md and plots", runBench},
 	}
 }
 

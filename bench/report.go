@@ -1,0 +1,487 @@
+package bench
+
+import (
+	"bufio"
+	"fmt"
+	"image/color"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+)
+
+// PlotName is the file name of a family's plot.
+func PlotName(family string) string { return "bench-" + family + ".png" }
+
+// WriteFiles writes the report as dir/bench.md and a plot per family as
+// dir/bench-<family>.png, creating dir. It returns the paths written.
+func (r *Report) WriteFiles(dir string) ([]string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	md := filepath.Join(dir, "bench.md")
+	f, err := os.Create(md)
+	if err != nil {
+		return nil, err
+	}
+	w := bufio.NewWriter(f)
+	r.WriteMarkdown(w)
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if err := f.Close(); err != nil {
+		return nil, err
+	}
+	paths := []string{md}
+	for _, fam := range r.Families {
+		if len(r.Sizes(fam.Name)) == 0 {
+			continue
+		}
+		p := filepath.Join(dir, PlotName(fam.Name))
+		if err := r.WritePlot(p, fam.Name); err != nil {
+			return paths, err
+		}
+		paths = append(paths, p)
+	}
+	return paths, nil
+}
+
+// cpuModel returns the CPU's model name ("" if unknown).
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+func mdEscape(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+
+// WriteMarkdown writes the report as Markdown: the set-up, the methods, a
+// summary, then per family its plot, a time table and an accuracy table.
+func (r *Report) WriteMarkdown(w io.Writer) {
+	cfg := r.Config
+	fmt.Fprintln(w, "# invad bench: inverse products against dense LU, Newton–Krylov and PyTorch")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Made by `invad bench` in one run, every method on the same machine one after the other:")
+	fmt.Fprintln(w)
+	cmd := cfg.Command
+	if cmd == "" {
+		cmd = "invad bench"
+	}
+	fmt.Fprintf(w, "```sh\n%s\n```\n\n", cmd)
+	model := cpuModel()
+	if model != "" {
+		model = ", " + model
+	}
+	fmt.Fprintf(w, "- Machine: %s/%s%s, %d logical CPUs, GOMAXPROCS %d, %s. Started %s; the run took %s.\n",
+		runtime.GOOS, runtime.GOARCH, model, runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version(),
+		r.Started.UTC().Format("2006-01-02 15:04 MST"), r.Elapsed.Round(time.Second))
+	if r.LoadStart != "" {
+		fmt.Fprintf(w, "- Load average (1, 5, 15 min) %s at the start, %s at the end", r.LoadStart, r.LoadEnd)
+		if !math.IsNaN(r.LoadMin) {
+			fmt.Fprintf(w, "; the 1-minute load ranged from %.3g to %.3g over the run (on %d CPUs: above %d, other work was competing)", r.LoadMin, r.LoadMax, runtime.NumCPU(), runtime.NumCPU())
+		}
+		fmt.Fprintln(w, ". Absolute times are noisy on a shared machine; compare the ratios to the primal, measured in the same process a moment apart.")
+	}
+	torch := r.Torch
+	if torch == "" {
+		torch = fmt.Sprintf("not started: no size at or below the dense limit n ≤ %d", cfg.DenseMax)
+	}
+	fmt.Fprintf(w, "- PyTorch: %s.\n", torch)
+	fmt.Fprintf(w, "- Times are medians of up to %d repetitions (fewer once a method has used %s); a garbage collection runs before each, untimed. \"×\" is a method's time over the primal's at the same n.\n",
+		cfg.Reps, cfg.RepBudget)
+	fmt.Fprintf(w, "- The dense methods (dense J + LU, PyTorch) run while n ≤ %d. GMRES(%d) stops at %d iterations or %s.\n",
+		cfg.DenseMax, cfg.GMRESRestart, cfg.GMRESMaxIter, cfg.GMRESTimeLimit)
+	if cfg.Note != "" {
+		fmt.Fprintf(w, "- %s\n", cfg.Note)
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(w, "- %s.\n", n)
+	}
+	fmt.Fprintln(w)
+
+	fmt.Fprintln(w, "## Methods")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| method | by | what is timed | accuracy column |")
+	fmt.Fprintln(w, "|---|---|---|---|")
+	for _, m := range Methods() {
+		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", m.Method, m.Group, mdEscape(m.About), mdEscape(m.Accuracy))
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Every method after Linearize works on the same Linearization: for a Newton step from scratch add the Linearize time to dense J + LU and to GMRES, as \"invad solve\" does for invad. PyTorch's times include its own forward and backward passes. LogAbsDet is left out of the plots.")
+	fmt.Fprintln(w)
+
+	r.writeSummary(w)
+	for _, fam := range r.Families {
+		r.writeFamily(w, fam)
+	}
+}
+
+// summaryMethods are the summary's columns.
+var summaryMethods = []Method{MethodIJVP, MethodVIJP, MethodSolveTotal, MethodGMRES, MethodDense, MethodTorchJac, MethodTorchFwd}
+
+func (r *Report) writeSummary(w io.Writer) {
+	fmt.Fprintln(w, "## Summary")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "At the smallest and the largest n of each family: time, and × primal.")
+	fmt.Fprintln(w)
+	fmt.Fprint(w, "| family | n | primal |")
+	for _, m := range summaryMethods {
+		fmt.Fprintf(w, " %s |", m)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprint(w, "|---|---:|---:|")
+	for range summaryMethods {
+		fmt.Fprint(w, "---:|")
+	}
+	fmt.Fprintln(w)
+	for _, fam := range r.Families {
+		ns := r.Sizes(fam.Name)
+		if len(ns) == 0 {
+			continue
+		}
+		pick := []int{ns[0]}
+		if len(ns) > 1 {
+			pick = append(pick, ns[len(ns)-1])
+		}
+		for _, n := range pick {
+			fmt.Fprintf(w, "| %s | %d | %s |", fam.Name, n, r.cell(fam.Name, n, MethodPrimal, false))
+			for _, m := range summaryMethods {
+				fmt.Fprintf(w, " %s |", r.cell(fam.Name, n, m, true))
+			}
+			fmt.Fprintln(w)
+		}
+	}
+	fmt.Fprintln(w)
+}
+
+// cell is a time cell: "1.23 ms ×2.1", "skipped" or "".
+func (r *Report) cell(family string, n int, m Method, ratio bool) string {
+	res, ok := r.Result(family, n, m)
+	if !ok {
+		return ""
+	}
+	if res.Skipped != "" {
+		return "skipped"
+	}
+	s := FormatDuration(res.Median)
+	if m == MethodGMRES && res.Iters > 0 {
+		s += fmt.Sprintf(" (%d it)", res.Iters)
+	}
+	if ratio && m != MethodPrimal {
+		if p, ok := r.Result(family, n, MethodPrimal); ok && p.Median > 0 {
+			s += " " + FormatRatio(float64(res.Median)/float64(p.Median))
+		}
+	}
+	return s
+}
+
+func (r *Report) writeFamily(w io.Writer, fam Family) {
+	ns := r.Sizes(fam.Name)
+	if len(ns) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "## %s\n\n%s.\n\n", fam.Name, mdEscape(fam.About))
+	fmt.Fprintf(w, "![%s: time against n, log-log](%s)\n\n", fam.Name, PlotName(fam.Name))
+	head := func(title string) {
+		fmt.Fprintf(w, "| %s |", title)
+		for _, n := range ns {
+			fmt.Fprintf(w, " n = %d |", n)
+		}
+		fmt.Fprint(w, "\n|---|")
+		for range ns {
+			fmt.Fprint(w, "---:|")
+		}
+		fmt.Fprintln(w)
+	}
+	head("time (× primal)")
+	for _, m := range Methods() {
+		fmt.Fprintf(w, "| %s |", m.Method)
+		for _, n := range ns {
+			fmt.Fprintf(w, " %s |", r.cell(fam.Name, n, m.Method, true))
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintln(w)
+	head("accuracy")
+	for _, m := range Methods() {
+		if !hasAccuracy(m.Method) {
+			continue
+		}
+		fmt.Fprintf(w, "| %s |", m.Method)
+		for _, n := range ns {
+			res, ok := r.Result(fam.Name, n, m.Method)
+			switch {
+			case !ok:
+				fmt.Fprint(w, "  |")
+			case res.Skipped != "":
+				fmt.Fprint(w, " skipped |")
+			case math.IsNaN(res.Accuracy):
+				fmt.Fprint(w, " — |")
+			default:
+				fmt.Fprintf(w, " %.2g |", res.Accuracy)
+			}
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintln(w)
+	r.writeReading(w, fam, ns)
+	// Why methods were skipped, and the notes worth reading.
+	type key struct {
+		m   Method
+		why string
+	}
+	skipped := map[key][]string{}
+	var order []key
+	var notes []string
+	for _, n := range ns {
+		for _, m := range Methods() {
+			res, ok := r.Result(fam.Name, n, m.Method)
+			if !ok {
+				continue
+			}
+			if res.Skipped != "" {
+				k := key{m.Method, res.Skipped}
+				if _, seen := skipped[k]; !seen {
+					order = append(order, k)
+				}
+				skipped[k] = append(skipped[k], fmt.Sprint(n))
+				continue
+			}
+			if res.Note != "" && m.Method != MethodSolveTotal {
+				notes = append(notes, fmt.Sprintf("n = %d, %s: %s", n, m.Method, res.Note))
+			}
+		}
+	}
+	for _, k := range order {
+		fmt.Fprintf(w, "- %s skipped at n = %s: %s.\n", k.m, strings.Join(skipped[k], ", "), mdEscape(k.why))
+	}
+	if len(notes) > 0 {
+		fmt.Fprintln(w, "\n<details><summary>Details per run</summary>")
+		fmt.Fprintln(w)
+		for _, s := range notes {
+			fmt.Fprintf(w, "- %s\n", mdEscape(s))
+		}
+		fmt.Fprintln(w, "\n</details>")
+	}
+	fmt.Fprintln(w)
+}
+
+// stepTime is a method's time for a Newton step from a recorded
+// Linearization's point of view: invad solve as it is, dense and GMRES
+// with the Linearize they need, PyTorch as it is (its own passes included).
+func (r *Report) stepTime(family string, n int, m Method) (time.Duration, bool) {
+	res, ok := r.Result(family, n, m)
+	if !ok || res.Skipped != "" || res.Median <= 0 {
+		return 0, false
+	}
+	t := res.Median
+	if m == MethodDense || m == MethodGMRES {
+		lin, ok := r.Result(family, n, MethodLinearize)
+		if !ok {
+			return 0, false
+		}
+		t += lin.Median
+	}
+	return t, true
+}
+
+// otherMethods are the methods a Newton step by invad is compared with.
+var otherMethods = []Method{MethodDense, MethodGMRES, MethodTorchJac, MethodTorchFwd}
+
+// writeReading writes what the family's numbers say: the products against
+// the primal at the largest n, and where a Newton step by invad is ahead of
+// every other method.
+func (r *Report) writeReading(w io.Writer, fam Family, ns []int) {
+	big := ns[len(ns)-1]
+	ratio := func(m Method) (float64, bool) {
+		res, ok1 := r.Result(fam.Name, big, m)
+		p, ok2 := r.Result(fam.Name, big, MethodPrimal)
+		if !ok1 || !ok2 || res.Skipped != "" || p.Median <= 0 {
+			return 0, false
+		}
+		return float64(res.Median) / float64(p.Median), true
+	}
+	fmt.Fprint(w, "**Reading.** ")
+	if ij, ok := ratio(MethodIJVP); ok {
+		vj, _ := ratio(MethodVIJP)
+		verdict := "both within"
+		switch {
+		case ij > 3 && vj > 3:
+			verdict = "both over"
+		case ij > 3:
+			verdict = "IJVP over"
+		case vj > 3:
+			verdict = "VIJP over"
+		}
+		fmt.Fprintf(w, "At n = %d, IJVP takes %s and VIJP %s the primal: %s the target of ×3. ", big, FormatRatio(ij), FormatRatio(vj), verdict)
+	}
+	// Where invad solve beats every other method that ran.
+	var ahead, behind []int
+	for _, n := range ns {
+		inv, ok := r.stepTime(fam.Name, n, MethodSolveTotal)
+		if !ok {
+			continue
+		}
+		best, bestM := time.Duration(math.MaxInt64), Method("")
+		for _, m := range otherMethods {
+			if t, ok := r.stepTime(fam.Name, n, m); ok && t < best {
+				best, bestM = t, m
+			}
+		}
+		if bestM == "" {
+			continue
+		}
+		if inv < best {
+			ahead = append(ahead, n)
+		} else {
+			behind = append(behind, n)
+		}
+		if n == big {
+			with := ""
+			if bestM == MethodDense || bestM == MethodGMRES {
+				with = " with the Linearize it needs"
+			}
+			fmt.Fprintf(w, "A Newton step from scratch (invad solve) takes %s there; the fastest other method, %s, takes %s%s (%s the invad step). ",
+				FormatDuration(inv), bestM, FormatDuration(best), with, FormatRatio(float64(best)/float64(inv)))
+		}
+	}
+	switch {
+	case len(behind) == 0 && len(ahead) > 0:
+		fmt.Fprintln(w, "invad solve is ahead of every other method at every n run.")
+	case len(ahead) == 0:
+		fmt.Fprintln(w, "invad solve is behind the fastest other method at every n run.")
+	default:
+		fmt.Fprintf(w, "invad solve is ahead of every other method at n = %s and behind at n = %s.\n", joinInts(ahead), joinInts(behind))
+	}
+	if fam.Note != "" {
+		fmt.Fprintf(w, "\n%s\n", fam.Note)
+	}
+	fmt.Fprintln(w)
+}
+
+func joinInts(xs []int) string {
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = fmt.Sprint(x)
+	}
+	return strings.Join(s, ", ")
+}
+
+// WritePlot writes a log-log PNG of time against n for one family, one line
+// per method that ran, with the legend beside the axes.
+func (r *Report) WritePlot(path, family string) error {
+	p := plot.New()
+	p.Title.Text = "invad bench: " + family
+	p.X.Label.Text = "n"
+	p.Y.Label.Text = "time (s)"
+	p.X.Scale, p.Y.Scale = plot.LogScale{}, plot.LogScale{}
+	p.X.Tick.Marker, p.Y.Tick.Marker = sizeTicks{ns: r.Sizes(family)}, plot.LogTicks{Prec: -1}
+	p.Add(plotter.NewGrid())
+	// Pad the n axis by a quarter decade each side so the end ticks show.
+	if ns := r.Sizes(family); len(ns) > 0 {
+		p.X.Min, p.X.Max = float64(ns[0])/1.8, float64(ns[len(ns)-1])*1.8
+	}
+	leg := plot.NewLegend()
+	leg.Top, leg.Left = true, true
+	lines := 0
+	for i, m := range Methods() {
+		if !m.Plot {
+			continue
+		}
+		var pts plotter.XYs
+		for _, n := range r.Sizes(family) {
+			res, ok := r.Result(family, n, m.Method)
+			if ok && res.Skipped == "" && res.Median > 0 {
+				pts = append(pts, plotter.XY{X: float64(n), Y: res.Median.Seconds()})
+			}
+		}
+		if len(pts) == 0 {
+			continue
+		}
+		l, s, err := plotter.NewLinePoints(pts)
+		if err != nil {
+			return err
+		}
+		c := methodColor(i)
+		l.Color, s.Color = c, c
+		l.Width = vg.Points(1.5)
+		if m.Group != "invad" {
+			l.Dashes = []vg.Length{vg.Points(5), vg.Points(3)}
+		}
+		s.Shape = plotutil.Shape(i)
+		s.Radius = vg.Points(3)
+		p.Add(l, s)
+		leg.Add(string(m.Method), l, s)
+		lines++
+	}
+	if lines == 0 {
+		return fmt.Errorf("bench: no times to plot for %s", family)
+	}
+	const width, height, legendWidth = 9 * vg.Inch, 5.5 * vg.Inch, 2.4 * vg.Inch
+	img := vgimg.New(width, height)
+	dc := draw.New(img)
+	p.Draw(draw.Crop(dc, 0, -legendWidth, 0, 0))
+	lc := draw.Crop(dc, width-legendWidth+vg.Points(6), 0, 0, -vg.Points(30))
+	leg.Draw(lc)
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// sizeTicks are log ticks on the n axis that also label every size run
+// when fewer than two powers of ten show.
+type sizeTicks struct{ ns []int }
+
+func (t sizeTicks) Ticks(min, max float64) []plot.Tick {
+	ticks := plot.LogTicks{Prec: -1}.Ticks(min, max)
+	labelled := 0
+	for _, tk := range ticks {
+		if tk.Label != "" && tk.Value >= min && tk.Value <= max {
+			labelled++
+		}
+	}
+	if labelled >= 2 {
+		return ticks
+	}
+	for _, n := range t.ns {
+		if !slices.ContainsFunc(ticks, func(tk plot.Tick) bool { return tk.Label != "" && tk.Value == float64(n) }) {
+			ticks = append(ticks, plot.Tick{Value: float64(n), Label: fmt.Sprint(n)})
+		}
+	}
+	return ticks
+}
+
+// methodColors are twelve distinct colours, one per method (Tableau's
+// ten and two more).
+var methodColors = []color.RGBA{
+	{31, 119, 180, 255}, {255, 127, 14, 255}, {44, 160, 44, 255}, {214, 39, 40, 255},
+	{148, 103, 189, 255}, {140, 86, 75, 255}, {227, 119, 194, 255}, {127, 127, 127, 255},
+	{188, 189, 34, 255}, {23, 190, 207, 255}, {0, 0, 0, 255}, {0, 60, 130, 255},
+}
+
+func methodColor(i int) color.Color { return methodColors[i%len(methodColors)] }

@@ -1,0 +1,311 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	_ "embed"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+)
+
+// TorchScript is bench/torch_bench.py, the PyTorch side of the comparison.
+//
+//go:embed torch_bench.py
+var TorchScript []byte
+
+// torchInfo is the script's first line.
+type torchInfo struct {
+	Torch   string `json:"torch"`
+	Threads int    `json:"threads"`
+	Jacfwd  string `json:"jacfwd"`
+	BLAS    string `json:"blas"`
+}
+
+type torchReply struct {
+	Method string    `json:"method"`
+	Times  []float64 `json:"times"`
+	DX     string    `json:"dx"`
+	Note   string    `json:"note"`
+	Error  string    `json:"error"`
+}
+
+// torchRunner is a running torch_bench.py.
+type torchRunner struct {
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	stdout *bufio.Reader
+	stderr *tailBuffer
+	dir    string
+	python string
+	info   torchInfo
+}
+
+// tailBuffer keeps the last 4 KB written to it: the script's stderr.
+type tailBuffer struct{ b []byte }
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.b = append(t.b, p...)
+	if len(t.b) > 4096 {
+		t.b = t.b[len(t.b)-4096:]
+	}
+	return len(p), nil
+}
+
+// FindTorchPython returns the first of python, python3 and /usr/bin/python3
+// (python only if not empty) that imports torch, or an error saying none
+// does. Debian's python3-torch installs into /usr/bin/python3's path, which
+// a python3 earlier on PATH (pyenv, a venv) does not see.
+func FindTorchPython(python string) (string, error) {
+	cands := []string{"python3", "/usr/bin/python3"}
+	if python != "" {
+		cands = []string{python}
+	}
+	var tried []string
+	for _, py := range cands {
+		if _, err := exec.LookPath(py); err != nil {
+			tried = append(tried, py+": not found")
+			continue
+		}
+		if err := exec.Command(py, "-c", "import torch").Run(); err != nil {
+			tried = append(tried, py+": no torch")
+			continue
+		}
+		return py, nil
+	}
+	return "", fmt.Errorf("no Python with torch (%s)", strings.Join(tried, "; "))
+}
+
+// startTorch writes the script to a temporary folder and starts it.
+func startTorch(python string) (*torchRunner, error) {
+	dir, err := os.MkdirTemp("", "invad-bench-torch-")
+	if err != nil {
+		return nil, err
+	}
+	script := filepath.Join(dir, "torch_bench.py")
+	if err := os.WriteFile(script, TorchScript, 0o644); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	t := &torchRunner{dir: dir, python: python, stderr: &tailBuffer{}}
+	t.cmd = exec.Command(python, script)
+	t.cmd.Stderr = t.stderr
+	if t.stdin, err = t.cmd.StdinPipe(); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	out, err := t.cmd.StdoutPipe()
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	t.stdout = bufio.NewReader(out)
+	if err := t.cmd.Start(); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	line, err := t.stdout.ReadBytes('\n')
+	if err == nil {
+		err = json.Unmarshal(line, &t.info)
+	}
+	if err != nil {
+		t.close()
+		return nil, fmt.Errorf("torch_bench.py did not start: %v; stderr: %s", err, bytes.TrimSpace(t.stderr.b))
+	}
+	return t, nil
+}
+
+func (t *torchRunner) close() {
+	if t == nil {
+		return
+	}
+	t.stdin.Close()
+	done := make(chan struct{})
+	go func() { t.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.cmd.Process.Kill()
+		<-done
+	}
+	os.RemoveAll(t.dir)
+}
+
+// describe is the report's line about the PyTorch used.
+func (t *torchRunner) describe() string {
+	fwd := "no jacfwd"
+	if t.info.Jacfwd != "" {
+		fwd = "jacfwd from " + t.info.Jacfwd
+	}
+	return fmt.Sprintf("PyTorch %s (%s), %d threads, BLAS: %s, %s; float64 on the CPU", t.info.Torch, t.python, t.info.Threads, t.info.BLAS, fwd)
+}
+
+// errTorchDied marks a script that is no longer there to answer.
+var errTorchDied = errors.New("torch_bench.py exited")
+
+// solve asks the script to time one method on a problem; it returns the
+// times and dx.
+func (t *torchRunner) solve(p *Problem, n int, dy []float64, method string, reps int, budget time.Duration) ([]time.Duration, []float64, string, error) {
+	cdir, err := os.MkdirTemp(t.dir, "case-")
+	if err != nil {
+		return nil, nil, "", err
+	}
+	defer os.RemoveAll(cdir)
+	write := map[string][]float64{"x": p.X.Data(), "dy": dy}
+	names := []string{}
+	for k, v := range p.Arrays {
+		write[k] = v
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	for k, v := range write {
+		if err := writeF64(filepath.Join(cdir, k+".f64"), v); err != nil {
+			return nil, nil, "", err
+		}
+	}
+	params := p.Params
+	if params == nil {
+		params = map[string]float64{}
+	}
+	req, _ := json.Marshal(map[string]any{
+		"kind": p.Kind, "n": n, "dir": cdir, "method": method, "params": params,
+		"arrays": names, "reps": reps, "budget": budget.Seconds(),
+	})
+	if _, err := t.stdin.Write(append(req, '\n')); err != nil {
+		return nil, nil, "", fmt.Errorf("%w: %v; stderr: %s", errTorchDied, err, bytes.TrimSpace(t.stderr.b))
+	}
+	line, err := t.stdout.ReadBytes('\n')
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("%w: %v; stderr: %s", errTorchDied, err, bytes.TrimSpace(t.stderr.b))
+	}
+	var rep torchReply
+	if err := json.Unmarshal(line, &rep); err != nil {
+		return nil, nil, "", fmt.Errorf("torch_bench.py answered %q: %v", line, err)
+	}
+	if rep.Error != "" {
+		return nil, nil, "", errors.New(rep.Error)
+	}
+	dx, err := readF64(rep.DX, n)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	ts := make([]time.Duration, len(rep.Times))
+	for i, s := range rep.Times {
+		ts[i] = time.Duration(s * float64(time.Second))
+	}
+	return ts, dx, rep.Note, nil
+}
+
+func writeF64(path string, v []float64) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	var b [8]byte
+	for _, x := range v {
+		binary.LittleEndian.PutUint64(b[:], math.Float64bits(x))
+		w.Write(b[:])
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func readF64(path string, n int) ([]float64, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if len(b) != 8*n {
+		return nil, fmt.Errorf("%s holds %d bytes, want %d", path, len(b), 8*n)
+	}
+	v := make([]float64, n)
+	for i := range v {
+		v[i] = math.Float64frombits(binary.LittleEndian.Uint64(b[8*i:]))
+	}
+	return v, nil
+}
+
+// torchCase runs the PyTorch methods on one family and n.
+func (h *harness) torchCase(c *caseState) {
+	name, n := c.fam.Name, c.n
+	methods := []struct {
+		m    Method
+		name string
+	}{{MethodTorchJac, "jacobian"}, {MethodTorchFwd, "jacfwd"}}
+	skip := ""
+	switch {
+	case h.cfg.Torch == "off":
+		skip = "turned off"
+	case n > h.cfg.DenseMax:
+		skip = fmt.Sprintf("n² memory, n³ time (n > %d)", h.cfg.DenseMax)
+	default:
+		h.ensureTorch()
+		if h.torch == nil {
+			skip = h.rep.Torch
+		}
+	}
+	for _, m := range methods {
+		h.start(name, n, m.m)
+		if skip == "" && m.name == "jacfwd" && h.torch.info.Jacfwd == "" {
+			h.add(Result{Family: name, N: n, Method: m.m, Skipped: "no torch.func or functorch in this PyTorch"}, 0)
+			continue
+		}
+		if skip != "" {
+			h.add(Result{Family: name, N: n, Method: m.m, Skipped: skip}, 0)
+			continue
+		}
+		ts, dx, note, err := h.torch.solve(c.p, n, c.dy.Data(), m.name, h.cfg.Reps, h.cfg.RepBudget)
+		if err != nil {
+			h.add(Result{Family: name, N: n, Method: m.m, Skipped: "failed: " + err.Error()}, 0)
+			if errors.Is(err, errTorchDied) {
+				h.torch.close()
+				h.torch = nil
+				h.rep.Torch = "stopped: " + err.Error()
+				skip = h.rep.Torch
+			}
+			continue
+		}
+		h.add(Result{Family: name, N: n, Method: m.m, Times: ts, Accuracy: solveResidual(c.lin, dx, c.dy.Data()), Note: note}, c.primal)
+	}
+}
+
+// ensureTorch starts the script on first use.
+func (h *harness) ensureTorch() {
+	if h.torchTried {
+		return
+	}
+	h.torchTried = true
+	py, err := FindTorchPython(h.cfg.Python)
+	if err != nil {
+		h.rep.Torch = "skipped: " + err.Error() + "; on Debian, apt-get install -y python3-torch"
+		h.note("PyTorch " + h.rep.Torch)
+		return
+	}
+	fmt.Fprintf(h.cfg.Progress, "bench: starting PyTorch (%s)\n", py)
+	t, err := startTorch(py)
+	if err != nil {
+		h.rep.Torch = "skipped: " + err.Error()
+		h.note("PyTorch " + h.rep.Torch)
+		return
+	}
+	h.torch = t
+	h.rep.Torch = t.describe()
+}
+
+func (h *harness) closeTorch() {
+	h.torch.close()
+	h.torch = nil
+}

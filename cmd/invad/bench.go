@@ -1,0 +1,137 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/invad/invad/bench"
+)
+
+// benchProgress receives invad bench's progress lines; tests silence it.
+var benchProgress io.Writer = os.Stderr
+
+func runBench(args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(out)
+	dir := fs.String("out", "docs", "folder for bench.md and the plots bench-<family>.png")
+	families := fs.String("families", strings.Join(bench.FamilyNames(), ","), "comma-separated problem families")
+	maxN := fs.String("max-n", "", "largest n, and per family as family=N: \"1000000,wx=3000\" (default: per family, the largest power of ten estimated to fit in --memory)")
+	perDecade := fs.Int("per-decade", 1, "sizes per power of ten from 10³ (1: 10³, 10⁴, ...; 2 adds 3·10³, 3·10⁴, ...)")
+	sizes := fs.String("sizes", "", "comma-separated sizes to run instead of the powers of ten")
+	quick := fs.Bool("quick", false, "a short run for CI: n ≤ 10⁴, 2 repetitions, GMRES capped at 300 iterations")
+	backend := fs.String("backend", "auto", "auto, cpu or cuda (this build has the CPU backend only)")
+	reps := fs.Int("reps", 0, "most repetitions of a method; times are medians (0: 3, or 2 with --quick)")
+	memory := fs.Float64("memory", 8, "memory budget of one size, in GB: sizes estimated over it are skipped")
+	denseMax := fs.Int("dense-max", 4000, "largest n of the dense methods (dense J + LU, PyTorch)")
+	restart := fs.Int("gmres-restart", 30, "GMRES restart length")
+	gmresIter := fs.Int("gmres-max-iter", 0, "most GMRES iterations (0: 2000, or 300 with --quick)")
+	gmresTime := fs.Duration("gmres-time", 0, "time limit of one GMRES solve (0: 2m, or 10s with --quick)")
+	torch := fs.String("torch", "auto", "auto: run bench/torch_bench.py when a Python with torch is found; off: skip PyTorch")
+	python := fs.String("python", "", "the Python to run PyTorch with (default: python3, else /usr/bin/python3)")
+	note := fs.String("note", "", "a line added to the report's header")
+	fs.Usage = func() {
+		fmt.Fprintln(out, `usage: invad bench [flags]
+
+Runs the comparison of invad's inverse products with a dense Jacobian and LU,
+Newton–Krylov GMRES on JVPs and PyTorch (when a Python with torch is
+installed; on Debian: apt-get install -y python3-torch) on four problem
+families, for n from 10³ up, and writes a Markdown table (OUT/bench.md) and
+one log-log plot of time against n per family (OUT/bench-<family>.png).
+Progress goes to stderr, one line per method. The default run goes up to the
+largest n that fits in 8 GB and takes long; --quick or --max-n keep it short.
+
+families: `+strings.Join(bench.FamilyNames(), ", ")+`
+
+flags:`)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if *perDecade < 1 || *reps < 0 || *memory <= 0 || *denseMax < 1 || *restart < 1 || *gmresIter < 0 || *gmresTime < 0 {
+		return fmt.Errorf("--reps, --gmres-max-iter and --gmres-time must not be negative; --per-decade, --memory, --dense-max and --gmres-restart must be positive")
+	}
+	if _, err := resolveBackend(*backend, benchProgress); err != nil {
+		return err
+	}
+	cfg := bench.Config{
+		PerDecade:      *perDecade,
+		MemoryBudget:   int64(*memory * 1e9),
+		Quick:          *quick,
+		Reps:           *reps,
+		DenseMax:       *denseMax,
+		GMRESRestart:   *restart,
+		GMRESMaxIter:   *gmresIter,
+		GMRESTimeLimit: *gmresTime,
+		Torch:          *torch,
+		Python:         *python,
+		Progress:       benchProgress,
+		Command:        shellCommand(append([]string{"invad", "bench"}, args...)),
+		Note:           *note,
+	}
+	if *families != "" {
+		cfg.Families = strings.Split(*families, ",")
+	}
+	for _, s := range strings.Split(*maxN, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		fam, v, per := strings.Cut(s, "=")
+		if !per {
+			v = fam
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return fmt.Errorf("--max-n: %q is not N or family=N with a positive N", s)
+		}
+		if !per {
+			cfg.MaxN = n
+			continue
+		}
+		if cfg.MaxNFor == nil {
+			cfg.MaxNFor = map[string]int{}
+		}
+		cfg.MaxNFor[fam] = n
+	}
+	if *sizes != "" {
+		for _, s := range strings.Split(*sizes, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(s))
+			if err != nil || n < 1 {
+				return fmt.Errorf("--sizes: %q is not a positive integer", s)
+			}
+			cfg.Sizes = append(cfg.Sizes, n)
+		}
+	}
+	t0 := time.Now()
+	rep, err := bench.Run(cfg)
+	if err != nil {
+		return err
+	}
+	paths, err := rep.WriteFiles(*dir)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "invad bench: %d results in %s; wrote %s\n", len(rep.Results), time.Since(t0).Round(time.Second), strings.Join(paths, ", "))
+	return nil
+}
+
+// shellCommand joins args as a shell would need them typed: words with
+// spaces or shell metacharacters in single quotes.
+func shellCommand(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		if a == "" || strings.ContainsAny(a, " \t\n'\"\\$`!*?[]{}()<>|&;#~") {
+			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+		q[i] = a
+	}
+	return strings.Join(q, " ")
+}
