@@ -746,7 +746,7 @@ func FormatDuration(d time.Duration) string {
 // FormatRatio prints a ratio like ×2.3, ×0.012 or ×1500.
 func FormatRatio(r float64) string {
 	switch {
-	case r >= 100:
+	case r >= 9.95: // %.2g would print 99.7 as 1e+02
 		return fmt.Sprintf("×%.0f", r)
 	case r >= 0.01:
 		return fmt.Sprintf("×%.2g", r)

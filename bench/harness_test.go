@@ -248,3 +248,14 @@ func TestTorchScript(t *testing.T) {
 		}
 	}
 }
+
+func TestFormatRatio(t *testing.T) {
+	for _, tc := range []struct {
+		r    float64
+		want string
+	}{{99.7, "×100"}, {12.4, "×12"}, {2.345, "×2.3"}, {0.5, "×0.5"}, {0.0012, "×1.2e-03"}} {
+		if got := FormatRatio(tc.r); got != tc.want {
+			t.Errorf("FormatRatio(%v) = %q, want %q", tc.r, got, tc.want)
+		}
+	}
+}
