@@ -21,10 +21,13 @@ type invState struct {
 	// internalRead[li]: an equation outside lump li reads one of its
 	// internal values (else VIJP's first internal pass is all zero).
 	internalRead []bool
-	eqOff        [][]int    // per lump, per equation: its offset in the lump's λ
-	layouts      [][][2]int // per lump: killed atoms' places in its solution
-	facs         []lumpFactor
-	logdet       float64
+	// internalKnown[li]: an internal equation of lump li reads a value
+	// known before it (else IJVP's first internal pass is all zero).
+	internalKnown []bool
+	eqOff         [][]int    // per lump, per equation: its offset in the lump's λ
+	layouts       [][][2]int // per lump: killed atoms' places in its solution
+	facs          []lumpFactor
+	logdet        float64
 	// base lists the values that hold unknowns (x and op outputs except y
 	// when y is an op's output), with their sizes.
 	base []*tape.Var
@@ -95,6 +98,16 @@ func newInvState(an *lump.Analysis, val func(*tape.Var) *tensor.Tensor) *invStat
 			off += an.Eqs[q].Len
 		}
 		s.layouts[li] = s.buildLayout(li)
+	}
+	s.internalKnown = make([]bool, len(an.Lumps))
+	for li, lp := range an.Lumps {
+		for _, q := range lp.Internal {
+			for _, t := range an.Eqs[q].Touch {
+				if an.LumpOf[t.Atom] != li {
+					s.internalKnown[li] = true
+				}
+			}
+		}
 	}
 	s.internalRead = make([]bool, len(an.Lumps))
 	for li, lp := range an.Lumps {
@@ -358,6 +371,17 @@ func (s *invState) lumpAssign(w *invWS, li int, withKilled bool) assign {
 	}
 }
 
+// lumpAssignKnown assigns only the atoms known before lump li.
+func (s *invState) lumpAssignKnown(w *invWS, li int) assign {
+	return func(k int) []float64 {
+		if lk := s.an.LumpOf[k]; lk < 0 || lk >= li {
+			return nil
+		}
+		at := s.an.Atoms[k]
+		return w.ubuf(at.Var)[at.Off : at.Off+at.Len]
+	}
+}
+
 // internalPass computes the lump's internal values from the assignment, in
 // tape order: u_v = J_v·(inputs) on each internal equation's rows, written
 // to out(atom). The assignment must return out's slices for internal atoms.
@@ -483,7 +507,13 @@ func (l *Linearization) ijvp(s *invState, w *invWS, res, dy *tensor.Tensor) {
 		}
 		as := s.lumpAssign(w, li, false)
 		if len(lp.Internal) > 0 {
-			s.internalPass(w, lp, as, true, w.atomSlice(an))
+			if s.internalKnown[li] {
+				s.internalPass(w, lp, as, true, w.atomSlice(an))
+			} else {
+				// No known value feeds the internal values: with the killed
+				// ones still zero they are zero too, and count as absent.
+				as = s.lumpAssignKnown(w, li)
+			}
 		}
 		n := s.eqRows(lp.Created)
 		w.rhs = grow(w.rhs, n)

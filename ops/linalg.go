@@ -53,9 +53,21 @@ func general(d []float64, r, c int) blas64.General {
 }
 
 // gemm computes dst = alpha·op(a)·op(b) + beta·dst on row-major matrices.
+// A one-column product (W·x, Wᵀ·c) goes through Gemv, which is several times
+// faster than a general product with one column.
 func gemm(ta, tb blas.Transpose, alpha float64, a blas64.General, b blas64.General, beta float64, dst blas64.General) {
 	if dst.Rows == 0 || dst.Cols == 0 {
 		return
+	}
+	if dst.Cols == 1 && tb == blas.NoTrans && b.Cols == 1 && dst.Stride == 1 && b.Stride == 1 {
+		inner := a.Cols
+		if ta == blas.Trans {
+			inner = a.Rows
+		}
+		if inner > 0 {
+			blas64.Gemv(ta, alpha, a, blas64.Vector{N: inner, Inc: 1, Data: b.Data}, beta, blas64.Vector{N: dst.Rows, Inc: 1, Data: dst.Data})
+			return
+		}
 	}
 	inner := a.Cols
 	if ta == blas.Trans {
