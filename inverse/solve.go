@@ -648,6 +648,9 @@ func (s *invState) vijpLump(w *invWS, li, xid int, res, cx *tensor.Tensor) {
 	if s.vijpStep(w, li, xid, res, cx) {
 		return
 	}
+	if lp.Kind == lump.Expansion && !s.internalRead[li] {
+		return // nothing reads its values outside: λ = 0
+	}
 	rows := s.eqRows(lp.Eqs)
 	w.lam = grow(w.lam, rows)
 	lamOf := func(q int) []float64 {
@@ -655,32 +658,44 @@ func (s *invState) vijpLump(w *invWS, li, xid int, res, cx *tensor.Tensor) {
 		o := s.eqOff[li][i]
 		return w.lam[o : o+an.Eqs[q].Len]
 	}
-	// r_U = b_U − acc_U for every unknown of the lump, in place.
-	for _, k := range lp.Unknowns {
+	// r_K = b_K − acc_K for the killed atoms, in place (b = cx on x). The
+	// internal atoms keep acc_I = −r_I: the final sweep below continues
+	// from it.
+	for _, k := range lp.Killed {
 		at := an.Atoms[k]
 		r := w.ubuf(at.Var)[at.Off : at.Off+at.Len]
-		for i := range r {
-			r[i] = -r[i]
-		}
 		if at.Var == xid {
+			for i, v := range cx.Data()[at.Off : at.Off+at.Len] {
+				r[i] = v - r[i]
+			}
+		} else {
 			for i := range r {
-				r[i] += cx.Data()[at.Off+i]
+				r[i] = -r[i]
 			}
 		}
 	}
-	inLump := func(k int) bool { return an.LumpOf[k] == li }
-	var mu []float64
-	if len(lp.Internal) > 0 && s.internalRead[li] {
-		// μ = C_IIᵀ⁻¹ r_I, folding −C_IKᵀμ into the killed atoms. When no
-		// equation outside the lump reads its internal values, r_I = 0 and
-		// so is μ: the pass is skipped.
-		s.reverseInternal(w, lp, lamOf, inLump)
-		mu = append(w.mu[:0], w.lam...)
-		w.mu = mu
-	} else if lp.Kind == lump.Expansion {
-		return // λ = μ = 0: nothing to hand on
+	if len(lp.Internal) > 0 && s.internalRead[li] && lp.Kind != lump.Expansion {
+		// Fold −C_IKᵀ C_IIᵀ⁻¹ r_I into the killed atoms (g_K), by one
+		// backward pass over the internal equations restricted to the
+		// lump; acc_I is kept aside and put back for the final sweep.
+		w.mu = w.mu[:0]
+		for _, q := range lp.Internal {
+			a := w.atomSlice(an)(an.Eqs[q].Self)
+			w.mu = append(w.mu, a...)
+			for i := range a {
+				a[i] = -a[i]
+			}
+		}
+		s.reverseInternal(w, lp, lamOf, func(k int) bool { return an.LumpOf[k] == li })
+		off := 0
+		for _, q := range lp.Internal {
+			a := w.atomSlice(an)(an.Eqs[q].Self)
+			off += copy(a, w.mu[off:off+len(a)])
+		}
 	}
 	if lp.Kind != lump.Expansion {
+		// λ_C = A⁻ᵀ g_K, handed to cy and to the created values'
+		// accumulators, and pushed through the created equations' ops.
 		n := s.eqRows(lp.Created)
 		w.rhs = grow(w.rhs, n)
 		w.sol = grow(w.sol, n)
@@ -688,56 +703,55 @@ func (s *invState) vijpLump(w *invWS, li, xid int, res, cx *tensor.Tensor) {
 		s.solveLump(li, w.sol, w.rhs, true)
 		off := 0
 		for _, q := range lp.Created {
-			copy(lamOf(q), w.sol[off:off+an.Eqs[q].Len])
-			off += an.Eqs[q].Len
-		}
-	}
-	if len(lp.Internal) > 0 && lp.Kind != lump.Expansion {
-		// ν = C_IIᵀ⁻¹(−C_CIᵀ λ_C); λ_I = μ + ν.
-		for _, q := range lp.Internal {
-			clear(w.atomSlice(an)(an.Eqs[q].Self))
-		}
-		internal := func(k int) bool { return inLump(k) && !s.killed[k] }
-		for _, q := range lp.Created {
-			if an.Eqs[q].Node != nil {
-				s.push(w, []int{q}, lamOf, internal, true)
-			}
-		}
-		s.reverseInternal(w, lp, lamOf, internal)
-		for _, q := range lp.Internal {
+			eq := &an.Eqs[q]
 			lq := lamOf(q)
-			i, _ := slicesIndex(lp.Eqs, q)
-			o := s.eqOff[li][i]
-			if mu == nil {
-				continue
+			copy(lq, w.sol[off:off+eq.Len])
+			off += eq.Len
+			if eq.Out {
+				copy(res.Data()[eq.Off:eq.Off+eq.Len], lq)
 			}
-			for j := range lq {
-				lq[j] += mu[o+j]
+			if eq.Self >= 0 {
+				acc := w.atomSlice(an)(eq.Self)
+				for j, v := range lq {
+					acc[j] += v
+				}
 			}
 		}
+		s.pushGroups(w, lp.Created, lamOf)
 	}
-	// Hand the output's λ to cy, and push Cᵀλ of every equation to the
-	// accumulators outside the lump.
-	for _, q := range lp.Eqs {
-		eq := &an.Eqs[q]
-		if eq.Out {
-			copy(res.Data()[eq.Off:eq.Off+eq.Len], lamOf(q))
+	// The internal equations backwards: each value's accumulator now holds
+	// −(r − Σ Cᵀλ of the equations after it), so λ = −acc; pushing its Cᵀλ
+	// feeds the internal values before it and the accumulators outside.
+	for j := len(lp.Internal); j > 0; {
+		i := j - 1
+		nd := an.Eqs[lp.Internal[i]].Node
+		for i > 0 && an.Eqs[lp.Internal[i-1]].Node == nd {
+			i--
 		}
-		if eq.Self >= 0 && !inLump(eq.Self) {
-			acc := w.atomSlice(an)(eq.Self)
-			for j, v := range lamOf(q) {
-				acc[j] += v
+		group := lp.Internal[i:j]
+		for _, q := range group {
+			lq := lamOf(q)
+			for k, v := range w.atomSlice(an)(an.Eqs[q].Self) {
+				lq[k] = -v
 			}
 		}
+		s.push(w, group, lamOf, nil, false)
+		j = i
 	}
-	for i := 0; i < len(lp.Eqs); {
-		eq := &an.Eqs[lp.Eqs[i]]
+}
+
+// pushGroups pushes the equations eqs (ascending, so those of one op are
+// consecutive) op by op, adding Cᵀλ to every accumulator.
+func (s *invState) pushGroups(w *invWS, eqs []int, lamOf func(int) []float64) {
+	an := s.an
+	for i := 0; i < len(eqs); {
+		nd := an.Eqs[eqs[i]].Node
 		j := i + 1
-		for j < len(lp.Eqs) && an.Eqs[lp.Eqs[j]].Node == eq.Node && eq.Node != nil {
+		for j < len(eqs) && nd != nil && an.Eqs[eqs[j]].Node == nd {
 			j++
 		}
-		if eq.Node != nil {
-			s.push(w, lp.Eqs[i:j], lamOf, nil, false)
+		if nd != nil {
+			s.push(w, eqs[i:j], lamOf, nil, false)
 		}
 		i = j
 	}
