@@ -15,7 +15,13 @@ func open(names []string) (*library, error) {
 	for _, name := range names {
 		h, err := purego.Dlopen(name, purego.RTLD_NOW|purego.RTLD_GLOBAL)
 		if err != nil {
-			msgs = append(msgs, err.Error())
+			// dlopen's message names the library, but some builds (cgo, the
+			// race detector) give an empty one: name it here if missing.
+			msg := err.Error()
+			if !strings.Contains(msg, name) {
+				msg = strings.TrimSpace(name + ": " + msg)
+			}
+			msgs = append(msgs, msg)
 			continue
 		}
 		l := &library{path: name}
