@@ -1,5 +1,10 @@
-// Package bench holds invad's benchmark programs and their plain-Go
-// baselines. Run the Go benchmarks with
+// Package bench holds invad's benchmark programs, their plain-Go
+// baselines, and the comparison harness behind `invad bench` (Run): four
+// problem families timed with invad's products, a dense Jacobian and LU,
+// restarted GMRES on JVPs and, where Python with torch is installed,
+// PyTorch, written out as a Markdown table and log-log plots.
+//
+// Run the Go benchmarks with
 //
 //	go test -run '^$' -bench . -benchtime 5x ./bench/
 //

@@ -1,8 +1,9 @@
 // Command invad runs invad's main jobs.
 //
-//	invad demo [flags]     linearize an embedded default problem and time its products
+//	invad demo [flags]     solve an embedded default problem by Newton through IJVP, time every product
 //	invad explain [flags]  print the lumps of an example program
-//	invad help           list the subcommands
+//	invad bench [flags]    compare with dense LU, Newton–Krylov GMRES and PyTorch; write docs/bench.md and plots
+//	invad help             list the subcommands
 //
 // Every subcommand takes --help.
 package main
