@@ -54,7 +54,7 @@ func TestExplainEveryExample(t *testing.T) {
 
 func TestBackendFlag(t *testing.T) {
 	var out bytes.Buffer
-	if err := runDemo([]string{"-backend", "cuda"}, &out); err == nil || !strings.Contains(err.Error(), "no CUDA backend") {
+	if err := runDemo([]string{"-backend", "cuda"}, &out); err == nil || !strings.Contains(err.Error(), "--backend cuda: ") {
 		t.Errorf("--backend cuda: got %v", err)
 	}
 	if err := runDemo([]string{"-backend", "tpu"}, &out); err == nil {
