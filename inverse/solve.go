@@ -686,7 +686,7 @@ func (s *invState) vijpLump(w *invWS, li, xid int, res, cx *tensor.Tensor) {
 				a[i] = -a[i]
 			}
 		}
-		s.reverseInternal(w, lp, lamOf, func(k int) bool { return an.LumpOf[k] == li })
+		s.reverseInternal(w, lp, lamOf, 1, func(k int) bool { return an.LumpOf[k] == li }, true)
 		off := 0
 		for _, q := range lp.Internal {
 			a := w.atomSlice(an)(an.Eqs[q].Self)
@@ -722,22 +722,7 @@ func (s *invState) vijpLump(w *invWS, li, xid int, res, cx *tensor.Tensor) {
 	// The internal equations backwards: each value's accumulator now holds
 	// −(r − Σ Cᵀλ of the equations after it), so λ = −acc; pushing its Cᵀλ
 	// feeds the internal values before it and the accumulators outside.
-	for j := len(lp.Internal); j > 0; {
-		i := j - 1
-		nd := an.Eqs[lp.Internal[i]].Node
-		for i > 0 && an.Eqs[lp.Internal[i-1]].Node == nd {
-			i--
-		}
-		group := lp.Internal[i:j]
-		for _, q := range group {
-			lq := lamOf(q)
-			for k, v := range w.atomSlice(an)(an.Eqs[q].Self) {
-				lq[k] = -v
-			}
-		}
-		s.push(w, group, lamOf, nil, false)
-		j = i
-	}
+	s.reverseInternal(w, lp, lamOf, -1, nil, false)
 }
 
 // pushGroups pushes the equations eqs (ascending, so those of one op are
@@ -846,10 +831,10 @@ func slicesIndex(s []int, v int) (int, bool) {
 	return lo, lo < len(s) && s[lo] == v
 }
 
-// reverseInternal runs the lump's internal equations backwards: each
-// equation's λ is the current accumulator of its own atom, and its
-// −Cᵀλ goes into the accumulators of the atoms for which keep is true.
-func (s *invState) reverseInternal(w *invWS, lp *lump.Lump, lamOf func(int) []float64, keep func(int) bool) {
+// reverseInternal runs the lump's internal equations backwards, op by op:
+// each equation's λ is sign times the accumulator of its own atom, and its
+// Cᵀλ is pushed on as push does with keep and subtract.
+func (s *invState) reverseInternal(w *invWS, lp *lump.Lump, lamOf func(int) []float64, sign float64, keep func(int) bool, subtract bool) {
 	an := s.an
 	for j := len(lp.Internal); j > 0; {
 		i := j - 1
@@ -859,9 +844,12 @@ func (s *invState) reverseInternal(w *invWS, lp *lump.Lump, lamOf func(int) []fl
 		}
 		group := lp.Internal[i:j]
 		for _, q := range group {
-			copy(lamOf(q), w.atomSlice(an)(an.Eqs[q].Self))
+			lq := lamOf(q)
+			for k, v := range w.atomSlice(an)(an.Eqs[q].Self) {
+				lq[k] = sign * v
+			}
 		}
-		s.push(w, group, lamOf, keep, true)
+		s.push(w, group, lamOf, keep, subtract)
 		j = i
 	}
 }
