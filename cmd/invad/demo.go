@@ -11,6 +11,7 @@ import (
 
 	"gonum.org/v1/gonum/mat"
 
+	"github.com/invad/invad/bench"
 	"github.com/invad/invad/inverse"
 	"github.com/invad/invad/newton"
 	"github.com/invad/invad/ops"
@@ -18,29 +19,13 @@ import (
 	"github.com/invad/invad/tensor"
 )
 
-// couplingProblem is the embedded default problem: an affine coupling layer
-// over a batch of rows, y = [a, b·exp(s(a)) + t(a)], with s and t one-hidden-
-// layer MLPs applied row-wise (X W products), followed by a running sum.
-func couplingProblem(rows, half, hidden int) func(x *tape.Var) *tape.Var {
-	rng := rand.New(rand.NewPCG(2026, 11))
-	mat := func(r, c int, scale float64) *tensor.Tensor {
-		d := make([]float64, r*c)
-		for i := range d {
-			d[i] = scale * rng.NormFloat64() / math.Sqrt(float64(r))
-		}
-		return tensor.New([]int{r, c}, d)
-	}
-	w1, ws, wt := mat(half, hidden, 1), mat(hidden, half, 0.5), mat(hidden, half, 1)
-	return func(x *tape.Var) *tape.Var {
-		x2 := ops.Reshape(x, 2*rows, half)
-		ab := ops.Split(x2, rows, rows)
-		a, b := ab[0], ab[1]
-		h := ops.Tanh(ops.MatMul(a, ops.Const(x, w1)))
-		s := ops.MatMul(h, ops.Const(x, ws))
-		t := ops.MatMul(h, ops.Const(x, wt))
-		y := ops.Concat(a, ops.Add(ops.Mul(b, ops.Exp(s)), t))
-		return ops.Reshape(ops.Cumsum(y), 2*rows*half)
-	}
+// couplingProblem is the embedded default problem: the affine coupling
+// layer of the benchmarks (bench.Coupling: rows of 8 features, s and t
+// one-hidden-layer MLPs applied row-wise as X·W products) over a batch of
+// rows, followed by a running sum.
+func couplingProblem(rows int) func(x *tape.Var) *tape.Var {
+	layer := bench.Coupling(2 * rows * bench.CouplingHalf)
+	return func(x *tape.Var) *tape.Var { return ops.Cumsum(layer(x)) }
 }
 
 func runDemo(args []string, out io.Writer) error {
@@ -71,7 +56,7 @@ flags:`)
 	if err != nil {
 		return err
 	}
-	const half, hidden = 8, 16
+	const half = bench.CouplingHalf
 	n := 2 * *rows * half
 	rng := rand.New(rand.NewPCG(1, 1))
 	randn := func(n int) *tensor.Tensor {
@@ -81,7 +66,7 @@ flags:`)
 		}
 		return v
 	}
-	f := couplingProblem(*rows, half, hidden)
+	f := couplingProblem(*rows)
 	xTrue := randn(n)
 	y := f(tape.NewTape().Input(xTrue)).Value().Clone()
 	F := func(x *tape.Var) *tape.Var { return ops.Sub(f(x), ops.Const(x, y)) }
@@ -165,7 +150,7 @@ flags:`)
 
 	// The same Newton step, the dense way, on a small copy.
 	ns := 2 * *check * half
-	fs2 := couplingProblem(*check, half, hidden)
+	fs2 := couplingProblem(*check)
 	xs := tensor.New([]int{ns}, append([]float64(nil), xTrue.Data()[:ns]...))
 	ys := fs2(tape.NewTape().Input(randn(ns))).Value().Clone()
 	Fs := func(x *tape.Var) *tape.Var { return ops.Sub(fs2(x), ops.Const(x, ys)) }

@@ -37,7 +37,7 @@ var examples = map[string]example{
 		return func(x *tape.Var) *tape.Var { return ops.Add(x, ops.Scale(ops.Sin(x), 0.5)) }
 	}},
 	"coupling": {"affine coupling layer on rows of 8: y = [a, b·exp(s(a)) + t(a)]", func(n int) func(*tape.Var) *tape.Var {
-		return couplingProblem(max(n/16, 1), 8, 16)
+		return couplingProblem(max(n/16, 1))
 	}},
 	"wx": {"y = W x with a constant dense W: one step, LU of W cached", func(n int) func(*tape.Var) *tape.Var {
 		W := randMatrix(rand.New(rand.NewPCG(3, 3)), n, n, 1, 3)
