@@ -19,7 +19,20 @@ type Binary struct {
 	// deps[i] says which operands ∂f/∂(input i) reads: bit 0 a, bit 1 b.
 	// A partial that reads no varying operand is a constant block.
 	deps [2]uint8
+	// kind selects hand-written loops for same-shape operands (the rules
+	// above stay the definition; the loops compute the same thing without
+	// a function call per element).
+	kind binKind
 }
+
+type binKind uint8
+
+const (
+	binGeneric binKind = iota
+	binAdd
+	binSub
+	binMul
+)
 
 // Name returns the op's name.
 func (o *Binary) Name() string { return o.name }
@@ -54,6 +67,22 @@ func (o *Binary) Forward(dst *tensor.Tensor, in []*tensor.Tensor) {
 	f := o.f
 	cpu.For(len(d), func(lo, hi int) {
 		switch {
+		case o.kind != binGeneric && len(a) == len(d) && len(b) == len(d):
+			a, b, d := a[lo:hi], b[lo:hi], d[lo:hi]
+			switch o.kind {
+			case binAdd:
+				for i := range d {
+					d[i] = a[i] + b[i]
+				}
+			case binSub:
+				for i := range d {
+					d[i] = a[i] - b[i]
+				}
+			case binMul:
+				for i := range d {
+					d[i] = a[i] * b[i]
+				}
+			}
 		case len(a) == len(d) && len(b) == len(d):
 			for i := lo; i < hi; i++ {
 				d[i] = f(a[i], b[i])
@@ -76,6 +105,10 @@ func (o *Binary) JVP(dst *tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor
 	if t[1] != nil {
 		tb = t[1].Data()
 	}
+	if o.kind != binGeneric && len(a) == len(d) && len(b) == len(d) && (ta == nil || len(ta) == len(d)) && (tb == nil || len(tb) == len(d)) {
+		o.jvpSame(d, a, b, ta, tb)
+		return
+	}
 	da, db := o.d[0], o.d[1]
 	cpu.For(len(d), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
@@ -92,6 +125,39 @@ func (o *Binary) JVP(dst *tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor
 	})
 }
 
+// jvpSame is JVP for same-shape Add, Sub and Mul.
+func (o *Binary) jvpSame(d, a, b, ta, tb []float64) {
+	cpu.For(len(d), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			s := 0.0
+			switch o.kind {
+			case binAdd:
+				if ta != nil {
+					s = ta[i]
+				}
+				if tb != nil {
+					s += tb[i]
+				}
+			case binSub:
+				if ta != nil {
+					s = ta[i]
+				}
+				if tb != nil {
+					s -= tb[i]
+				}
+			case binMul:
+				if ta != nil {
+					s = ta[i] * b[i]
+				}
+				if tb != nil {
+					s += a[i] * tb[i]
+				}
+			}
+			d[i] = s
+		}
+	})
+}
+
 // VJP adds ∂f/∂a c into dst[0] and ∂f/∂b c into dst[1]; a broadcast
 // operand receives the sum over the broadcast.
 func (o *Binary) VJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor, c *tensor.Tensor) {
@@ -101,6 +167,32 @@ func (o *Binary) VJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.Tens
 			continue
 		}
 		g, dk := dst[k].Data(), o.d[k]
+		if o.kind != binGeneric && len(g) == len(cs) && len(a) == len(cs) && len(b) == len(cs) {
+			other := b // ∂(a·b)/∂a = b
+			if k == 1 {
+				other = a
+			}
+			neg := o.kind == binSub && k == 1
+			kind := o.kind
+			cpu.For(len(cs), func(lo, hi int) {
+				g, cs, other := g[lo:hi], cs[lo:hi], other[lo:hi]
+				switch {
+				case kind == binMul:
+					for i, c := range cs {
+						g[i] += c * other[i]
+					}
+				case neg:
+					for i, c := range cs {
+						g[i] -= c
+					}
+				default:
+					for i, c := range cs {
+						g[i] += c
+					}
+				}
+			})
+			continue
+		}
 		if len(g) == len(cs) {
 			cpu.For(len(cs), func(lo, hi int) {
 				for i := lo; i < hi; i++ {
@@ -159,9 +251,9 @@ func minus1(a, b, y float64) float64 { return -1 }
 
 // The binary elementwise ops.
 var (
-	AddOp = &Binary{name: "add", f: func(a, b float64) float64 { return a + b }, d: [2]func(a, b, y float64) float64{one, one}}
-	SubOp = &Binary{name: "sub", f: func(a, b float64) float64 { return a - b }, d: [2]func(a, b, y float64) float64{one, minus1}}
-	MulOp = &Binary{name: "mul", f: func(a, b float64) float64 { return a * b },
+	AddOp = &Binary{name: "add", kind: binAdd, f: func(a, b float64) float64 { return a + b }, d: [2]func(a, b, y float64) float64{one, one}}
+	SubOp = &Binary{name: "sub", kind: binSub, f: func(a, b float64) float64 { return a - b }, d: [2]func(a, b, y float64) float64{one, minus1}}
+	MulOp = &Binary{name: "mul", kind: binMul, f: func(a, b float64) float64 { return a * b },
 		d:    [2]func(a, b, y float64) float64{func(a, b, y float64) float64 { return b }, func(a, b, y float64) float64 { return a }},
 		deps: [2]uint8{2, 1}}
 	DivOp = &Binary{name: "div", f: func(a, b float64) float64 { return a / b },

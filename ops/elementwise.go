@@ -19,8 +19,11 @@ type Elementwise struct {
 	// df returns f'(x) given x and y = f(x), so that rules can reuse y
 	// (exp' = y, tanh' = 1 - y²).
 	df func(x, y float64) float64
-	// linear: f' is a constant (Neg, Scale, AddScalar).
-	linear bool
+	// linear: f(x) = coef·x + shift (Neg, Scale, AddScalar). f and df stay
+	// the definition; the rules then run plain loops instead of a function
+	// call per element.
+	linear      bool
+	coef, shift float64
 }
 
 // F returns f(x).
@@ -82,6 +85,15 @@ func (e *Elementwise) Inverse(p int, in []*tensor.Tensor, out *tensor.Tensor) (t
 func ForwardOf[T tensor.Float](e *Elementwise, dst, x *tensor.Dense[T]) {
 	d, xs := dst.Data(), x.Data()
 	sameLen(e.name, len(d), len(xs))
+	if e.linear {
+		c, s := T(e.coef), T(e.shift)
+		cpu.For(len(d), func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				d[i] = c*xs[i] + s
+			}
+		})
+		return
+	}
 	f := e.f
 	cpu.For(len(d), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
@@ -94,6 +106,15 @@ func ForwardOf[T tensor.Float](e *Elementwise, dst, x *tensor.Dense[T]) {
 func JVPOf[T tensor.Float](e *Elementwise, dst, x, y, t *tensor.Dense[T]) {
 	d, xs, ys, ts := dst.Data(), x.Data(), y.Data(), t.Data()
 	sameLen(e.name, len(d), len(xs), len(ys), len(ts))
+	if e.linear {
+		c := T(e.coef)
+		cpu.For(len(d), func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				d[i] = c * ts[i]
+			}
+		})
+		return
+	}
 	df := e.df
 	cpu.For(len(d), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
@@ -106,6 +127,15 @@ func JVPOf[T tensor.Float](e *Elementwise, dst, x, y, t *tensor.Dense[T]) {
 func VJPOf[T tensor.Float](e *Elementwise, dst, x, y, c *tensor.Dense[T]) {
 	d, xs, ys, cs := dst.Data(), x.Data(), y.Data(), c.Data()
 	sameLen(e.name, len(d), len(xs), len(ys), len(cs))
+	if e.linear {
+		k := T(e.coef)
+		cpu.For(len(d), func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				d[i] += k * cs[i]
+			}
+		})
+		return
+	}
 	df := e.df
 	cpu.For(len(d), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
@@ -144,7 +174,7 @@ func softplus(x float64) float64 {
 
 // The elementwise unary ops without parameters.
 var (
-	NegOp      = &Elementwise{name: "neg", f: func(x float64) float64 { return -x }, df: func(x, y float64) float64 { return -1 }, linear: true}
+	NegOp      = &Elementwise{name: "neg", f: func(x float64) float64 { return -x }, df: func(x, y float64) float64 { return -1 }, linear: true, coef: -1}
 	ExpOp      = elementwise("exp", math.Exp, func(x, y float64) float64 { return y })
 	LogOp      = elementwise("log", math.Log, func(x, y float64) float64 { return 1 / x })
 	TanhOp     = elementwise("tanh", math.Tanh, func(x, y float64) float64 { return 1 - y*y })
@@ -225,7 +255,7 @@ func LeakyReLU(v *tape.Var, alpha float64) *tape.Var { return tape.Apply(LeakyRe
 
 // ScaleOp returns the op v ↦ c·v.
 func ScaleOp(c float64) *Elementwise {
-	return &Elementwise{name: "scale", params: fmt.Sprintf("(%g)", c), linear: true,
+	return &Elementwise{name: "scale", params: fmt.Sprintf("(%g)", c), linear: true, coef: c,
 		f: func(x float64) float64 { return c * x }, df: func(x, y float64) float64 { return c }}
 }
 
@@ -234,7 +264,7 @@ func Scale(v *tape.Var, c float64) *tape.Var { return tape.Apply(ScaleOp(c), v) 
 
 // AddScalarOp returns the op v ↦ v + c.
 func AddScalarOp(c float64) *Elementwise {
-	return &Elementwise{name: "add_scalar", params: fmt.Sprintf("(%g)", c), linear: true,
+	return &Elementwise{name: "add_scalar", params: fmt.Sprintf("(%g)", c), linear: true, coef: 1, shift: c,
 		f: func(x float64) float64 { return x + c }, df: func(x, y float64) float64 { return 1 }}
 }
 
