@@ -213,7 +213,8 @@ func paired(b *testing.B, do, primal func()) {
 // BenchmarkInverse times, per program family and n, a plain tape run of f
 // (primal: tape.NewTape and f, no Linearize), Linearize followed by the
 // first LogAbsDet (linearize: record + lump analysis + factorization), and
-// the products jvp, vjp, ijvp and vijp of one factorized Linearization. Every
+// the products jvp, vjp, ijvp and vijp of one factorized Linearization, and
+// the tapeless VIJP (tapeless-vijp: inverse.VIJP with no Linearization). Every
 // sub-benchmark after primal runs primal alongside (see paired) and reports
 // x-primal, its time over primal's; its ns/op is its own time alone.
 func BenchmarkInverse(b *testing.B) {
@@ -268,6 +269,13 @@ func BenchmarkInverse(b *testing.B) {
 				{"ijvp", (*inverse.Linearization).IJVP},
 				{"vijp", (*inverse.Linearization).VIJP},
 			}
+			b.Run(name+"tapeless-vijp", func(b *testing.B) {
+				paired(b, func() {
+					if _, err := inverse.VIJP(f, x, v); err != nil {
+						b.Fatal(err)
+					}
+				}, primal)
+			})
 			for _, p := range products {
 				b.Run(name+p.name, func(b *testing.B) {
 					l := factorized(b)

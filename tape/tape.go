@@ -35,7 +35,8 @@ func NewShapeTape() *Tape { return &Tape{mode: shapeOnly} }
 // NewStreamTape returns a tape that computes every value but records no op:
 // after each op application on a varying input it calls hook, and keeps no
 // reference to the values, so they are freed as soon as the program and the
-// hook drop them. Values are numbered as on a recording tape.
+// hook drop them. Values are numbered as on a recording tape. A nil hook
+// runs the program for its values alone.
 func NewStreamTape(hook func(op Op, in []*Var, out *Var)) *Tape {
 	return &Tape{mode: stream, hook: hook}
 }
@@ -137,7 +138,9 @@ func Apply(op Op, in ...*Var) *Var {
 	}
 	if tp.mode == stream {
 		v := tp.newVar(out, nil, true)
-		tp.hook(op, in, v)
+		if tp.hook != nil {
+			tp.hook(op, in, v)
+		}
 		return v
 	}
 	n := &Node{Op: op, In: append([]*Var(nil), in...), Pos: len(tp.nodes)}
