@@ -1,6 +1,7 @@
 package tape_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -58,6 +59,11 @@ func TestShapeAndStreamTapesNumberValuesAlike(t *testing.T) {
 	}
 	if strings.Join(seen, " ") != "log exp mul" || tout.Node() != nil {
 		t.Errorf("stream hook saw %v (want log exp mul) and kept node %v", seen, tout.Node())
+	}
+	// A nil hook: the values alone.
+	_, nout, _ := prog(tape.NewStreamTape(nil))
+	if got, want := nout.Value().Data(), fout.Value().Data(); !slices.Equal(got, want) {
+		t.Errorf("stream tape with a nil hook: value %v, want %v", got, want)
 	}
 }
 
