@@ -814,7 +814,9 @@ func (s *invState) vijpStep(w *invWS, li, xid int, res, cx *tensor.Tensor) bool 
 			acc[i] -= v
 		}
 	}
-	s.pushCot(w, nd, c, nil, false)
+	// Cᵀλ to the pivot itself is A's part, already solved: its accumulator
+	// is not read again, so only the other inputs get the push.
+	s.pushCot(w, nd, c, nil, false, nd.In[lp.Input].ID())
 	return true
 }
 
@@ -880,18 +882,21 @@ func (s *invState) push(w *invWS, eqs []int, lamOf func(int) []float64, keep fun
 			}
 		}
 	}
-	s.pushCot(w, nd, c, keep, subtract)
+	s.pushCot(w, nd, c, keep, subtract, -1)
 }
 
-// pushCot applies J_iᵀ c for op nd's varying inputs, adding into w.u (keep
-// == nil) or, restricted to the atoms keep accepts, subtracting.
-func (s *invState) pushCot(w *invWS, nd *tape.Node, c *tensor.Tensor, keep func(int) bool, subtract bool) {
+// pushCot applies J_iᵀ c for op nd's varying inputs other than value skip
+// (-1: none), adding into w.u (keep == nil) or, restricted to the atoms keep
+// accepts, subtracting.
+func (s *invState) pushCot(w *invWS, nd *tape.Node, c *tensor.Tensor, keep func(int) bool, subtract bool, skip int) {
 	an := s.an
 	w.ins, w.ts = w.ins[:0], w.ts[:0]
+	any := false
 	for _, in := range nd.In {
 		w.ins = append(w.ins, s.val(in))
 		var dst *tensor.Tensor
-		if !in.IsConst() {
+		if !in.IsConst() && in.ID() != skip {
+			any = true
 			if segs := an.Segs(in); keep == nil && len(segs) == 1 && segs[0].Var == in.ID() {
 				dst = tensor.New(in.Shape(), w.ubuf(in.ID()))
 			} else {
@@ -901,9 +906,12 @@ func (s *invState) pushCot(w *invWS, nd *tape.Node, c *tensor.Tensor, keep func(
 		}
 		w.ts = append(w.ts, dst)
 	}
+	if !any {
+		return
+	}
 	nd.Op.VJP(w.ts, w.ins, s.val(nd.Out), c)
 	for i, in := range nd.In {
-		if in.IsConst() || seenInput(nd.In, i) {
+		if in.IsConst() || in.ID() == skip || seenInput(nd.In, i) {
 			continue
 		}
 		segs := an.Segs(in)
