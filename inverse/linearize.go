@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"sync"
+	"unsafe"
 
 	"github.com/invad/invad/tape"
 	"github.com/invad/invad/tensor"
@@ -134,6 +135,30 @@ func (l *Linearization) checkArg(name string, v *tensor.Tensor, shape []int) err
 		return &NonFiniteError{Where: "argument of " + name, Pos: -1, Index: i, Value: v.Data()[i]}
 	}
 	return nil
+}
+
+// checkDst panics unless dst can take a product's result: not nil, shaped
+// like shape, and sharing no memory with the argument, x or f(x).
+func (l *Linearization) checkDst(name string, dst, arg *tensor.Tensor, shape []int) {
+	if dst == nil {
+		panic("inverse: " + name + " with a nil dst")
+	}
+	if !tensor.SameShape(dst.Shape(), shape) {
+		panic(fmt.Sprintf("inverse: %s dst has shape %v, want %v", name, dst.Shape(), shape))
+	}
+	d := dst.Data()
+	if (arg != nil && overlap(d, arg.Data())) || overlap(d, l.x.Data()) || overlap(d, l.prog.Output.Value().Data()) {
+		panic("inverse: " + name + " dst shares memory with its argument, x or f(x)")
+	}
+}
+
+// overlap reports whether two slices share an element.
+func overlap(a, b []float64) bool {
+	if len(a) == 0 || len(b) == 0 {
+		return false
+	}
+	pa, pb := uintptr(unsafe.Pointer(&a[0])), uintptr(unsafe.Pointer(&b[0]))
+	return pa < pb+uintptr(len(b))*8 && pb < pa+uintptr(len(a))*8
 }
 
 // checkResult reports a non-finite product.
@@ -317,12 +342,25 @@ func (p *idle[T]) put(w T) {
 // JVP returns J·dx, dx shaped like x. It panics if dx has the wrong shape and
 // returns *NonFiniteError if dx or the result holds NaN or ±Inf.
 func (l *Linearization) JVP(dx *tensor.Tensor) (*tensor.Tensor, error) {
-	if err := l.checkArg("JVP", dx, l.x.Shape()); err != nil {
+	res := tensor.Zeros(l.prog.Output.Shape()...)
+	if err := l.JVPTo(res, dx); err != nil {
 		return nil, err
 	}
-	res := tensor.Zeros(l.prog.Output.Shape()...)
-	l.jvpInto(res, dx)
-	return res, checkResult("JVP", res)
+	return res, nil
+}
+
+// JVPTo writes J·dx into dst, shaped like f(x), and allocates nothing once
+// its scratch buffers are pooled: the form for hot loops. Besides JVP's
+// panics, it panics if dst is nil, has the wrong shape, or shares memory with
+// dx, x or f(x). On an error dst's contents are unspecified.
+func (l *Linearization) JVPTo(dst, dx *tensor.Tensor) error {
+	l.checkDst("JVPTo", dst, dx, l.prog.Output.Shape())
+	if err := l.checkArg("JVP", dx, l.x.Shape()); err != nil {
+		return err
+	}
+	clear(dst.Data())
+	l.jvpInto(dst, dx)
+	return checkResult("JVP", dst)
 }
 
 func (l *Linearization) jvpInto(res, dx *tensor.Tensor) {
@@ -354,12 +392,22 @@ func (l *Linearization) jvpInto(res, dx *tensor.Tensor) {
 // VJP returns Jᵀ·cy (the cotangent of x), cy shaped like f(x). It panics if
 // cy has the wrong shape and returns *NonFiniteError for NaN or ±Inf.
 func (l *Linearization) VJP(cy *tensor.Tensor) (*tensor.Tensor, error) {
-	if err := l.checkArg("VJP", cy, l.prog.Output.Shape()); err != nil {
+	res := tensor.Zeros(l.x.Shape()...)
+	if err := l.VJPTo(res, cy); err != nil {
 		return nil, err
 	}
-	res := tensor.Zeros(l.x.Shape()...)
-	l.vjpInto(res, cy)
-	return res, checkResult("VJP", res)
+	return res, nil
+}
+
+// VJPTo writes Jᵀ·cy into dst, shaped like x; panics and errors as for
+// JVPTo.
+func (l *Linearization) VJPTo(dst, cy *tensor.Tensor) error {
+	l.checkDst("VJPTo", dst, cy, l.x.Shape())
+	if err := l.checkArg("VJP", cy, l.prog.Output.Shape()); err != nil {
+		return err
+	}
+	l.vjpInto(dst, cy)
+	return checkResult("VJP", dst)
 }
 
 func (l *Linearization) vjpInto(res, cy *tensor.Tensor) {
@@ -484,35 +532,60 @@ func (l *Linearization) putInvWS(w *invWS) {
 // numerically singular lump, *lump.LumpTooLargeError for a dense lump over
 // the width limit, and *NonFiniteError for NaN or ±Inf in dy or the result.
 func (l *Linearization) IJVP(dy *tensor.Tensor) (*tensor.Tensor, error) {
-	if err := l.checkArg("IJVP", dy, l.prog.Output.Shape()); err != nil {
-		return nil, err
-	}
-	s, err := l.prepare()
-	if err != nil {
-		return nil, err
-	}
 	res := tensor.Zeros(l.x.Shape()...)
-	w := l.getInvWS(s)
-	l.ijvp(s, w, res, dy)
-	l.putInvWS(w)
-	return res, checkResult("IJVP", res)
+	if err := l.IJVPTo(res, dy); err != nil {
+		return nil, err
+	}
+	return res, nil
 }
 
-// VIJP solves Jᵀ·cy = cx for cy (cx shaped like x) by a forward sweep over
-// the lumps. Errors as for IJVP.
-func (l *Linearization) VIJP(cx *tensor.Tensor) (*tensor.Tensor, error) {
-	if err := l.checkArg("VIJP", cx, l.x.Shape()); err != nil {
-		return nil, err
+// IJVPTo writes J⁻¹·dy into dst, shaped like x, and allocates nothing once
+// the lumps are factorized and its scratch buffers pooled: the form for a
+// Newton loop. Besides IJVP's panics and errors, it panics if dst is nil, has
+// the wrong shape, or shares memory with dy, x or f(x). On an error dst's
+// contents are unspecified.
+func (l *Linearization) IJVPTo(dst, dy *tensor.Tensor) error {
+	l.checkDst("IJVPTo", dst, dy, l.x.Shape())
+	if err := l.checkArg("IJVP", dy, l.prog.Output.Shape()); err != nil {
+		return err
 	}
 	s, err := l.prepare()
 	if err != nil {
+		return err
+	}
+	w := l.getInvWS(s)
+	l.ijvp(s, w, dst, dy)
+	l.putInvWS(w)
+	return checkResult("IJVP", dst)
+}
+
+// VIJP solves Jᵀ·cy = cx for cy (cx shaped like x, cy like f(x)) by a
+// forward sweep over the lumps: cy = cxᵀ·J⁻¹ written as a column. Panics and
+// errors as for IJVP.
+func (l *Linearization) VIJP(cx *tensor.Tensor) (*tensor.Tensor, error) {
+	res := tensor.Zeros(l.prog.Output.Shape()...)
+	if err := l.VIJPTo(res, cx); err != nil {
 		return nil, err
 	}
-	res := tensor.Zeros(l.prog.Output.Shape()...)
+	return res, nil
+}
+
+// VIJPTo writes J⁻ᵀ·cx into dst, shaped like f(x); panics and errors as
+// for IJVPTo.
+func (l *Linearization) VIJPTo(dst, cx *tensor.Tensor) error {
+	l.checkDst("VIJPTo", dst, cx, l.prog.Output.Shape())
+	if err := l.checkArg("VIJP", cx, l.x.Shape()); err != nil {
+		return err
+	}
+	s, err := l.prepare()
+	if err != nil {
+		return err
+	}
+	clear(dst.Data())
 	w := l.getInvWS(s)
-	l.vijp(s, w, res, cx)
+	l.vijp(s, w, dst, cx)
 	l.putInvWS(w)
-	return res, checkResult("VIJP", res)
+	return checkResult("VIJP", dst)
 }
 
 // LogAbsDet returns log|det J|, the sum of log|det A| over the lumps. Errors

@@ -116,6 +116,7 @@ func Solve(F func(x *tape.Var) *tape.Var, x0 *tensor.Tensor, opt Options) (*Resu
 	var lin *inverse.Linearization
 	var fx *tensor.Tensor
 	age := opt.Chord
+	dx := tensor.Zeros(x.Shape()...) // the step, reused by every iteration
 	for k := 1; k <= opt.MaxIter; k++ {
 		t0 := time.Now()
 		it := Iter{K: k}
@@ -144,8 +145,7 @@ func Solve(F func(x *tape.Var) *tape.Var, x0 *tensor.Tensor, opt Options) (*Resu
 				return res, nil
 			}
 		}
-		dx, err := lin.IJVP(fx)
-		if err != nil {
+		if err := lin.IJVPTo(dx, fx); err != nil {
 			return res, fmt.Errorf("newton: iteration %d: %w", k, err)
 		}
 		_, f0 := norms(fx.Data())
