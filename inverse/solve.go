@@ -187,8 +187,15 @@ type invWS struct {
 	u     [][]float64            // per var id, allocated on first use
 	bytes int64                  // bytes allocated in u
 	lens  []int                  // per var id: its number of elements
-	gath  map[int]*tensor.Tensor // scratch per input value (relabelled inputs)
-	jv    map[int]*tensor.Tensor // scratch per op output
+	// Scratch tensors, keyed by (value id, role): gath for an op input's
+	// gathered tangent or cotangent (role: the input's first slot in its
+	// op), jv for an op output's product (role -1). Their data is shared
+	// by role and length (bufs), since at most one op's scratch is in use
+	// at a time: the memory is one buffer per input slot and length, not
+	// one per value.
+	gath map[[2]int]*tensor.Tensor
+	jv   map[[2]int]*tensor.Tensor
+	bufs map[[2]int][]float64
 	rhs   []float64
 	sol   []float64
 	lam   []float64
@@ -206,7 +213,7 @@ func (l *Linearization) newInvWS(s *invState) *invWS {
 }
 
 func newInvWS(p *tape.Program) *invWS {
-	w := &invWS{u: make([][]float64, p.NumVars), lens: make([]int, p.NumVars), gath: map[int]*tensor.Tensor{}, jv: map[int]*tensor.Tensor{}}
+	w := &invWS{u: make([][]float64, p.NumVars), lens: make([]int, p.NumVars), gath: map[[2]int]*tensor.Tensor{}, jv: map[[2]int]*tensor.Tensor{}, bufs: map[[2]int][]float64{}}
 	w.lens[p.Input.ID()] = p.Input.Len()
 	for _, nd := range p.Nodes {
 		w.lens[nd.Out.ID()] = nd.Out.Len()
@@ -223,13 +230,32 @@ func (w *invWS) ubuf(id int) []float64 {
 	return w.u[id]
 }
 
-func (w *invWS) scratch(m map[int]*tensor.Tensor, v *tape.Var) *tensor.Tensor {
-	t := m[v.ID()]
+// scratch returns the scratch tensor of value v in the given role (see
+// invWS.gath), shaped like v, its contents left as the last user left them.
+func (w *invWS) scratch(m map[[2]int]*tensor.Tensor, v *tape.Var, role int) *tensor.Tensor {
+	key := [2]int{v.ID(), role}
+	t := m[key]
 	if t == nil {
-		t = tensor.Zeros(v.Shape()...)
-		m[v.ID()] = t
+		bk := [2]int{role, v.Len()}
+		b := w.bufs[bk]
+		if b == nil {
+			b = make([]float64, v.Len())
+			w.bufs[bk] = b
+		}
+		t = tensor.New(v.Shape(), b)
+		m[key] = t
 	}
 	return t
+}
+
+// slotOf returns the first slot of op input i's value among the inputs.
+func slotOf(in []*tape.Var, i int) int {
+	for j, v := range in[:i] {
+		if v == in[i] {
+			return j
+		}
+	}
+	return i
 }
 
 func grow(b []float64, n int) []float64 {
@@ -256,7 +282,7 @@ func (s *invState) knownBefore(w *invWS, li int) assign {
 // inputTangent builds the tangent of an op input from an assignment, nil if
 // it is all zero. A base input whose atoms are all assigned from w.u is
 // passed without copying.
-func (s *invState) inputTangent(w *invWS, in *tape.Var, as assign, direct bool) *tensor.Tensor {
+func (s *invState) inputTangent(w *invWS, in *tape.Var, slot int, as assign, direct bool) *tensor.Tensor {
 	segs := s.an.Segs(in)
 	if len(segs) == 1 && segs[0].Var >= 0 {
 		// The input is one whole atom (or a relabelling of one): its
@@ -288,7 +314,7 @@ func (s *invState) inputTangent(w *invWS, in *tape.Var, as assign, direct bool) 
 				continue
 			}
 			if t == nil {
-				t = w.scratch(w.gath, in)
+				t = w.scratch(w.gath, in, slot)
 				clear(t.Data())
 			}
 			at := s.an.Atoms[k]
@@ -302,11 +328,11 @@ func (s *invState) inputTangent(w *invWS, in *tape.Var, as assign, direct bool) 
 func (s *invState) nodeJVP(w *invWS, nd *tape.Node, as assign, direct bool) *tensor.Tensor {
 	w.ins, w.ts = w.ins[:0], w.ts[:0]
 	any := false
-	for _, in := range nd.In {
+	for i, in := range nd.In {
 		w.ins = append(w.ins, s.val(in))
 		var t *tensor.Tensor
 		if !in.IsConst() {
-			t = s.inputTangent(w, in, as, direct)
+			t = s.inputTangent(w, in, slotOf(nd.In, i), as, direct)
 		}
 		w.ts = append(w.ts, t)
 		any = any || t != nil
@@ -314,7 +340,7 @@ func (s *invState) nodeJVP(w *invWS, nd *tape.Node, as assign, direct bool) *ten
 	if !any {
 		return nil
 	}
-	dst := w.scratch(w.jv, nd.Out)
+	dst := w.scratch(w.jv, nd.Out, -1)
 	nd.Op.JVP(dst, w.ins, s.val(nd.Out), w.ts)
 	return dst
 }
@@ -804,7 +830,7 @@ func (s *invState) vijpStep(w *invWS, li, xid int, res, cx *tensor.Tensor) bool 
 			r[i] = -v
 		}
 	}
-	c := w.scratch(w.jv, nd.Out)
+	c := w.scratch(w.jv, nd.Out, -1)
 	s.facs[li].step.SolveT(c.Data(), r)
 	if s.an.Eqs[lp.Eqs[0]].Out {
 		copy(res.Data(), c.Data()) // λ = c for the output (sign +1)
@@ -863,7 +889,7 @@ func (s *invState) reverseInternal(w *invWS, lp *lump.Lump, lamOf func(int) []fl
 func (s *invState) push(w *invWS, eqs []int, lamOf func(int) []float64, keep func(int) bool, subtract bool) {
 	an := s.an
 	nd := an.Eqs[eqs[0]].Node
-	c := w.scratch(w.jv, nd.Out)
+	c := w.scratch(w.jv, nd.Out, -1)
 	rows := 0
 	for _, q := range eqs {
 		rows += an.Eqs[q].Len
@@ -892,7 +918,7 @@ func (s *invState) pushCot(w *invWS, nd *tape.Node, c *tensor.Tensor, keep func(
 	an := s.an
 	w.ins, w.ts = w.ins[:0], w.ts[:0]
 	any := false
-	for _, in := range nd.In {
+	for i, in := range nd.In {
 		w.ins = append(w.ins, s.val(in))
 		var dst *tensor.Tensor
 		if !in.IsConst() && in.ID() != skip {
@@ -900,7 +926,7 @@ func (s *invState) pushCot(w *invWS, nd *tape.Node, c *tensor.Tensor, keep func(
 			if segs := an.Segs(in); keep == nil && len(segs) == 1 && segs[0].Var == in.ID() {
 				dst = tensor.New(in.Shape(), w.ubuf(in.ID()))
 			} else {
-				dst = w.scratch(w.gath, in)
+				dst = w.scratch(w.gath, in, slotOf(nd.In, i))
 				clear(dst.Data())
 			}
 		}
