@@ -144,6 +144,7 @@ func (s *invState) factor(w *invWS, li int) error {
 	case lump.Batch:
 		a := s.extractBatch(w, li)
 		f, sing := cpu.FactorBatch(a, lp.K, lp.M)
+		w.release(a) // FactorBatch keeps its own copy
 		if sing != nil {
 			return s.blockError(li, sing.Pivot, sing.Error())
 		}
@@ -152,6 +153,7 @@ func (s *invState) factor(w *invWS, li int) error {
 	case lump.DenseLump:
 		a := s.extractDense(w, li)
 		f, sing := cpu.FactorLU(a, lp.Width)
+		w.release(a) // FactorLU keeps its own copy
 		if sing != nil {
 			return s.blockError(li, sing.Pivot, sing.Why)
 		}
@@ -196,6 +198,11 @@ type invWS struct {
 	gath map[[2]int]*tensor.Tensor
 	jv   map[[2]int]*tensor.Tensor
 	bufs map[[2]int][]float64
+	// free holds released buffers by length, for take: a factorization's
+	// scratch and a tapeless sweep's dropped accumulators serve the next
+	// lump instead of new memory (which at large n costs page faults).
+	free      map[int][][]float64
+	freeBytes int64 // bytes held in free
 	rhs   []float64
 	sol   []float64
 	lam   []float64
@@ -213,7 +220,8 @@ func (l *Linearization) newInvWS(s *invState) *invWS {
 }
 
 func newInvWS(p *tape.Program) *invWS {
-	w := &invWS{u: make([][]float64, p.NumVars), lens: make([]int, p.NumVars), gath: map[[2]int]*tensor.Tensor{}, jv: map[[2]int]*tensor.Tensor{}, bufs: map[[2]int][]float64{}}
+	w := &invWS{u: make([][]float64, p.NumVars), lens: make([]int, p.NumVars), gath: map[[2]int]*tensor.Tensor{}, jv: map[[2]int]*tensor.Tensor{}, bufs: map[[2]int][]float64{},
+		free: map[int][][]float64{}}
 	w.lens[p.Input.ID()] = p.Input.Len()
 	for _, nd := range p.Nodes {
 		w.lens[nd.Out.ID()] = nd.Out.Len()
@@ -221,13 +229,35 @@ func newInvWS(p *tape.Program) *invWS {
 	return w
 }
 
-// ubuf returns the buffer of base value id, allocating it (zeroed) on first use.
+// ubuf returns the buffer of base value id, taking it (zeroed) on first use.
 func (w *invWS) ubuf(id int) []float64 {
 	if w.u[id] == nil {
-		w.u[id] = make([]float64, w.lens[id])
+		w.u[id] = w.take(w.lens[id])
 		w.bytes += int64(w.lens[id]) * 8
 	}
 	return w.u[id]
+}
+
+// take returns a zeroed buffer of length n: a released one, or new memory.
+func (w *invWS) take(n int) []float64 {
+	if l := w.free[n]; len(l) > 0 {
+		b := l[len(l)-1]
+		w.free[n] = l[:len(l)-1]
+		w.freeBytes -= int64(n) * 8
+		clear(b)
+		return b
+	}
+	return make([]float64, n)
+}
+
+// release hands buffers that are no longer read back to take.
+func (w *invWS) release(bs ...[]float64) {
+	for _, b := range bs {
+		if len(b) > 0 {
+			w.free[len(b)] = append(w.free[len(b)], b)
+			w.freeBytes += int64(len(b)) * 8
+		}
+	}
 }
 
 // scratch returns the scratch tensor of value v in the given role (see
@@ -444,13 +474,20 @@ func (s *invState) column(w *invWS, li, u int, unit []float64, trial map[int][]f
 	s.evalEqs(w, lp.Created, as, col, false)
 }
 
-func (s *invState) trialBuffers(lp *lump.Lump) map[int][]float64 {
+func (s *invState) trialBuffers(w *invWS, lp *lump.Lump) map[int][]float64 {
 	trial := map[int][]float64{}
 	for _, q := range lp.Internal {
 		k := s.an.Eqs[q].Self
-		trial[k] = make([]float64, s.an.Atoms[k].Len)
+		trial[k] = w.take(s.an.Atoms[k].Len)
 	}
 	return trial
+}
+
+// releaseTrial hands a lump's trial buffers back to w.
+func releaseTrial(w *invWS, trial map[int][]float64) {
+	for _, b := range trial {
+		w.release(b)
+	}
 }
 
 // extractBatch builds the K×K blocks of a batch lump, batch-minor:
@@ -459,19 +496,21 @@ func (s *invState) trialBuffers(lp *lump.Lump) map[int][]float64 {
 func (s *invState) extractBatch(w *invWS, li int) []float64 {
 	lp := &s.an.Lumps[li]
 	k, m := lp.K, lp.M
-	a := make([]float64, k*k*m)
-	ones := make([]float64, m)
+	a := w.take(k * k * m)
+	ones := w.take(m)
 	for i := range ones {
 		ones[i] = 1
 	}
-	col := make([]float64, k*m)
-	trial := s.trialBuffers(lp)
+	col := w.take(k * m)
+	trial := s.trialBuffers(w, lp)
 	for j, u := range lp.Killed {
 		s.column(w, li, u, ones, trial, col)
 		for i := 0; i < k; i++ {
 			copy(a[(i*k+j)*m:(i*k+j+1)*m], col[i*m:(i+1)*m])
 		}
 	}
+	releaseTrial(w, trial)
+	w.release(ones, col)
 	return a
 }
 
@@ -480,9 +519,9 @@ func (s *invState) extractBatch(w *invWS, li int) []float64 {
 func (s *invState) extractDense(w *invWS, li int) []float64 {
 	lp := &s.an.Lumps[li]
 	n := lp.Width
-	a := make([]float64, n*n)
-	col := make([]float64, n)
-	trial := s.trialBuffers(lp)
+	a := w.take(n * n)
+	col := w.take(n)
+	trial := s.trialBuffers(w, lp)
 	c := 0
 	for _, u := range lp.Killed {
 		unit := make([]float64, s.an.Atoms[u].Len)
@@ -496,6 +535,8 @@ func (s *invState) extractDense(w *invWS, li int) []float64 {
 			c++
 		}
 	}
+	releaseTrial(w, trial)
+	w.release(col)
 	return a
 }
 

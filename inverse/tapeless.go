@@ -17,8 +17,9 @@ var ErrValueDependent = errors.New("inverse: f reads a varying value while the t
 // StreamStats describes a tapeless sweep.
 type StreamStats struct {
 	// PeakHeld is the largest number of bytes the sweep held at once:
-	// streamed op values kept for lumps not yet solved, and cotangent
-	// accumulators. It does not count what f itself keeps alive.
+	// streamed op values kept for lumps not yet solved, cotangent
+	// accumulators, and released buffers kept for reuse. It does not count
+	// what f itself keeps alive.
 	PeakHeld int64
 	// Lumps is the number of lumps solved; LogAbsDet their log|det A| sum,
 	// that is log|det J|.
@@ -218,7 +219,7 @@ func (sw *streamer) hook(op tape.Op, in []*tape.Var, out *tape.Var) {
 }
 
 func (sw *streamer) track() {
-	if h := sw.held + sw.w.bytes; h > sw.peak {
+	if h := sw.held + sw.w.bytes + sw.w.freeBytes; h > sw.peak {
 		sw.peak = h
 	}
 }
@@ -270,6 +271,7 @@ func (sw *streamer) solve(li int) {
 		id := an.Atoms[k].Var
 		if sw.left[id]--; sw.left[id] == 0 && w.u[id] != nil {
 			w.bytes -= int64(len(w.u[id])) * 8
+			w.release(w.u[id])
 			w.u[id] = nil
 		}
 	}

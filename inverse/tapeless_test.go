@@ -82,9 +82,13 @@ func TestTapelessMemoryIsFlat(t *testing.T) {
 	if peaks[1] != peaks[0] || peaks[2] != peaks[0] {
 		t.Errorf("peak held bytes grow with the program: %v", peaks)
 	}
-	// A handful of values of n at once, whatever the length.
-	if peaks[0] > 8*8*n {
-		t.Errorf("peak %d bytes is more than 8 values of n", peaks[0])
+	// A handful of values of n at once, whatever the length. PeakHeld
+	// counts the streamed values, the accumulators and the factorization
+	// scratch kept for reuse (for the lump x + 0.3 sin x: its block, the
+	// ones tangent, a column and two trial values, five values of n that
+	// earlier versions allocated anew per lump and did not count): 9 here.
+	if peaks[0] > 10*8*n {
+		t.Errorf("peak %d bytes is more than 10 values of n", peaks[0])
 	}
 }
 
