@@ -186,9 +186,9 @@ func (s *invState) values(vs []*tape.Var) []*tensor.Tensor {
 // invWS holds one inverse sweep's buffers: u[id] is the tangent (IJVP) or
 // accumulated cotangent (VIJP) of base value id.
 type invWS struct {
-	u     [][]float64            // per var id, allocated on first use
-	bytes int64                  // bytes allocated in u
-	lens  []int                  // per var id: its number of elements
+	u     [][]float64 // per var id, allocated on first use
+	bytes int64       // bytes allocated in u
+	lens  []int       // per var id: its number of elements
 	// Scratch tensors, keyed by (value id, role): gath for an op input's
 	// gathered tangent or cotangent (role: the input's first slot in its
 	// op), jv for an op output's product (role -1). Their data is shared
@@ -203,12 +203,12 @@ type invWS struct {
 	// lump instead of new memory (which at large n costs page faults).
 	free      map[int][][]float64
 	freeBytes int64 // bytes held in free
-	rhs   []float64
-	sol   []float64
-	lam   []float64
-	mu    []float64
-	ins   []*tensor.Tensor
-	ts    []*tensor.Tensor
+	rhs       []float64
+	sol       []float64
+	lam       []float64
+	mu        []float64
+	ins       []*tensor.Tensor
+	ts        []*tensor.Tensor
 }
 
 func (l *Linearization) newInvWS(s *invState) *invWS {
