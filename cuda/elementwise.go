@@ -221,14 +221,10 @@ func (b *Backend) BinaryVJP(op string, k int, g, a, c, y, cot *Tensor) error {
 	return b.do(func() error {
 		var part cudadrv.DevicePtr
 		if broadcast {
-			if b.scrat == nil {
-				t, err := b.allocBytes(8*ewMaxGrid, []int{ewMaxGrid}, ewMaxGrid)
-				if err != nil {
-					return err
-				}
-				b.scrat = t
+			var err error
+			if part, err = b.scratchPartials(); err != nil {
+				return err
 			}
-			part = b.scrat.ptr
 		}
 		for _, l := range binaryVJPLaunches(op, k, o, g.ptr, cot.ptr, part, broadcast) {
 			if err := b.launch(l); err != nil {

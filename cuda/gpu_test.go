@@ -24,6 +24,9 @@ var deviceChecks = []struct {
 	{"Unary", checkUnary},
 	{"Binary", checkBinary},
 	{"AllocatorReuse", checkAllocatorReuse},
+	{"Gemm", checkGemm},
+	{"SumAndAddScalar", checkSum},
+	{"Cumsum", checkCumsum},
 }
 
 func TestGPU(t *testing.T) {

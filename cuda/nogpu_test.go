@@ -153,6 +153,30 @@ func TestLaunches(t *testing.T) {
 			}
 		}
 	}
+	// gemm: one 256-thread block per 16×16 tile of C, covering it.
+	for _, sh := range [][3]int{{1, 1, 1}, {16, 16, 3}, {17, 33, 5}, {1000, 3, 7}} {
+		m, n, k := sh[0], sh[1], sh[2]
+		ta := &Tensor{ptr: p}
+		l := gemmLaunch(m, n, k, 1, GemmOperand{ta, k, false}, GemmOperand{ta, n, true}, 0, p, n)
+		l.checkArgs()
+		if l.block != gemmTile*gemmTile || int(l.grid) != ((m+15)/16)*((n+15)/16) {
+			t.Errorf("gemm %d×%d: %d blocks of %d threads", m, n, l.grid, l.block)
+		}
+	}
+	// The scan: its chunks cover the rows, and a column's carries stay
+	// under 2¹⁶ chunks.
+	for _, rc := range [][2]int{{1, 1}, {64, 1}, {65, 7}, {10_000_000, 1}, {1 << 30, 2}} {
+		r, c := rc[0], rc[1]
+		ls := scanLaunches(r, c, true, p, p, p)
+		for _, l := range ls {
+			l.checkArgs()
+		}
+		L := int(ls[0].args[2].(int64))
+		nq := int(ls[1].args[0].(int64))
+		if nq*L < r || (nq-1)*L >= r || nq > 1<<16 || ls[2].args[2].(int64) != int64(L) {
+			t.Errorf("scan of %d rows: %d chunks of %d", r, nq, L)
+		}
+	}
 	for k := 1; k <= MaxK; k++ {
 		for _, m := range []int{1, 127, 1000} {
 			l := factorLaunch(k, m, p, p, p, p, p, p, p)

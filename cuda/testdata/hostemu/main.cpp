@@ -7,6 +7,7 @@
 
 #include "batchlu.cu"
 #include "elementwise.cu"
+#include "linalg.cu"
 
 #include <map>
 #include <string>
@@ -90,6 +91,14 @@ void register_all() {
     REG_BINARY(add); REG_BINARY(sub); REG_BINARY(mul); REG_BINARY(div);
     REG(sum_add_partials, true);
     REG_LU(1); REG_LU(2); REG_LU(3); REG_LU(4); REG_LU(5); REG_LU(6); REG_LU(7); REG_LU(8);
+    REG(gemm, true);
+    REG(sum_part, true);
+    REG(sum_finish, true);
+    REG(bcast_add, false);
+    REG(scan_chunks, false);
+    REG(scan_carry, false);
+    REG(scan_add, false);
+    REG(scan_diff, false);
     REG(lu_factor_warp, true);
     REG(lu_solve_gen, false);
     REG(lu_solveT_gen, false);
