@@ -28,28 +28,11 @@ func newDiagFactor(op string, p int, d []float64) (tape.Factor, error) {
 	var parts []part
 	var mu sync.Mutex
 	cpu.For(len(d), func(lo, hi int) {
-		pt := part{bad: -1}
-		// log|Π d| without a log per element: multiply the mantissas
-		// (each in [0.5, 1)) and add the binary exponents, renormalizing
-		// the product every 32 steps so it never underflows.
-		mant, exp := 1.0, 0
-		for i := lo; i < hi; i++ {
-			v := d[i]
-			r := 1 / v
-			if v-v != 0 || r-r != 0 { // NaN or ±Inf, or a reciprocal that overflows (zero, subnormal)
-				pt.bad = i
-				break
-			}
-			fr, e := math.Frexp(v)
-			mant *= math.Abs(fr)
-			exp += e
-			d[i] = r
-			if (i-lo)&31 == 31 {
-				fr, e := math.Frexp(mant)
-				mant, exp = fr, exp+e
-			}
+		pt := part{}
+		pt.logdet, pt.bad = recipLogAbs(d[lo:hi])
+		if pt.bad >= 0 {
+			pt.bad += lo
 		}
-		pt.logdet = math.Log(mant) + float64(exp)*math.Ln2
 		mu.Lock()
 		parts = append(parts, pt)
 		mu.Unlock()
@@ -74,6 +57,62 @@ func newDiagFactor(op string, p int, d []float64) (tape.Factor, error) {
 		return nil, &tape.SingularError{Op: op, Pos: -1, Input: p, Index: bad, Pivot: v, Why: why}
 	}
 	return f, nil
+}
+
+// recipLogAbs overwrites d with its reciprocals and returns log|Π d|, or
+// stops at the first entry that is zero, NaN, ±Inf or whose reciprocal
+// overflows and returns its index (else -1). It takes no logarithm per
+// entry: the product is kept as four mantissas (in [1, 2) after each
+// renormalization) and a sum of binary exponents, four entries at a time
+// while they are normal numbers, one at a time (with math.Frexp) otherwise.
+func recipLogAbs(d []float64) (logdet float64, bad int) {
+	const mant = 1<<52 - 1
+	one := func(b uint64) float64 { return math.Float64frombits(b&mant | 1023<<52) } // mantissa of b in [1, 2)
+	m := [4]float64{1, 1, 1, 1}
+	exp, steps := 0, 0
+	renorm := func() {
+		for j, x := range m {
+			b := math.Float64bits(x)
+			exp += int(b>>52&0x7ff) - 1023
+			m[j] = one(b)
+		}
+	}
+	for i := 0; i < len(d); {
+		// Products of 64 steps of four factors in [0.5, 2) stay normal.
+		if steps++; steps == 64 {
+			renorm()
+			steps = 0
+		}
+		if i+4 <= len(d) {
+			q := (*[4]float64)(d[i:])
+			b0, b1, b2, b3 := math.Float64bits(q[0]), math.Float64bits(q[1]), math.Float64bits(q[2]), math.Float64bits(q[3])
+			e0, e1, e2, e3 := int(b0>>52&0x7ff), int(b1>>52&0x7ff), int(b2>>52&0x7ff), int(b3>>52&0x7ff)
+			// Normal numbers (exponent field neither 0 nor 0x7ff): their
+			// reciprocals are normal too.
+			if uint(e0-1) < 0x7fe && uint(e1-1) < 0x7fe && uint(e2-1) < 0x7fe && uint(e3-1) < 0x7fe {
+				q[0], q[1], q[2], q[3] = 1/q[0], 1/q[1], 1/q[2], 1/q[3]
+				exp += e0 + e1 + e2 + e3 - 4*1023
+				m[0] *= one(b0)
+				m[1] *= one(b1)
+				m[2] *= one(b2)
+				m[3] *= one(b3)
+				i += 4
+				continue
+			}
+		}
+		v := d[i]
+		r := 1 / v
+		if v-v != 0 || r-r != 0 { // NaN or ±Inf, or a reciprocal that overflows (zero, subnormal)
+			return 0, i
+		}
+		fr, e := math.Frexp(v)
+		m[0] *= math.Abs(fr)
+		exp += e
+		d[i] = r
+		i++
+	}
+	renorm()
+	return math.Log(m[0]*m[1]) + math.Log(m[2]*m[3]) + float64(exp)*math.Ln2, -1
 }
 
 func (f *diagFactor) Size() int          { return len(f.inv) }
