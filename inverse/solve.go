@@ -753,7 +753,7 @@ func (s *invState) vijpLump(w *invWS, li, xid int, res, cx *tensor.Tensor) {
 				a[i] = -a[i]
 			}
 		}
-		s.reverseInternal(w, lp, lamOf, 1, func(k int) bool { return an.LumpOf[k] == li }, true)
+		s.reverseInternal(w, lp, 1, func(k int) bool { return an.LumpOf[k] == li }, true)
 		off := 0
 		for _, q := range lp.Internal {
 			a := w.atomSlice(an)(an.Eqs[q].Self)
@@ -789,7 +789,7 @@ func (s *invState) vijpLump(w *invWS, li, xid int, res, cx *tensor.Tensor) {
 	// The internal equations backwards: each value's accumulator now holds
 	// −(r − Σ Cᵀλ of the equations after it), so λ = −acc; pushing its Cᵀλ
 	// feeds the internal values before it and the accumulators outside.
-	s.reverseInternal(w, lp, lamOf, -1, nil, false)
+	s.reverseInternal(w, lp, -1, nil, false)
 }
 
 // pushGroups pushes the equations eqs (ascending, so those of one op are
@@ -902,8 +902,10 @@ func slicesIndex(s []int, v int) (int, bool) {
 
 // reverseInternal runs the lump's internal equations backwards, op by op:
 // each equation's λ is sign times the accumulator of its own atom, and its
-// Cᵀλ is pushed on as push does with keep and subtract.
-func (s *invState) reverseInternal(w *invWS, lp *lump.Lump, lamOf func(int) []float64, sign float64, keep func(int) bool, subtract bool) {
+// Cᵀλ is pushed on as push does with keep and subtract. An internal equation
+// is never the output's (its sign is −1), so the op's cotangent −λ is
+// written straight from the accumulators, without storing λ.
+func (s *invState) reverseInternal(w *invWS, lp *lump.Lump, sign float64, keep func(int) bool, subtract bool) {
 	an := s.an
 	for j := len(lp.Internal); j > 0; {
 		i := j - 1
@@ -912,13 +914,18 @@ func (s *invState) reverseInternal(w *invWS, lp *lump.Lump, lamOf func(int) []fl
 			i--
 		}
 		group := lp.Internal[i:j]
+		c := w.scratch(w.jv, nd.Out, -1)
+		if s.eqRows(group) < nd.Out.Len() {
+			clear(c.Data())
+		}
 		for _, q := range group {
-			lq := lamOf(q)
-			for k, v := range w.atomSlice(an)(an.Eqs[q].Self) {
-				lq[k] = sign * v
+			eq := &an.Eqs[q]
+			dst := c.Data()[eq.Off : eq.Off+eq.Len]
+			for k, v := range w.atomSlice(an)(eq.Self) {
+				dst[k] = -sign * v
 			}
 		}
-		s.push(w, group, lamOf, keep, subtract)
+		s.pushCot(w, nd, c, keep, subtract, -1)
 		j = i
 	}
 }
