@@ -398,16 +398,11 @@ func (s *invState) evalEqs(w *invWS, eqs []int, as assign, dst []float64, direct
 			jv, last = s.nodeJVP(w, eq.Node, as, direct), eq.Node
 		}
 		if jv != nil {
-			sg := sign(eq)
-			for i, v := range jv.Data()[eq.Off : eq.Off+eq.Len] {
-				rows[i] = sg * v
-			}
+			vscaleTo(rows, sign(eq), jv.Data()[eq.Off:eq.Off+eq.Len])
 		}
 		if eq.Self >= 0 {
 			if src := as(eq.Self); src != nil {
-				for i, v := range src {
-					rows[i] += v
-				}
+				vaxpy(rows, 1, src)
 			}
 		}
 	}
@@ -699,7 +694,7 @@ func (l *Linearization) vijp(s *invState, w *invWS, res, cx *tensor.Tensor) {
 	an := s.an
 	for _, v := range s.base {
 		if w.u[v.ID()] != nil {
-			clear(w.u[v.ID()])
+			vclear(w.u[v.ID()])
 		}
 	}
 	xid := l.prog.Input.ID()
@@ -732,13 +727,9 @@ func (s *invState) vijpLump(w *invWS, li, xid int, res, cx *tensor.Tensor) {
 		at := an.Atoms[k]
 		r := w.ubuf(at.Var)[at.Off : at.Off+at.Len]
 		if at.Var == xid {
-			for i, v := range cx.Data()[at.Off : at.Off+at.Len] {
-				r[i] = v - r[i]
-			}
+			vsubFrom(r, cx.Data()[at.Off:at.Off+at.Len])
 		} else {
-			for i := range r {
-				r[i] = -r[i]
-			}
+			vscaleTo(r, -1, r)
 		}
 	}
 	if len(lp.Internal) > 0 && s.internalRead[li] && lp.Kind != lump.Expansion {
@@ -842,9 +833,7 @@ func (s *invState) ijvpStep(w *invWS, li int, dy *tensor.Tensor) bool {
 	}
 	if jv := s.nodeJVP(w, nd, s.lumpAssign(w, li, false), true); jv != nil {
 		d := jv.Data()
-		for i, v := range src {
-			d[i] = v - d[i]
-		}
+		vsubFrom(d, src)
 		src = d
 	}
 	s.facs[li].step.Solve(dst, src)
@@ -863,23 +852,16 @@ func (s *invState) vijpStep(w *invWS, li, xid int, res, cx *tensor.Tensor) bool 
 	}
 	nd := lp.Node
 	if nd.In[lp.Input].ID() == xid {
-		for i, v := range cx.Data() {
-			r[i] = v - r[i]
-		}
+		vsubFrom(r, cx.Data())
 	} else {
-		for i, v := range r {
-			r[i] = -v
-		}
+		vscaleTo(r, -1, r)
 	}
 	c := w.scratch(w.jv, nd.Out, -1)
 	s.facs[li].step.SolveT(c.Data(), r)
 	if s.an.Eqs[lp.Eqs[0]].Out {
 		copy(res.Data(), c.Data()) // λ = c for the output (sign +1)
 	} else {
-		acc := w.ubuf(nd.Out.ID()) // λ = −c goes to the op's own value
-		for i, v := range c.Data() {
-			acc[i] -= v
-		}
+		vaxpy(w.ubuf(nd.Out.ID()), -1, c.Data()) // λ = −c goes to the op's own value
 	}
 	// Cᵀλ to the pivot itself is A's part, already solved: its accumulator
 	// is not read again, so only the other inputs get the push.
@@ -920,10 +902,7 @@ func (s *invState) reverseInternal(w *invWS, lp *lump.Lump, sign float64, keep f
 		}
 		for _, q := range group {
 			eq := &an.Eqs[q]
-			dst := c.Data()[eq.Off : eq.Off+eq.Len]
-			for k, v := range w.atomSlice(an)(eq.Self) {
-				dst[k] = -sign * v
-			}
+			vscaleTo(c.Data()[eq.Off:eq.Off+eq.Len], -sign, w.atomSlice(an)(eq.Self))
 		}
 		s.pushCot(w, nd, c, keep, subtract, -1)
 		j = i
@@ -951,9 +930,7 @@ func (s *invState) push(w *invWS, eqs []int, lamOf func(int) []float64, keep fun
 		if sign(eq) > 0 {
 			copy(dst, lamOf(q))
 		} else {
-			for i, v := range lamOf(q) {
-				dst[i] = -v
-			}
+			vscaleTo(dst, -1, lamOf(q))
 		}
 	}
 	s.pushCot(w, nd, c, keep, subtract, -1)
@@ -1005,13 +982,9 @@ func (s *invState) pushCot(w *invWS, nd *tape.Node, c *tensor.Tensor, keep func(
 				acc := w.ubuf(at.Var)[at.Off : at.Off+at.Len]
 				src := g[sg.Pos+at.Off-sg.Off:]
 				if subtract {
-					for j := range acc {
-						acc[j] -= src[j]
-					}
+					vaxpy(acc, -1, src)
 				} else {
-					for j := range acc {
-						acc[j] += src[j]
-					}
+					vaxpy(acc, 1, src)
 				}
 			}
 		}
