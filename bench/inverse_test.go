@@ -39,6 +39,16 @@ type inverseFamily struct {
 	// size rounds a requested n to one the program takes.
 	size func(n int) int
 	prog func(n int) func(x *tape.Var) *tape.Var
+	// point, if set, gives the point to linearize at; else input(n).
+	point func(n int) *tensor.Tensor
+}
+
+// at returns the family's point at n.
+func (f inverseFamily) at(n int) *tensor.Tensor {
+	if f.point != nil {
+		return f.point(n)
+	}
+	return input(n)
 }
 
 var inverseFamilies = []inverseFamily{
@@ -55,6 +65,14 @@ var inverseFamilies = []inverseFamily{
 			return max(m, (n+m/2)/m*m)
 		},
 		prog: Coupling,
+	},
+	{
+		// Robertson's kinetics over n/3 cells: one lump of 3×3 blocks
+		// with its products eliminated inside, at the comparison's point.
+		name:  "kinetics",
+		size:  kineticsFamily().Size,
+		prog:  func(n int) func(x *tape.Var) *tape.Var { return kineticsFamily().New(n).F },
+		point: func(n int) *tensor.Tensor { return kineticsFamily().New(n).X },
 	},
 }
 
@@ -91,7 +109,7 @@ func TestInverseBaselines(t *testing.T) {
 		for _, req := range []int{16, 200, 400} {
 			n := fam.size(req)
 			t.Run(fmt.Sprintf("%s/n=%d", fam.name, n), func(t *testing.T) {
-				x, v := input(n), input(n)
+				x, v := fam.at(n), input(n)
 				for i, e := range v.Data() {
 					v.Data()[i] = e + 0.5*float64(i%3) // not the same as x
 				}
@@ -222,7 +240,7 @@ func BenchmarkInverse(b *testing.B) {
 		for _, req := range inverseSizes {
 			n := fam.size(req)
 			f := fam.prog(n)
-			x, v := input(n), input(n)
+			x, v := fam.at(n), input(n)
 			name := fmt.Sprintf("%s/n=%d/", fam.name, n)
 			primal := func() {
 				tp := tape.NewTape()
@@ -305,7 +323,7 @@ func BenchmarkDenseVsInverse(b *testing.B) {
 		for _, req := range denseSizes {
 			n := fam.size(req)
 			f := fam.prog(n)
-			x, v := input(n), input(n)
+			x, v := fam.at(n), input(n)
 			name := fmt.Sprintf("%s/n=%d/", fam.name, n)
 			lin, err := inverse.Linearize(f, x)
 			if err != nil {
