@@ -14,3 +14,16 @@ __device__ __forceinline__ double from_bits(u64 b) { return __longlong_as_double
 // The index of this thread in a one-dimensional grid, and the grid's size.
 __device__ __forceinline__ i64 global_index() { return (i64)blockIdx.x * blockDim.x + threadIdx.x; }
 __device__ __forceinline__ i64 global_stride() { return (i64)blockDim.x * gridDim.x; }
+
+// block_sum returns, in thread 0, the sum of v over the block of 256
+// threads, in a fixed order.
+__device__ __forceinline__ double block_sum(double v) {
+    __shared__ double s[256];
+    s[threadIdx.x] = v;
+    __syncthreads();
+    for (int h = 128; h > 0; h >>= 1) {
+        if ((int)threadIdx.x < h) s[threadIdx.x] += s[threadIdx.x + h];
+        __syncthreads();
+    }
+    return s[0];
+}

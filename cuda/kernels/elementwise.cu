@@ -209,18 +209,6 @@ __device__ __forceinline__ void bin_df(i64 n, double* d, const double* a, i64 sa
     for (i64 i = global_index(); i < n; i += global_stride()) d[i] = partial<Op, K>(a[i * sa], b[i * sb], y[i]);
 }
 
-// block_sum returns, in thread 0, the sum of v over the block of 256 threads.
-__device__ __forceinline__ double block_sum(double v) {
-    __shared__ double s[256];
-    s[threadIdx.x] = v;
-    __syncthreads();
-    for (int h = 128; h > 0; h >>= 1) {
-        if ((int)threadIdx.x < h) s[threadIdx.x] += s[threadIdx.x + h];
-        __syncthreads();
-    }
-    return s[0];
-}
-
 template <class Op, int K>
 __device__ __forceinline__ void bin_vjpsum(i64 n, double* part, const double* a, i64 sa, const double* b, i64 sb,
                                            const double* y, const double* c) {

@@ -35,19 +35,6 @@ extern "C" __global__ void gemm(int ta, int tb, i64 m, i64 n, i64 k, double alph
     }
 }
 
-// la_block_sum returns, in thread 0, the sum of v over the block of 256
-// threads, in a fixed order.
-__device__ __forceinline__ double la_block_sum(double v) {
-    __shared__ double s[256];
-    s[threadIdx.x] = v;
-    __syncthreads();
-    for (int h = 128; h > 0; h >>= 1) {
-        if ((int)threadIdx.x < h) s[threadIdx.x] += s[threadIdx.x + h];
-        __syncthreads();
-    }
-    return s[0];
-}
-
 // sum_part writes block b's share of Σx into part[b]; sum_finish sets
 // y[0] = Σ part[0..np) with one block. Both need 256 threads a block. The
 // order of the additions depends only on n and the grid, so a sum is the same
@@ -55,13 +42,13 @@ __device__ __forceinline__ double la_block_sum(double v) {
 extern "C" __global__ void sum_part(i64 n, double* part, const double* x) {
     double s = 0.0;
     for (i64 i = global_index(); i < n; i += global_stride()) s += x[i];
-    s = la_block_sum(s);
+    s = block_sum(s);
     if (threadIdx.x == 0) part[blockIdx.x] = s;
 }
 extern "C" __global__ void sum_finish(int np, double* y, const double* part) {
     double s = 0.0;
     for (int i = threadIdx.x; i < np; i += blockDim.x) s += part[i];
-    s = la_block_sum(s);
+    s = block_sum(s);
     if (threadIdx.x == 0) y[0] = s;
 }
 
