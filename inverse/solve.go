@@ -962,7 +962,7 @@ func (s *invState) pushCot(w *invWS, nd *tape.Node, c *tensor.Tensor, keep func(
 	}
 	nd.Op.VJP(w.ts, w.ins, s.val(nd.Out), c)
 	for i, in := range nd.In {
-		if in.IsConst() || in.ID() == skip || seenInput(nd.In, i) {
+		if in.IsConst() || in.ID() == skip || slotOf(nd.In, i) != i {
 			continue
 		}
 		segs := an.Segs(in)
@@ -989,13 +989,4 @@ func (s *invState) pushCot(w *invWS, nd *tape.Node, c *tensor.Tensor, keep func(
 			}
 		}
 	}
-}
-
-func seenInput(vs []*tape.Var, i int) bool {
-	for _, v := range vs[:i] {
-		if v == vs[i] {
-			return true
-		}
-	}
-	return false
 }
