@@ -11,30 +11,6 @@ import (
 // benchmark gives the bandwidth to compare with: a kernel that reads and
 // writes each element once (neg), in the same run.
 
-// benchGPU returns the GPU Backend or skips.
-func benchGPU(b *testing.B) *Backend {
-	b.Helper()
-	if err := Available(); err != nil {
-		b.Skipf("no CUDA GPU here, GPU benchmark skipped: %v", err)
-	}
-	be, err := New(0)
-	if err != nil {
-		b.Fatalf("a GPU is reported but New(0) fails: %v", err)
-	}
-	b.Cleanup(func() { be.Close() })
-	return be
-}
-
-func benchUpload(b *testing.B, be *Backend, data []float64) *Tensor {
-	b.Helper()
-	d, err := be.UploadData([]int{len(data)}, data)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(d.Free)
-	return d
-}
-
 // Batch sizes of the GPU batched-LU benchmark: 10⁶ blocks up to k = 16
 // (256 MB of factors at k = 16), 2·10⁵ above.
 const (
@@ -47,10 +23,10 @@ var gpuBenchK = []int{2, 3, 4, 8, 16, 32}
 // BenchmarkGPUCopy: a pass that reads and writes n doubles, the bandwidth
 // the batched LU's GB/s is compared with.
 func BenchmarkGPUCopy(b *testing.B) {
-	be := benchGPU(b)
+	be := gpuBackend(b)
 	const n = 1 << 27 // 1 GiB read, 1 GiB written
-	x := benchUpload(b, be, make([]float64, n))
-	y := benchUpload(b, be, make([]float64, n))
+	x := upload(b, be, make([]float64, n))
+	y := upload(b, be, make([]float64, n))
 	for b.Loop() {
 		if err := be.Unary("neg", Forward, 0, y, x, nil, nil); err != nil {
 			b.Fatal(err)
@@ -66,7 +42,7 @@ func BenchmarkGPUCopy(b *testing.B) {
 // and SolveT for m blocks of order k, with the bytes each must move at
 // least (factor: read A, write LU; solve: read LU, read v, write x) as GB/s.
 func BenchmarkGPUBatchLU(b *testing.B) {
-	be := benchGPU(b)
+	be := gpuBackend(b)
 	for _, k := range gpuBenchK {
 		m := gpuBenchBlocks
 		if k > 16 {
@@ -86,7 +62,7 @@ func BenchmarkGPUBatchLU(b *testing.B) {
 		for i := range v {
 			v[i] = 2*rng.Float64() - 1
 		}
-		da, dv, dx := benchUpload(b, be, a), benchUpload(b, be, v), benchUpload(b, be, v)
+		da, dv, dx := upload(b, be, a), upload(b, be, v), upload(b, be, v)
 		f, err := be.FactorBatch(da, k, m)
 		if err != nil {
 			b.Fatal(err)
@@ -127,14 +103,14 @@ func BenchmarkGPUBatchLU(b *testing.B) {
 
 // BenchmarkGPUGemm times the tiled gemm on square matrices, as GFLOP/s.
 func BenchmarkGPUGemm(b *testing.B) {
-	be := benchGPU(b)
+	be := gpuBackend(b)
 	for _, n := range []int{1024, 4096} {
 		rng := rand.New(rand.NewPCG(uint64(n), 2))
 		a := make([]float64, n*n)
 		for i := range a {
 			a[i] = 2*rng.Float64() - 1
 		}
-		da, db, dc := benchUpload(b, be, a), benchUpload(b, be, a), benchUpload(b, be, a)
+		da, db, dc := upload(b, be, a), upload(b, be, a), upload(b, be, a)
 		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
 			for b.Loop() {
 				if err := be.Gemm(n, n, n, 1, GemmOperand{da, n, false}, GemmOperand{db, n, false}, 0, dc, n); err != nil {

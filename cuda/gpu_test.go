@@ -41,7 +41,7 @@ func TestHostEmulation(t *testing.T) {
 	}
 }
 
-func gpuBackend(t *testing.T) *Backend {
+func gpuBackend(t testing.TB) *Backend {
 	t.Helper()
 	if err := Available(); err != nil {
 		t.Skipf("no CUDA GPU here, GPU test skipped: %v", err)
@@ -63,7 +63,7 @@ func gpuBackend(t *testing.T) *Backend {
 // take smaller sizes.
 func emulated(b *Backend) bool { return b.arch == "hostemu" }
 
-func upload(t *testing.T, b *Backend, data []float64) *Tensor {
+func upload(t testing.TB, b *Backend, data []float64) *Tensor {
 	t.Helper()
 	d, err := b.UploadData([]int{len(data)}, data)
 	if err != nil {

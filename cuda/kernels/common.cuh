@@ -27,3 +27,11 @@ __device__ __forceinline__ double block_sum(double v) {
     }
     return s[0];
 }
+
+// partials_sum returns, in thread 0 of a single block of 256 threads, the
+// sum of part[0..np) in a fixed order.
+__device__ __forceinline__ double partials_sum(int np, const double* part) {
+    double s = 0.0;
+    for (int i = threadIdx.x; i < np; i += blockDim.x) s += part[i];
+    return block_sum(s);
+}

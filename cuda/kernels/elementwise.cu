@@ -219,9 +219,7 @@ __device__ __forceinline__ void bin_vjpsum(i64 n, double* part, const double* a,
 }
 
 extern "C" __global__ void sum_add_partials(int np, double* g, const double* part) {
-    double s = 0.0;
-    for (int i = threadIdx.x; i < np; i += blockDim.x) s += part[i];
-    s = block_sum(s);
+    double s = partials_sum(np, part);
     if (threadIdx.x == 0) g[0] += s;
 }
 

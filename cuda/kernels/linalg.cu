@@ -46,9 +46,7 @@ extern "C" __global__ void sum_part(i64 n, double* part, const double* x) {
     if (threadIdx.x == 0) part[blockIdx.x] = s;
 }
 extern "C" __global__ void sum_finish(int np, double* y, const double* part) {
-    double s = 0.0;
-    for (int i = threadIdx.x; i < np; i += blockDim.x) s += part[i];
-    s = block_sum(s);
+    double s = partials_sum(np, part);
     if (threadIdx.x == 0) y[0] = s;
 }
 
