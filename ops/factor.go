@@ -88,7 +88,7 @@ func recipLogAbs(d []float64) (logdet float64, bad int) {
 			b0, b1, b2, b3 := math.Float64bits(q[0]), math.Float64bits(q[1]), math.Float64bits(q[2]), math.Float64bits(q[3])
 			e0, e1, e2, e3 := int(b0>>52&0x7ff), int(b1>>52&0x7ff), int(b2>>52&0x7ff), int(b3>>52&0x7ff)
 			// Normal numbers (exponent field neither 0 nor 0x7ff): their
-			// reciprocals are normal too.
+			// reciprocals are finite and non-zero.
 			if uint(e0-1) < 0x7fe && uint(e1-1) < 0x7fe && uint(e2-1) < 0x7fe && uint(e3-1) < 0x7fe {
 				q[0], q[1], q[2], q[3] = 1/q[0], 1/q[1], 1/q[2], 1/q[3]
 				exp += e0 + e1 + e2 + e3 - 4*1023
