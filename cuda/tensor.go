@@ -110,6 +110,9 @@ func (t *Tensor) Free() {
 	if t.be == nil {
 		panic("cuda: Tensor freed twice")
 	}
+	if t.class < 0 {
+		panic("cuda: Free of a view (free the tensor it views)")
+	}
 	b := t.be
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -126,4 +129,23 @@ func (b *Backend) same(ts ...*Tensor) {
 			panic("cuda: tensor of another Backend, or freed")
 		}
 	}
+}
+
+// View returns the elements [off, off+n) of t as a tensor of the given shape
+// (n is its size; no shape means a vector of the remaining elements),
+// sharing t's memory: writes through either are seen by both. A view must
+// not be freed and must not be used after t is freed. It panics if the
+// range does not fit in t.
+func (t *Tensor) View(off int, shape ...int) *Tensor {
+	if t.be == nil {
+		panic("cuda: View of a freed tensor")
+	}
+	if shape == nil {
+		shape = []int{t.n - off}
+	}
+	n := tensor.SizeOf(shape)
+	if off < 0 || n < 0 || off+n > t.n {
+		panic(fmt.Sprintf("cuda: View of elements [%d, %d) of a tensor of %d", off, off+n, t.n))
+	}
+	return &Tensor{be: t.be, ptr: t.ptr + cudadrv.DevicePtr(8*off), class: -1, shape: append([]int(nil), shape...), n: n}
 }

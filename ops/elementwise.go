@@ -24,7 +24,15 @@ type Elementwise struct {
 	// call per element.
 	linear      bool
 	coef, shift float64
+	// param is the op's parameter (leaky_relu's alpha, scale's and
+	// add_scalar's c), 0 for ops without one.
+	param float64
 }
+
+// Param returns the op's parameter: leaky_relu's alpha, scale's and
+// add_scalar's c; 0 for the ops without one. Backends that run the op
+// elsewhere (the CUDA kernels) pass it on.
+func (e *Elementwise) Param() float64 { return e.param }
 
 // F returns f(x).
 func (e *Elementwise) F(x float64) float64 { return e.f(x) }
@@ -234,7 +242,7 @@ func Recip(v *tape.Var) *tape.Var { return tape.Apply(RecipOp, v) }
 
 // LeakyReLUOp returns the op v ↦ v for v ≥ 0, alpha·v below.
 func LeakyReLUOp(alpha float64) *Elementwise {
-	return &Elementwise{name: "leaky_relu", params: fmt.Sprintf("(%g)", alpha),
+	return &Elementwise{name: "leaky_relu", params: fmt.Sprintf("(%g)", alpha), param: alpha,
 		f: func(x float64) float64 {
 			if x >= 0 {
 				return x
@@ -255,7 +263,7 @@ func LeakyReLU(v *tape.Var, alpha float64) *tape.Var { return tape.Apply(LeakyRe
 
 // ScaleOp returns the op v ↦ c·v.
 func ScaleOp(c float64) *Elementwise {
-	return &Elementwise{name: "scale", params: fmt.Sprintf("(%g)", c), linear: true, coef: c,
+	return &Elementwise{name: "scale", params: fmt.Sprintf("(%g)", c), param: c, linear: true, coef: c,
 		f: func(x float64) float64 { return c * x }, df: func(x, y float64) float64 { return c }}
 }
 
@@ -264,7 +272,7 @@ func Scale(v *tape.Var, c float64) *tape.Var { return tape.Apply(ScaleOp(c), v) 
 
 // AddScalarOp returns the op v ↦ v + c.
 func AddScalarOp(c float64) *Elementwise {
-	return &Elementwise{name: "add_scalar", params: fmt.Sprintf("(%g)", c), linear: true, coef: 1, shift: c,
+	return &Elementwise{name: "add_scalar", params: fmt.Sprintf("(%g)", c), param: c, linear: true, coef: 1, shift: c,
 		f: func(x float64) float64 { return x + c }, df: func(x, y float64) float64 { return 1 }}
 }
 

@@ -17,6 +17,14 @@ type diagFactor struct {
 	logdet float64
 }
 
+// DiagFactor is the factor of the diagonal block diag(d) of op's input p,
+// as the elementwise ops' inverse rules build it: it keeps d, overwritten
+// with its reciprocals, and log|det|. A zero or non-finite entry (or one
+// whose reciprocal overflows) is a *tape.SingularError naming op, input p
+// and the first such index. Backends that hold d elsewhere (the CUDA
+// backend downloads it) use it for the same log|det| and the same errors.
+func DiagFactor(op string, p int, d []float64) (tape.Factor, error) { return newDiagFactor(op, p, d) }
+
 // newDiagFactor builds the factor of diag(d), overwriting d with the
 // reciprocals. A zero or non-finite entry is a *tape.SingularError naming op
 // and input p (the first such index).

@@ -1,0 +1,663 @@
+package cuda
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/invad/invad/lump"
+	"github.com/invad/invad/tape"
+)
+
+// The inverse products on the device: the sweeps of package inverse
+// (inverse/solve.go) over the same lump analysis, with the vectors in
+// device memory and each op's rules run by its kernels. The lumps run here
+// are steps, copies and expansions; a batched or dense lump is
+// *UnsupportedError.
+
+// devInv is the inverse-mode half of a device Linearization: the lumps and
+// their factors on the device.
+type devInv struct {
+	an            *lump.Analysis
+	killed        []bool
+	internalRead  []bool
+	eqOff         [][]int
+	layouts       [][][2]int
+	facs          []devFactor
+	logdet        float64
+	node          map[*tape.Node]int // a node's index in the program
+	lens          []int              // per var id
+	input, output int                // the program's input and output ids
+}
+
+// prepare analyzes the program and factorizes its lumps on first use.
+// The caller holds l.mu.
+func (l *Linearization) prepare() (*devInv, error) {
+	if !l.done {
+		l.done = true
+		l.inv, l.ierr = l.buildInverse()
+	}
+	return l.inv, l.ierr
+}
+
+func (l *Linearization) buildInverse() (*devInv, error) {
+	an, err := lump.Analyze(l.prog, lump.DefaultMaxWidth)
+	if err != nil {
+		return nil, err
+	}
+	s := &devInv{an: an, facs: make([]devFactor, len(an.Lumps)), node: map[*tape.Node]int{},
+		lens: make([]int, l.prog.NumVars), input: l.prog.Input.ID(), output: l.prog.Output.ID()}
+	for i, nd := range l.prog.Nodes {
+		s.node[nd] = i
+		s.lens[nd.Out.ID()] = nd.Out.Len()
+	}
+	s.lens[s.input] = l.n
+	for li, lp := range an.Lumps {
+		if lp.Kind == lump.Batch || lp.Kind == lump.DenseLump {
+			return nil, &UnsupportedError{Op: "lump " + strings.Join(an.LumpOps(li), " "), Pos: -1,
+				What: fmt.Sprintf("a %v lump (%d×%d, %s LU) does not run on the device yet; the CPU backend (package inverse) runs it", lp.Kind, lp.Width, lp.Width, lp.Kind)}
+		}
+	}
+	s.killed = make([]bool, len(an.Atoms))
+	s.eqOff = make([][]int, len(an.Lumps))
+	s.layouts = make([][][2]int, len(an.Lumps))
+	for li, lp := range an.Lumps {
+		for _, k := range lp.Killed {
+			s.killed[k] = true
+		}
+		off := 0
+		for _, q := range lp.Eqs {
+			s.eqOff[li] = append(s.eqOff[li], off)
+			off += an.Eqs[q].Len
+		}
+		s.layouts[li] = s.buildLayout(li)
+	}
+	s.internalRead = make([]bool, len(an.Lumps))
+	for li, lp := range an.Lumps {
+		for _, q := range lp.Eqs {
+			for _, t := range an.Eqs[q].Touch {
+				if l2 := an.LumpOf[t.Atom]; l2 >= 0 && l2 != li && !s.killed[t.Atom] {
+					s.internalRead[l2] = true
+				}
+			}
+		}
+	}
+	e := &seq{b: l.be}
+	for li, lp := range an.Lumps {
+		if lp.Kind != lump.Step {
+			continue
+		}
+		nd := lp.Node
+		i := s.node[nd]
+		f, err := e.factor(l.ops[i], nd, lp.Input, l.values(e, nd.In), l.val[nd.Out.ID()])
+		if err != nil {
+			var se *tape.SingularError
+			if errors.As(err, &se) {
+				c := *se
+				c.Pos = nd.Pos
+				err = &c
+			} else if e.err == nil {
+				err = fmt.Errorf("cuda: op %s at tape position %d: %w", nd.Op.Name(), nd.Pos, err)
+			}
+			return nil, err
+		}
+		s.facs[li] = f
+		l.fac = append(l.fac, f)
+		s.logdet += f.logAbsDet()
+	}
+	return s, nil
+}
+
+func (s *devInv) buildLayout(li int) [][2]int {
+	lp := &s.an.Lumps[li]
+	var out [][2]int
+	if lp.Kind == lump.Step {
+		for _, sg := range s.an.Segs(lp.Node.In[lp.Input]) {
+			for _, k := range s.an.AtomsIn(sg.Var, sg.Off, sg.Len) {
+				out = append(out, [2]int{k, sg.Pos + s.an.Atoms[k].Off - sg.Off})
+			}
+		}
+		return out
+	}
+	pos := 0
+	for _, k := range lp.Killed {
+		out = append(out, [2]int{k, pos})
+		pos += s.an.Atoms[k].Len
+	}
+	return out
+}
+
+func sign(eq *lump.Eq) float64 {
+	if eq.Out {
+		return 1
+	}
+	return -1
+}
+
+func (s *devInv) eqRows(eqs []int) int {
+	n := 0
+	for _, q := range eqs {
+		n += s.an.Eqs[q].Len
+	}
+	return n
+}
+
+// slotOf returns the first slot of op input i's value among the inputs.
+func slotOf(in []*tape.Var, i int) int {
+	for j, v := range in[:i] {
+		if v == in[i] {
+			return j
+		}
+	}
+	return i
+}
+
+// sweep is one inverse product's state: the unknowns' vectors (u, per
+// base value) and the temporaries of the lump at hand.
+type sweep struct {
+	*seq
+	l   *Linearization
+	s   *devInv
+	u   []*Tensor
+	tmp []*Tensor
+}
+
+func (l *Linearization) newSweep(s *devInv) *sweep {
+	return &sweep{seq: &seq{b: l.be}, l: l, s: s, u: make([]*Tensor, l.prog.NumVars)}
+}
+
+// ubuf returns base value id's vector, zeroed on first use.
+func (w *sweep) ubuf(id int) *Tensor {
+	if w.u[id] == nil {
+		w.u[id] = w.zeros(w.s.lens[id])
+		if w.u[id] == nil { // a failed allocation: the error is kept
+			w.u[id] = &Tensor{be: w.b, class: -1, shape: []int{w.s.lens[id]}, n: w.s.lens[id]}
+		}
+	}
+	return w.u[id]
+}
+
+// atom returns atom k's range of its value's vector.
+func (w *sweep) atom(k int) *Tensor {
+	at := w.s.an.Atoms[k]
+	return w.ubuf(at.Var).View(at.Off, at.Len)
+}
+
+// scratch returns a temporary of n elements (zeroed if asked), freed at the
+// end of the lump.
+func (w *sweep) scratch(n int, zero bool) *Tensor {
+	var t *Tensor
+	if zero {
+		t = w.zeros(n)
+	} else {
+		t = w.alloc(n)
+	}
+	if t == nil {
+		return &Tensor{be: w.b, class: -1, shape: []int{n}, n: n} // never used: the error is kept
+	}
+	w.tmp = append(w.tmp, t)
+	return t
+}
+
+func (w *sweep) flush() {
+	w.free(w.tmp...)
+	w.tmp = w.tmp[:0]
+}
+
+func (w *sweep) close() {
+	w.flush()
+	w.free(w.u...)
+}
+
+type assign func(atom int) *Tensor
+
+// lumpAssign assigns the atoms known before lump li, and within the lump
+// its internal atoms (and its killed ones if withKilled); nil elsewhere.
+func (w *sweep) lumpAssign(li int, withKilled bool) assign {
+	an := w.s.an
+	return func(k int) *Tensor {
+		lk := an.LumpOf[k]
+		if lk < 0 || lk > li || (lk == li && w.s.killed[k] && !withKilled) {
+			return nil
+		}
+		return w.atom(k)
+	}
+}
+
+// inputTangent builds the tangent of an op input from an assignment, nil
+// if it is all zero.
+func (w *sweep) inputTangent(in *tape.Var, as assign, direct bool) *Tensor {
+	an := w.s.an
+	segs := an.Segs(in)
+	if len(segs) == 1 && segs[0].Var >= 0 {
+		if atoms := an.AtomsIn(segs[0].Var, segs[0].Off, segs[0].Len); len(atoms) == 1 && an.Atoms[atoms[0]].Len == in.Len() {
+			if src := as(atoms[0]); src != nil {
+				return src.View(0, in.Shape()...)
+			}
+			return nil
+		}
+	}
+	if direct && len(segs) == 1 && segs[0].Var == in.ID() {
+		all := true
+		for _, k := range an.AtomsIn(in.ID(), 0, in.Len()) {
+			all = all && as(k) != nil
+		}
+		if all {
+			return w.ubuf(in.ID()).View(0, in.Shape()...)
+		}
+	}
+	var t *Tensor
+	for _, sg := range segs {
+		if sg.Var < 0 {
+			continue
+		}
+		for _, k := range an.AtomsIn(sg.Var, sg.Off, sg.Len) {
+			src := as(k)
+			if src == nil {
+				continue
+			}
+			if t == nil {
+				t = w.scratch(in.Len(), true).View(0, in.Shape()...)
+			}
+			at := an.Atoms[k]
+			w.copy(t.View(sg.Pos+at.Off-sg.Off, at.Len), src)
+		}
+	}
+	return t
+}
+
+// nodeJVP returns Σ_i J_i t_i for the assignment, nil if every t_i is zero.
+func (w *sweep) nodeJVP(nd *tape.Node, as assign, direct bool) *Tensor {
+	ts := make([]*Tensor, len(nd.In))
+	any := false
+	for i, in := range nd.In {
+		if !in.IsConst() {
+			ts[i] = w.inputTangent(in, as, direct)
+		}
+		any = any || ts[i] != nil
+	}
+	if !any {
+		return nil
+	}
+	dst := w.scratch(nd.Out.Len(), false).View(0, nd.Out.Shape()...)
+	w.jvp(w.l.ops[w.s.node[nd]], dst, w.l.values(w.seq, nd.In), w.l.val[nd.Out.ID()], ts)
+	return dst
+}
+
+// evalEqs writes Σ_U C_{q,U} a_U for each equation q of eqs into dst, the
+// equations' rows one after another.
+func (w *sweep) evalEqs(eqs []int, as assign, dst *Tensor, direct bool) {
+	var jv *Tensor
+	var last *tape.Node
+	off := 0
+	for _, q := range eqs {
+		eq := &w.s.an.Eqs[q]
+		rows := dst.View(off, eq.Len)
+		off += eq.Len
+		if eq.Node == nil {
+			if src := as(eq.Touch[0].Atom); src != nil {
+				w.copy(rows, src)
+			} else {
+				w.zero(rows)
+			}
+			continue
+		}
+		if eq.Node != last {
+			jv, last = w.nodeJVP(eq.Node, as, direct), eq.Node
+		}
+		if jv != nil {
+			w.scale(rows, sign(eq), jv.View(eq.Off, eq.Len))
+		} else {
+			w.zero(rows)
+		}
+		if eq.Self >= 0 {
+			if src := as(eq.Self); src != nil {
+				w.axpy(rows, 1, src)
+			}
+		}
+	}
+}
+
+// internalPass computes the lump's internal values from the assignment, in
+// tape order, into their vectors.
+func (w *sweep) internalPass(lp *lump.Lump, as assign) {
+	var last *tape.Node
+	var jv *Tensor
+	for _, q := range lp.Internal {
+		eq := &w.s.an.Eqs[q]
+		if eq.Node != last {
+			jv, last = w.nodeJVP(eq.Node, as, true), eq.Node
+		}
+		dst := w.atom(eq.Self)
+		if jv == nil {
+			w.zero(dst)
+		} else {
+			w.copy(dst, jv.View(eq.Off, eq.Len))
+		}
+	}
+}
+
+func (w *sweep) solveLump(li int, x, r *Tensor, trans bool) {
+	lp := &w.s.an.Lumps[li]
+	switch lp.Kind {
+	case lump.Step:
+		if trans {
+			w.s.facs[li].solveT(w.seq, x, r)
+		} else {
+			w.s.facs[li].solve(w.seq, x, r)
+		}
+		if sign(&w.s.an.Eqs[lp.Eqs[0]]) < 0 {
+			w.scale(x, -1, x)
+		}
+	case lump.Copy:
+		w.copy(x, r)
+	default:
+		panic(fmt.Sprintf("cuda: no device solve for a %v lump", lp.Kind))
+	}
+}
+
+func (w *sweep) scatter(li int, x *Tensor) {
+	for _, p := range w.s.layouts[li] {
+		at := w.s.an.Atoms[p[0]]
+		w.copy(w.atom(p[0]), x.View(p[1], at.Len))
+	}
+}
+
+func (w *sweep) gather(li int, x *Tensor) {
+	for _, p := range w.s.layouts[li] {
+		at := w.s.an.Atoms[p[0]]
+		w.copy(x.View(p[1], at.Len), w.atom(p[0]))
+	}
+}
+
+// pivotBuffer returns the vector of a Step's pivot input when that input is
+// a base value (not a relabelling).
+func (w *sweep) pivotBuffer(lp *lump.Lump) (*Tensor, bool) {
+	if lp.Kind != lump.Step {
+		return nil, false
+	}
+	in := lp.Node.In[lp.Input]
+	segs := w.s.an.Segs(in)
+	if len(segs) != 1 || segs[0].Var != in.ID() {
+		return nil, false
+	}
+	return w.ubuf(in.ID()), true
+}
+
+// IJVPDevice writes J⁻¹·dy into dst (device tensors of n elements, not the
+// same memory) by a reverse sweep over the lumps on the device. The first
+// inverse product analyzes the program and factorizes its lumps.
+func (l *Linearization) IJVPDevice(dst, dy *Tensor) error {
+	checkDev("IJVP", dst, dy, l.n, l.n)
+	l.enter("IJVP")
+	defer l.mu.Unlock()
+	s, err := l.prepare()
+	if err != nil {
+		return err
+	}
+	w := l.newSweep(s)
+	defer w.close()
+	an := s.an
+	for li := range an.Lumps {
+		lp := &an.Lumps[li]
+		switch lp.Kind {
+		case lump.Copy:
+			eq := &an.Eqs[lp.Eqs[0]]
+			w.copy(w.atom(lp.Unknowns[0]), dy.View(eq.Off, eq.Len))
+			continue
+		case lump.Expansion:
+			w.internalPass(lp, w.lumpAssign(li, false))
+			w.flush()
+			continue
+		}
+		if dstp, ok := w.pivotBuffer(lp); ok {
+			// J_p⁻¹ (t − J_others·u_others), t the op's own tangent (dy for
+			// the output), solved straight into the pivot's vector.
+			nd := lp.Node
+			var src *Tensor
+			if an.Eqs[lp.Eqs[0]].Out {
+				src = dy
+			} else {
+				src = w.ubuf(nd.Out.ID())
+			}
+			if jv := w.nodeJVP(nd, w.lumpAssign(li, false), true); jv != nil {
+				w.subFrom(jv, src.View(0, jv.Shape()...))
+				src = jv
+			}
+			s.facs[li].solve(w.seq, dstp, src)
+			w.flush()
+			continue
+		}
+		n := s.eqRows(lp.Created)
+		rhs, sol := w.scratch(n, false), w.scratch(n, false)
+		// rhs = t − C·(known values), t = dy on the output's rows.
+		w.evalEqs(lp.Created, w.lumpAssign(li, false), rhs, true)
+		off := 0
+		for _, q := range lp.Created {
+			eq := &an.Eqs[q]
+			seg := rhs.View(off, eq.Len)
+			if eq.Out {
+				w.subFrom(seg, dy.View(eq.Off, eq.Len))
+			} else {
+				w.scale(seg, -1, seg)
+			}
+			off += eq.Len
+		}
+		w.solveLump(li, sol, rhs, false)
+		w.scatter(li, sol)
+		w.flush()
+	}
+	w.copy(dst, w.ubuf(s.input))
+	return w.err
+}
+
+// VIJPDevice writes J⁻ᵀ·cx into dst by a forward sweep over the lumps (in
+// reverse order of IJVP's) on the device.
+func (l *Linearization) VIJPDevice(dst, cx *Tensor) error {
+	checkDev("VIJP", dst, cx, l.n, l.n)
+	l.enter("VIJP")
+	defer l.mu.Unlock()
+	s, err := l.prepare()
+	if err != nil {
+		return err
+	}
+	w := l.newSweep(s)
+	defer w.close()
+	w.zero(dst)
+	for li := len(s.an.Lumps) - 1; li >= 0; li-- {
+		w.vijpLump(li, dst, cx)
+		w.flush()
+	}
+	return w.err
+}
+
+func (w *sweep) vijpLump(li int, res, cx *Tensor) {
+	s, an := w.s, w.s.an
+	lp := &an.Lumps[li]
+	if r, ok := w.pivotBuffer(lp); ok {
+		// r = b − acc on the pivot, c = J_p⁻ᵀ r is the op's cotangent; λ
+		// goes to the op's own accumulator (or to cy for the output) and c
+		// to the op's other inputs.
+		nd := lp.Node
+		if nd.In[lp.Input].ID() == s.input {
+			w.subFrom(r, cx)
+		} else {
+			w.scale(r, -1, r)
+		}
+		c := w.scratch(nd.Out.Len(), false)
+		s.facs[li].solveT(w.seq, c, r)
+		if an.Eqs[lp.Eqs[0]].Out {
+			w.copy(res, c)
+		} else {
+			w.axpy(w.ubuf(nd.Out.ID()), -1, c)
+		}
+		w.pushCot(nd, c, nil, false, nd.In[lp.Input].ID())
+		return
+	}
+	if lp.Kind == lump.Expansion && !s.internalRead[li] {
+		return // nothing reads its values outside: λ = 0
+	}
+	lam := w.scratch(s.eqRows(lp.Eqs), false)
+	lamOf := func(q int) *Tensor {
+		i, _ := slicesIndex(lp.Eqs, q)
+		return lam.View(s.eqOff[li][i], an.Eqs[q].Len)
+	}
+	for _, k := range lp.Killed {
+		at := an.Atoms[k]
+		r := w.atom(k)
+		if at.Var == s.input {
+			w.subFrom(r, cx.View(at.Off, at.Len))
+		} else {
+			w.scale(r, -1, r)
+		}
+	}
+	if lp.Kind != lump.Expansion {
+		n := s.eqRows(lp.Created)
+		rhs, sol := w.scratch(n, false), w.scratch(n, false)
+		w.gather(li, rhs)
+		w.solveLump(li, sol, rhs, true)
+		off := 0
+		for _, q := range lp.Created {
+			eq := &an.Eqs[q]
+			lq := lamOf(q)
+			w.copy(lq, sol.View(off, eq.Len))
+			off += eq.Len
+			if eq.Out {
+				w.copy(res.View(eq.Off, eq.Len), lq)
+			}
+			if eq.Self >= 0 {
+				w.axpy(w.atom(eq.Self), 1, lq)
+			}
+		}
+		for i := 0; i < len(lp.Created); {
+			nd := an.Eqs[lp.Created[i]].Node
+			j := i + 1
+			for j < len(lp.Created) && nd != nil && an.Eqs[lp.Created[j]].Node == nd {
+				j++
+			}
+			if nd != nil {
+				w.push(lp.Created[i:j], lamOf)
+			}
+			i = j
+		}
+	}
+	w.reverseInternal(lp)
+}
+
+// reverseInternal runs the lump's internal equations backwards, op by op:
+// each equation's λ is minus the accumulator of its own atom, and the op's
+// cotangent −λ is pushed to its inputs.
+func (w *sweep) reverseInternal(lp *lump.Lump) {
+	an := w.s.an
+	for j := len(lp.Internal); j > 0; {
+		i := j - 1
+		nd := an.Eqs[lp.Internal[i]].Node
+		for i > 0 && an.Eqs[lp.Internal[i-1]].Node == nd {
+			i--
+		}
+		group := lp.Internal[i:j]
+		c := w.scratch(nd.Out.Len(), w.s.eqRows(group) < nd.Out.Len())
+		for _, q := range group {
+			eq := &an.Eqs[q]
+			w.copy(c.View(eq.Off, eq.Len), w.atom(eq.Self))
+		}
+		w.pushCot(nd, c, nil, false, -1)
+		j = i
+	}
+}
+
+// push applies the transposed coefficients of equations eqs (all of one op)
+// to their λ and adds the result to the accumulators.
+func (w *sweep) push(eqs []int, lamOf func(int) *Tensor) {
+	an := w.s.an
+	nd := an.Eqs[eqs[0]].Node
+	c := w.scratch(nd.Out.Len(), w.s.eqRows(eqs) < nd.Out.Len())
+	for _, q := range eqs {
+		eq := &an.Eqs[q]
+		dst := c.View(eq.Off, eq.Len)
+		if sign(eq) > 0 {
+			w.copy(dst, lamOf(q))
+		} else {
+			w.scale(dst, -1, lamOf(q))
+		}
+	}
+	w.pushCot(nd, c, nil, false, -1)
+}
+
+// pushCot adds J_iᵀ c into the accumulators of op nd's varying inputs
+// other than value skip (-1: none); with keep, only into the atoms keep
+// accepts, subtracting if asked.
+func (w *sweep) pushCot(nd *tape.Node, c *Tensor, keep func(int) bool, subtract bool, skip int) {
+	an := w.s.an
+	ds := make([]*Tensor, len(nd.In))
+	any := false
+	for i, in := range nd.In {
+		if in.IsConst() || in.ID() == skip {
+			continue
+		}
+		any = true
+		if j := slotOf(nd.In, i); j != i {
+			ds[i] = ds[j]
+			continue
+		}
+		if segs := an.Segs(in); keep == nil && len(segs) == 1 && segs[0].Var == in.ID() {
+			ds[i] = w.ubuf(in.ID()).View(0, in.Shape()...)
+		} else {
+			ds[i] = w.scratch(in.Len(), true).View(0, in.Shape()...)
+		}
+	}
+	if !any {
+		return
+	}
+	w.vjp(w.l.ops[w.s.node[nd]], ds, w.l.values(w.seq, nd.In), w.l.val[nd.Out.ID()], c.View(0, nd.Out.Shape()...))
+	for i, in := range nd.In {
+		if in.IsConst() || in.ID() == skip || slotOf(nd.In, i) != i {
+			continue
+		}
+		segs := an.Segs(in)
+		if keep == nil && len(segs) == 1 && segs[0].Var == in.ID() {
+			continue // accumulated in place
+		}
+		for _, sg := range segs {
+			if sg.Var < 0 {
+				continue
+			}
+			for _, k := range an.AtomsIn(sg.Var, sg.Off, sg.Len) {
+				if keep != nil && !keep(k) {
+					continue
+				}
+				at := an.Atoms[k]
+				a := 1.0
+				if subtract {
+					a = -1
+				}
+				w.axpy(w.atom(k), a, ds[i].View(sg.Pos+at.Off-sg.Off, at.Len))
+			}
+		}
+	}
+}
+
+func slicesIndex(s []int, v int) (int, bool) {
+	lo, hi := 0, len(s)
+	for lo < hi {
+		m := (lo + hi) / 2
+		if s[m] < v {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo, lo < len(s) && s[lo] == v
+}
+
+// LogAbsDet returns log|det J|, the sum over the lumps' factors. The first
+// call analyzes and factorizes, as the first inverse product does.
+func (l *Linearization) LogAbsDet() (float64, error) {
+	l.enter("LogAbsDet")
+	defer l.mu.Unlock()
+	s, err := l.prepare()
+	if err != nil {
+		return 0, err
+	}
+	return s.logdet, nil
+}

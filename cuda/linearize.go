@@ -1,0 +1,392 @@
+package cuda
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/invad/invad/inverse"
+	"github.com/invad/invad/tape"
+	"github.com/invad/invad/tensor"
+)
+
+// Linearization is a program recorded at a point with its values in device
+// memory: the CUDA counterpart of inverse.Linearization. Linearize records
+// the program's ops on a shape tape (no host arithmetic), uploads x and the
+// constants, and runs every op's forward kernel on the device; the products
+// then run the ops' JVP, VJP and inverse rules there too. The host sees a
+// vector only at the API: the arguments uploaded, the results downloaded
+// (the ...Device forms take and return device tensors and copy nothing).
+//
+// Every op of package ops has device rules. The inverse products (IJVP,
+// VIJP, LogAbsDet) run lumps that are single ops (steps: elementwise,
+// cumsum, a matrix product with a square W), ranges of y (copies) and
+// values computed from known ones (expansions); a program with a lump that
+// couples several ops (batched or dense LU) gets *UnsupportedError naming
+// it, and runs on the CPU backend (package inverse).
+//
+// Its methods serialize: products run one at a time, in the Backend's
+// stream. Close frees its device memory.
+type Linearization struct {
+	be   *Backend
+	prog *tape.Program
+	x    *tensor.Tensor
+	y    *tensor.Tensor // f(x), downloaded once
+	n    int
+	ops  []devOp     // per node
+	val  []*Tensor   // per var id: the value on the device (views for Reshape and Slice)
+	own  []*Tensor   // what Close frees
+	mu   sync.Mutex  // one product at a time
+	inv  *devInv     // the lumps and their factors, built on first use
+	ierr error       // the error building inv
+	done bool        // inv built (or failed)
+	shut bool        // closed
+	fac  []devFactor // what Close frees of inv
+}
+
+// Linearize records f at x and runs it on the backend's device. f must build
+// its result from x with the ops of package ops. It panics as
+// inverse.Linearize does (nil x, f returning nil or a value from another
+// tape) and returns the same errors: *inverse.SizeError, and
+// *inverse.NonFiniteError for NaN or ±Inf in x or f(x), naming the first op
+// whose value is not finite; *UnsupportedError for an op without device
+// kernels; driver errors.
+func Linearize(be *Backend, f func(x *tape.Var) *tape.Var, x *tensor.Tensor) (*Linearization, error) {
+	if be == nil {
+		panic("cuda: Linearize with a nil Backend")
+	}
+	if x == nil {
+		panic("cuda: Linearize with a nil x")
+	}
+	if bad, i := x.HasNonFinite(); bad {
+		return nil, &inverse.NonFiniteError{Where: "input x", Pos: -1, Index: i, Value: x.Data()[i]}
+	}
+	tp := tape.NewShapeTape()
+	in := tp.Input(x)
+	out := f(in)
+	if out == nil {
+		panic("cuda: f returned nil")
+	}
+	if out.Tape() != tp {
+		panic("cuda: f returned a value from another tape")
+	}
+	if out.Len() != x.Len() {
+		return nil, &inverse.SizeError{In: x.Shape(), Out: out.Shape()}
+	}
+	prog := tp.Finish(in, out)
+	l := &Linearization{be: be, prog: prog, x: x, n: x.Len(), val: make([]*Tensor, prog.NumVars), ops: make([]devOp, len(prog.Nodes))}
+	for i, nd := range prog.Nodes {
+		o, err := deviceOp(nd)
+		if err != nil {
+			return nil, err
+		}
+		l.ops[i] = o
+	}
+	e := &seq{b: be}
+	l.val[in.ID()] = l.keep(e.upload(x.Data(), x.Shape()...))
+	for i, nd := range prog.Nodes {
+		ins := l.values(e, nd.In)
+		if e.err != nil {
+			break
+		}
+		o := l.ops[i]
+		if o.isView() {
+			l.val[nd.Out.ID()] = o.view(ins[0], nd.Out.Shape())
+			continue
+		}
+		v := l.keep(e.alloc(nd.Out.Shape()...))
+		l.val[nd.Out.ID()] = v
+		e.forward(o, v, ins)
+	}
+	if e.err == nil {
+		l.y = tensor.New(out.Shape(), e.download(l.val[out.ID()]))
+	}
+	if e.err != nil {
+		l.Close()
+		return nil, e.err
+	}
+	if bad, _ := l.y.HasNonFinite(); bad {
+		err := l.firstNonFinite()
+		l.Close()
+		return nil, err
+	}
+	return l, nil
+}
+
+func (l *Linearization) keep(t *Tensor) *Tensor {
+	if t != nil {
+		l.own = append(l.own, t)
+	}
+	return t
+}
+
+// values returns the device values of vs, uploading constants on first use.
+func (l *Linearization) values(e *seq, vs []*tape.Var) []*Tensor {
+	out := make([]*Tensor, len(vs))
+	for i, v := range vs {
+		if l.val[v.ID()] == nil && v.IsConst() {
+			l.val[v.ID()] = l.keep(e.upload(v.Value().Data(), v.Shape()...))
+		}
+		out[i] = l.val[v.ID()]
+	}
+	return out
+}
+
+// firstNonFinite names the first op whose value holds NaN or ±Inf, copying
+// the values back one by one (an error path).
+func (l *Linearization) firstNonFinite() error {
+	e := &seq{b: l.be}
+	for _, nd := range l.prog.Nodes {
+		v := tensor.New(nd.Out.Shape(), e.download(l.val[nd.Out.ID()]))
+		if e.err != nil {
+			return e.err
+		}
+		if bad, i := v.HasNonFinite(); bad {
+			return &inverse.NonFiniteError{Where: "value of an op", Op: nd.Op.Name(), Pos: nd.Pos, Index: i, Value: v.Data()[i]}
+		}
+	}
+	_, i := l.y.HasNonFinite()
+	return &inverse.NonFiniteError{Where: "output", Pos: -1, Index: i, Value: l.y.Data()[i]}
+}
+
+// Close frees the Linearization's device memory. It must not be used
+// afterwards; closing twice does nothing.
+func (l *Linearization) Close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.shut {
+		return
+	}
+	l.shut = true
+	for _, t := range l.own {
+		t.Free()
+	}
+	for _, f := range l.fac {
+		if fr, ok := f.(interface{ free() }); ok {
+			fr.free()
+		}
+	}
+	l.own, l.fac, l.val = nil, nil, nil
+}
+
+// Output returns f(x), copied from the device once by Linearize: do not
+// modify it.
+func (l *Linearization) Output() *tensor.Tensor { return l.y }
+
+// OutputDevice returns f(x) on the device: do not modify or free it.
+func (l *Linearization) OutputDevice() *Tensor { return l.val[l.prog.Output.ID()] }
+
+// Input returns x.
+func (l *Linearization) Input() *tensor.Tensor { return l.x }
+
+// Len returns n, the number of elements of x and of f(x).
+func (l *Linearization) Len() int { return l.n }
+
+// Program returns the recorded program.
+func (l *Linearization) Program() *tape.Program { return l.prog }
+
+// Backend returns the Backend the values live on.
+func (l *Linearization) Backend() *Backend { return l.be }
+
+// TapeBytes returns the bytes of device memory the values take.
+func (l *Linearization) TapeBytes() int64 {
+	var b int64
+	for _, t := range l.own {
+		b += 8 * int64(t.Len())
+	}
+	return b
+}
+
+func (l *Linearization) enter(name string) {
+	l.mu.Lock()
+	if l.shut {
+		l.mu.Unlock()
+		panic("cuda: " + name + " on a closed Linearization")
+	}
+}
+
+// ---- host forms ----
+
+// product runs a device product on a host argument: it checks the argument
+// as inverse does (a shape mistake panics, NaN or ±Inf is
+// *inverse.NonFiniteError), uploads it, runs dev and downloads the result
+// into dst (a new tensor when dst is nil).
+func (l *Linearization) product(name string, dst, arg *tensor.Tensor, argShape, resShape []int, dev func(res, arg *Tensor) error) (*tensor.Tensor, error) {
+	if arg == nil {
+		panic("cuda: " + name + " with a nil argument")
+	}
+	if !tensor.SameShape(arg.Shape(), argShape) {
+		panic(fmt.Sprintf("cuda: %s argument has shape %v, want %v", name, arg.Shape(), argShape))
+	}
+	if dst != nil && !tensor.SameShape(dst.Shape(), resShape) {
+		panic(fmt.Sprintf("cuda: %s dst has shape %v, want %v", name, dst.Shape(), resShape))
+	}
+	if bad, i := arg.HasNonFinite(); bad {
+		return nil, &inverse.NonFiniteError{Where: "argument of " + name, Pos: -1, Index: i, Value: arg.Data()[i]}
+	}
+	e := &seq{b: l.be}
+	a := e.upload(arg.Data(), argShape...)
+	r := e.alloc(resShape...)
+	e.run(func() error { return dev(r, a) })
+	if dst == nil {
+		dst = tensor.Zeros(resShape...)
+	}
+	if e.err == nil {
+		e.ok(r.Download(dst.Data()))
+	}
+	e.free(a, r)
+	if e.err != nil {
+		return nil, e.err
+	}
+	if bad, i := dst.HasNonFinite(); bad {
+		return nil, &inverse.NonFiniteError{Where: "result of " + name, Pos: -1, Index: i, Value: dst.Data()[i]}
+	}
+	return dst, nil
+}
+
+func (l *Linearization) xShape() []int { return l.prog.Input.Shape() }
+func (l *Linearization) yShape() []int { return l.prog.Output.Shape() }
+
+// JVP returns J·dx, dx shaped like x; errors as inverse's.
+func (l *Linearization) JVP(dx *tensor.Tensor) (*tensor.Tensor, error) {
+	return l.product("JVP", nil, dx, l.xShape(), l.yShape(), l.JVPDevice)
+}
+
+// JVPTo writes J·dx into dst, shaped like f(x).
+func (l *Linearization) JVPTo(dst, dx *tensor.Tensor) error {
+	_, err := l.product("JVP", dst, dx, l.xShape(), l.yShape(), l.JVPDevice)
+	return err
+}
+
+// VJP returns Jᵀ·cy, cy shaped like f(x).
+func (l *Linearization) VJP(cy *tensor.Tensor) (*tensor.Tensor, error) {
+	return l.product("VJP", nil, cy, l.yShape(), l.xShape(), l.VJPDevice)
+}
+
+// VJPTo writes Jᵀ·cy into dst, shaped like x.
+func (l *Linearization) VJPTo(dst, cy *tensor.Tensor) error {
+	_, err := l.product("VJP", dst, cy, l.yShape(), l.xShape(), l.VJPDevice)
+	return err
+}
+
+// IJVP returns J⁻¹·dy, dy shaped like f(x), by a reverse sweep over the
+// lumps on the device.
+func (l *Linearization) IJVP(dy *tensor.Tensor) (*tensor.Tensor, error) {
+	return l.product("IJVP", nil, dy, l.yShape(), l.xShape(), l.IJVPDevice)
+}
+
+// IJVPTo writes J⁻¹·dy into dst, shaped like x.
+func (l *Linearization) IJVPTo(dst, dy *tensor.Tensor) error {
+	_, err := l.product("IJVP", dst, dy, l.yShape(), l.xShape(), l.IJVPDevice)
+	return err
+}
+
+// VIJP returns J⁻ᵀ·cx, cx shaped like x, by a forward sweep over the lumps
+// on the device.
+func (l *Linearization) VIJP(cx *tensor.Tensor) (*tensor.Tensor, error) {
+	return l.product("VIJP", nil, cx, l.xShape(), l.yShape(), l.VIJPDevice)
+}
+
+// VIJPTo writes J⁻ᵀ·cx into dst, shaped like f(x).
+func (l *Linearization) VIJPTo(dst, cx *tensor.Tensor) error {
+	_, err := l.product("VIJP", dst, cx, l.xShape(), l.yShape(), l.VIJPDevice)
+	return err
+}
+
+// ---- ordinary modes on the device ----
+
+func checkDev(name string, dst, arg *Tensor, dn, an int) {
+	if dst == nil || arg == nil {
+		panic("cuda: " + name + " with a nil tensor")
+	}
+	mustLen(name+" dst", dst, dn)
+	mustLen(name+" argument", arg, an)
+	if dst.ptr == arg.ptr && dn > 0 {
+		panic("cuda: " + name + " dst is its argument")
+	}
+}
+
+// JVPDevice writes J·dx into dst (device tensors of n elements, not the
+// same memory) by a forward sweep on the device.
+func (l *Linearization) JVPDevice(dst, dx *Tensor) error {
+	checkDev("JVP", dst, dx, l.n, l.n)
+	l.enter("JVP")
+	defer l.mu.Unlock()
+	e := &seq{b: l.be}
+	t := make([]*Tensor, l.prog.NumVars)
+	var tmp []*Tensor
+	t[l.prog.Input.ID()] = dx.View(0, l.xShape()...)
+	for i, nd := range l.prog.Nodes {
+		ts := make([]*Tensor, len(nd.In))
+		any := false
+		for j, v := range nd.In {
+			ts[j] = t[v.ID()]
+			any = any || ts[j] != nil
+		}
+		if !any {
+			continue
+		}
+		o := l.ops[i]
+		if o.isView() {
+			t[nd.Out.ID()] = o.view(ts[0], nd.Out.Shape())
+			continue
+		}
+		r := e.alloc(nd.Out.Shape()...)
+		tmp = append(tmp, r)
+		if e.err != nil {
+			break
+		}
+		e.jvp(o, r, l.values(e, nd.In), l.val[nd.Out.ID()], ts)
+		t[nd.Out.ID()] = r
+	}
+	if r := t[l.prog.Output.ID()]; r != nil {
+		e.copy(dst, r.View(0))
+	} else {
+		e.zero(dst)
+	}
+	e.free(tmp...)
+	return e.err
+}
+
+// VJPDevice writes Jᵀ·cy into dst by a reverse sweep on the device.
+func (l *Linearization) VJPDevice(dst, cy *Tensor) error {
+	checkDev("VJP", dst, cy, l.n, l.n)
+	l.enter("VJP")
+	defer l.mu.Unlock()
+	e := &seq{b: l.be}
+	g := make([]*Tensor, l.prog.NumVars)
+	var tmp []*Tensor
+	grad := func(v *tape.Var) *Tensor {
+		if g[v.ID()] == nil {
+			// A view's cotangent is a view of its base's: Reshape and
+			// Slice add into the base's range themselves, so every value
+			// gets its own buffer here.
+			r := e.zeros(v.Shape()...)
+			tmp = append(tmp, r)
+			g[v.ID()] = r
+		}
+		return g[v.ID()]
+	}
+	in, out := l.prog.Input, l.prog.Output
+	e.copy(grad(out).View(0), cy)
+	for i := len(l.prog.Nodes) - 1; i >= 0 && e.err == nil; i-- {
+		nd := l.prog.Nodes[i]
+		c := g[nd.Out.ID()]
+		if c == nil {
+			continue
+		}
+		ds := make([]*Tensor, len(nd.In))
+		for j, v := range nd.In {
+			if !v.IsConst() {
+				ds[j] = grad(v)
+			}
+		}
+		e.vjp(l.ops[i], ds, l.values(e, nd.In), l.val[nd.Out.ID()], c)
+	}
+	if r := g[in.ID()]; r != nil {
+		e.copy(dst, r.View(0))
+	} else {
+		e.zero(dst)
+	}
+	e.free(tmp...)
+	return e.err
+}
