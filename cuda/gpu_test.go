@@ -27,6 +27,8 @@ var deviceChecks = []struct {
 	{"Gemm", checkGemm},
 	{"SumAndAddScalar", checkSum},
 	{"Cumsum", checkCumsum},
+	{"Linearize", checkLinearize},
+	{"LinearizeErrors", checkLinearizeErrors},
 }
 
 func TestGPU(t *testing.T) {

@@ -1,0 +1,227 @@
+package cuda
+
+import (
+	"errors"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/invad/invad/bench"
+	"github.com/invad/invad/inverse"
+	"github.com/invad/invad/ops"
+	"github.com/invad/invad/tape"
+	"github.com/invad/invad/tensor"
+)
+
+// devProgram is a program f: Rⁿ → Rⁿ for the device Linearization, checked
+// against the CPU one (package inverse) at a point.
+type devProgram struct {
+	name   string
+	shape  []int
+	lo, hi float64
+	f      func(x *tape.Var) *tape.Var
+}
+
+// mat returns a seeded r×c matrix with entries in [-1, 1), plus diag on the
+// diagonal.
+func mat(seed uint64, r, c int, diag float64) *tensor.Tensor {
+	rng := rand.New(rand.NewPCG(seed, 11))
+	d := make([]float64, r*c)
+	for i := range d {
+		d[i] = 2*rng.Float64() - 1
+	}
+	for i := 0; i < min(r, c); i++ {
+		d[i*c+i] += diag
+	}
+	return tensor.New([]int{r, c}, d)
+}
+
+func coupling(x *tape.Var, half, hidden int) *tape.Var {
+	ab := ops.Split(x, x.Shape()[0]/2, x.Shape()[0]/2)
+	a, b := ab[0], ab[1]
+	h := ops.Tanh(ops.MatMul(ops.Const(x, mat(3, hidden, half, 0)), a))
+	s := ops.Tanh(ops.MatMul(ops.Const(x, mat(4, half, hidden, 0)), h))
+	t := ops.MatMul(ops.Const(x, mat(5, half, hidden, 0)), h)
+	return ops.Concat(a, ops.Add(ops.Mul(b, ops.Exp(s)), t))
+}
+
+// devPrograms cover every op of package ops with device rules, and every
+// lump kind the device runs: steps of each factor (diagonal by division,
+// cumsum's differences, W⁻¹ products on both sides), copies, expansions.
+var devPrograms = []devProgram{
+	{name: "exp(2 tanh x)", shape: []int{7}, lo: -2, hi: 2,
+		f: func(x *tape.Var) *tape.Var { return ops.Exp(ops.Scale(ops.Tanh(x), 2)) }},
+	{name: "unary chain", shape: []int{3, 5}, lo: 0.2, hi: 1.5,
+		f: func(x *tape.Var) *tape.Var {
+			v := ops.Sigmoid(ops.Softplus(ops.Sqrt(x)))
+			v = ops.Log1p(ops.Expm1(ops.Square(ops.Cube(v))))
+			v = ops.LeakyReLU(ops.AddScalar(ops.Log(v), -0.3), 0.1)
+			v = ops.Recip(ops.AddScalar(ops.Sin(ops.Cos(v)), 2))
+			return ops.Neg(v)
+		}},
+	{name: "binary with constants", shape: []int{9}, lo: 0.5, hi: 2,
+		f: func(x *tape.Var) *tape.Var {
+			c := ops.Const(x, mat(6, 1, 9, 1.5).Reshape(9))
+			s := ops.Const(x, tensor.New([]int{}, []float64{0.7}))
+			v := ops.Sub(ops.Mul(x, c), s)
+			v = ops.Div(v, c)
+			v = ops.Add(s, ops.Div(c, ops.AddScalar(v, 3)))
+			return ops.Mul(v, s)
+		}},
+	{name: "Wx", shape: []int{6}, lo: -1, hi: 1,
+		f: func(x *tape.Var) *tape.Var { return ops.MatMul(ops.Const(x, mat(1, 6, 6, 3)), x) }},
+	{name: "W X (columns)", shape: []int{4, 3}, lo: -1, hi: 1,
+		f: func(x *tape.Var) *tape.Var { return ops.Tanh(ops.MatMul(ops.Const(x, mat(7, 4, 4, 3)), x)) }},
+	{name: "X W", shape: []int{4, 3}, lo: -1, hi: 1,
+		f: func(x *tape.Var) *tape.Var { return ops.Tanh(ops.MatMul(x, ops.Const(x, mat(2, 3, 3, 2)))) }},
+	{name: "cumsum 2-D", shape: []int{6, 3}, lo: -1, hi: 1,
+		f: func(x *tape.Var) *tape.Var { return ops.Cumsum(ops.Exp(x)) }},
+	{name: "coupling", shape: []int{8}, lo: -1, hi: 1,
+		f: func(x *tape.Var) *tape.Var { return coupling(x, 4, 5) }},
+	{name: "cumsum ∘ coupling layer (the demo's program)", shape: []int{3 * 2 * bench.CouplingHalf}, lo: -1, hi: 1,
+		f: func(x *tape.Var) *tape.Var { return ops.Cumsum(bench.Coupling(x.Len())(x)) }},
+	{name: "rows through reshape", shape: []int{6, 8}, lo: -1, hi: 1,
+		f: func(x *tape.Var) *tape.Var {
+			h := ops.Tanh(ops.MatMul(ops.Reshape(x, 12, 4), ops.Const(x, mat(8, 4, 4, 2))))
+			return ops.Cumsum(ops.Reshape(h, 6, 8))
+		}},
+	{name: "chains on the halves", shape: []int{10}, lo: -1, hi: 1,
+		f: func(x *tape.Var) *tape.Var {
+			ab := ops.Split(x, 5, 5)
+			return ops.Concat(ops.Sigmoid(ops.Exp(ab[0])), ops.LeakyReLU(ops.Cumsum(ab[1]), 0.2))
+		}},
+	{name: "slice and sum", shape: []int{5}, lo: -1, hi: 1,
+		f: func(x *tape.Var) *tape.Var {
+			// y = [a, tanh(b) + c·Σa] for a = x[0:2], b = x[2:5]: a copy,
+			// an expansion (the broadcast Sum) and two steps.
+			a, b := ops.Slice(x, 0, 2), ops.Slice(x, 2, 5)
+			s := ops.Sum(a)
+			return ops.Concat(a, ops.Add(ops.Tanh(b), ops.Mul(ops.Const(x, tensor.New([]int{3}, []float64{0.3, -0.1, 0.2})), s)))
+		}},
+}
+
+func randTensor(rng *rand.Rand, shape []int, lo, hi float64) *tensor.Tensor {
+	t := tensor.Zeros(shape...)
+	for i := range t.Data() {
+		t.Data()[i] = lo + (hi-lo)*rng.Float64()
+	}
+	return t
+}
+
+// relErr is ‖a − b‖∞ / max(1, ‖b‖∞).
+func relErr(a, b *tensor.Tensor) float64 {
+	d, m := 0.0, 1.0
+	for i, v := range b.Data() {
+		d = max(d, math.Abs(a.Data()[i]-v))
+		m = max(m, math.Abs(v))
+	}
+	if math.IsNaN(d) {
+		return math.Inf(1)
+	}
+	return d / m
+}
+
+// checkLinearize cross-checks the device Linearization with the CPU's on
+// every program: f(x), the four products (1e-12 relative) and log|det J|,
+// and the round trip IJVP(JVP(t)) = t on the device alone.
+func checkLinearize(t *testing.T, b *Backend) {
+	for pi, p := range devPrograms {
+		t.Run(p.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(uint64(pi), 3))
+			x := randTensor(rng, p.shape, p.lo, p.hi)
+			cl, err := inverse.Linearize(p.f, x)
+			if err != nil {
+				t.Fatalf("CPU: %v", err)
+			}
+			dl, err := Linearize(b, p.f, x)
+			if err != nil {
+				t.Fatalf("device: %v", err)
+			}
+			defer dl.Close()
+			if e := relErr(dl.Output(), cl.Output()); e > 1e-12 {
+				t.Errorf("f(x): relative difference %.3g from the CPU", e)
+			}
+			v := randTensor(rng, p.shape, -1, 1)
+			for _, pr := range []struct {
+				name     string
+				cpu, dev func(*tensor.Tensor) (*tensor.Tensor, error)
+			}{
+				{"JVP", cl.JVP, dl.JVP}, {"VJP", cl.VJP, dl.VJP}, {"IJVP", cl.IJVP, dl.IJVP}, {"VIJP", cl.VIJP, dl.VIJP},
+			} {
+				want, err := pr.cpu(v)
+				if err != nil {
+					t.Fatalf("CPU %s: %v", pr.name, err)
+				}
+				got, err := pr.dev(v)
+				if err != nil {
+					t.Fatalf("device %s: %v", pr.name, err)
+				}
+				if e := relErr(got, want); e > 1e-12 {
+					t.Errorf("%s: relative difference %.3g from the CPU\ndevice %v\ncpu    %v", pr.name, e, got.Data(), want.Data())
+				}
+			}
+			jv, _ := dl.JVP(v)
+			back, err := dl.IJVP(jv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e := relErr(back, v); e > 1e-10 {
+				t.Errorf("IJVP(JVP(v)) differs from v by %.3g", e)
+			}
+			wl, err := cl.LogAbsDet()
+			if err != nil {
+				t.Fatal(err)
+			}
+			gl, err := dl.LogAbsDet()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if math.Abs(gl-wl) > 1e-12*max(1, math.Abs(wl)) {
+				t.Errorf("log|det J| = %.17g, CPU %.17g", gl, wl)
+			}
+		})
+	}
+}
+
+// checkLinearizeErrors: the errors of the device Linearization name what
+// the CPU's name, and a lump the device does not run is *UnsupportedError.
+func checkLinearizeErrors(t *testing.T, b *Backend) {
+	x := tensor.New([]int{4}, []float64{0.5, 1, -1, 2})
+	// A non-finite value names the op.
+	_, err := Linearize(b, func(v *tape.Var) *tape.Var { return ops.Exp(ops.Log(v)) }, x)
+	var nf *inverse.NonFiniteError
+	if !errors.As(err, &nf) || nf.Op != "log" || nf.Pos != 0 || nf.Index != 2 {
+		t.Errorf("log of a negative: got %v, want a NonFiniteError at log@0 index 2", err)
+	}
+	// A singular step names the op and its position.
+	l, err := Linearize(b, func(v *tape.Var) *tape.Var { return ops.Tanh(ops.Square(v)) }, tensor.New([]int{3}, []float64{1, 0, 2}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = l.IJVP(tensor.New([]int{3}, []float64{1, 1, 1}))
+	var se *tape.SingularError
+	if !errors.As(err, &se) || se.Op != "square" || se.Pos != 0 || se.Index != 1 {
+		t.Errorf("square at 0: got %v, want a SingularError at square@0 index 1", err)
+	}
+	l.Close()
+	// x + sin x is one batched lump: not on the device yet.
+	l, err = Linearize(b, func(v *tape.Var) *tape.Var { return ops.Add(v, ops.Sin(v)) }, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = l.IJVP(x)
+	var ue *UnsupportedError
+	if !errors.As(err, &ue) {
+		t.Errorf("x + sin x: got %v, want *UnsupportedError", err)
+	}
+	// The ordinary products still run.
+	if _, err := l.JVP(x); err != nil {
+		t.Errorf("x + sin x JVP: %v", err)
+	}
+	l.Close()
+	// f(x) of the wrong size.
+	_, err = Linearize(b, func(v *tape.Var) *tape.Var { return ops.Sum(v) }, x)
+	if !errors.Is(err, inverse.ErrSize) {
+		t.Errorf("sum: got %v, want ErrSize", err)
+	}
+}
