@@ -255,16 +255,16 @@ func (f *diagDev) solve(e *seq, dst, v *Tensor) {
 	e.run(func() error { return e.b.BinaryForward("div", dst, v, f.d) })
 }
 func (f *diagDev) solveT(e *seq, dst, v *Tensor) { f.solve(e, dst, v) }
-func (f *diagDev) logAbsDet() float64             { return f.logdet }
-func (f *diagDev) describe() string               { return "division by the derivative (diagonal)" }
+func (f *diagDev) logAbsDet() float64            { return f.logdet }
+func (f *diagDev) describe() string              { return "division by the derivative (diagonal)" }
 
 // identityDev is an identity block.
 type identityDev struct{}
 
 func (identityDev) solve(e *seq, dst, v *Tensor)  { e.copy(dst, v) }
 func (identityDev) solveT(e *seq, dst, v *Tensor) { e.copy(dst, v) }
-func (identityDev) logAbsDet() float64             { return 0 }
-func (identityDev) describe() string               { return "identity" }
+func (identityDev) logAbsDet() float64            { return 0 }
+func (identityDev) describe() string              { return "identity" }
 
 // cumsumDev is Cumsum's unit lower triangular block: differences of rows.
 type cumsumDev struct{ cols int }
@@ -301,7 +301,7 @@ func (f *kronDev) product(e *seq, dst, v *Tensor, trans bool) {
 }
 func (f *kronDev) solve(e *seq, dst, v *Tensor)  { f.product(e, dst, v, false) }
 func (f *kronDev) solveT(e *seq, dst, v *Tensor) { f.product(e, dst, v, true) }
-func (f *kronDev) logAbsDet() float64             { return f.logdet }
+func (f *kronDev) logAbsDet() float64            { return f.logdet }
 func (f *kronDev) describe() string {
 	return fmt.Sprintf("product with W⁻¹ (%d×%d, from an LU on the host)", f.k, f.k)
 }
