@@ -29,6 +29,7 @@ var deviceChecks = []struct {
 	{"Cumsum", checkCumsum},
 	{"Linearize", checkLinearize},
 	{"LinearizeErrors", checkLinearizeErrors},
+	{"Newton", checkNewton},
 }
 
 func TestGPU(t *testing.T) {

@@ -60,6 +60,36 @@ func Linearize(be *Backend, f func(x *tape.Var) *tape.Var, x *tensor.Tensor) (*L
 	if bad, i := x.HasNonFinite(); bad {
 		return nil, &inverse.NonFiniteError{Where: "input x", Pos: -1, Index: i, Value: x.Data()[i]}
 	}
+	l, err := record(be, f, x)
+	if err != nil {
+		return nil, err
+	}
+	if bad, _ := l.y.HasNonFinite(); bad {
+		err := l.firstNonFinite()
+		l.Close()
+		return nil, err
+	}
+	return l, nil
+}
+
+// Eval returns f(x) computed on the backend's device: the primal alone, for
+// a line search or a forward pass. Unlike Linearize it accepts NaN and ±Inf
+// (they come back in the result); it panics and errors as Linearize does
+// otherwise, and frees its device memory before returning.
+func Eval(be *Backend, f func(x *tape.Var) *tape.Var, x *tensor.Tensor) (*tensor.Tensor, error) {
+	if be == nil || x == nil {
+		panic("cuda: Eval with a nil Backend or x")
+	}
+	l, err := record(be, f, x)
+	if err != nil {
+		return nil, err
+	}
+	defer l.Close()
+	return l.y, nil
+}
+
+// record records f at x on a shape tape and runs it on the device.
+func record(be *Backend, f func(x *tape.Var) *tape.Var, x *tensor.Tensor) (*Linearization, error) {
 	tp := tape.NewShapeTape()
 	in := tp.Input(x)
 	out := f(in)
@@ -103,11 +133,6 @@ func Linearize(be *Backend, f func(x *tape.Var) *tape.Var, x *tensor.Tensor) (*L
 	if e.err != nil {
 		l.Close()
 		return nil, e.err
-	}
-	if bad, _ := l.y.HasNonFinite(); bad {
-		err := l.firstNonFinite()
-		l.Close()
-		return nil, err
 	}
 	return l, nil
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/invad/invad/bench"
 	"github.com/invad/invad/inverse"
+	"github.com/invad/invad/newton"
 	"github.com/invad/invad/ops"
 	"github.com/invad/invad/tape"
 	"github.com/invad/invad/tensor"
@@ -223,5 +224,44 @@ func checkLinearizeErrors(t *testing.T, b *Backend) {
 	_, err = Linearize(b, func(v *tape.Var) *tape.Var { return ops.Sum(v) }, x)
 	if !errors.Is(err, inverse.ErrSize) {
 		t.Errorf("sum: got %v, want ErrSize", err)
+	}
+}
+
+// checkNewton solves a small cumsum ∘ coupling system by Newton's method
+// with every linearization, step and line-search evaluation on the device,
+// and compares the root with the known one and the CPU solve's.
+func checkNewton(t *testing.T, b *Backend) {
+	n := 4 * 2 * bench.CouplingHalf
+	f := func(x *tape.Var) *tape.Var { return ops.Cumsum(bench.Coupling(n)(x)) }
+	rng := rand.New(rand.NewPCG(9, 9))
+	xTrue := randTensor(rng, []int{n}, -1, 1)
+	y := f(tape.NewTape().Input(xTrue)).Value().Clone()
+	F := func(x *tape.Var) *tape.Var { return ops.Sub(f(x), ops.Const(x, y)) }
+	opt := newton.Options{Tol: 1e-12,
+		Linearizer: func(F func(*tape.Var) *tape.Var, x *tensor.Tensor) (newton.Linear, error) {
+			l, err := Linearize(b, F, x)
+			if err != nil {
+				return nil, err
+			}
+			return l, nil
+		},
+		Eval: func(F func(*tape.Var) *tape.Var, x *tensor.Tensor) (*tensor.Tensor, error) { return Eval(b, F, x) },
+	}
+	res, err := newton.Solve(F, tensor.Zeros(n), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := newton.Solve(F, tensor.Zeros(n), newton.Options{Tol: 1e-12})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := relErr(res.X, xTrue); !res.Converged || e > 1e-9 {
+		t.Errorf("device Newton: converged %v in %d iterations, |x − x_true| = %.3g", res.Converged, res.Iters, e)
+	}
+	if res.Iters != ref.Iters || math.Abs(res.LogAbsDet-ref.LogAbsDet) > 1e-10*max(1, math.Abs(ref.LogAbsDet)) {
+		t.Errorf("device: %d iterations, log|det J| %.15g; CPU: %d, %.15g", res.Iters, res.LogAbsDet, ref.Iters, ref.LogAbsDet)
+	}
+	if inUse, _ := b.MemStats(); inUse != 0 {
+		t.Errorf("%d bytes of device memory still in use after the solve", inUse)
 	}
 }

@@ -54,6 +54,23 @@ type Options struct {
 	Callback func(Iter) error
 	// Linearize options (lump width limit, ...).
 	Linearize []inverse.Option
+	// Linearizer, if set, makes each linearization instead of
+	// inverse.Linearize (which then ignores the Linearize options): the
+	// CUDA backend's cuda.Linearize, for one. A Linear with a Close method
+	// is closed when the solve no longer needs it.
+	Linearizer func(F func(x *tape.Var) *tape.Var, x *tensor.Tensor) (Linear, error)
+	// Eval, if set, evaluates F for the line search instead of a run on
+	// the CPU (cuda.Eval runs it on the GPU).
+	Eval func(F func(x *tape.Var) *tape.Var, x *tensor.Tensor) (*tensor.Tensor, error)
+}
+
+// Linear is what a Newton iteration needs of a linearization of F at x:
+// F(x), log|det J| and the step J⁻¹·F(x). *inverse.Linearization and
+// *cuda.Linearization are Linears.
+type Linear interface {
+	Output() *tensor.Tensor
+	LogAbsDet() (float64, error)
+	IJVPTo(dst, dy *tensor.Tensor) error
 }
 
 // Iter describes one iteration.
@@ -63,7 +80,7 @@ type Iter struct {
 	Step         float64       // ‖α·dx‖∞
 	Alpha        float64       // the step length taken
 	Refactorized bool          // a new linearization (tape and lump factors) was made
-	Lumps        int           // lumps of the linearization used
+	Lumps        int           // lumps of the linearization used (0 for a Linear other than *inverse.Linearization)
 	Time         time.Duration // wall time of the iteration
 }
 
@@ -111,9 +128,29 @@ func Solve(F func(x *tape.Var) *tape.Var, x0 *tensor.Tensor, opt Options) (*Resu
 	if opt.Chord <= 0 {
 		opt.Chord = 1
 	}
+	linearize := opt.Linearizer
+	if linearize == nil {
+		linearize = func(F func(x *tape.Var) *tape.Var, x *tensor.Tensor) (Linear, error) {
+			l, err := inverse.Linearize(F, x, opt.Linearize...)
+			if err != nil {
+				return nil, err // not a typed nil in the interface
+			}
+			return l, nil
+		}
+	}
+	evalF := opt.Eval
+	if evalF == nil {
+		evalF = func(F func(x *tape.Var) *tape.Var, x *tensor.Tensor) (*tensor.Tensor, error) { return eval(F, x), nil }
+	}
 	x := x0.Clone()
 	res := &Result{X: x}
-	var lin *inverse.Linearization
+	var lin Linear
+	release := func() {
+		if c, ok := lin.(interface{ Close() }); ok {
+			c.Close()
+		}
+	}
+	defer func() { release() }()
 	var fx *tensor.Tensor
 	age := opt.Chord
 	dx := tensor.Zeros(x.Shape()...) // the step, reused by every iteration
@@ -121,8 +158,9 @@ func Solve(F func(x *tape.Var) *tape.Var, x0 *tensor.Tensor, opt Options) (*Resu
 		t0 := time.Now()
 		it := Iter{K: k}
 		if age >= opt.Chord {
+			release()
 			var err error
-			lin, err = inverse.Linearize(F, x, opt.Linearize...)
+			lin, err = linearize(F, x)
 			if err != nil {
 				return res, fmt.Errorf("newton: iteration %d: %w", k, err)
 			}
@@ -131,12 +169,12 @@ func Solve(F func(x *tape.Var) *tape.Var, x0 *tensor.Tensor, opt Options) (*Resu
 				return res, fmt.Errorf("newton: iteration %d: %w", k, err)
 			}
 			it.Refactorized, age = true, 0
-		} else if fx == nil {
-			fx = eval(F, x)
 		}
 		age++
-		if lumps, err := lin.Lumps(); err == nil {
-			it.Lumps = len(lumps)
+		if cl, ok := lin.(*inverse.Linearization); ok {
+			if lumps, err := cl.Lumps(); err == nil {
+				it.Lumps = len(lumps)
+			}
 		}
 		if k == 1 {
 			res.Residual, _ = norms(fx.Data())
@@ -156,7 +194,10 @@ func Solve(F func(x *tape.Var) *tape.Var, x0 *tensor.Tensor, opt Options) (*Resu
 			for i, d := range dx.Data() {
 				xn.Data()[i] -= alpha * d
 			}
-			fn = eval(F, xn)
+			var err error
+			if fn, err = evalF(F, xn); err != nil {
+				return res, fmt.Errorf("newton: iteration %d: evaluating F: %w", k, err)
+			}
 			_, f1 := norms(fn.Data())
 			// Armijo on ½‖F‖²: the Newton direction decreases it at rate ‖F‖².
 			if opt.NoLineSearch || (f1 <= (1-1e-4*alpha)*f0 && !math.IsNaN(f1)) {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/invad/invad/inverse"
 	"github.com/invad/invad/newton"
 	"github.com/invad/invad/ops"
 	"github.com/invad/invad/tape"
@@ -110,5 +111,55 @@ func TestErrorsCarryIteration(t *testing.T) {
 	_, err = newton.Solve(target(g, randVec(3, 10, 5)), tensor.Zeros(10), newton.Options{Callback: func(newton.Iter) error { return stop }})
 	if !errors.Is(err, stop) {
 		t.Errorf("callback error: got %v", err)
+	}
+}
+
+// closer wraps a CPU linearization as a Linear with a Close, counting.
+type closer struct {
+	*inverse.Linearization
+	closed *int
+}
+
+func (c closer) Close() { *c.closed++ }
+
+// TestPluggableLinearizer: a Linearizer and an Eval replace the CPU ones
+// (the CUDA backend plugs in so), each linearization is closed once, and the
+// solve reaches the same root as the default.
+func TestPluggableLinearizer(t *testing.T) {
+	const n = 50
+	g := func(x *tape.Var) *tape.Var { return ops.Add(x, ops.Scale(ops.Tanh(x), 0.5)) }
+	xstar := randVec(2, n, 1)
+	F := target(g, xstar)
+	made, closed, evals := 0, 0, 0
+	res, err := newton.Solve(F, tensor.Zeros(n), newton.Options{
+		Linearizer: func(F func(*tape.Var) *tape.Var, x *tensor.Tensor) (newton.Linear, error) {
+			l, err := inverse.Linearize(F, x)
+			if err != nil {
+				return nil, err
+			}
+			made++
+			return closer{l, &closed}, nil
+		},
+		Eval: func(F func(*tape.Var) *tape.Var, x *tensor.Tensor) (*tensor.Tensor, error) {
+			evals++
+			return F(tape.NewTape().Input(x)).Value(), nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := maxDiff(res.X.Data(), xstar.Data()); !res.Converged || d > 1e-9 {
+		t.Fatalf("converged %v, ‖x − x*‖∞ = %g", res.Converged, d)
+	}
+	if made != res.Iters || closed != made || evals < res.Iters {
+		t.Errorf("%d iterations: %d linearizations made, %d closed, %d evaluations", res.Iters, made, closed, evals)
+	}
+	// An error from Eval stops the solve and names the iteration.
+	boom := errors.New("device lost")
+	_, err = newton.Solve(F, tensor.Zeros(n), newton.Options{Eval: func(func(*tape.Var) *tape.Var, *tensor.Tensor) (*tensor.Tensor, error) {
+		return nil, boom
+	}})
+	if !errors.Is(err, boom) || !strings.Contains(err.Error(), "iteration 1") {
+		t.Errorf("Eval error: got %v", err)
 	}
 }
