@@ -24,7 +24,7 @@ func runBench(args []string, out io.Writer) error {
 	perDecade := fs.Int("per-decade", 1, "sizes per power of ten from 10³ (1: 10³, 10⁴, ...; 2 adds 3·10³, 3·10⁴, ...)")
 	sizes := fs.String("sizes", "", "comma-separated sizes to run instead of the powers of ten")
 	quick := fs.Bool("quick", false, "a short run for CI: n ≤ 10⁴, 2 repetitions, GMRES capped at 300 iterations")
-	backend := fs.String("backend", "auto", "auto, cpu or cuda (this build has the CPU backend only)")
+	backend := fs.String("backend", "auto", "auto or cpu: the harness times the CPU backend (cuda: see the GPU benchmarks of package cuda)")
 	reps := fs.Int("reps", 0, "most repetitions of a method; times are medians (0: 3, or 2 with --quick)")
 	memory := fs.Float64("memory", 8, "memory budget of one size, in GB: sizes estimated over it are skipped")
 	denseMax := fs.Int("dense-max", 4000, "largest n of the dense methods (dense J + LU, PyTorch)")
@@ -59,8 +59,12 @@ flags:`)
 	if *perDecade < 1 || *reps < 0 || *memory <= 0 || *denseMax < 1 || *restart < 1 || *gmresIter < 0 || *gmresTime < 0 {
 		return fmt.Errorf("--reps, --gmres-max-iter and --gmres-time must not be negative; --per-decade, --memory, --dense-max and --gmres-restart must be positive")
 	}
-	if _, err := resolveBackend(*backend, benchProgress); err != nil {
-		return err
+	switch *backend {
+	case "cuda":
+		return fmt.Errorf("--backend cuda: invad bench times the CPU backend only; the GPU benchmarks are BenchmarkGPU* in package cuda (cuda/gpu-check.sh runs them)")
+	case "auto", "cpu":
+	default:
+		return fmt.Errorf("--backend %q: want auto, cpu or cuda", *backend)
 	}
 	cfg := bench.Config{
 		PerDecade:      *perDecade,

@@ -16,7 +16,7 @@ func TestBenchCmdFlags(t *testing.T) {
 		args         []string
 		want         string
 	}{
-		{"cuda", "no GPU runs the products in this build: the error says whether the driver or the device is missing", []string{"--backend", "cuda"}, "--backend cuda: "},
+		{"cuda", "the harness times the CPU backend only: the error points to the GPU benchmarks", []string{"--backend", "cuda"}, "--backend cuda: "},
 		{"bad backend", "only auto, cpu, cuda", []string{"--backend", "tpu"}, "want auto, cpu or cuda"},
 		{"family", "unknown family names are refused", []string{"--families", "nope", "--sizes", "16"}, `unknown family "nope"`},
 		{"sizes", "sizes must be positive integers", []string{"--sizes", "10,x"}, "--sizes"},

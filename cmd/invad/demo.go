@@ -12,7 +12,9 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/invad/invad/bench"
+	"github.com/invad/invad/cuda"
 	"github.com/invad/invad/inverse"
+	"github.com/invad/invad/lump"
 	"github.com/invad/invad/newton"
 	"github.com/invad/invad/ops"
 	"github.com/invad/invad/tape"
@@ -56,6 +58,9 @@ flags:`)
 	if err != nil {
 		return err
 	}
+	if be != nil {
+		defer be.Close()
+	}
 	const half = bench.CouplingHalf
 	n := 2 * *rows * half
 	rng := rand.New(rand.NewPCG(1, 1))
@@ -71,12 +76,34 @@ flags:`)
 	y := f(tape.NewTape().Input(xTrue)).Value().Clone()
 	F := func(x *tape.Var) *tape.Var { return ops.Sub(f(x), ops.Const(x, y)) }
 
-	fmt.Fprintf(out, "invad demo: solve f(x) = y, f = cumsum ∘ affine coupling layer, n = %d (%d rows × 2 × %d), %s backend\n\n", n, *rows, half, be)
+	fmt.Fprintf(out, "invad demo: solve f(x) = y, f = cumsum ∘ affine coupling layer, n = %d (%d rows × 2 × %d), %s backend\n\n", n, *rows, half, backendName(be))
 	fmt.Fprintf(out, "Newton's method, each step dx = IJVP(F(x)):\n%5s %12s %12s %9s\n", "iter", "‖F(x)‖∞", "‖step‖∞", "time")
-	res, err := newton.Solve(F, tensor.Zeros(n), newton.Options{Tol: 1e-10, Callback: func(it newton.Iter) error {
+	opt := newton.Options{Tol: 1e-10, Callback: func(it newton.Iter) error {
 		fmt.Fprintf(out, "%5d %12.3e %12.3e %9v\n", it.K, it.Residual, it.Step, it.Time.Round(time.Millisecond))
 		return nil
-	}})
+	}}
+	// linearize and primal run on the chosen backend.
+	linearize := func(F func(*tape.Var) *tape.Var, x *tensor.Tensor) (linearization, error) {
+		l, err := inverse.Linearize(F, x)
+		if err != nil {
+			return nil, err
+		}
+		return l, nil
+	}
+	primal := func(F func(*tape.Var) *tape.Var, x *tensor.Tensor) error { F(tape.NewStreamTape(nil).Input(x)); return nil }
+	if be != nil {
+		linearize = func(F func(*tape.Var) *tape.Var, x *tensor.Tensor) (linearization, error) {
+			l, err := cuda.Linearize(be, F, x)
+			if err != nil {
+				return nil, err
+			}
+			return l, nil
+		}
+		primal = func(F func(*tape.Var) *tape.Var, x *tensor.Tensor) error { _, err := cuda.Eval(be, F, x); return err }
+		opt.Linearizer = func(F func(*tape.Var) *tape.Var, x *tensor.Tensor) (newton.Linear, error) { return linearize(F, x) }
+		opt.Eval = func(F func(*tape.Var) *tape.Var, x *tensor.Tensor) (*tensor.Tensor, error) { return cuda.Eval(be, F, x) }
+	}
+	res, err := newton.Solve(F, tensor.Zeros(n), opt)
 	if err != nil {
 		return err
 	}
@@ -99,10 +126,15 @@ flags:`)
 		return err
 	}
 	x := res.X
-	timed("primal (plain run)", func() error { F(tape.NewTape().Input(x)); return nil })
-	var lin *inverse.Linearization
-	if err := timed("Linearize (record)", func() (err error) { lin, err = inverse.Linearize(F, x); return err }); err != nil {
+	if err := timed("primal (plain run)", func() error { return primal(F, x) }); err != nil {
 		return err
+	}
+	var lin linearization
+	if err := timed("Linearize (record)", func() (err error) { lin, err = linearize(F, x); return err }); err != nil {
+		return err
+	}
+	if c, ok := lin.(interface{ Close() }); ok {
+		defer c.Close()
 	}
 	var logdet float64
 	if err := timed("lumps + factorize", func() (err error) { logdet, err = lin.LogAbsDet(); return err }); err != nil {
@@ -119,7 +151,13 @@ flags:`)
 		{"VJP", func() (*tensor.Tensor, error) { return lin.VJP(c) }, &vj},
 		{"IJVP", func() (*tensor.Tensor, error) { return lin.IJVP(jv) }, &ij},
 		{"VIJP", func() (*tensor.Tensor, error) { return lin.VIJP(vj) }, &vij},
-		{"tapeless VIJP (2 runs of f)", func() (*tensor.Tensor, error) { return inverse.VIJP(F, x, vj) }, &tl},
+	}
+	if be == nil { // the tapeless VIJP runs on the CPU only
+		steps = append(steps, struct {
+			name string
+			run  func() (*tensor.Tensor, error)
+			dst  **tensor.Tensor
+		}{"tapeless VIJP (2 runs of f)", func() (*tensor.Tensor, error) { return inverse.VIJP(F, x, vj) }, &tl})
 	}
 	for _, st := range steps {
 		if err := timed(st.name, func() (err error) { *st.dst, err = st.run(); return err }); err != nil {
@@ -133,22 +171,26 @@ flags:`)
 	}
 	tw.Flush()
 
-	lumps, err := lin.Lumps()
+	prog := lin.Program()
+	an, err := lump.Analyze(prog, lump.DefaultMaxWidth)
 	if err != nil {
 		return err
 	}
+	lumps := an.Lumps
 	kinds := map[string]int{}
 	for _, l := range lumps {
-		kinds[l.Kind]++
+		kinds[l.Kind.String()]++
 	}
-	prog := lin.Program()
 	fmt.Fprintf(out, "\ntape: %d ops, %.1f MB; %d lumps: %d steps, %d batched, %d dense, %d copies, %d expansions (invad explain shows them)\n",
 		len(prog.Nodes), float64(lin.TapeBytes())/1e6, len(lumps), kinds["step"], kinds["batch"], kinds["dense"], kinds["copy"], kinds["expansion"])
 	fmt.Fprintf(out, "log|det J| = %.10g\n", logdet)
-	fmt.Fprintf(out, "round trips: |IJVP(JVP(v)) − v|/|v| = %.2e, |VIJP(VJP(c)) − c|/|c| = %.2e, tapeless vs taped VIJP %.2e\n",
-		relDiff(ij.Data(), v.Data()), relDiff(vij.Data(), c.Data()), relDiff(tl.Data(), vij.Data()))
+	fmt.Fprintf(out, "round trips: |IJVP(JVP(v)) − v|/|v| = %.2e, |VIJP(VJP(c)) − c|/|c| = %.2e", relDiff(ij.Data(), v.Data()), relDiff(vij.Data(), c.Data()))
+	if tl != nil {
+		fmt.Fprintf(out, ", tapeless vs taped VIJP %.2e", relDiff(tl.Data(), vij.Data()))
+	}
+	fmt.Fprintln(out)
 
-	// The same Newton step, the dense way, on a small copy.
+	// The same Newton step, the dense way, on a small copy (on the CPU).
 	ns := 2 * *check * half
 	fs2 := couplingProblem(*check)
 	xs := tensor.New([]int{ns}, append([]float64(nil), xTrue.Data()[:ns]...))
@@ -185,11 +227,23 @@ flags:`)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "\none Newton step on a small copy (n = %d), the dense way vs invad:\n", ns)
+	fmt.Fprintf(out, "\none Newton step on a small copy (n = %d, on the CPU), the dense way vs invad:\n", ns)
 	fmt.Fprintf(out, "  dense: J from %d JVPs + LU + solve  %v\n", ns, dense.Round(time.Microsecond))
 	fmt.Fprintf(out, "  invad: Linearize + lumps + IJVP     %v  (%.0f× faster)\n", inv.Round(time.Microsecond), dense.Seconds()/inv.Seconds())
 	fmt.Fprintf(out, "  steps agree to %.2e (relative); log|det J| %.12g vs %.12g\n", relDiff(got.Data(), ref.RawVector().Data), gotLD, refLD)
 	return nil
+}
+
+// linearization is what the demo uses of a Linearization, CPU
+// (*inverse.Linearization) or GPU (*cuda.Linearization).
+type linearization interface {
+	newton.Linear
+	JVP(*tensor.Tensor) (*tensor.Tensor, error)
+	VJP(*tensor.Tensor) (*tensor.Tensor, error)
+	IJVP(*tensor.Tensor) (*tensor.Tensor, error)
+	VIJP(*tensor.Tensor) (*tensor.Tensor, error)
+	Program() *tape.Program
+	TapeBytes() int64
 }
 
 // relDiff returns |a − b|₂ / |b|₂.
