@@ -90,7 +90,10 @@ flags:`)
 		}
 		return l, nil
 	}
-	primal := func(F func(*tape.Var) *tape.Var, x *tensor.Tensor) error { F(tape.NewStreamTape(nil).Input(x)); return nil }
+	primal := func(F func(*tape.Var) *tape.Var, x *tensor.Tensor) error {
+		F(tape.NewStreamTape(nil).Input(x))
+		return nil
+	}
 	if be != nil {
 		linearize = func(F func(*tape.Var) *tape.Var, x *tensor.Tensor) (linearization, error) {
 			l, err := cuda.Linearize(be, F, x)
@@ -101,7 +104,9 @@ flags:`)
 		}
 		primal = func(F func(*tape.Var) *tape.Var, x *tensor.Tensor) error { _, err := cuda.Eval(be, F, x); return err }
 		opt.Linearizer = func(F func(*tape.Var) *tape.Var, x *tensor.Tensor) (newton.Linear, error) { return linearize(F, x) }
-		opt.Eval = func(F func(*tape.Var) *tape.Var, x *tensor.Tensor) (*tensor.Tensor, error) { return cuda.Eval(be, F, x) }
+		opt.Eval = func(F func(*tape.Var) *tape.Var, x *tensor.Tensor) (*tensor.Tensor, error) {
+			return cuda.Eval(be, F, x)
+		}
 	}
 	res, err := newton.Solve(F, tensor.Zeros(n), opt)
 	if err != nil {
