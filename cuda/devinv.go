@@ -3,17 +3,19 @@ package cuda
 import (
 	"errors"
 	"fmt"
-	"strings"
 
+	"github.com/invad/invad/cpu"
 	"github.com/invad/invad/lump"
 	"github.com/invad/invad/tape"
 )
 
 // The inverse products on the device: the sweeps of package inverse
 // (inverse/solve.go) over the same lump analysis, with the vectors in
-// device memory and each op's rules run by its kernels. The lumps run here
-// are steps, copies and expansions; a batched or dense lump is
-// *UnsupportedError.
+// device memory and each op's rules run by its kernels: steps (the op's
+// own factor), copies, expansions, batch lumps (their K×K blocks built from
+// JVP columns and factorized by the device's batched LU) and dense lumps
+// (built on the device, LU-factorized on the host, solved by products with
+// A⁻¹ on the device).
 
 // devInv is the inverse-mode half of a device Linearization: the lumps and
 // their factors on the device.
@@ -21,6 +23,7 @@ type devInv struct {
 	an            *lump.Analysis
 	killed        []bool
 	internalRead  []bool
+	internalKnown []bool // an internal equation of the lump reads a value known before it
 	eqOff         [][]int
 	layouts       [][][2]int
 	facs          []devFactor
@@ -52,12 +55,6 @@ func (l *Linearization) buildInverse() (*devInv, error) {
 		s.lens[nd.Out.ID()] = nd.Out.Len()
 	}
 	s.lens[s.input] = l.n
-	for li, lp := range an.Lumps {
-		if lp.Kind == lump.Batch || lp.Kind == lump.DenseLump {
-			return nil, &UnsupportedError{Op: "lump " + strings.Join(an.LumpOps(li), " "), Pos: -1,
-				What: fmt.Sprintf("a %v lump (%d×%d, %s LU) does not run on the device yet; the CPU backend (package inverse) runs it", lp.Kind, lp.Width, lp.Width, lp.Kind)}
-		}
-	}
 	s.killed = make([]bool, len(an.Atoms))
 	s.eqOff = make([][]int, len(an.Lumps))
 	s.layouts = make([][][2]int, len(an.Lumps))
@@ -72,6 +69,16 @@ func (l *Linearization) buildInverse() (*devInv, error) {
 		}
 		s.layouts[li] = s.buildLayout(li)
 	}
+	s.internalKnown = make([]bool, len(an.Lumps))
+	for li, lp := range an.Lumps {
+		for _, q := range lp.Internal {
+			for _, t := range an.Eqs[q].Touch {
+				if an.LumpOf[t.Atom] != li {
+					s.internalKnown[li] = true
+				}
+			}
+		}
+	}
 	s.internalRead = make([]bool, len(an.Lumps))
 	for li, lp := range an.Lumps {
 		for _, q := range lp.Eqs {
@@ -84,21 +91,29 @@ func (l *Linearization) buildInverse() (*devInv, error) {
 	}
 	e := &seq{b: l.be}
 	for li, lp := range an.Lumps {
-		if lp.Kind != lump.Step {
+		var f devFactor
+		switch lp.Kind {
+		case lump.Step:
+			nd := lp.Node
+			f, err = e.factor(l.ops[s.node[nd]], nd, lp.Input, l.values(e, nd.In), l.val[nd.Out.ID()])
+			if err != nil {
+				var se *tape.SingularError
+				if errors.As(err, &se) {
+					c := *se
+					c.Pos = nd.Pos
+					err = &c
+				} else if e.err == nil {
+					err = fmt.Errorf("cuda: op %s at tape position %d: %w", nd.Op.Name(), nd.Pos, err)
+				}
+			}
+		case lump.Batch:
+			f, err = l.factorBatch(s, li)
+		case lump.DenseLump:
+			f, err = l.factorDense(s, li)
+		default:
 			continue
 		}
-		nd := lp.Node
-		i := s.node[nd]
-		f, err := e.factor(l.ops[i], nd, lp.Input, l.values(e, nd.In), l.val[nd.Out.ID()])
 		if err != nil {
-			var se *tape.SingularError
-			if errors.As(err, &se) {
-				c := *se
-				c.Pos = nd.Pos
-				err = &c
-			} else if e.err == nil {
-				err = fmt.Errorf("cuda: op %s at tape position %d: %w", nd.Op.Name(), nd.Pos, err)
-			}
 			return nil, err
 		}
 		s.facs[li] = f
@@ -106,6 +121,167 @@ func (l *Linearization) buildInverse() (*devInv, error) {
 		s.logdet += f.logAbsDet()
 	}
 	return s, nil
+}
+
+// blockError reports a refused lump as the CPU backend does.
+func (s *devInv) blockError(li int, pivot float64, why string) error {
+	e := &lump.SingularBlockError{Block: li, Size: s.an.Lumps[li].Width, Cond: pivot}
+	for _, q := range s.an.Lumps[li].Eqs {
+		if nd := s.an.Eqs[q].Node; nd != nil && (len(e.Nodes) == 0 || e.Nodes[len(e.Nodes)-1] != nd.Pos) {
+			e.Ops, e.Nodes = append(e.Ops, nd.Op.Name()), append(e.Nodes, nd.Pos)
+		}
+	}
+	return fmt.Errorf("cuda: %s: %w", why, e)
+}
+
+// column evaluates the created equations of lump li with the killed
+// tangent unit on atom u (zero on the other killed atoms), the internal
+// values propagated from it into trial, and nothing known: one column of
+// A = ∂Created/∂Killed (of every block, for a batch).
+func (w *sweep) column(li, u int, unit *Tensor, trial map[int]*Tensor, col *Tensor) {
+	lp := &w.s.an.Lumps[li]
+	as := func(k int) *Tensor {
+		if k == u {
+			return unit
+		}
+		return trial[k] // internal atoms; nil for everything else
+	}
+	var last *tape.Node
+	var jv *Tensor
+	for _, q := range lp.Internal {
+		eq := &w.s.an.Eqs[q]
+		if eq.Node != last {
+			jv, last = w.nodeJVP(eq.Node, as, false), eq.Node
+		}
+		if jv == nil {
+			w.zero(trial[eq.Self])
+		} else {
+			w.copy(trial[eq.Self], jv.View(eq.Off, eq.Len))
+		}
+	}
+	w.evalEqs(lp.Created, as, col, false)
+}
+
+func (w *sweep) trialBuffers(lp *lump.Lump) map[int]*Tensor {
+	trial := map[int]*Tensor{}
+	for _, q := range lp.Internal {
+		k := w.s.an.Eqs[q].Self
+		trial[k] = w.keepScratch(w.s.an.Atoms[k].Len)
+	}
+	return trial
+}
+
+// batchDev is a batch lump's M independent K×K blocks, LU-factorized on
+// the device.
+type batchDev struct {
+	lu     *BatchLU
+	logdet float64
+}
+
+func (f *batchDev) solve(e *seq, dst, v *Tensor)  { e.run(func() error { return f.lu.Solve(dst, v) }) }
+func (f *batchDev) solveT(e *seq, dst, v *Tensor) { e.run(func() error { return f.lu.SolveT(dst, v) }) }
+func (f *batchDev) logAbsDet() float64           { return f.logdet }
+func (f *batchDev) describe() string {
+	return fmt.Sprintf("batched LU on the device (%d blocks %d×%d)", f.lu.M(), f.lu.K(), f.lu.K())
+}
+func (f *batchDev) free() { f.lu.Free() }
+
+// factorBatch builds a batch lump's blocks on the device, batch-minor
+// (entry (i, j) of block b at (i·K+j)·M + b; i over created equations, j
+// over killed atoms), one column of every block per killed atom, and
+// factorizes them there.
+func (l *Linearization) factorBatch(s *devInv, li int) (devFactor, error) {
+	lp := &s.an.Lumps[li]
+	k, m := lp.K, lp.M
+	w := l.newSweep(s)
+	defer w.close()
+	a := w.keepScratch(k * k * m)
+	ones := make([]float64, m)
+	for i := range ones {
+		ones[i] = 1
+	}
+	unit := w.upload(ones, m)
+	w.tmp = append(w.tmp, unit)
+	col := w.keepScratch(k * m)
+	trial := w.trialBuffers(lp)
+	for j, u := range lp.Killed {
+		w.column(li, u, unit, trial, col)
+		for i := 0; i < k; i++ {
+			w.copy(a.View((i*k+j)*m, m), col.View(i*m, m))
+		}
+		w.flushExcept(len(lp.Internal) + 3)
+	}
+	if w.err != nil {
+		return nil, w.err
+	}
+	lu, err := l.be.FactorBatch(a, k, m)
+	if err != nil {
+		var bs *BatchSingular
+		if errors.As(err, &bs) {
+			return nil, s.blockError(li, bs.Pivot, bs.Error())
+		}
+		return nil, err
+	}
+	ld, err := lu.LogAbsDet()
+	if err != nil {
+		lu.Free()
+		return nil, err
+	}
+	return &batchDev{lu: lu, logdet: ld}, nil
+}
+
+// factorDense builds a dense lump's Width×Width block on the device, one
+// column per scalar killed unknown, and factorizes it on the host (the
+// block is small: at most lump.DefaultMaxWidth); the solves are products
+// with A⁻¹ on the device.
+func (l *Linearization) factorDense(s *devInv, li int) (devFactor, error) {
+	lp := &s.an.Lumps[li]
+	n := lp.Width
+	w := l.newSweep(s)
+	defer w.close()
+	at := w.keepScratch(n * n) // Aᵀ: column c of A is row c here
+	trial := w.trialBuffers(lp)
+	keep := len(lp.Internal) + 1
+	c := 0
+	for _, u := range lp.Killed {
+		ln := s.an.Atoms[u].Len
+		host := make([]float64, ln)
+		for e := range host {
+			host[e] = 1
+			unit := w.upload(host, ln)
+			host[e] = 0
+			w.tmp = append(w.tmp, unit)
+			w.column(li, u, unit, trial, at.View(c*n, n))
+			w.flushExcept(keep)
+			c++
+		}
+	}
+	ath := w.download(at)
+	if w.err != nil {
+		return nil, w.err
+	}
+	a := make([]float64, n*n)
+	for r := range n {
+		for c := range n {
+			a[r*n+c] = ath[c*n+r]
+		}
+	}
+	lu, sing := cpu.FactorLU(a, n)
+	if sing != nil {
+		return nil, s.blockError(li, sing.Pivot, sing.Why)
+	}
+	eye := make([]float64, n*n)
+	for i := range n {
+		eye[i*n+i] = 1
+	}
+	inv := make([]float64, n*n)
+	lu.SolveMany(inv, eye, n)
+	f := &kronDev{k: n, c: 1, left: true, logdet: lu.LogAbsDet()}
+	e := &seq{b: l.be}
+	if f.winv = e.upload(inv, n, n); e.err != nil {
+		return nil, e.err
+	}
+	return f, nil
 }
 
 func (s *devInv) buildLayout(li int) [][2]int {
@@ -199,6 +375,16 @@ func (w *sweep) scratch(n int, zero bool) *Tensor {
 	return t
 }
 
+// keepScratch returns a temporary of n elements (uninitialized) that
+// flushExcept keeps: take those first, before any other temporary.
+func (w *sweep) keepScratch(n int) *Tensor { return w.scratch(n, false) }
+
+// flushExcept frees the temporaries after the first keep.
+func (w *sweep) flushExcept(keep int) {
+	w.free(w.tmp[keep:]...)
+	w.tmp = w.tmp[:keep]
+}
+
 func (w *sweep) flush() {
 	w.free(w.tmp...)
 	w.tmp = w.tmp[:0]
@@ -210,6 +396,17 @@ func (w *sweep) close() {
 }
 
 type assign func(atom int) *Tensor
+
+// lumpAssignKnown assigns only the atoms known before lump li.
+func (w *sweep) lumpAssignKnown(li int) assign {
+	an := w.s.an
+	return func(k int) *Tensor {
+		if lk := an.LumpOf[k]; lk < 0 || lk >= li {
+			return nil
+		}
+		return w.atom(k)
+	}
+}
 
 // lumpAssign assigns the atoms known before lump li, and within the lump
 // its internal atoms (and its killed ones if withKilled); nil elsewhere.
@@ -349,6 +546,12 @@ func (w *sweep) solveLump(li int, x, r *Tensor, trans bool) {
 		if sign(&w.s.an.Eqs[lp.Eqs[0]]) < 0 {
 			w.scale(x, -1, x)
 		}
+	case lump.Batch, lump.DenseLump:
+		if trans {
+			w.s.facs[li].solveT(w.seq, x, r)
+		} else {
+			w.s.facs[li].solve(w.seq, x, r)
+		}
 	case lump.Copy:
 		w.copy(x, r)
 	default:
@@ -428,10 +631,20 @@ func (l *Linearization) IJVPDevice(dst, dy *Tensor) error {
 			w.flush()
 			continue
 		}
+		as := w.lumpAssign(li, false)
+		if len(lp.Internal) > 0 {
+			if s.internalKnown[li] {
+				w.internalPass(lp, as)
+			} else {
+				// No known value feeds the internal values: with the killed
+				// ones still zero they are zero too, and count as absent.
+				as = w.lumpAssignKnown(li)
+			}
+		}
 		n := s.eqRows(lp.Created)
 		rhs, sol := w.scratch(n, false), w.scratch(n, false)
-		// rhs = t − C·(known values), t = dy on the output's rows.
-		w.evalEqs(lp.Created, w.lumpAssign(li, false), rhs, true)
+		// rhs = t − C·(known and internal values), t = dy on the output's rows.
+		w.evalEqs(lp.Created, as, rhs, true)
 		off := 0
 		for _, q := range lp.Created {
 			eq := &an.Eqs[q]
@@ -445,6 +658,9 @@ func (l *Linearization) IJVPDevice(dst, dy *Tensor) error {
 		}
 		w.solveLump(li, sol, rhs, false)
 		w.scatter(li, sol)
+		if len(lp.Internal) > 0 {
+			w.internalPass(lp, w.lumpAssign(li, true))
+		}
 		w.flush()
 	}
 	w.copy(dst, w.ubuf(s.input))
@@ -511,6 +727,26 @@ func (w *sweep) vijpLump(li int, res, cx *Tensor) {
 			w.scale(r, -1, r)
 		}
 	}
+	if len(lp.Internal) > 0 && s.internalRead[li] && lp.Kind != lump.Expansion {
+		// Fold −C_IKᵀ C_IIᵀ⁻¹ r_I into the killed atoms, by one backward
+		// pass over the internal equations restricted to the lump; acc_I
+		// is kept aside and put back for the final sweep.
+		mu := w.scratch(s.eqRows(lp.Internal), false)
+		off := 0
+		for _, q := range lp.Internal {
+			a := w.atom(an.Eqs[q].Self)
+			w.copy(mu.View(off, a.Len()), a)
+			w.scale(a, -1, a)
+			off += a.Len()
+		}
+		w.reverseInternal(lp, 1, func(k int) bool { return an.LumpOf[k] == li }, true)
+		off = 0
+		for _, q := range lp.Internal {
+			a := w.atom(an.Eqs[q].Self)
+			w.copy(a, mu.View(off, a.Len()))
+			off += a.Len()
+		}
+	}
 	if lp.Kind != lump.Expansion {
 		n := s.eqRows(lp.Created)
 		rhs, sol := w.scratch(n, false), w.scratch(n, false)
@@ -541,13 +777,15 @@ func (w *sweep) vijpLump(li int, res, cx *Tensor) {
 			i = j
 		}
 	}
-	w.reverseInternal(lp)
+	w.reverseInternal(lp, -1, nil, false)
 }
 
 // reverseInternal runs the lump's internal equations backwards, op by op:
-// each equation's λ is minus the accumulator of its own atom, and the op's
-// cotangent −λ is pushed to its inputs.
-func (w *sweep) reverseInternal(lp *lump.Lump) {
+// each equation's λ is sign times the accumulator of its own atom, and its
+// Cᵀλ is pushed on as pushCot does with keep and subtract. An internal
+// equation is never the output's (its sign is −1), so the op's cotangent
+// −λ is written straight from the accumulators.
+func (w *sweep) reverseInternal(lp *lump.Lump, sign float64, keep func(int) bool, subtract bool) {
 	an := w.s.an
 	for j := len(lp.Internal); j > 0; {
 		i := j - 1
@@ -559,9 +797,9 @@ func (w *sweep) reverseInternal(lp *lump.Lump) {
 		c := w.scratch(nd.Out.Len(), w.s.eqRows(group) < nd.Out.Len())
 		for _, q := range group {
 			eq := &an.Eqs[q]
-			w.copy(c.View(eq.Off, eq.Len), w.atom(eq.Self))
+			w.scale(c.View(eq.Off, eq.Len), -sign, w.atom(eq.Self))
 		}
-		w.pushCot(nd, c, nil, false, -1)
+		w.pushCot(nd, c, keep, subtract, -1)
 		j = i
 	}
 }

@@ -17,12 +17,16 @@ import (
 // vector only at the API: the arguments uploaded, the results downloaded
 // (the ...Device forms take and return device tensors and copy nothing).
 //
-// Every op of package ops has device rules. The inverse products (IJVP,
-// VIJP, LogAbsDet) run lumps that are single ops (steps: elementwise,
-// cumsum, a matrix product with a square W), ranges of y (copies) and
-// values computed from known ones (expansions); a program with a lump that
-// couples several ops (batched or dense LU) gets *UnsupportedError naming
-// it, and runs on the CPU backend (package inverse).
+// Every op of package ops has device rules, and the inverse products
+// (IJVP, VIJP, LogAbsDet) run every lump kind of package lump on the
+// device: steps with the op's own factor (division by the derivative,
+// cumsum's differences, products with W⁻¹), copies, expansions, batch
+// lumps with the batched LU, dense lumps built on the device and
+// LU-factorized on the host once (they are at most lump.DefaultMaxWidth
+// wide). The factorization happens on the first inverse product and copies
+// to the host only what the CPU backend's errors need: each diagonal
+// factor's derivative (log|det| and the first zero), a batch's status
+// words and log|det| per block, a dense lump's block, a non-constant W.
 //
 // Its methods serialize: products run one at a time, in the Backend's
 // stream. Close frees its device memory.
