@@ -180,7 +180,7 @@ type batchDev struct {
 
 func (f *batchDev) solve(e *seq, dst, v *Tensor)  { e.run(func() error { return f.lu.Solve(dst, v) }) }
 func (f *batchDev) solveT(e *seq, dst, v *Tensor) { e.run(func() error { return f.lu.SolveT(dst, v) }) }
-func (f *batchDev) logAbsDet() float64           { return f.logdet }
+func (f *batchDev) logAbsDet() float64            { return f.logdet }
 func (f *batchDev) describe() string {
 	return fmt.Sprintf("batched LU on the device (%d blocks %d×%d)", f.lu.M(), f.lu.K(), f.lu.K())
 }
