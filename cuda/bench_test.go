@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+	"time"
+
+	"github.com/invad/invad/bench"
 )
 
 // GPU benchmarks: they skip without a GPU (none has run yet; see README.md,
@@ -123,4 +126,77 @@ func BenchmarkGPUGemm(b *testing.B) {
 			b.ReportMetric(2*float64(n)*float64(n)*float64(n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
 	}
+}
+
+// BenchmarkGPUProducts times the device Linearization's products against
+// the primal on the device (every op's forward kernel, rerun in place),
+// for the families of package bench at n = 10⁶ and 10⁷: each iteration
+// runs the primal and the four products once each, alternately, and the
+// benchmark reports each product's time over the primal's (the issue's
+// target: IJVP ≤ 3× the primal) and the primal's milliseconds. Arguments
+// and results stay on the device. The first inverse product (analysis and
+// factorization) runs before the timing.
+func BenchmarkGPUProducts(b *testing.B) {
+	be := gpuBackend(b)
+	for _, fam := range bench.Families() {
+		if fam.Name == "wx" {
+			continue // a dense n×n W: the host LU dominates; not a device measurement
+		}
+		for _, n := range []int{1_000_000, 10_000_000} {
+			b.Run(fmt.Sprintf("%s/n=%d", fam.Name, fam.Size(n)), func(b *testing.B) {
+				p := fam.New(fam.Size(n))
+				l, err := Linearize(be, p.F, p.X)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer l.Close()
+				rng := rand.New(rand.NewPCG(1, 2))
+				v := make([]float64, l.Len())
+				for i := range v {
+					v[i] = rng.NormFloat64()
+				}
+				arg := upload(b, be, v)
+				res := upload(b, be, make([]float64, l.Len()))
+				if _, err := l.LogAbsDet(); err != nil {
+					b.Fatal(err)
+				}
+				total := make([]time.Duration, len(productNames))
+				for b.Loop() {
+					if err := timeProducts(l, res, arg, total); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(total[0].Seconds()*1e3/float64(b.N), "primal-ms")
+				for i, name := range productNames[1:] {
+					b.ReportMetric(total[i+1].Seconds()/total[0].Seconds(), name+"/primal")
+				}
+			})
+		}
+	}
+}
+
+var productNames = []string{"primal", "JVP", "VJP", "IJVP", "VIJP"}
+
+// timeProducts runs the primal on the device and the four products once
+// each, waiting for each, and adds their times to total (productNames'
+// order).
+func timeProducts(l *Linearization, res, arg *Tensor, total []time.Duration) error {
+	runs := []func() error{
+		l.rerun,
+		func() error { return l.JVPDevice(res, arg) },
+		func() error { return l.VJPDevice(res, arg) },
+		func() error { return l.IJVPDevice(res, arg) },
+		func() error { return l.VIJPDevice(res, arg) },
+	}
+	for i, r := range runs {
+		t0 := time.Now()
+		if err := r(); err != nil {
+			return fmt.Errorf("%s: %w", productNames[i], err)
+		}
+		if err := l.Backend().Synchronize(); err != nil {
+			return err
+		}
+		total[i] += time.Since(t0)
+	}
+	return nil
 }

@@ -30,6 +30,7 @@ var deviceChecks = []struct {
 	{"Linearize", checkLinearize},
 	{"LinearizeErrors", checkLinearizeErrors},
 	{"Newton", checkNewton},
+	{"Families", checkFamilies},
 }
 
 func TestGPU(t *testing.T) {

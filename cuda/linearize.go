@@ -419,3 +419,18 @@ func (l *Linearization) VJPDevice(dst, cy *Tensor) error {
 	e.free(tmp...)
 	return e.err
 }
+
+// rerun recomputes every op's value from x on the device, in place: the
+// primal on the device, without recording or any copy (the benchmarks'
+// reference for the products).
+func (l *Linearization) rerun() error {
+	l.enter("rerun")
+	defer l.mu.Unlock()
+	e := &seq{b: l.be}
+	for i, nd := range l.prog.Nodes {
+		if o := l.ops[i]; !o.isView() {
+			e.forward(o, l.val[nd.Out.ID()], l.values(e, nd.In))
+		}
+	}
+	return e.err
+}

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/invad/invad/bench"
 	"github.com/invad/invad/inverse"
@@ -272,6 +273,12 @@ func checkLinearizeErrors(t *testing.T, b *Backend) {
 		t.Errorf("x + sin x JVP: %v", err)
 	}
 	l.Close()
+	// An op from outside package ops has no kernels.
+	_, err = Linearize(b, func(v *tape.Var) *tape.Var { return tape.Apply(foreignOp{ops.TanhOp}, v) }, x)
+	var ue *UnsupportedError
+	if !errors.As(err, &ue) || ue.Op != "tanh" || ue.Pos != 0 {
+		t.Errorf("an op of another package: got %v, want *UnsupportedError for tanh@0", err)
+	}
 	// f(x) of the wrong size.
 	_, err = Linearize(b, func(v *tape.Var) *tape.Var { return ops.Sum(v) }, x)
 	if !errors.Is(err, inverse.ErrSize) {
@@ -315,5 +322,71 @@ func checkNewton(t *testing.T, b *Backend) {
 	}
 	if inUse, _ := b.MemStats(); inUse != 0 {
 		t.Errorf("%d bytes of device memory still in use after the solve", inUse)
+	}
+}
+
+// foreignOp is an op of another package (it wraps one of package ops).
+type foreignOp struct{ *ops.Elementwise }
+
+// checkFamilies runs the benchmark families of package bench on the device
+// at a small n, through the benchmark's own timing loop, and checks the
+// products against the CPU's (1e-12 relative) and that the primal rerun on
+// the device leaves f(x) as it was.
+func checkFamilies(t *testing.T, b *Backend) {
+	for _, fam := range bench.Families() {
+		t.Run(fam.Name, func(t *testing.T) {
+			p := fam.New(fam.Size(48))
+			cl, err := inverse.Linearize(p.F, p.X)
+			if err != nil {
+				t.Fatal(err)
+			}
+			l, err := Linearize(b, p.F, p.X)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			v := randTensor(rand.New(rand.NewPCG(4, 4)), []int{l.Len()}, -1, 1)
+			arg, err := b.Upload(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer arg.Free()
+			res, err := b.Alloc(l.Len())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Free()
+			total := make([]time.Duration, len(productNames))
+			if err := timeProducts(l, res, arg, total); err != nil {
+				t.Fatal(err)
+			}
+			// The last product timed is VIJP: compare it, then the others.
+			got := tensor.Zeros(l.Len())
+			if err := res.Download(got.Data()); err != nil {
+				t.Fatal(err)
+			}
+			want, err := cl.VIJP(v.Reshape(cl.Output().Shape()...))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e := relErr(got, want.Reshape(l.Len())); e > 1e-12 {
+				t.Errorf("VIJP after the timing loop: relative difference %.3g from the CPU", e)
+			}
+			y := tensor.Zeros(l.Len())
+			if err := l.OutputDevice().View(0).Download(y.Data()); err != nil {
+				t.Fatal(err)
+			}
+			if e := relErr(y, cl.Output().Reshape(l.Len())); e > 1e-12 {
+				t.Errorf("f(x) after the device primal's rerun: relative difference %.3g", e)
+			}
+			ij, err := l.IJVP(v.Reshape(cl.Output().Shape()...))
+			if err != nil {
+				t.Fatal(err)
+			}
+			wij, _ := cl.IJVP(v.Reshape(cl.Output().Shape()...))
+			if e := relErr(ij, wij); e > 1e-12 {
+				t.Errorf("IJVP: relative difference %.3g from the CPU", e)
+			}
+		})
 	}
 }

@@ -35,9 +35,9 @@ type devOp struct {
 	slice *ops.SliceOp
 }
 
-// UnsupportedError reports an op, or a lump of the inverse products, that
-// the CUDA backend does not run (yet). The CPU backend (package inverse)
-// runs every program.
+// UnsupportedError reports an op that the CUDA backend has no kernels for:
+// one defined outside package ops. The CPU backend (package inverse) runs
+// every op.
 type UnsupportedError struct {
 	Op   string // the op's name, or the lump's ops ("mul@3 add@4")
 	Pos  int    // the op's tape position, -1 for a lump
