@@ -130,7 +130,9 @@ func BenchmarkGPUGemm(b *testing.B) {
 
 // BenchmarkGPUProducts times the device Linearization's products against
 // the primal on the device (every op's forward kernel, rerun in place),
-// for the families of package bench at n = 10⁶ and 10⁷: each iteration
+// for the families of package bench at n = 2¹⁴, 2¹⁷, 10⁶ and 10⁷ (the small
+// ones to set beside the dense solves of testdata/densesolve.py, which stop
+// where the n×n Jacobian no longer fits): each iteration
 // runs the primal and the four products once each, alternately, and the
 // benchmark reports each product's time over the primal's (the issue's
 // target: IJVP ≤ 3× the primal) and the primal's milliseconds. Arguments
@@ -142,7 +144,7 @@ func BenchmarkGPUProducts(b *testing.B) {
 		if fam.Name == "wx" {
 			continue // a dense n×n W: the host LU dominates; not a device measurement
 		}
-		for _, n := range []int{1_000_000, 10_000_000} {
+		for _, n := range []int{1 << 14, 1 << 17, 1_000_000, 10_000_000} {
 			b.Run(fmt.Sprintf("%s/n=%d", fam.Name, fam.Size(n)), func(b *testing.B) {
 				p := fam.New(fam.Size(n))
 				l, err := Linearize(be, p.F, p.X)

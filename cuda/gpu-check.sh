@@ -1,20 +1,26 @@
 #!/usr/bin/env bash
-# Runs every GPU check and benchmark of package cuda in one go, on a machine
-# with an NVIDIA GPU and no Go. Build the test binary first, on any machine:
+# Runs every GPU check and benchmark of invad in one go, on a machine with an
+# NVIDIA GPU and no Go. Build the binaries first, on any machine:
 #
 #   CGO_ENABLED=0 go test -c -o .gpu/cuda.test ./cuda/
+#   CGO_ENABLED=0 go build -o .gpu/invad ./cmd/invad
 #
 # then, from the repository root on the GPU machine (with .gpu carried):
 #
 #   bash cuda/gpu-check.sh [OUT]     # OUT: folder for the logs (default .gpu/out)
 #
-# It prints the device, the tests' verdicts, the benchmarks (batched LU
-# blocks/s and GB/s against the copy bandwidth, gemm GFLOP/s) and the
-# reference batched LU timings of PyTorch and cuBLAS (testdata/gpubench.py),
-# and leaves the full logs in OUT.
+# It prints the device; the verdicts of the tests (every kernel, the device
+# Linearization against the CPU's on every program, Newton on the device,
+# the bench families); invad demo --backend cuda end to end; the benchmarks
+# (copy bandwidth, batched LU blocks/s and GB/s, gemm GFLOP/s, each product
+# on the device over the primal on the device); the reference batched LU of
+# PyTorch and cuBLAS (testdata/gpubench.py) and the dense J⁻¹v of JAX and
+# PyTorch (testdata/densesolve.py); and leaves the full logs in OUT. About
+# five minutes on an H200.
 set -uo pipefail
 cd "$(dirname "$0")"
 bin=../.gpu/cuda.test
+cli=../.gpu/invad
 out=${1:-../.gpu/out}
 mkdir -p "$out"
 [ -x "$bin" ] || { echo "gpu-check: no $bin; build it with: CGO_ENABLED=0 go test -c -o .gpu/cuda.test ./cuda/"; exit 2; }
@@ -23,14 +29,29 @@ command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,m
 echo "== tests (TestGPU, TestEmbeddedPTX)"
 "$bin" -test.v -test.run 'TestGPU|TestEmbeddedPTX' -test.timeout 300s >"$out/tests.log" 2>&1
 rc=$?
-grep -E '^(=== RUN|--- (PASS|FAIL|SKIP)|\s+--- (PASS|FAIL|SKIP)|PASS|FAIL|ok)' "$out/tests.log" | grep -v '=== RUN' | tail -30
+grep -E '^(--- (PASS|FAIL|SKIP)|\s+--- (PASS|FAIL|SKIP)|PASS|FAIL|ok)' "$out/tests.log" | tail -60
 grep -E 'GPU: ' "$out/tests.log" | head -1
+[ $rc -eq 0 ] || grep -E -A8 '^\s+[a-z_]+_test.go:[0-9]+' "$out/tests.log" | head -40
+
+if [ -x "$cli" ]; then
+  echo "== invad demo --backend cuda"
+  timeout 180 "$cli" demo --backend cuda >"$out/demo.log" 2>&1
+  drc=$?
+  cat "$out/demo.log"
+  [ $drc -eq 0 ] || { echo "gpu-check: the demo failed (exit $drc)"; rc=1; }
+else
+  echo "== no $cli: the demo was not run (CGO_ENABLED=0 go build -o .gpu/invad ./cmd/invad)"
+fi
 
 echo "== benchmarks"
-"$bin" -test.run '^$' -test.bench 'GPU' -test.benchtime 5x -test.timeout 300s >"$out/bench.log" 2>&1
-grep -E '^Benchmark' "$out/bench.log"
+"$bin" -test.run '^$' -test.bench 'GPU' -test.benchtime 3x -test.timeout 400s >"$out/bench.log" 2>&1
+grep -E '^(Benchmark|--- FAIL|\s+bench_test)' "$out/bench.log"
 
 echo "== references: PyTorch and cuBLAS batched LU"
-python3 testdata/gpubench.py >"$out/ref.log" 2>&1
+timeout 120 python3 testdata/gpubench.py >"$out/ref.log" 2>&1
 cat "$out/ref.log"
+
+echo "== references: the dense J⁻¹v of JAX and PyTorch (coupling family)"
+timeout 150 python3 testdata/densesolve.py --budget 15 >"$out/dense.log" 2>&1
+cat "$out/dense.log"
 exit $rc
