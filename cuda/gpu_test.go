@@ -27,6 +27,7 @@ var deviceChecks = []struct {
 	{"Gemm", checkGemm},
 	{"SumAndAddScalar", checkSum},
 	{"Cumsum", checkCumsum},
+	{"Conformance", checkConformance},
 	{"Linearize", checkLinearize},
 	{"LinearizeErrors", checkLinearizeErrors},
 	{"Newton", checkNewton},

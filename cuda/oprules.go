@@ -336,7 +336,7 @@ func (e *seq) factor(o devOp, nd *tape.Node, p int, in []*Tensor, out *Tensor) (
 		return &diagDev{d: d, logdet: hf.LogAbsDet()}, nil
 	case opCumsum:
 		return cumsumDev{cols: cols(out.Shape())}, nil
-	case opConcat, opReshape, opSlice:
+	case opConcat, opReshape, opSlice, opSum: // square only with one input of one element (Sum: n = 1)
 		return identityDev{}, nil
 	case opMatMul:
 		// The other operand is W: its host value (a constant), or a copy of
