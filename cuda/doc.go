@@ -1,6 +1,18 @@
 // Package cuda is invad's CUDA backend: device tensors, a caching allocator,
-// the embedded PTX kernels and their launches, elementwise op kernels and a
-// batched LU with partial pivoting for many small blocks.
+// the embedded PTX kernels and their launches, elementwise op kernels, a
+// batched LU with partial pivoting for many small blocks, and Linearize: a
+// program recorded with its values in device memory, whose JVP, VJP, IJVP,
+// VIJP and log|det J| run on the device (the CUDA counterpart of package
+// inverse). Nothing here has run on a GPU yet: it is tested on a CPU
+// emulation of the kernels (see README.md).
+//
+// # Use
+//
+//	be, err := cuda.New(0) // ErrNoDriver or ErrNoDevice: use package inverse
+//	defer be.Close()
+//	lin, err := cuda.Linearize(be, f, x)
+//	defer lin.Close()
+//	dx, err := lin.IJVP(dy)
 //
 // # Finding the GPU
 //

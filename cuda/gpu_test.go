@@ -42,7 +42,10 @@ func TestGPU(t *testing.T) {
 
 func TestHostEmulation(t *testing.T) {
 	for _, c := range deviceChecks {
-		t.Run(c.name, func(t *testing.T) { c.f(t, emuBackend(t)) })
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel() // each check has its own emulator process
+			c.f(t, emuBackend(t))
+		})
 	}
 }
 
