@@ -229,17 +229,26 @@ func (f *BatchLU) LogAbsDets(dst []float64) error {
 	return f.logdet.Download(dst)
 }
 
-// LogAbsDet returns Σ_b log|det A_b|, summed on the host in block order.
+// LogAbsDet returns Σ_b log|det A_b|, summed on the device (Sum's fixed
+// order): one number comes back.
 func (f *BatchLU) LogAbsDet() (float64, error) {
-	d := make([]float64, f.m)
-	if err := f.LogAbsDets(d); err != nil {
+	if f.m == 0 {
+		return 0, nil
+	}
+	b := f.be
+	s, err := b.Alloc(1)
+	if err != nil {
 		return 0, err
 	}
-	s := 0.0
-	for _, x := range d {
-		s += x
+	defer s.Free()
+	if err := b.Sum(s, f.logdet); err != nil {
+		return 0, err
 	}
-	return s, nil
+	var out [1]float64
+	if err := s.Download(out[:]); err != nil {
+		return 0, err
+	}
+	return out[0], nil
 }
 
 // Free returns the factors' memory to the Backend's cache.

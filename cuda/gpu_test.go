@@ -27,6 +27,7 @@ var deviceChecks = []struct {
 	{"Gemm", checkGemm},
 	{"SumAndAddScalar", checkSum},
 	{"Cumsum", checkCumsum},
+	{"DiagCheck", checkDiagCheck},
 	{"Conformance", checkConformance},
 	{"Linearize", checkLinearize},
 	{"LinearizeErrors", checkLinearizeErrors},
@@ -175,6 +176,14 @@ func checkBatchLU(t *testing.T, b *Backend) {
 				if !closeTo(ld[bi], lu.LogAbsDet(), 1e-12, 1e-12) {
 					t.Fatalf("k=%d block %d: log|det| %v, CPU %v", k, bi, ld[bi], lu.LogAbsDet())
 				}
+			}
+			// The total, summed on the device, against the blocks' sum.
+			total, sum := 0.0, 0.0
+			for _, v := range ld {
+				sum += v
+			}
+			if total, err = f.LogAbsDet(); err != nil || !closeTo(total, sum, 1e-12, 1e-12) {
+				t.Fatalf("k=%d m=%d: LogAbsDet %v (%v), Σ LogAbsDets %v", k, m, total, err, sum)
 			}
 			f.Free()
 		}

@@ -90,6 +90,7 @@ var kernels = func() map[string]kernelSpec {
 	add("linalg", "sum_part", i64, p, p)
 	add("linalg", "sum_finish", i32, p, p)
 	add("linalg", "bcast_add", i64, p, p)
+	add("linalg", "diag_check", i64, p, p, p)
 	add("linalg", "scan_chunks", i64, i64, i64, i32, p, p, p)
 	add("linalg", "scan_carry", i64, i64, i32, p)
 	add("linalg", "scan_add", i64, i64, i64, p, p)

@@ -2,6 +2,7 @@ package cuda
 
 import (
 	"fmt"
+	"unsafe"
 
 	"github.com/invad/invad/internal/cudadrv"
 )
@@ -206,4 +207,50 @@ func (b *Backend) CumsumDiff(dst, x *Tensor, cols int, transpose bool) error {
 		return b.launch(launch{name: "scan_diff", grid: ewGrid(x.n), block: ewBlock,
 			args: []any{int64(r), int64(cols), rv, dst.ptr, x.ptr}})
 	})
+}
+
+// diagCheck returns Σ log|d_i| and the first index whose d_i cannot be
+// inverted (zero, non-finite, or with an overflowing reciprocal), or
+// d.Len() if there is none: the checks of a diagonal factor, with two
+// scalars copied back. d must have fewer than 2³¹ elements.
+func (b *Backend) diagCheck(d *Tensor) (logdet float64, firstBad int, err error) {
+	if d.n >= 1<<31 {
+		panic(fmt.Sprintf("cuda: diagCheck of %d elements", d.n))
+	}
+	b.same(d)
+	if d.n == 0 {
+		return 0, 0, nil
+	}
+	grid := ewGrid(d.n)
+	err = b.do(func() error {
+		part, err := b.scratchPartials()
+		if err != nil {
+			return err
+		}
+		out, err := b.allocBytes(16, nil, 0) // the sum, then the index
+		if err != nil {
+			return err
+		}
+		defer b.alloc.put(out.ptr, out.class)
+		idx := out.ptr + 8
+		if err := b.dev.memsetD32(idx, uint32(d.n), 1); err != nil {
+			return err
+		}
+		if err := b.launch(launch{name: "diag_check", grid: grid, block: ewBlock, args: []any{int64(d.n), part, idx, d.ptr}}); err != nil {
+			return err
+		}
+		if err := b.launch(launch{name: "sum_finish", grid: 1, block: ewBlock, args: []any{int32(grid), out.ptr, part}}); err != nil {
+			return err
+		}
+		var res struct {
+			sum float64
+			bad int32
+		}
+		if err := b.dev.dtoh(unsafe.Pointer(&res), out.ptr, 12); err != nil {
+			return err
+		}
+		logdet, firstBad = res.sum, int(res.bad)
+		return nil
+	})
+	return logdet, firstBad, err
 }

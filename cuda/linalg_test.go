@@ -3,6 +3,7 @@ package cuda
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -218,4 +219,46 @@ func sumColumnLast(x []float64, r, c int) float64 {
 		s += x[i*c+c-1]
 	}
 	return s
+}
+
+// checkDiagCheck: Σ log|d| against the host's, and the first entry that
+// cannot be inverted (zero, subnormal with an overflowing reciprocal, NaN,
+// Inf), found wherever it lies among 3·10⁴ entries (several blocks).
+func checkDiagCheck(t *testing.T, b *Backend) {
+	const n = 30_000
+	rng := rand.New(rand.NewPCG(5, 5))
+	d := make([]float64, n)
+	want := 0.0
+	for i := range d {
+		d[i] = (0.5 + rng.Float64()) * math.Pow(10, float64(rng.IntN(41)-20))
+		if rng.IntN(2) == 0 {
+			d[i] = -d[i]
+		}
+		want += math.Log(math.Abs(d[i]))
+	}
+	dt := upload(t, b, d)
+	ld, bad, err := b.diagCheck(dt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bad != n || math.Abs(ld-want) > 1e-12*math.Abs(want) {
+		t.Errorf("no bad entry: got log|det| %.17g (want %.17g), first bad %d (want %d)", ld, want, bad, n)
+	}
+	for _, c := range []struct {
+		at []int
+		v  float64
+	}{{[]int{27_777}, 0}, {[]int{29_999, 3}, math.NaN()}, {[]int{15_000, 20_000}, math.Inf(-1)}, {[]int{12_345}, 1e-310}} {
+		e := append([]float64(nil), d...)
+		for _, i := range c.at {
+			e[i] = c.v
+		}
+		et := upload(t, b, e)
+		_, bad, err := b.diagCheck(et)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := slices.Min(c.at); bad != want {
+			t.Errorf("%g at %v: first bad %d, want %d", c.v, c.at, bad, want)
+		}
+	}
 }

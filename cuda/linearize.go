@@ -24,9 +24,9 @@ import (
 // lumps with the batched LU, dense lumps built on the device and
 // LU-factorized on the host once (they are at most lump.DefaultMaxWidth
 // wide). The factorization happens on the first inverse product and copies
-// to the host only what the CPU backend's errors need: each diagonal
-// factor's derivative (log|det| and the first zero), a batch's status
-// words and log|det| per block, a dense lump's block, a non-constant W.
+// to the host only scalars (each factor's log|det| and the first entry or
+// block it refuses, for the CPU backend's errors), a dense lump's block and
+// a non-constant W.
 //
 // Its methods serialize: products run one at a time, in the Backend's
 // stream. Close frees its device memory.

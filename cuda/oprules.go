@@ -323,17 +323,26 @@ func (e *seq) factor(o devOp, nd *tape.Node, p int, in []*Tensor, out *Tensor) (
 		} else {
 			e.run(func() error { return e.b.BinaryDeriv(o.name, p, d, in[0], in[1], out) })
 		}
-		host := e.download(d)
+		var logdet float64
+		bad := -1
+		e.run(func() (err error) { logdet, bad, err = e.b.diagCheck(d); return err })
+		if e.err == nil && bad < d.Len() {
+			// The CPU's error for the first bad entry, at its index.
+			v := e.download(d.View(bad, 1))
+			if e.err == nil {
+				_, err := ops.DiagFactor(nd.Op.Name(), p, v)
+				if se, ok := err.(*tape.SingularError); ok {
+					se.Index = bad
+				}
+				e.free(d)
+				return nil, err
+			}
+		}
 		if e.err != nil {
 			e.free(d)
 			return nil, e.err
 		}
-		hf, err := ops.DiagFactor(nd.Op.Name(), p, host)
-		if err != nil {
-			e.free(d)
-			return nil, err
-		}
-		return &diagDev{d: d, logdet: hf.LogAbsDet()}, nil
+		return &diagDev{d: d, logdet: logdet}, nil
 	case opCumsum:
 		return cumsumDev{cols: cols(out.Shape())}, nil
 	case opConcat, opReshape, opSlice, opSum: // square only with one input of one element (Sum: n = 1)

@@ -50,6 +50,23 @@ extern "C" __global__ void sum_finish(int np, double* y, const double* part) {
     if (threadIdx.x == 0) y[0] = s;
 }
 
+// diag_check: the checks of a diagonal factor diag(d) (an elementwise op's
+// derivative), so that only two scalars go back to the host: block b's share
+// of Σ log|d_i| in part[b] (sum_finish adds the shares up), and the first
+// index i whose d_i cannot be inverted (zero, non-finite, or so small that
+// 1/d_i overflows) lowered into first_bad with atomicMin (the host sets it to
+// n beforehand). Needs 256 threads a block; n < 2³¹.
+extern "C" __global__ void diag_check(i64 n, double* part, int* first_bad, const double* d) {
+    double s = 0.0;
+    for (i64 i = global_index(); i < n; i += global_stride()) {
+        const double v = d[i];
+        if (!isfinite(v) || !isfinite(1.0 / v)) atomicMin(first_bad, (int)i);
+        s += log(fabs(v));
+    }
+    s = block_sum(s);
+    if (threadIdx.x == 0) part[blockIdx.x] = s;
+}
+
 // bcast_add: g[i] += c[0], Sum's VJP.
 extern "C" __global__ void bcast_add(i64 n, double* g, const double* c) {
     const double v = c[0];

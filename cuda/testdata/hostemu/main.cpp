@@ -95,6 +95,7 @@ void register_all() {
     REG(sum_part, true);
     REG(sum_finish, true);
     REG(bcast_add, false);
+    REG(diag_check, true);
     REG(scan_chunks, false);
     REG(scan_carry, false);
     REG(scan_add, false);
