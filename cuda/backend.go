@@ -7,6 +7,7 @@ import (
 	"sync"
 	"unsafe"
 
+	"github.com/invad/invad/internal/cublas"
 	"github.com/invad/invad/internal/cudadrv"
 )
 
@@ -45,6 +46,9 @@ type Backend struct {
 	alloc  *allocator
 	scrat  *Tensor // ewMaxGrid doubles for partial sums
 	closed bool
+	// blas, when set by EnableCuBLAS, serves Gemm.
+	blas     *cublas.Handle
+	blasPath string
 }
 
 // device is what a Backend needs of a GPU; its methods are called with the
@@ -178,7 +182,12 @@ func (b *Backend) Close() error {
 		b.alloc.put(b.scrat.ptr, b.scrat.class)
 		b.scrat = nil
 	}
-	errs := []error{b.dev.sync(), b.alloc.trim(), b.dev.close()}
+	errs := []error{b.dev.sync(), b.alloc.trim()}
+	if b.blas != nil {
+		errs = append(errs, b.blas.Destroy())
+		b.blas = nil
+	}
+	errs = append(errs, b.dev.close())
 	b.closed = true
 	return errors.Join(errs...)
 }

@@ -2,11 +2,13 @@ package cuda
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 	"time"
 
 	"github.com/invad/invad/bench"
+	"github.com/invad/invad/internal/cublas"
 )
 
 // GPU benchmarks: they skip without a GPU (none has run yet; see README.md,
@@ -87,6 +89,9 @@ func BenchmarkGPUBatchLU(b *testing.B) {
 			{"solve", 8*kk + 16*float64(k), func() error { return f.Solve(dx, dv) }},
 			{"solveT", 8*kk + 16*float64(k), func() error { return f.SolveT(dx, dv) }},
 		} {
+			if op.name == "factor" {
+				benchCublasGetrf(b, be, k, m, a)
+			}
 			b.Run(fmt.Sprintf("%s/k=%d/m=%d", op.name, k, m), func(b *testing.B) {
 				for b.Loop() {
 					if err := op.run(); err != nil {
@@ -104,9 +109,97 @@ func BenchmarkGPUBatchLU(b *testing.B) {
 	}
 }
 
-// BenchmarkGPUGemm times the tiled gemm on square matrices, as GFLOP/s.
+// benchCublasGetrf times cuBLAS's cublasDgetrfBatched on the same m blocks
+// of order k (copied to cuBLAS's layout: one column-major block after the
+// other, and an array of their addresses), the reference of the issue's
+// target (FactorBatch at or above cuBLAS for k ≤ 16), in the same run. It
+// skips, saying why, where no libcublas loads ($INVAD_CUBLAS names one).
+func benchCublasGetrf(b *testing.B, be *Backend, k, m int, a []float64) {
+	b.Run(fmt.Sprintf("cublas-getrf/k=%d/m=%d", k, m), func(b *testing.B) {
+		lib, err := cublas.Open()
+		if err != nil {
+			b.Skip(err)
+		}
+		blocks := make([]float64, len(a))
+		for t := 0; t < m; t++ {
+			for i := 0; i < k; i++ {
+				for j := 0; j < k; j++ {
+					blocks[t*k*k+j*k+i] = a[(i*k+j)*m+t] // column-major
+				}
+			}
+		}
+		work := upload(b, be, blocks)
+		orig := upload(b, be, blocks)
+		ptrs := make([]float64, m) // the blocks' device addresses, as bits
+		for t := range ptrs {
+			ptrs[t] = math.Float64frombits(uint64(work.ptr) + uint64(8*k*k*t))
+		}
+		dptrs := upload(b, be, ptrs)
+		piv, info := upload(b, be, make([]float64, (k*m+1)/2)), upload(b, be, make([]float64, (m+1)/2))
+		var h *cublas.Handle
+		err = be.do(func() error {
+			var err error
+			if h, err = lib.Create(); err != nil {
+				return err
+			}
+			return h.SetStream(uintptr(be.dev.(*gpuDevice).stream))
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer be.do(h.Destroy)
+		for b.Loop() {
+			if err := be.Copy(work, orig); err != nil { // factorize A, not its LU
+				b.Fatal(err)
+			}
+			err := be.do(func() error {
+				return h.DgetrfBatched(k, uint64(dptrs.ptr), k, uint64(piv.ptr), uint64(info.ptr), m)
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := be.Synchronize(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		s := b.Elapsed().Seconds()
+		b.ReportMetric(float64(m)*float64(b.N)/s, "blocks/s")
+		b.ReportMetric(16*float64(k*k)*float64(m)*float64(b.N)/s/1e9, "GB/s")
+		b.Logf("%s; each iteration also copies the m blocks back (a 16·k²·m-byte pass, included)", lib.Path)
+	})
+}
+
+// BenchmarkGPUGemm times the tiled gemm on square matrices, as GFLOP/s,
+// and cuBLAS's dgemm on the same matrices where a libcublas loads.
 func BenchmarkGPUGemm(b *testing.B) {
 	be := gpuBackend(b)
+	bl, err := New(0) // a second Backend, whose Gemm goes to cuBLAS
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer bl.Close()
+	blasErr := bl.EnableCuBLAS()
+	for _, n := range []int{1024, 4096} {
+		b.Run(fmt.Sprintf("cublas/n=%d", n), func(b *testing.B) {
+			if blasErr != nil {
+				b.Skip(blasErr)
+			}
+			a := make([]float64, n*n)
+			for i := range a {
+				a[i] = float64(i%7) - 3
+			}
+			da, db, dc := upload(b, bl, a), upload(b, bl, a), upload(b, bl, a)
+			for b.Loop() {
+				if err := bl.Gemm(n, n, n, 1, GemmOperand{da, n, false}, GemmOperand{db, n, false}, 0, dc, n); err != nil {
+					b.Fatal(err)
+				}
+				if err := bl.Synchronize(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(2*float64(n)*float64(n)*float64(n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
 	for _, n := range []int{1024, 4096} {
 		rng := rand.New(rand.NewPCG(uint64(n), 2))
 		a := make([]float64, n*n)

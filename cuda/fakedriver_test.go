@@ -1,8 +1,10 @@
 package cuda
 
 import (
+	"errors"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"unsafe"
 
@@ -76,6 +78,43 @@ func TestFakeDriverBackend(t *testing.T) {
 		t.Fatalf("FactorBatch on the fake: %v, %v", f, err)
 	}
 	f.Free()
+
+	// cuBLAS on the fake driver: a fake libcublas computes on the fake's
+	// host memory, so Gemm's row-major to column-major mapping is checked
+	// by its results, with the same checks as the embedded kernel's.
+	if err := b.EnableCuBLAS("libnot-a-cublas.so.99"); !errors.Is(err, ErrNoCuBLAS) {
+		t.Errorf("EnableCuBLAS without a library: %v", err)
+	}
+	blasSo := filepath.Join(t.TempDir(), "libfakecublas.so")
+	if out, err := exec.Command(cc, "-shared", "-fPIC", "-O1", "-o", blasSo, "../internal/cublas/testdata/fakecublas.c", "-lm").CombinedOutput(); err != nil {
+		t.Fatalf("building the fake libcublas: %v\n%s", err, out)
+	}
+	if err := b.EnableCuBLAS(blasSo); err != nil {
+		t.Fatal(err)
+	}
+	if b.CuBLAS() != blasSo {
+		t.Errorf("CuBLAS() = %q", b.CuBLAS())
+	}
+	bh, err := purego.Dlopen(blasSo, purego.RTLD_NOW)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var blasState func(unsafe.Pointer)
+	purego.RegisterLibFunc(&blasState, bh, "fake_state")
+	var bs struct {
+		created, destroyed int32
+		stream             uint64
+		ta, tb             int32
+	}
+	blasState(unsafe.Pointer(&bs))
+	if bs.created != 1 || bs.stream != uint64(b.dev.(*gpuDevice).stream) {
+		t.Errorf("cuBLAS handle: %+v, want one made and bound to the Backend's stream %#x", bs, b.dev.(*gpuDevice).stream)
+	}
+	t.Run("GemmOnCuBLAS", func(t *testing.T) { checkGemm(t, b) })
+	blasState(unsafe.Pointer(&bs))
+	if bs.ta != 1 || bs.tb != 1 {
+		t.Errorf("the last Gemm (both operands transposed) reached cuBLAS as transa %d, transb %d", bs.ta, bs.tb)
+	}
 	for _, u := range []*Tensor{x, y, a} {
 		u.Free()
 	}
@@ -85,7 +124,22 @@ func TestFakeDriverBackend(t *testing.T) {
 	if err := b.Close(); err != nil {
 		t.Fatal(err)
 	}
+	if blasState(unsafe.Pointer(&bs)); bs.destroyed != 1 {
+		t.Errorf("Close destroyed %d cuBLAS handles, want 1", bs.destroyed)
+	}
 	if err := b.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
+	}
+}
+
+// TestCuBLASNeedsTheDriver: the emulated device cannot run cuBLAS, and
+// says so instead of loading a library.
+func TestCuBLASNeedsTheDriver(t *testing.T) {
+	b := emuBackend(t)
+	if err := b.EnableCuBLAS(); err == nil || !strings.Contains(err.Error(), "needs a Backend on the CUDA driver") {
+		t.Errorf("EnableCuBLAS on the emulation: %v", err)
+	}
+	if b.CuBLAS() != "" {
+		t.Errorf("CuBLAS() = %q on the emulation", b.CuBLAS())
 	}
 }

@@ -12,8 +12,9 @@
 # It prints the device; the verdicts of the tests (every kernel, the device
 # Linearization against the CPU's on every program, Newton on the device,
 # the bench families); invad demo --backend cuda end to end; the benchmarks
-# (copy bandwidth, batched LU blocks/s and GB/s, gemm GFLOP/s, each product
-# on the device over the primal on the device); the reference batched LU of
+# (copy bandwidth, batched LU blocks/s and GB/s beside cuBLAS's
+# dgetrfBatched, gemm GFLOP/s beside cuBLAS's dgemm, each product on the
+# device over the primal on the device); the reference batched LU of
 # PyTorch and cuBLAS (testdata/gpubench.py) and the dense J⁻¹v of JAX and
 # PyTorch (testdata/densesolve.py); and leaves the full logs in OUT. About
 # five minutes on an H200.
@@ -25,6 +26,23 @@ out=${1:-../.gpu/out}
 mkdir -p "$out"
 [ -x "$bin" ] || { echo "gpu-check: no $bin; build it with: CGO_ENABLED=0 go test -c -o .gpu/cuda.test ./cuda/"; exit 2; }
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$out/device.txt"
+
+# cuBLAS for the reference benchmarks: the libcublas the Python packages
+# carry (nvidia-cublas, PyTorch, CuPy), unless INVAD_CUBLAS names one.
+if [ -z "${INVAD_CUBLAS:-}" ]; then
+  INVAD_CUBLAS=$( (ldconfig -p 2>/dev/null | awk '/libcublas\.so\.[0-9]+ /{print $NF; exit}'; python3 - <<'PY' 2>/dev/null
+import glob, os, site
+dirs = site.getsitepackages() + [site.getusersitepackages()]
+found = []
+for d in dirs:
+    for pat in ("nvidia/cublas/lib/libcublas.so.*", "torch/lib/libcublas.so.*", "cupy*/**/libcublas.so.*"):
+        found += [f for f in glob.glob(os.path.join(d, pat), recursive=True) if "Lt" not in os.path.basename(f)]
+print(sorted(found)[0] if found else "")
+PY
+) | head -1)
+  export INVAD_CUBLAS
+fi
+echo "cuBLAS: ${INVAD_CUBLAS:-none found (the cuBLAS benchmarks skip)}"
 
 echo "== tests (TestGPU, TestEmbeddedPTX)"
 "$bin" -test.v -test.run 'TestGPU|TestEmbeddedPTX' -test.timeout 300s >"$out/tests.log" 2>&1

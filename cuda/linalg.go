@@ -80,7 +80,12 @@ func (b *Backend) Gemm(m, n, k int, alpha float64, a, bm GemmOperand, beta float
 		return nil
 	}
 	l := gemmLaunch(m, n, k, alpha, a, bm, beta, dst.ptr, ldc)
-	return b.do(func() error { return b.launch(l) })
+	return b.do(func() error {
+		if b.blas != nil && k > 0 { // cuBLAS refuses the leading dimensions of a k = 0 product
+			return b.gemmCuBLAS(m, n, k, alpha, a, bm, beta, dst.ptr, ldc)
+		}
+		return b.launch(l)
+	})
 }
 
 // scratchPartials returns the Backend's partial-sums buffer of ewMaxGrid elements.
