@@ -171,4 +171,3 @@ func (h *Handle) Dgemm(ta, tb Op, m, n, k int, alpha float64, a uint64, lda int,
 func (h *Handle) DgetrfBatched(n int, aarray uint64, lda int, piv, info uint64, batch int) error {
 	return check("cublasDgetrfBatched", h.lib.getrf(h.h, int32(n), aarray, int32(lda), piv, info, int32(batch)))
 }
-
