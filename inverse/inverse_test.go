@@ -32,9 +32,9 @@ func denseRef(t *testing.T, lin *inverse.Linearization) (*mat.Dense, *mat.LU) {
 func TestInverseProductsAgainstDenseLU(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 5))
 	for _, p := range programs {
-		t.Run(p.name, func(t *testing.T) {
+		t.Run(p.Name, func(t *testing.T) {
 			x := point(p, 1)
-			lin, err := inverse.Linearize(p.f, x)
+			lin, err := inverse.Linearize(p.F, x)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -56,7 +56,7 @@ func TestInverseProductsAgainstDenseLU(t *testing.T) {
 				t.Fatal(err)
 			}
 			if e := relErr(dx.Data(), want.RawVector().Data); e > tol {
-				t.Errorf("IJVP vs LU solve of J: relative error %g (%s)", e, p.reason)
+				t.Errorf("IJVP vs LU solve of J: relative error %g (%s)", e, p.Reason)
 			}
 			cx := randTensor(rng, x.Shape())
 			cy, err := lin.VIJP(cx)
@@ -119,8 +119,8 @@ func TestInverseProductsAgainstDenseLU(t *testing.T) {
 
 func TestLumpReport(t *testing.T) {
 	for _, p := range programs {
-		t.Run(p.name, func(t *testing.T) {
-			lin, err := inverse.Linearize(p.f, point(p, 1))
+		t.Run(p.Name, func(t *testing.T) {
+			lin, err := inverse.Linearize(p.F, point(p, 1))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -143,8 +143,8 @@ func TestLumpReport(t *testing.T) {
 			for _, k := range kinds {
 				got = append(got, fmt.Sprintf("%s:%d", k, count[k]))
 			}
-			if g := strings.Join(got, " "); g != p.lumps {
-				t.Errorf("lumps %q, want %q (%s)", g, p.lumps, p.reason)
+			if g := strings.Join(got, " "); g != p.Lumps {
+				t.Errorf("lumps %q, want %q (%s)", g, p.Lumps, p.Reason)
 			}
 			ld, _ := lin.LogAbsDet()
 			if math.Abs(total-ld) > 1e-12*math.Max(1, math.Abs(ld)) {
@@ -157,7 +157,7 @@ func TestLumpReport(t *testing.T) {
 func TestConcurrentInverseProducts(t *testing.T) {
 	p := programs[5] // coupling: steps, expansions and copies
 	x := point(p, 4)
-	lin, err := inverse.Linearize(p.f, x)
+	lin, err := inverse.Linearize(p.F, x)
 	if err != nil {
 		t.Fatal(err)
 	}

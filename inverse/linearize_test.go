@@ -34,24 +34,24 @@ func randTensor(rng *rand.Rand, shape []int) *tensor.Tensor {
 
 func TestJacobianAgainstFiniteDifferences(t *testing.T) {
 	for _, p := range programs {
-		t.Run(p.name, func(t *testing.T) {
+		t.Run(p.Name, func(t *testing.T) {
 			x := point(p, 1)
-			lin, err := inverse.Linearize(p.f, x)
+			lin, err := inverse.Linearize(p.F, x)
 			if err != nil {
-				t.Fatalf("Linearize: %v (%s)", err, p.reason)
+				t.Fatalf("Linearize: %v (%s)", err, p.Reason)
 			}
-			if e := relErr(lin.Output().Data(), evalPlain(p.f, x)); e != 0 {
+			if e := relErr(lin.Output().Data(), evalPlain(p.F, x)); e != 0 {
 				t.Errorf("Output differs from a plain evaluation by %g", e)
 			}
 			J, err := lin.Jacobian()
 			if err != nil {
 				t.Fatal(err)
 			}
-			fd := fdJacobian(p.f, x)
+			fd := fdJacobian(p.F, x)
 			// Central differences with h = ε^(1/3) are accurate to about ε^(2/3) ≈ 4e-11
 			// times the third derivative; 1e-6 leaves room for curvature.
 			if e := relErr(J.Data(), fd); e > 1e-6 {
-				t.Errorf("jacfwd vs finite differences: relative error %g (%s)", e, p.reason)
+				t.Errorf("jacfwd vs finite differences: relative error %g (%s)", e, p.Reason)
 			}
 			Jr, err := lin.JacobianRev()
 			if err != nil {
@@ -68,9 +68,9 @@ func TestJacobianAgainstFiniteDifferences(t *testing.T) {
 func TestJVPAndVJPAreLinearAndAdjoint(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 1))
 	for _, p := range programs {
-		t.Run(p.name, func(t *testing.T) {
+		t.Run(p.Name, func(t *testing.T) {
 			x := point(p, 2)
-			lin, err := inverse.Linearize(p.f, x)
+			lin, err := inverse.Linearize(p.F, x)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -112,7 +112,7 @@ func TestJVPAndVJPAreLinearAndAdjoint(t *testing.T) {
 func TestConcurrentProducts(t *testing.T) {
 	p := programs[5] // coupling
 	x := point(p, 3)
-	lin, err := inverse.Linearize(p.f, x)
+	lin, err := inverse.Linearize(p.F, x)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +194,7 @@ func mustPanic(t *testing.T, prefix string, f func()) {
 
 func TestDeadCodeIsPruned(t *testing.T) {
 	p := programs[8]
-	lin, err := inverse.Linearize(p.f, point(p, 1))
+	lin, err := inverse.Linearize(p.F, point(p, 1))
 	if err != nil {
 		t.Fatal(err)
 	}

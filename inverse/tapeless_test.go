@@ -14,9 +14,9 @@ import (
 func TestTapelessVIJPMatchesTaped(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 3))
 	for _, p := range programs {
-		t.Run(p.name, func(t *testing.T) {
+		t.Run(p.Name, func(t *testing.T) {
 			x := point(p, 1)
-			lin, err := inverse.Linearize(p.f, x)
+			lin, err := inverse.Linearize(p.F, x)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -25,7 +25,7 @@ func TestTapelessVIJPMatchesTaped(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, st, err := inverse.VIJPStats(p.f, x, cx)
+			got, st, err := inverse.VIJPStats(p.F, x, cx)
 			if err != nil {
 				t.Fatalf("tapeless VIJP: %v", err)
 			}

@@ -29,9 +29,9 @@ func nanLike(shape []int) *tensor.Tensor {
 func TestProductsToAgainstDenseReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 9))
 	for _, p := range programs {
-		t.Run(p.name, func(t *testing.T) {
+		t.Run(p.Name, func(t *testing.T) {
 			x := point(p, 1)
-			lin, err := inverse.Linearize(p.f, x)
+			lin, err := inverse.Linearize(p.F, x)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -89,13 +89,13 @@ func TestProductsToAllocateNothing(t *testing.T) {
 	}
 	p := programs[0]
 	for _, q := range programs {
-		if q.name == "x+sin(x)" {
+		if q.Name == "x+sin(x)" {
 			p = q
 		}
 	}
-	lin, err := inverse.Linearize(p.f, x)
+	lin, err := inverse.Linearize(p.F, x)
 	if err != nil {
-		t.Skipf("%s at n = %d: %v", p.name, n, err)
+		t.Skipf("%s at n = %d: %v", p.Name, n, err)
 	}
 	dst := tensor.Zeros(n)
 	for _, tc := range []struct {
@@ -126,7 +126,7 @@ func TestProductsToAllocateNothing(t *testing.T) {
 // TestProductsToCallerMistakes: a nil, misshapen or aliased dst panics with
 // an "inverse: " message and leaves x and the argument as they were.
 func TestProductsToCallerMistakes(t *testing.T) {
-	lin, err := inverse.Linearize(programs[0].f, point(programs[0], 1))
+	lin, err := inverse.Linearize(programs[0].F, point(programs[0], 1))
 	if err != nil {
 		t.Fatal(err)
 	}
