@@ -30,6 +30,7 @@ var deviceChecks = []struct {
 	{"DiagCheck", checkDiagCheck},
 	{"Conformance", checkConformance},
 	{"Linearize", checkLinearize},
+	{"InversePrograms", checkInversePrograms},
 	{"LinearizeErrors", checkLinearizeErrors},
 	{"Newton", checkNewton},
 	{"Families", checkFamilies},

@@ -9,6 +9,7 @@ import (
 
 	"github.com/invad/invad/bench"
 	"github.com/invad/invad/inverse"
+	"github.com/invad/invad/inverse/inversetest"
 	"github.com/invad/invad/lump"
 	"github.com/invad/invad/newton"
 	"github.com/invad/invad/ops"
@@ -169,68 +170,87 @@ func relErr(a, b *tensor.Tensor) float64 {
 }
 
 // checkLinearize cross-checks the device Linearization with the CPU's on
-// every program: f(x), the four products (1e-12 relative) and log|det J|,
-// and the round trip IJVP(JVP(t)) = t on the device alone.
+// the programs of this file: every op, every lump kind.
 func checkLinearize(t *testing.T, b *Backend) {
 	for pi, p := range append(devPrograms[:len(devPrograms):len(devPrograms)], devCoupled...) {
 		t.Run(p.name, func(t *testing.T) {
-			rng := rand.New(rand.NewPCG(uint64(pi), 3))
-			x := randTensor(rng, p.shape, p.lo, p.hi)
-			cl, err := inverse.Linearize(p.f, x)
-			if err != nil {
-				t.Fatalf("CPU: %v", err)
-			}
-			dl, err := Linearize(b, p.f, x)
-			if err != nil {
-				t.Fatalf("device: %v", err)
-			}
-			defer dl.Close()
-			if e := relErr(dl.Output(), cl.Output()); e > 1e-12 {
-				t.Errorf("f(x): relative difference %.3g from the CPU", e)
-			}
-			v := randTensor(rng, p.shape, -1, 1)
-			for _, pr := range []struct {
-				name     string
-				cpu, dev func(*tensor.Tensor) (*tensor.Tensor, error)
-			}{
-				{"JVP", cl.JVP, dl.JVP}, {"VJP", cl.VJP, dl.VJP}, {"IJVP", cl.IJVP, dl.IJVP}, {"VIJP", cl.VIJP, dl.VIJP},
-			} {
-				want, err := pr.cpu(v)
-				if err != nil {
-					t.Fatalf("CPU %s: %v", pr.name, err)
-				}
-				got, err := pr.dev(v)
-				if err != nil {
-					t.Fatalf("device %s: %v", pr.name, err)
-				}
-				if e := relErr(got, want); e > 1e-12 {
-					t.Errorf("%s: relative difference %.3g from the CPU\ndevice %v\ncpu    %v", pr.name, e, got.Data(), want.Data())
-				}
-			}
-			jv, _ := dl.JVP(v)
-			back, err := dl.IJVP(jv)
-			if err != nil {
-				t.Fatal(err)
-			}
-			trip := p.trip
-			if trip == 0 {
-				trip = 1e-10
-			}
-			if e := relErr(back, v); e > trip {
-				t.Errorf("IJVP(JVP(v)) differs from v by %.3g", e)
-			}
-			wl, err := cl.LogAbsDet()
-			if err != nil {
-				t.Fatal(err)
-			}
-			gl, err := dl.LogAbsDet()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if math.Abs(gl-wl) > 1e-12*max(1, math.Abs(wl)) {
-				t.Errorf("log|det J| = %.17g, CPU %.17g", gl, wl)
-			}
+			x := randTensor(rand.New(rand.NewPCG(uint64(pi), 3)), p.shape, p.lo, p.hi)
+			crossCheck(t, b, p.f, x, p.trip, uint64(pi))
 		})
+	}
+}
+
+// checkInversePrograms cross-checks the device Linearization with the
+// CPU's on every program of package inverse's tests (inversetest.Programs),
+// at the points those tests use.
+func checkInversePrograms(t *testing.T, b *Backend) {
+	for pi, p := range inversetest.Programs() {
+		t.Run(p.Name, func(t *testing.T) {
+			crossCheck(t, b, p.F, inversetest.Point(p, 1), 0, uint64(pi))
+		})
+	}
+}
+
+// crossCheck compares the device Linearization of f at x with the CPU's:
+// f(x), the four products (1e-12 relative), log|det J|, and the round trip
+// IJVP(JVP(v)) = v on the device alone (within trip; 0 means 1e-10).
+func crossCheck(t *testing.T, b *Backend, f func(*tape.Var) *tape.Var, x *tensor.Tensor, trip float64, seed uint64) {
+	rng := rand.New(rand.NewPCG(seed, 17))
+	cl, err := inverse.Linearize(f, x)
+	if err != nil {
+		t.Fatalf("CPU: %v", err)
+	}
+	dl, err := Linearize(b, f, x)
+	if err != nil {
+		t.Fatalf("device: %v", err)
+	}
+	defer dl.Close()
+	if e := relErr(dl.Output(), cl.Output()); e > 1e-12 {
+		t.Errorf("f(x): relative difference %.3g from the CPU", e)
+	}
+	v := randTensor(rng, x.Shape(), -1, 1)
+	for _, pr := range []struct {
+		name     string
+		cpu, dev func(*tensor.Tensor) (*tensor.Tensor, error)
+	}{
+		{"JVP", cl.JVP, dl.JVP}, {"VJP", cl.VJP, dl.VJP}, {"IJVP", cl.IJVP, dl.IJVP}, {"VIJP", cl.VIJP, dl.VIJP},
+	} {
+		want, err := pr.cpu(v)
+		if err != nil {
+			t.Fatalf("CPU %s: %v", pr.name, err)
+		}
+		got, err := pr.dev(v)
+		if err != nil {
+			t.Fatalf("device %s: %v", pr.name, err)
+		}
+		if e := relErr(got, want); e > 1e-12 {
+			t.Errorf("%s: relative difference %.3g from the CPU\ndevice %v\ncpu    %v", pr.name, e, got.Data(), want.Data())
+		}
+	}
+	jv, err := dl.JVP(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := dl.IJVP(jv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if trip == 0 {
+		trip = 1e-10
+	}
+	if e := relErr(back, v); e > trip {
+		t.Errorf("IJVP(JVP(v)) differs from v by %.3g", e)
+	}
+	wl, err := cl.LogAbsDet()
+	if err != nil {
+		t.Fatal(err)
+	}
+	gl, err := dl.LogAbsDet()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(gl-wl) > 1e-12*max(1, math.Abs(wl)) {
+		t.Errorf("log|det J| = %.17g, CPU %.17g", gl, wl)
 	}
 }
 
