@@ -108,4 +108,3 @@ func maxDiff(a, b []float64) float64 {
 	}
 	return d
 }
-
