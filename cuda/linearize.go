@@ -202,7 +202,11 @@ func (l *Linearization) Close() {
 func (l *Linearization) Output() *tensor.Tensor { return l.y }
 
 // OutputDevice returns f(x) on the device: do not modify or free it.
-func (l *Linearization) OutputDevice() *Tensor { return l.val[l.prog.Output.ID()] }
+func (l *Linearization) OutputDevice() *Tensor {
+	l.enter("OutputDevice")
+	defer l.mu.Unlock()
+	return l.val[l.prog.Output.ID()]
+}
 
 // Input returns x.
 func (l *Linearization) Input() *tensor.Tensor { return l.x }
@@ -252,6 +256,8 @@ func (l *Linearization) product(name string, dst, arg *tensor.Tensor, argShape, 
 	if bad, i := arg.HasNonFinite(); bad {
 		return nil, &inverse.NonFiniteError{Where: "argument of " + name, Pos: -1, Index: i, Value: arg.Data()[i]}
 	}
+	l.enter(name) // panics on a closed Linearization before anything is uploaded
+	l.mu.Unlock()
 	e := &seq{b: l.be}
 	a := e.upload(arg.Data(), argShape...)
 	r := e.alloc(resShape...)

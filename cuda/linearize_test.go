@@ -2,8 +2,10 @@ package cuda
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -298,6 +300,27 @@ func checkLinearizeErrors(t *testing.T, b *Backend) {
 	var ue *UnsupportedError
 	if !errors.As(err, &ue) || ue.Op != "tanh" || ue.Pos != 0 {
 		t.Errorf("an op of another package: got %v, want *UnsupportedError for tanh@0", err)
+	}
+	// A closed Linearization refuses further use with a clear panic.
+	l, err = Linearize(b, func(v *tape.Var) *tape.Var { return ops.Tanh(v) }, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	l.Close() // a second Close does nothing
+	for name, f := range map[string]func(){
+		"IJVP":         func() { l.IJVP(x) },
+		"OutputDevice": func() { l.OutputDevice() },
+		"LogAbsDet":    func() { l.LogAbsDet() },
+	} {
+		func() {
+			defer func() {
+				if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "on a closed Linearization") {
+					t.Errorf("%s after Close: recovered %v", name, r)
+				}
+			}()
+			f()
+		}()
 	}
 	// f(x) of the wrong size.
 	_, err = Linearize(b, func(v *tape.Var) *tape.Var { return ops.Sum(v) }, x)
