@@ -3,6 +3,7 @@ package cuda
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/invad/invad/cpu"
 	"github.com/invad/invad/lump"
@@ -20,12 +21,8 @@ import (
 // devInv is the inverse-mode half of a device Linearization: the lumps and
 // their factors on the device.
 type devInv struct {
-	an            *lump.Analysis
-	killed        []bool
-	internalRead  []bool
-	internalKnown []bool // an internal equation of the lump reads a value known before it
-	eqOff         [][]int
-	layouts       [][][2]int
+	an *lump.Analysis
+	*lump.Layout
 	facs          []devFactor
 	logdet        float64
 	node          map[*tape.Node]int // a node's index in the program
@@ -55,40 +52,7 @@ func (l *Linearization) buildInverse() (*devInv, error) {
 		s.lens[nd.Out.ID()] = nd.Out.Len()
 	}
 	s.lens[s.input] = l.n
-	s.killed = make([]bool, len(an.Atoms))
-	s.eqOff = make([][]int, len(an.Lumps))
-	s.layouts = make([][][2]int, len(an.Lumps))
-	for li, lp := range an.Lumps {
-		for _, k := range lp.Killed {
-			s.killed[k] = true
-		}
-		off := 0
-		for _, q := range lp.Eqs {
-			s.eqOff[li] = append(s.eqOff[li], off)
-			off += an.Eqs[q].Len
-		}
-		s.layouts[li] = s.buildLayout(li)
-	}
-	s.internalKnown = make([]bool, len(an.Lumps))
-	for li, lp := range an.Lumps {
-		for _, q := range lp.Internal {
-			for _, t := range an.Eqs[q].Touch {
-				if an.LumpOf[t.Atom] != li {
-					s.internalKnown[li] = true
-				}
-			}
-		}
-	}
-	s.internalRead = make([]bool, len(an.Lumps))
-	for li, lp := range an.Lumps {
-		for _, q := range lp.Eqs {
-			for _, t := range an.Eqs[q].Touch {
-				if l2 := an.LumpOf[t.Atom]; l2 >= 0 && l2 != li && !s.killed[t.Atom] {
-					s.internalRead[l2] = true
-				}
-			}
-		}
-	}
+	s.Layout = an.Layout()
 	e := &seq{b: l.be}
 	for li, lp := range an.Lumps {
 		var f devFactor
@@ -284,50 +248,6 @@ func (l *Linearization) factorDense(s *devInv, li int) (devFactor, error) {
 	return f, nil
 }
 
-func (s *devInv) buildLayout(li int) [][2]int {
-	lp := &s.an.Lumps[li]
-	var out [][2]int
-	if lp.Kind == lump.Step {
-		for _, sg := range s.an.Segs(lp.Node.In[lp.Input]) {
-			for _, k := range s.an.AtomsIn(sg.Var, sg.Off, sg.Len) {
-				out = append(out, [2]int{k, sg.Pos + s.an.Atoms[k].Off - sg.Off})
-			}
-		}
-		return out
-	}
-	pos := 0
-	for _, k := range lp.Killed {
-		out = append(out, [2]int{k, pos})
-		pos += s.an.Atoms[k].Len
-	}
-	return out
-}
-
-func sign(eq *lump.Eq) float64 {
-	if eq.Out {
-		return 1
-	}
-	return -1
-}
-
-func (s *devInv) eqRows(eqs []int) int {
-	n := 0
-	for _, q := range eqs {
-		n += s.an.Eqs[q].Len
-	}
-	return n
-}
-
-// slotOf returns the first slot of op input i's value among the inputs.
-func slotOf(in []*tape.Var, i int) int {
-	for j, v := range in[:i] {
-		if v == in[i] {
-			return j
-		}
-	}
-	return i
-}
-
 // sweep is one inverse product's state: the unknowns' vectors (u, per
 // base value) and the temporaries of the lump at hand.
 type sweep struct {
@@ -414,7 +334,7 @@ func (w *sweep) lumpAssign(li int, withKilled bool) assign {
 	an := w.s.an
 	return func(k int) *Tensor {
 		lk := an.LumpOf[k]
-		if lk < 0 || lk > li || (lk == li && w.s.killed[k] && !withKilled) {
+		if lk < 0 || lk > li || (lk == li && w.s.Killed[k] && !withKilled) {
 			return nil
 		}
 		return w.atom(k)
@@ -503,7 +423,7 @@ func (w *sweep) evalEqs(eqs []int, as assign, dst *Tensor, direct bool) {
 			jv, last = w.nodeJVP(eq.Node, as, direct), eq.Node
 		}
 		if jv != nil {
-			w.scale(rows, sign(eq), jv.View(eq.Off, eq.Len))
+			w.scale(rows, eq.Sign(), jv.View(eq.Off, eq.Len))
 		} else {
 			w.zero(rows)
 		}
@@ -543,7 +463,7 @@ func (w *sweep) solveLump(li int, x, r *Tensor, trans bool) {
 		} else {
 			w.s.facs[li].solve(w.seq, x, r)
 		}
-		if sign(&w.s.an.Eqs[lp.Eqs[0]]) < 0 {
+		if w.s.an.Eqs[lp.Eqs[0]].Sign() < 0 {
 			w.scale(x, -1, x)
 		}
 	case lump.Batch, lump.DenseLump:
@@ -560,14 +480,14 @@ func (w *sweep) solveLump(li int, x, r *Tensor, trans bool) {
 }
 
 func (w *sweep) scatter(li int, x *Tensor) {
-	for _, p := range w.s.layouts[li] {
+	for _, p := range w.s.Places[li] {
 		at := w.s.an.Atoms[p[0]]
 		w.copy(w.atom(p[0]), x.View(p[1], at.Len))
 	}
 }
 
 func (w *sweep) gather(li int, x *Tensor) {
-	for _, p := range w.s.layouts[li] {
+	for _, p := range w.s.Places[li] {
 		at := w.s.an.Atoms[p[0]]
 		w.copy(x.View(p[1], at.Len), w.atom(p[0]))
 	}
@@ -587,19 +507,36 @@ func (w *sweep) pivotBuffer(lp *lump.Lump) (*Tensor, bool) {
 	return w.ubuf(in.ID()), true
 }
 
+// beginSweep checks a device product's operands, takes the Linearization's
+// lock (endSweep gives it back), analyzes and factorizes on first use, and
+// starts a sweep.
+func (l *Linearization) beginSweep(name string, dst, arg *Tensor) (*sweep, *devInv, error) {
+	checkDev(name, dst, arg, l.n, l.n)
+	l.enter(name)
+	s, err := l.prepare()
+	if err != nil {
+		return nil, nil, err
+	}
+	return l.newSweep(s), s, nil
+}
+
+// endSweep frees the sweep's vectors and gives the lock back.
+func (l *Linearization) endSweep(w *sweep) {
+	if w != nil {
+		w.close()
+	}
+	l.mu.Unlock()
+}
+
 // IJVPDevice writes J⁻¹·dy into dst (device tensors of n elements, not the
 // same memory) by a reverse sweep over the lumps on the device. The first
 // inverse product analyzes the program and factorizes its lumps.
 func (l *Linearization) IJVPDevice(dst, dy *Tensor) error {
-	checkDev("IJVP", dst, dy, l.n, l.n)
-	l.enter("IJVP")
-	defer l.mu.Unlock()
-	s, err := l.prepare()
+	w, s, err := l.beginSweep("IJVP", dst, dy)
+	defer l.endSweep(w)
 	if err != nil {
 		return err
 	}
-	w := l.newSweep(s)
-	defer w.close()
 	an := s.an
 	for li := range an.Lumps {
 		lp := &an.Lumps[li]
@@ -633,7 +570,7 @@ func (l *Linearization) IJVPDevice(dst, dy *Tensor) error {
 		}
 		as := w.lumpAssign(li, false)
 		if len(lp.Internal) > 0 {
-			if s.internalKnown[li] {
+			if s.InternalKnown[li] {
 				w.internalPass(lp, as)
 			} else {
 				// No known value feeds the internal values: with the killed
@@ -641,7 +578,7 @@ func (l *Linearization) IJVPDevice(dst, dy *Tensor) error {
 				as = w.lumpAssignKnown(li)
 			}
 		}
-		n := s.eqRows(lp.Created)
+		n := s.an.Rows(lp.Created)
 		rhs, sol := w.scratch(n, false), w.scratch(n, false)
 		// rhs = t − C·(known and internal values), t = dy on the output's rows.
 		w.evalEqs(lp.Created, as, rhs, true)
@@ -670,15 +607,11 @@ func (l *Linearization) IJVPDevice(dst, dy *Tensor) error {
 // VIJPDevice writes J⁻ᵀ·cx into dst by a forward sweep over the lumps (in
 // reverse order of IJVP's) on the device.
 func (l *Linearization) VIJPDevice(dst, cx *Tensor) error {
-	checkDev("VIJP", dst, cx, l.n, l.n)
-	l.enter("VIJP")
-	defer l.mu.Unlock()
-	s, err := l.prepare()
+	w, s, err := l.beginSweep("VIJP", dst, cx)
+	defer l.endSweep(w)
 	if err != nil {
 		return err
 	}
-	w := l.newSweep(s)
-	defer w.close()
 	w.zero(dst)
 	for li := len(s.an.Lumps) - 1; li >= 0; li-- {
 		w.vijpLump(li, dst, cx)
@@ -710,13 +643,13 @@ func (w *sweep) vijpLump(li int, res, cx *Tensor) {
 		w.pushCot(nd, c, nil, false, nd.In[lp.Input].ID())
 		return
 	}
-	if lp.Kind == lump.Expansion && !s.internalRead[li] {
+	if lp.Kind == lump.Expansion && !s.InternalRead[li] {
 		return // nothing reads its values outside: λ = 0
 	}
-	lam := w.scratch(s.eqRows(lp.Eqs), false)
+	lam := w.scratch(s.an.Rows(lp.Eqs), false)
 	lamOf := func(q int) *Tensor {
-		i, _ := slicesIndex(lp.Eqs, q)
-		return lam.View(s.eqOff[li][i], an.Eqs[q].Len)
+		i, _ := slices.BinarySearch(lp.Eqs, q)
+		return lam.View(s.EqOff[li][i], an.Eqs[q].Len)
 	}
 	for _, k := range lp.Killed {
 		at := an.Atoms[k]
@@ -727,11 +660,11 @@ func (w *sweep) vijpLump(li int, res, cx *Tensor) {
 			w.scale(r, -1, r)
 		}
 	}
-	if len(lp.Internal) > 0 && s.internalRead[li] && lp.Kind != lump.Expansion {
+	if len(lp.Internal) > 0 && s.InternalRead[li] && lp.Kind != lump.Expansion {
 		// Fold −C_IKᵀ C_IIᵀ⁻¹ r_I into the killed atoms, by one backward
 		// pass over the internal equations restricted to the lump; acc_I
 		// is kept aside and put back for the final sweep.
-		mu := w.scratch(s.eqRows(lp.Internal), false)
+		mu := w.scratch(s.an.Rows(lp.Internal), false)
 		off := 0
 		for _, q := range lp.Internal {
 			a := w.atom(an.Eqs[q].Self)
@@ -748,7 +681,7 @@ func (w *sweep) vijpLump(li int, res, cx *Tensor) {
 		}
 	}
 	if lp.Kind != lump.Expansion {
-		n := s.eqRows(lp.Created)
+		n := s.an.Rows(lp.Created)
 		rhs, sol := w.scratch(n, false), w.scratch(n, false)
 		w.gather(li, rhs)
 		w.solveLump(li, sol, rhs, true)
@@ -794,7 +727,7 @@ func (w *sweep) reverseInternal(lp *lump.Lump, sign float64, keep func(int) bool
 			i--
 		}
 		group := lp.Internal[i:j]
-		c := w.scratch(nd.Out.Len(), w.s.eqRows(group) < nd.Out.Len())
+		c := w.scratch(nd.Out.Len(), w.s.an.Rows(group) < nd.Out.Len())
 		for _, q := range group {
 			eq := &an.Eqs[q]
 			w.scale(c.View(eq.Off, eq.Len), -sign, w.atom(eq.Self))
@@ -809,11 +742,11 @@ func (w *sweep) reverseInternal(lp *lump.Lump, sign float64, keep func(int) bool
 func (w *sweep) push(eqs []int, lamOf func(int) *Tensor) {
 	an := w.s.an
 	nd := an.Eqs[eqs[0]].Node
-	c := w.scratch(nd.Out.Len(), w.s.eqRows(eqs) < nd.Out.Len())
+	c := w.scratch(nd.Out.Len(), w.s.an.Rows(eqs) < nd.Out.Len())
 	for _, q := range eqs {
 		eq := &an.Eqs[q]
 		dst := c.View(eq.Off, eq.Len)
-		if sign(eq) > 0 {
+		if eq.Sign() > 0 {
 			w.copy(dst, lamOf(q))
 		} else {
 			w.scale(dst, -1, lamOf(q))
@@ -834,7 +767,7 @@ func (w *sweep) pushCot(nd *tape.Node, c *Tensor, keep func(int) bool, subtract 
 			continue
 		}
 		any = true
-		if j := slotOf(nd.In, i); j != i {
+		if j := lump.SlotOf(nd.In, i); j != i {
 			ds[i] = ds[j]
 			continue
 		}
@@ -849,7 +782,7 @@ func (w *sweep) pushCot(nd *tape.Node, c *Tensor, keep func(int) bool, subtract 
 	}
 	w.vjp(w.l.ops[w.s.node[nd]], ds, w.l.values(w.seq, nd.In), w.l.val[nd.Out.ID()], c.View(0, nd.Out.Shape()...))
 	for i, in := range nd.In {
-		if in.IsConst() || in.ID() == skip || slotOf(nd.In, i) != i {
+		if in.IsConst() || in.ID() == skip || lump.SlotOf(nd.In, i) != i {
 			continue
 		}
 		segs := an.Segs(in)
@@ -873,19 +806,6 @@ func (w *sweep) pushCot(nd *tape.Node, c *Tensor, keep func(int) bool, subtract 
 			}
 		}
 	}
-}
-
-func slicesIndex(s []int, v int) (int, bool) {
-	lo, hi := 0, len(s)
-	for lo < hi {
-		m := (lo + hi) / 2
-		if s[m] < v {
-			lo = m + 1
-		} else {
-			hi = m
-		}
-	}
-	return lo, lo < len(s) && s[lo] == v
 }
 
 // LogAbsDet returns log|det J|, the sum over the lumps' factors. The first

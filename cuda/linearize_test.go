@@ -31,19 +31,9 @@ type devProgram struct {
 	trip float64
 }
 
-// mat returns a seeded r×c matrix with entries in [-1, 1), plus diag on the
-// diagonal.
-func mat(seed uint64, r, c int, diag float64) *tensor.Tensor {
-	rng := rand.New(rand.NewPCG(seed, 11))
-	d := make([]float64, r*c)
-	for i := range d {
-		d[i] = 2*rng.Float64() - 1
-	}
-	for i := 0; i < min(r, c); i++ {
-		d[i*c+i] += diag
-	}
-	return tensor.New([]int{r, c}, d)
-}
+// mat is the shared test programs' seeded matrix (diag added on the
+// diagonal).
+var mat = inversetest.Matrix
 
 func coupling(x *tape.Var, half, hidden int) *tape.Var {
 	ab := ops.Split(x, x.Shape()[0]/2, x.Shape()[0]/2)

@@ -3,6 +3,7 @@ package inverse
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/invad/invad/cpu"
 	"github.com/invad/invad/lump"
@@ -15,19 +16,11 @@ import (
 type invState struct {
 	// val gives an op's value: the tape's, or in a tapeless sweep the
 	// streamed one.
-	val    func(*tape.Var) *tensor.Tensor
-	an     *lump.Analysis
-	killed []bool // per atom: a killed unknown of its lump
-	// internalRead[li]: an equation outside lump li reads one of its
-	// internal values (else VIJP's first internal pass is all zero).
-	internalRead []bool
-	// internalKnown[li]: an internal equation of lump li reads a value
-	// known before it (else IJVP's first internal pass is all zero).
-	internalKnown []bool
-	eqOff         [][]int    // per lump, per equation: its offset in the lump's λ
-	layouts       [][][2]int // per lump: killed atoms' places in its solution
-	facs          []lumpFactor
-	logdet        float64
+	val func(*tape.Var) *tensor.Tensor
+	an  *lump.Analysis
+	*lump.Layout
+	facs   []lumpFactor
+	logdet float64
 	// base lists the values that hold unknowns (x and op outputs except y
 	// when y is an op's output), with their sizes.
 	base []*tape.Var
@@ -37,15 +30,6 @@ type lumpFactor struct {
 	step  tape.Factor
 	batch *cpu.BatchLU
 	dense *cpu.LU
-}
-
-// sign of the coefficient of an equation's inputs: dv − J du = 0 gives −1,
-// the output's Σ J du = dy gives +1.
-func sign(eq *lump.Eq) float64 {
-	if eq.Out {
-		return 1
-	}
-	return -1
 }
 
 // prepare analyzes the program and factorizes every lump, once.
@@ -85,40 +69,7 @@ func newInvState(an *lump.Analysis, val func(*tape.Var) *tensor.Tensor) *invStat
 			s.base = append(s.base, vars[at.Var])
 		}
 	}
-	s.killed = make([]bool, len(an.Atoms))
-	s.eqOff = make([][]int, len(an.Lumps))
-	s.layouts = make([][][2]int, len(an.Lumps))
-	for li, lp := range an.Lumps {
-		for _, k := range lp.Killed {
-			s.killed[k] = true
-		}
-		off := 0
-		for _, q := range lp.Eqs {
-			s.eqOff[li] = append(s.eqOff[li], off)
-			off += an.Eqs[q].Len
-		}
-		s.layouts[li] = s.buildLayout(li)
-	}
-	s.internalKnown = make([]bool, len(an.Lumps))
-	for li, lp := range an.Lumps {
-		for _, q := range lp.Internal {
-			for _, t := range an.Eqs[q].Touch {
-				if an.LumpOf[t.Atom] != li {
-					s.internalKnown[li] = true
-				}
-			}
-		}
-	}
-	s.internalRead = make([]bool, len(an.Lumps))
-	for li, lp := range an.Lumps {
-		for _, q := range lp.Eqs {
-			for _, t := range an.Eqs[q].Touch {
-				if l2 := an.LumpOf[t.Atom]; l2 >= 0 && l2 != li && !s.killed[t.Atom] {
-					s.internalRead[l2] = true
-				}
-			}
-		}
-	}
+	s.Layout = an.Layout()
 	return s
 }
 
@@ -278,16 +229,6 @@ func (w *invWS) scratch(m map[[2]int]*tensor.Tensor, v *tape.Var, role int) *ten
 	return t
 }
 
-// slotOf returns the first slot of op input i's value among the inputs.
-func slotOf(in []*tape.Var, i int) int {
-	for j, v := range in[:i] {
-		if v == in[i] {
-			return j
-		}
-	}
-	return i
-}
-
 func grow(b []float64, n int) []float64 {
 	if cap(b) < n {
 		return make([]float64, n)
@@ -362,7 +303,7 @@ func (s *invState) nodeJVP(w *invWS, nd *tape.Node, as assign, direct bool) *ten
 		w.ins = append(w.ins, s.val(in))
 		var t *tensor.Tensor
 		if !in.IsConst() {
-			t = s.inputTangent(w, in, slotOf(nd.In, i), as, direct)
+			t = s.inputTangent(w, in, lump.SlotOf(nd.In, i), as, direct)
 		}
 		w.ts = append(w.ts, t)
 		any = any || t != nil
@@ -398,7 +339,7 @@ func (s *invState) evalEqs(w *invWS, eqs []int, as assign, dst []float64, direct
 			jv, last = s.nodeJVP(w, eq.Node, as, direct), eq.Node
 		}
 		if jv != nil {
-			vscaleTo(rows, sign(eq), jv.Data()[eq.Off:eq.Off+eq.Len])
+			vscaleTo(rows, eq.Sign(), jv.Data()[eq.Off:eq.Off+eq.Len])
 		}
 		if eq.Self >= 0 {
 			if src := as(eq.Self); src != nil {
@@ -414,7 +355,7 @@ func (s *invState) evalEqs(w *invWS, eqs []int, as assign, dst []float64, direct
 func (s *invState) lumpAssign(w *invWS, li int, withKilled bool) assign {
 	return func(k int) []float64 {
 		lk := s.an.LumpOf[k]
-		if lk < 0 || lk > li || (lk == li && s.killed[k] && !withKilled) {
+		if lk < 0 || lk > li || (lk == li && s.Killed[k] && !withKilled) {
 			return nil
 		}
 		at := s.an.Atoms[k]
@@ -535,15 +476,6 @@ func (s *invState) extractDense(w *invWS, li int) []float64 {
 	return a
 }
 
-// eqRows is the total number of rows of a list of equations.
-func (s *invState) eqRows(eqs []int) int {
-	n := 0
-	for _, q := range eqs {
-		n += s.an.Eqs[q].Len
-	}
-	return n
-}
-
 // ---- the sweeps ----
 
 // ijvp solves J dx = dy lump by lump, from y back to x. In each lump the
@@ -569,7 +501,7 @@ func (l *Linearization) ijvp(s *invState, w *invWS, res, dy *tensor.Tensor) {
 		}
 		as := s.lumpAssign(w, li, false)
 		if len(lp.Internal) > 0 {
-			if s.internalKnown[li] {
+			if s.InternalKnown[li] {
 				s.internalPass(w, lp, as, true, w.atomSlice(an))
 			} else {
 				// No known value feeds the internal values: with the killed
@@ -577,7 +509,7 @@ func (l *Linearization) ijvp(s *invState, w *invWS, res, dy *tensor.Tensor) {
 				as = s.lumpAssignKnown(w, li)
 			}
 		}
-		n := s.eqRows(lp.Created)
+		n := s.an.Rows(lp.Created)
 		w.rhs = grow(w.rhs, n)
 		w.sol = grow(w.sol, n)
 		// rhs = t − C·(known and internal values), t = dy on the output's rows.
@@ -623,7 +555,7 @@ func (s *invState) solveLump(li int, x, r []float64, trans bool) {
 		} else {
 			f.step.Solve(x, r)
 		}
-		if sg := sign(&s.an.Eqs[lp.Eqs[0]]); sg < 0 {
+		if sg := s.an.Eqs[lp.Eqs[0]].Sign(); sg < 0 {
 			for i := range x {
 				x[i] = -x[i]
 			}
@@ -645,41 +577,15 @@ func (s *invState) solveLump(li int, x, r []float64, trans bool) {
 	}
 }
 
-// killedLayout lists where each killed atom of lump li sits in the lump's
-// solution vector, as (atom, position): a Step's vector is shaped like its
-// pivot input, the others are killed-atom-major.
-func (s *invState) killedLayout(li int) [][2]int {
-	return s.layouts[li]
-}
-
-func (s *invState) buildLayout(li int) [][2]int {
-	lp := &s.an.Lumps[li]
-	var out [][2]int
-	if lp.Kind == lump.Step {
-		for _, sg := range s.an.Segs(lp.Node.In[lp.Input]) {
-			for _, k := range s.an.AtomsIn(sg.Var, sg.Off, sg.Len) {
-				out = append(out, [2]int{k, sg.Pos + s.an.Atoms[k].Off - sg.Off})
-			}
-		}
-		return out
-	}
-	pos := 0
-	for _, k := range lp.Killed {
-		out = append(out, [2]int{k, pos})
-		pos += s.an.Atoms[k].Len
-	}
-	return out
-}
-
 func (s *invState) scatter(w *invWS, li int, x []float64) {
-	for _, p := range s.killedLayout(li) {
+	for _, p := range s.Places[li] {
 		at := s.an.Atoms[p[0]]
 		copy(w.ubuf(at.Var)[at.Off:at.Off+at.Len], x[p[1]:p[1]+at.Len])
 	}
 }
 
 func (s *invState) gather(w *invWS, li int, x []float64) {
-	for _, p := range s.killedLayout(li) {
+	for _, p := range s.Places[li] {
 		at := s.an.Atoms[p[0]]
 		copy(x[p[1]:p[1]+at.Len], w.ubuf(at.Var)[at.Off:at.Off+at.Len])
 	}
@@ -710,14 +616,14 @@ func (s *invState) vijpLump(w *invWS, li, xid int, res, cx *tensor.Tensor) {
 	if s.vijpStep(w, li, xid, res, cx) {
 		return
 	}
-	if lp.Kind == lump.Expansion && !s.internalRead[li] {
+	if lp.Kind == lump.Expansion && !s.InternalRead[li] {
 		return // nothing reads its values outside: λ = 0
 	}
-	rows := s.eqRows(lp.Eqs)
+	rows := s.an.Rows(lp.Eqs)
 	w.lam = grow(w.lam, rows)
 	lamOf := func(q int) []float64 {
-		i, _ := slicesIndex(lp.Eqs, q)
-		o := s.eqOff[li][i]
+		i, _ := slices.BinarySearch(lp.Eqs, q)
+		o := s.EqOff[li][i]
 		return w.lam[o : o+an.Eqs[q].Len]
 	}
 	// r_K = b_K − acc_K for the killed atoms, in place (b = cx on x). The
@@ -732,7 +638,7 @@ func (s *invState) vijpLump(w *invWS, li, xid int, res, cx *tensor.Tensor) {
 			vscaleTo(r, -1, r)
 		}
 	}
-	if len(lp.Internal) > 0 && s.internalRead[li] && lp.Kind != lump.Expansion {
+	if len(lp.Internal) > 0 && s.InternalRead[li] && lp.Kind != lump.Expansion {
 		// Fold −C_IKᵀ C_IIᵀ⁻¹ r_I into the killed atoms (g_K), by one
 		// backward pass over the internal equations restricted to the
 		// lump; acc_I is kept aside and put back for the final sweep.
@@ -754,7 +660,7 @@ func (s *invState) vijpLump(w *invWS, li, xid int, res, cx *tensor.Tensor) {
 	if lp.Kind != lump.Expansion {
 		// λ_C = A⁻ᵀ g_K, handed to cy and to the created values'
 		// accumulators, and pushed through the created equations' ops.
-		n := s.eqRows(lp.Created)
+		n := s.an.Rows(lp.Created)
 		w.rhs = grow(w.rhs, n)
 		w.sol = grow(w.sol, n)
 		s.gather(w, li, w.rhs)
@@ -869,19 +775,6 @@ func (s *invState) vijpStep(w *invWS, li, xid int, res, cx *tensor.Tensor) bool 
 	return true
 }
 
-func slicesIndex(s []int, v int) (int, bool) {
-	lo, hi := 0, len(s)
-	for lo < hi {
-		m := (lo + hi) / 2
-		if s[m] < v {
-			lo = m + 1
-		} else {
-			hi = m
-		}
-	}
-	return lo, lo < len(s) && s[lo] == v
-}
-
 // reverseInternal runs the lump's internal equations backwards, op by op:
 // each equation's λ is sign times the accumulator of its own atom, and its
 // Cᵀλ is pushed on as push does with keep and subtract. An internal equation
@@ -897,7 +790,7 @@ func (s *invState) reverseInternal(w *invWS, lp *lump.Lump, sign float64, keep f
 		}
 		group := lp.Internal[i:j]
 		c := w.scratch(w.jv, nd.Out, -1)
-		if s.eqRows(group) < nd.Out.Len() {
+		if s.an.Rows(group) < nd.Out.Len() {
 			clear(c.Data())
 		}
 		for _, q := range group {
@@ -927,7 +820,7 @@ func (s *invState) push(w *invWS, eqs []int, lamOf func(int) []float64, keep fun
 	for _, q := range eqs {
 		eq := &an.Eqs[q]
 		dst := c.Data()[eq.Off : eq.Off+eq.Len]
-		if sign(eq) > 0 {
+		if eq.Sign() > 0 {
 			copy(dst, lamOf(q))
 		} else {
 			vscaleTo(dst, -1, lamOf(q))
@@ -951,7 +844,7 @@ func (s *invState) pushCot(w *invWS, nd *tape.Node, c *tensor.Tensor, keep func(
 			if segs := an.Segs(in); keep == nil && len(segs) == 1 && segs[0].Var == in.ID() {
 				dst = tensor.New(in.Shape(), w.ubuf(in.ID()))
 			} else {
-				dst = w.scratch(w.gath, in, slotOf(nd.In, i))
+				dst = w.scratch(w.gath, in, lump.SlotOf(nd.In, i))
 				clear(dst.Data())
 			}
 		}
@@ -962,7 +855,7 @@ func (s *invState) pushCot(w *invWS, nd *tape.Node, c *tensor.Tensor, keep func(
 	}
 	nd.Op.VJP(w.ts, w.ins, s.val(nd.Out), c)
 	for i, in := range nd.In {
-		if in.IsConst() || in.ID() == skip || slotOf(nd.In, i) != i {
+		if in.IsConst() || in.ID() == skip || lump.SlotOf(nd.In, i) != i {
 			continue
 		}
 		segs := an.Segs(in)

@@ -12,9 +12,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 
-	"github.com/ebitengine/purego"
+	"github.com/invad/invad/internal/dynlib"
 )
 
 // ErrNotFound is matched by Open's error when no libcublas loads.
@@ -37,20 +36,14 @@ type Lib struct {
 	getrf     func(h uintptr, n int32, aarray uint64, lda int32, piv uint64, info uint64, batch int32) uint32
 }
 
-func (l *Lib) symbols() []struct {
-	name string
-	fptr any
-} {
-	return []struct {
-		name string
-		fptr any
-	}{
-		{"cublasCreate_v2", &l.create},
-		{"cublasDestroy_v2", &l.destroy},
-		{"cublasSetStream_v2", &l.setStream},
-		{"cublasGetVersion_v2", &l.version},
-		{"cublasDgemm_v2", &l.dgemm},
-		{"cublasDgetrfBatched", &l.getrf},
+func (l *Lib) symbols() []dynlib.Symbol {
+	return []dynlib.Symbol{
+		{Name: "cublasCreate_v2", Fptr: &l.create},
+		{Name: "cublasDestroy_v2", Fptr: &l.destroy},
+		{Name: "cublasSetStream_v2", Fptr: &l.setStream},
+		{Name: "cublasGetVersion_v2", Fptr: &l.version},
+		{Name: "cublasDgemm_v2", Fptr: &l.dgemm},
+		{Name: "cublasDgetrfBatched", Fptr: &l.getrf},
 	}
 }
 
@@ -64,33 +57,14 @@ func Open(names ...string) (*Lib, error) {
 		}
 		names = append(names, DefaultNames...)
 	}
-	var msgs []string
-	for _, name := range names {
-		h, err := purego.Dlopen(name, purego.RTLD_NOW|purego.RTLD_GLOBAL)
-		if err != nil {
-			msg := err.Error()
-			if !strings.Contains(msg, name) {
-				msg = strings.TrimSpace(name + ": " + msg)
-			}
-			msgs = append(msgs, msg)
-			continue
-		}
-		l := &Lib{Path: name}
-		ok := true
-		for _, s := range l.symbols() {
-			addr, err := purego.Dlsym(h, s.name)
-			if err != nil || addr == 0 {
-				msgs = append(msgs, fmt.Sprintf("%s has no symbol %s", name, s.name))
-				ok = false
-				break
-			}
-			purego.RegisterFunc(s.fptr, addr)
-		}
-		if ok {
-			return l, nil
-		}
+	var l *Lib
+	if _, err := dynlib.Open(names, func(name string) []dynlib.Symbol {
+		l = &Lib{Path: name}
+		return l.symbols()
+	}); err != nil {
+		return nil, fmt.Errorf("%w (set INVAD_CUBLAS to its path): %v", ErrNotFound, err)
 	}
-	return nil, fmt.Errorf("%w (set INVAD_CUBLAS to its path): %s", ErrNotFound, strings.Join(msgs, "; "))
+	return l, nil
 }
 
 // Error is a cuBLAS status other than CUBLAS_STATUS_SUCCESS.

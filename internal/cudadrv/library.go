@@ -4,6 +4,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"unsafe"
+
+	"github.com/invad/invad/internal/dynlib"
 )
 
 // library holds the driver functions, resolved from libcuda. The Go types
@@ -42,43 +44,36 @@ type library struct {
 }
 
 // symbols lists every function of l with the name it has in libcuda.
-func (l *library) symbols() []symbol {
-	return []symbol{
-		{"cuInit", &l.cuInit},
-		{"cuDriverGetVersion", &l.cuDriverGetVersion},
-		{"cuDeviceGetCount", &l.cuDeviceGetCount},
-		{"cuDeviceGet", &l.cuDeviceGet},
-		{"cuDeviceGetName", &l.cuDeviceGetName},
-		{"cuDeviceGetAttribute", &l.cuDeviceGetAttribute},
-		{"cuDeviceTotalMem_v2", &l.cuDeviceTotalMem},
-		{"cuCtxCreate_v2", &l.cuCtxCreate},
-		{"cuCtxDestroy_v2", &l.cuCtxDestroy},
-		{"cuCtxSetCurrent", &l.cuCtxSetCurrent},
-		{"cuCtxSynchronize", &l.cuCtxSynchronize},
-		{"cuMemAlloc_v2", &l.cuMemAlloc},
-		{"cuMemFree_v2", &l.cuMemFree},
-		{"cuMemcpyHtoD_v2", &l.cuMemcpyHtoD},
-		{"cuMemcpyDtoH_v2", &l.cuMemcpyDtoH},
-		{"cuMemcpyDtoD_v2", &l.cuMemcpyDtoD},
-		{"cuMemsetD32_v2", &l.cuMemsetD32},
-		{"cuMemsetD32Async", &l.cuMemsetD32Async},
-		{"cuModuleLoadData", &l.cuModuleLoadData},
-		{"cuModuleLoadDataEx", &l.cuModuleLoadDataEx},
-		{"cuModuleUnload", &l.cuModuleUnload},
-		{"cuModuleGetFunction", &l.cuModuleGetFunction},
-		{"cuLaunchKernel", &l.cuLaunchKernel},
-		{"cuStreamCreate", &l.cuStreamCreate},
-		{"cuStreamDestroy_v2", &l.cuStreamDestroy},
-		{"cuStreamSynchronize", &l.cuStreamSynchronize},
-		{"cuGetErrorName", &l.cuGetErrorName},
+func (l *library) symbols() []dynlib.Symbol {
+	return []dynlib.Symbol{
+		{Name: "cuInit", Fptr: &l.cuInit},
+		{Name: "cuDriverGetVersion", Fptr: &l.cuDriverGetVersion},
+		{Name: "cuDeviceGetCount", Fptr: &l.cuDeviceGetCount},
+		{Name: "cuDeviceGet", Fptr: &l.cuDeviceGet},
+		{Name: "cuDeviceGetName", Fptr: &l.cuDeviceGetName},
+		{Name: "cuDeviceGetAttribute", Fptr: &l.cuDeviceGetAttribute},
+		{Name: "cuDeviceTotalMem_v2", Fptr: &l.cuDeviceTotalMem},
+		{Name: "cuCtxCreate_v2", Fptr: &l.cuCtxCreate},
+		{Name: "cuCtxDestroy_v2", Fptr: &l.cuCtxDestroy},
+		{Name: "cuCtxSetCurrent", Fptr: &l.cuCtxSetCurrent},
+		{Name: "cuCtxSynchronize", Fptr: &l.cuCtxSynchronize},
+		{Name: "cuMemAlloc_v2", Fptr: &l.cuMemAlloc},
+		{Name: "cuMemFree_v2", Fptr: &l.cuMemFree},
+		{Name: "cuMemcpyHtoD_v2", Fptr: &l.cuMemcpyHtoD},
+		{Name: "cuMemcpyDtoH_v2", Fptr: &l.cuMemcpyDtoH},
+		{Name: "cuMemcpyDtoD_v2", Fptr: &l.cuMemcpyDtoD},
+		{Name: "cuMemsetD32_v2", Fptr: &l.cuMemsetD32},
+		{Name: "cuMemsetD32Async", Fptr: &l.cuMemsetD32Async},
+		{Name: "cuModuleLoadData", Fptr: &l.cuModuleLoadData},
+		{Name: "cuModuleLoadDataEx", Fptr: &l.cuModuleLoadDataEx},
+		{Name: "cuModuleUnload", Fptr: &l.cuModuleUnload},
+		{Name: "cuModuleGetFunction", Fptr: &l.cuModuleGetFunction},
+		{Name: "cuLaunchKernel", Fptr: &l.cuLaunchKernel},
+		{Name: "cuStreamCreate", Fptr: &l.cuStreamCreate},
+		{Name: "cuStreamDestroy_v2", Fptr: &l.cuStreamDestroy},
+		{Name: "cuStreamSynchronize", Fptr: &l.cuStreamSynchronize},
+		{Name: "cuGetErrorName", Fptr: &l.cuGetErrorName},
 	}
-}
-
-// symbol is one driver function: its name and a pointer to the func field
-// that receives it.
-type symbol struct {
-	name string
-	fptr any
 }
 
 // libNames are the names tried, in order, by dlopen. Tests replace them.
