@@ -33,6 +33,7 @@ var deviceChecks = []struct {
 	{"InversePrograms", checkInversePrograms},
 	{"LinearizeErrors", checkLinearizeErrors},
 	{"Newton", checkNewton},
+	{"ConcurrentProducts", checkConcurrentProducts},
 	{"Families", checkFamilies},
 }
 

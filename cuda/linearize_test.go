@@ -429,3 +429,42 @@ func checkFamilies(t *testing.T, b *Backend) {
 		})
 	}
 }
+
+// checkConcurrentProducts runs the four products of one device
+// Linearization from several goroutines at once (they serialize on the
+// Linearization and the Backend) and checks each result against the same
+// product computed alone.
+func checkConcurrentProducts(t *testing.T, b *Backend) {
+	p := devPrograms[7] // coupling: steps, copies, expansions
+	x := randTensor(rand.New(rand.NewPCG(21, 21)), p.shape, p.lo, p.hi)
+	l, err := Linearize(b, p.f, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	prods := []func(*tensor.Tensor) (*tensor.Tensor, error){l.JVP, l.VJP, l.IJVP, l.VIJP}
+	v := randTensor(rand.New(rand.NewPCG(22, 22)), p.shape, -1, 1)
+	want := make([]*tensor.Tensor, len(prods))
+	for i, f := range prods {
+		if want[i], err = f(v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	errs := make(chan error, 4*len(prods))
+	for range 4 {
+		for i, f := range prods {
+			go func() {
+				got, err := f(v)
+				if err == nil && relErr(got, want[i]) != 0 {
+					err = fmt.Errorf("product %d differs from its lone run by %.3g", i, relErr(got, want[i]))
+				}
+				errs <- err
+			}()
+		}
+	}
+	for range 4 * len(prods) {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
