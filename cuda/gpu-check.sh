@@ -57,6 +57,11 @@ if [ -x "$cli" ]; then
   drc=$?
   cat "$out/demo.log"
   [ $drc -eq 0 ] || { echo "gpu-check: the demo failed (exit $drc)"; rc=1; }
+  if [ -n "${INVAD_CUBLAS:-}" ]; then
+    echo "== invad demo --backend cuda --cublas (products after the Newton table)"
+    timeout 120 "$cli" demo --backend cuda --cublas >"$out/demo-cublas.log" 2>&1 || { echo "gpu-check: the demo with cuBLAS failed"; rc=1; }
+    sed -n '/product at the solution/,/log|det/p' "$out/demo-cublas.log"
+  fi
 else
   echo "== no $cli: the demo was not run (CGO_ENABLED=0 go build -o .gpu/invad ./cmd/invad)"
 fi

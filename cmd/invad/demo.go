@@ -36,6 +36,7 @@ func runDemo(args []string, out io.Writer) error {
 	rows := fs.Int("rows", 50_000, "batch rows of the coupling layer (n = 2·rows·8)")
 	check := fs.Int("check", 64, "rows of a small copy solved the dense way for comparison")
 	backend := fs.String("backend", "auto", "where to run: auto, cpu or cuda")
+	useBLAS := fs.Bool("cublas", false, "on the GPU, route the matrix products to cuBLAS (found at run time; $INVAD_CUBLAS names it)")
 	fs.Usage = func() {
 		fmt.Fprintln(out, `usage: invad demo [flags]
 
@@ -60,6 +61,13 @@ flags:`)
 	}
 	if be != nil {
 		defer be.Close()
+		if *useBLAS {
+			if err := be.EnableCuBLAS(); err != nil {
+				fmt.Fprintf(out, "cuBLAS not used: %v\n", err)
+			} else {
+				fmt.Fprintf(out, "matrix products by cuBLAS (%s)\n", be.CuBLAS())
+			}
+		}
 	}
 	const half = bench.CouplingHalf
 	n := 2 * *rows * half
