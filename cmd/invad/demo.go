@@ -59,6 +59,9 @@ flags:`)
 	if err != nil {
 		return err
 	}
+	if be == nil && *useBLAS {
+		fmt.Fprintln(out, "-cublas ignored: the CPU backend runs")
+	}
 	if be != nil {
 		defer be.Close()
 		if *useBLAS {
