@@ -48,7 +48,10 @@ type Linearization struct {
 }
 
 // Linearize records f at x and runs it on the backend's device. f must build
-// its result from x with the ops of package ops. It panics as
+// its result from x with the ops of package ops, and must not read values
+// while it records (Var.Value is nil for every value that depends on x: the
+// program is recorded on a shape tape, tape.NewShapeTape, and its values
+// exist only on the device), so its structure cannot depend on x. It panics as
 // inverse.Linearize does (nil x, f returning nil or a value from another
 // tape) and returns the same errors: *inverse.SizeError, and
 // *inverse.NonFiniteError for NaN or ±Inf in x or f(x), naming the first op
