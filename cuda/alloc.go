@@ -17,9 +17,17 @@ type allocator struct {
 	alloc func(bytes int) (cudadrv.DevicePtr, error)
 	free  func(cudadrv.DevicePtr) error
 	lists map[int][]cudadrv.DevicePtr
-	// inUse and cached count bytes by class size.
-	inUse, cached int
+	// inUse and cached count bytes by class size; peak is inUse's
+	// largest value since the last resetPeak.
+	inUse, cached, peak int
 }
+
+func (a *allocator) took(c int) {
+	a.inUse += c
+	a.peak = max(a.peak, a.inUse)
+}
+
+func (a *allocator) resetPeak() { a.peak = a.inUse }
 
 func newAllocator(alloc func(int) (cudadrv.DevicePtr, error), free func(cudadrv.DevicePtr) error) *allocator {
 	return &allocator{alloc: alloc, free: free, lists: map[int][]cudadrv.DevicePtr{}}
@@ -45,7 +53,7 @@ func (a *allocator) get(n int) (cudadrv.DevicePtr, int, error) {
 		p := l[len(l)-1]
 		a.lists[c] = l[:len(l)-1]
 		a.cached -= c
-		a.inUse += c
+		a.took(c)
 		return p, c, nil
 	}
 	p, err := a.alloc(c)
@@ -61,7 +69,7 @@ func (a *allocator) get(n int) (cudadrv.DevicePtr, int, error) {
 			return 0, 0, err
 		}
 	}
-	a.inUse += c
+	a.took(c)
 	return p, c, nil
 }
 

@@ -34,6 +34,7 @@ var deviceChecks = []struct {
 	{"LinearizeErrors", checkLinearizeErrors},
 	{"Newton", checkNewton},
 	{"ConcurrentProducts", checkConcurrentProducts},
+	{"SweepMemory", checkSweepMemory},
 	{"Families", checkFamilies},
 }
 

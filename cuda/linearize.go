@@ -344,44 +344,68 @@ func checkDev(name string, dst, arg *Tensor, dn, an int) {
 }
 
 // JVPDevice writes J·dx into dst (device tensors of n elements, not the
-// same memory) by a forward sweep on the device.
+// same memory) by a forward sweep on the device. A value's tangent is freed
+// after the last op that reads it (a Reshape or Slice view's after its
+// last reader too), so the sweep holds the live tangents only.
 func (l *Linearization) JVPDevice(dst, dx *Tensor) error {
 	checkDev("JVP", dst, dx, l.n, l.n)
 	l.enter("JVP")
 	defer l.mu.Unlock()
 	e := &seq{b: l.be}
+	nodes := l.prog.Nodes
 	t := make([]*Tensor, l.prog.NumVars)
-	var tmp []*Tensor
+	own := make([]*Tensor, l.prog.NumVars) // the buffer t[id] lives in; nil for dx
+	last := map[*Tensor]int{}               // a buffer's last reading node
+	lastUse := func(id int) int {
+		if id == l.prog.Output.ID() {
+			return len(nodes) // the result: kept to the end
+		}
+		return l.prog.LastUse[id]
+	}
+	var left []*Tensor // buffers still held at the end
 	t[l.prog.Input.ID()] = dx.View(0, l.xShape()...)
-	for i, nd := range l.prog.Nodes {
+	for i, nd := range nodes {
 		ts := make([]*Tensor, len(nd.In))
 		any := false
 		for j, v := range nd.In {
 			ts[j] = t[v.ID()]
 			any = any || ts[j] != nil
 		}
-		if !any {
-			continue
+		if any {
+			out := nd.Out.ID()
+			if o := l.ops[i]; o.isView() {
+				t[out] = o.view(ts[0], nd.Out.Shape())
+				if r := own[nd.In[0].ID()]; r != nil {
+					own[out] = r
+					last[r] = max(last[r], lastUse(out), i)
+				}
+			} else {
+				r := e.alloc(nd.Out.Shape()...)
+				if e.err != nil {
+					break
+				}
+				e.jvp(o, r, l.values(e, nd.In), l.val[out], ts)
+				t[out], own[out] = r, r
+				last[r] = max(lastUse(out), i)
+				left = append(left, r)
+			}
 		}
-		o := l.ops[i]
-		if o.isView() {
-			t[nd.Out.ID()] = o.view(ts[0], nd.Out.Shape())
-			continue
+		for _, v := range nd.In {
+			if r := own[v.ID()]; r != nil && last[r] == i && r.be != nil {
+				r.Free()
+			}
 		}
-		r := e.alloc(nd.Out.Shape()...)
-		tmp = append(tmp, r)
-		if e.err != nil {
-			break
-		}
-		e.jvp(o, r, l.values(e, nd.In), l.val[nd.Out.ID()], ts)
-		t[nd.Out.ID()] = r
 	}
 	if r := t[l.prog.Output.ID()]; r != nil {
 		e.copy(dst, r.View(0))
 	} else {
 		e.zero(dst)
 	}
-	e.free(tmp...)
+	for _, r := range left {
+		if r.be != nil {
+			r.Free()
+		}
+	}
 	return e.err
 }
 
@@ -392,14 +416,15 @@ func (l *Linearization) VJPDevice(dst, cy *Tensor) error {
 	defer l.mu.Unlock()
 	e := &seq{b: l.be}
 	g := make([]*Tensor, l.prog.NumVars)
-	var tmp []*Tensor
 	grad := func(v *tape.Var) *Tensor {
 		if g[v.ID()] == nil {
 			// A view's cotangent is a view of its base's: Reshape and
 			// Slice add into the base's range themselves, so every value
 			// gets its own buffer here.
 			r := e.zeros(v.Shape()...)
-			tmp = append(tmp, r)
+			if r == nil { // a failed allocation: the error is kept, nothing runs
+				r = &Tensor{be: l.be, class: -1, shape: v.Shape(), n: v.Len()}
+			}
 			g[v.ID()] = r
 		}
 		return g[v.ID()]
@@ -419,13 +444,17 @@ func (l *Linearization) VJPDevice(dst, cy *Tensor) error {
 			}
 		}
 		e.vjp(l.ops[i], ds, l.values(e, nd.In), l.val[nd.Out.ID()], c)
+		// Every reader of this value ran before (in reverse order): its
+		// cotangent is complete and now consumed.
+		c.Free()
+		g[nd.Out.ID()] = nil
 	}
 	if r := g[in.ID()]; r != nil {
 		e.copy(dst, r.View(0))
 	} else {
 		e.zero(dst)
 	}
-	e.free(tmp...)
+	e.free(g...)
 	return e.err
 }
 

@@ -468,3 +468,67 @@ func checkConcurrentProducts(t *testing.T, b *Backend) {
 		}
 	}
 }
+
+// checkSweepMemory: JVPDevice and VJPDevice hold the live tangents and
+// cotangents only, not one per value: on a chain of 30 ops (a reshape view
+// in the middle) the device memory they take at their peak is a few vectors.
+func checkSweepMemory(t *testing.T, b *Backend) {
+	const n = 4096
+	f := func(x *tape.Var) *tape.Var {
+		v := x
+		for i := range 30 {
+			switch i % 3 {
+			case 0:
+				v = ops.Tanh(v)
+			case 1:
+				v = ops.Scale(v, 1.5)
+			default:
+				v = ops.Add(v, ops.Sin(v))
+			}
+			if i == 15 {
+				v = ops.Reshape(ops.Cumsum(ops.Reshape(v, 64, 64)), n)
+			}
+		}
+		return v
+	}
+	x := randTensor(rand.New(rand.NewPCG(8, 8)), []int{n}, -1, 1)
+	cl, err := inverse.Linearize(f, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := Linearize(b, f, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	v := randTensor(rand.New(rand.NewPCG(9, 9)), []int{n}, -1, 1)
+	arg, res := upload(t, b, v.Data()), upload(t, b, make([]float64, n))
+	vec := sizeClass(8 * n)
+	for _, pr := range []struct {
+		name string
+		dev  func(dst, arg *Tensor) error
+		cpu  func(*tensor.Tensor) (*tensor.Tensor, error)
+	}{{"JVP", l.JVPDevice, cl.JVP}, {"VJP", l.VJPDevice, cl.VJP}} {
+		b.mu.Lock()
+		b.alloc.resetPeak()
+		before := b.alloc.inUse
+		b.mu.Unlock()
+		if err := pr.dev(res, arg); err != nil {
+			t.Fatal(err)
+		}
+		b.mu.Lock()
+		peak, after := b.alloc.peak-before, b.alloc.inUse-before
+		b.mu.Unlock()
+		if peak > 4*vec || after != 0 {
+			t.Errorf("%s on a chain of 41 values: peak %d bytes (%.1f vectors), %d bytes left after it", pr.name, peak, float64(peak)/float64(vec), after)
+		}
+		got := tensor.New([]int{n}, download(t, res))
+		want, err := pr.cpu(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e := relErr(got, want); e > 1e-12 {
+			t.Errorf("%s: relative difference %.3g from the CPU", pr.name, e)
+		}
+	}
+}
