@@ -355,7 +355,7 @@ func (l *Linearization) JVPDevice(dst, dx *Tensor) error {
 	nodes := l.prog.Nodes
 	t := make([]*Tensor, l.prog.NumVars)
 	own := make([]*Tensor, l.prog.NumVars) // the buffer t[id] lives in; nil for dx
-	last := map[*Tensor]int{}               // a buffer's last reading node
+	last := map[*Tensor]int{}              // a buffer's last reading node
 	lastUse := func(id int) int {
 		if id == l.prog.Output.ID() {
 			return len(nodes) // the result: kept to the end
