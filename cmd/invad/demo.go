@@ -11,8 +11,8 @@ import (
 
 	"gonum.org/v1/gonum/mat"
 
+	"github.com/invad/invad/backend"
 	"github.com/invad/invad/bench"
-	"github.com/invad/invad/cuda"
 	"github.com/invad/invad/inverse"
 	"github.com/invad/invad/lump"
 	"github.com/invad/invad/newton"
@@ -35,7 +35,7 @@ func runDemo(args []string, out io.Writer) error {
 	fs.SetOutput(out)
 	rows := fs.Int("rows", 50_000, "batch rows of the coupling layer (n = 2·rows·8)")
 	check := fs.Int("check", 64, "rows of a small copy solved the dense way for comparison")
-	backend := fs.String("backend", "auto", "where to run: auto, cpu or cuda")
+	backendFlag := fs.String("backend", "auto", "where to run: auto, cpu or cuda")
 	useBLAS := fs.Bool("cublas", false, "on the GPU, route the matrix products to cuBLAS (found at run time; $INVAD_CUBLAS names it)")
 	fs.Usage = func() {
 		fmt.Fprintln(out, `usage: invad demo [flags]
@@ -55,21 +55,19 @@ flags:`)
 	if *rows < 1 || *check < 1 {
 		return fmt.Errorf("-rows and -check must be positive")
 	}
-	be, err := resolveBackend(*backend, out)
+	be, err := resolveBackend(*backendFlag, out)
 	if err != nil {
 		return err
 	}
-	if be == nil && *useBLAS {
+	defer be.Close()
+	switch gpu := be.GPU(); {
+	case *useBLAS && gpu == nil:
 		fmt.Fprintln(out, "-cublas ignored: the CPU backend runs")
-	}
-	if be != nil {
-		defer be.Close()
-		if *useBLAS {
-			if err := be.EnableCuBLAS(); err != nil {
-				fmt.Fprintf(out, "cuBLAS not used: %v\n", err)
-			} else {
-				fmt.Fprintf(out, "matrix products by cuBLAS (%s)\n", be.CuBLAS())
-			}
+	case *useBLAS:
+		if err := gpu.EnableCuBLAS(); err != nil {
+			fmt.Fprintf(out, "cuBLAS not used: %v\n", err)
+		} else {
+			fmt.Fprintf(out, "matrix products by cuBLAS (%s)\n", gpu.CuBLAS())
 		}
 	}
 	const half = bench.CouplingHalf
@@ -87,38 +85,13 @@ flags:`)
 	y := f(tape.NewTape().Input(xTrue)).Value().Clone()
 	F := func(x *tape.Var) *tape.Var { return ops.Sub(f(x), ops.Const(x, y)) }
 
-	fmt.Fprintf(out, "invad demo: solve f(x) = y, f = cumsum ∘ affine coupling layer, n = %d (%d rows × 2 × %d), %s backend\n\n", n, *rows, half, backendName(be))
+	fmt.Fprintf(out, "invad demo: solve f(x) = y, f = cumsum ∘ affine coupling layer, n = %d (%d rows × 2 × %d), %s backend\n\n", n, *rows, half, be)
 	fmt.Fprintf(out, "Newton's method, each step dx = IJVP(F(x)):\n%5s %12s %12s %9s\n", "iter", "‖F(x)‖∞", "‖step‖∞", "time")
 	opt := newton.Options{Tol: 1e-10, Callback: func(it newton.Iter) error {
 		fmt.Fprintf(out, "%5d %12.3e %12.3e %9v\n", it.K, it.Residual, it.Step, it.Time.Round(time.Millisecond))
 		return nil
 	}}
-	// linearize and primal run on the chosen backend.
-	linearize := func(F func(*tape.Var) *tape.Var, x *tensor.Tensor) (linearization, error) {
-		l, err := inverse.Linearize(F, x)
-		if err != nil {
-			return nil, err
-		}
-		return l, nil
-	}
-	primal := func(F func(*tape.Var) *tape.Var, x *tensor.Tensor) error {
-		F(tape.NewStreamTape(nil).Input(x))
-		return nil
-	}
-	if be != nil {
-		linearize = func(F func(*tape.Var) *tape.Var, x *tensor.Tensor) (linearization, error) {
-			l, err := cuda.Linearize(be, F, x)
-			if err != nil {
-				return nil, err
-			}
-			return l, nil
-		}
-		primal = func(F func(*tape.Var) *tape.Var, x *tensor.Tensor) error { _, err := cuda.Eval(be, F, x); return err }
-		opt.Linearizer = func(F func(*tape.Var) *tape.Var, x *tensor.Tensor) (newton.Linear, error) { return linearize(F, x) }
-		opt.Eval = func(F func(*tape.Var) *tape.Var, x *tensor.Tensor) (*tensor.Tensor, error) {
-			return cuda.Eval(be, F, x)
-		}
-	}
+	opt = be.Newton(opt) // linearizations and line-search runs on the chosen backend
 	res, err := newton.Solve(F, tensor.Zeros(n), opt)
 	if err != nil {
 		return err
@@ -142,16 +115,14 @@ flags:`)
 		return err
 	}
 	x := res.X
-	if err := timed("primal (plain run)", func() error { return primal(F, x) }); err != nil {
+	if err := timed("primal (plain run)", func() error { _, err := be.Eval(F, x); return err }); err != nil {
 		return err
 	}
-	var lin linearization
-	if err := timed("Linearize (record)", func() (err error) { lin, err = linearize(F, x); return err }); err != nil {
+	var lin backend.Linearization
+	if err := timed("Linearize (record)", func() (err error) { lin, err = be.Linearize(F, x); return err }); err != nil {
 		return err
 	}
-	if c, ok := lin.(interface{ Close() }); ok {
-		defer c.Close()
-	}
+	defer lin.Close()
 	var logdet float64
 	if err := timed("lumps + factorize", func() (err error) { logdet, err = lin.LogAbsDet(); return err }); err != nil {
 		return err
@@ -168,7 +139,7 @@ flags:`)
 		{"IJVP", func() (*tensor.Tensor, error) { return lin.IJVP(jv) }, &ij},
 		{"VIJP", func() (*tensor.Tensor, error) { return lin.VIJP(vj) }, &vij},
 	}
-	if be == nil { // the tapeless VIJP runs on the CPU only
+	if be.GPU() == nil { // the tapeless VIJP runs on the CPU only
 		steps = append(steps, struct {
 			name string
 			run  func() (*tensor.Tensor, error)
@@ -248,18 +219,6 @@ flags:`)
 	fmt.Fprintf(out, "  invad: Linearize + lumps + IJVP     %v  (%.0f× faster)\n", inv.Round(time.Microsecond), dense.Seconds()/inv.Seconds())
 	fmt.Fprintf(out, "  steps agree to %.2e (relative); log|det J| %.12g vs %.12g\n", relDiff(got.Data(), ref.RawVector().Data), gotLD, refLD)
 	return nil
-}
-
-// linearization is what the demo uses of a Linearization, CPU
-// (*inverse.Linearization) or GPU (*cuda.Linearization).
-type linearization interface {
-	newton.Linear
-	JVP(*tensor.Tensor) (*tensor.Tensor, error)
-	VJP(*tensor.Tensor) (*tensor.Tensor, error)
-	IJVP(*tensor.Tensor) (*tensor.Tensor, error)
-	VIJP(*tensor.Tensor) (*tensor.Tensor, error)
-	Program() *tape.Program
-	TapeBytes() int64
 }
 
 // relDiff returns |a − b|₂ / |b|₂.

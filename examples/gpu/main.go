@@ -1,13 +1,12 @@
 // Command gpu runs inverse accumulation mode on the GPU when there is one,
-// and on the CPU otherwise: the fallback pattern of a program that should
-// run everywhere. On a GPU it also runs the CPU backend and prints how far
-// the two backends' products are apart.
+// and on the CPU otherwise (package backend, "auto"): the pattern of a
+// program that should run everywhere. On a GPU it also runs the CPU backend
+// and prints how far the two backends' products are apart.
 //
 //	go run ./examples/gpu [-n 1048576]
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -16,18 +15,11 @@ import (
 	"os"
 	"time"
 
+	"github.com/invad/invad/backend"
 	"github.com/invad/invad/bench"
-	"github.com/invad/invad/cuda"
 	"github.com/invad/invad/inverse"
 	"github.com/invad/invad/tensor"
 )
-
-// products is what the example uses of a Linearization, CPU or GPU.
-type products interface {
-	IJVP(*tensor.Tensor) (*tensor.Tensor, error)
-	JVP(*tensor.Tensor) (*tensor.Tensor, error)
-	LogAbsDet() (float64, error)
-}
 
 func main() {
 	n := flag.Int("n", 1<<20, "elements of x (a multiple of 16)")
@@ -54,23 +46,19 @@ func run(out io.Writer, n int) error {
 	if err != nil {
 		return err
 	}
-	var lin products = cpu
-	be, err := cuda.New(0)
-	switch {
-	case errors.Is(err, cuda.ErrNoDriver), errors.Is(err, cuda.ErrNoDevice):
-		fmt.Fprintf(out, "no GPU (%v): running on the CPU\n", err)
-	case err != nil:
+	// auto: the GPU if a driver and a device exist, else the CPU after a
+	// one-line notice saying what is missing.
+	be, err := backend.Open("auto", out)
+	if err != nil {
 		return err
-	default:
-		defer be.Close()
-		fmt.Fprintf(out, "GPU: %v\n", be)
-		gl, err := cuda.Linearize(be, f, x)
-		if err != nil {
-			return err
-		}
-		defer gl.Close()
-		lin = gl
 	}
+	defer be.Close()
+	fmt.Fprintf(out, "running on: %v\n", be)
+	lin, err := be.Linearize(f, x)
+	if err != nil {
+		return err
+	}
+	defer lin.Close()
 
 	t0 := time.Now()
 	jv, err := lin.JVP(v)
@@ -90,7 +78,7 @@ func run(out io.Writer, n int) error {
 	fmt.Fprintf(out, "n = %d: JVP + factorization %v, IJVP %v\n", n, t1.Sub(t0).Round(time.Microsecond), t2.Sub(t1).Round(time.Microsecond))
 	fmt.Fprintf(out, "log|det J| = %.10g\n", ld)
 	fmt.Fprintf(out, "round trip |IJVP(JVP(v)) − v|∞ = %.2e\n", maxDiff(back.Data(), v.Data()))
-	if lin != products(cpu) {
+	if be.GPU() != nil {
 		want, err := cpu.IJVP(jv)
 		if err != nil {
 			return err

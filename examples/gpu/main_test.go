@@ -20,10 +20,10 @@ func TestGPUExample(t *testing.T) {
 	}
 	s := out.String()
 	if cuda.Available() != nil {
-		if !strings.HasPrefix(s, "no GPU (") || !strings.Contains(s, "running on the CPU") {
+		if !strings.HasPrefix(s, "backend auto: ") || !strings.Contains(s, "using the CPU\nrunning on: CPU\n") {
 			t.Errorf("no fallback notice:\n%s", s)
 		}
-	} else if !strings.HasPrefix(s, "GPU: ") || !strings.Contains(s, "GPU vs CPU") {
+	} else if !strings.HasPrefix(s, "running on: CUDA") || !strings.Contains(s, "GPU vs CPU") {
 		t.Errorf("no GPU report:\n%s", s)
 	}
 	m := regexp.MustCompile(`round trip \|IJVP\(JVP\(v\)\) − v\|∞ = (\S+)`).FindStringSubmatch(s)
