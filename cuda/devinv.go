@@ -110,19 +110,7 @@ func (w *sweep) column(li, u int, unit *Tensor, trial map[int]*Tensor, col *Tens
 		}
 		return trial[k] // internal atoms; nil for everything else
 	}
-	var last *tape.Node
-	var jv *Tensor
-	for _, q := range lp.Internal {
-		eq := &w.s.an.Eqs[q]
-		if eq.Node != last {
-			jv, last = w.nodeJVP(eq.Node, as, false), eq.Node
-		}
-		if jv == nil {
-			w.zero(trial[eq.Self])
-		} else {
-			w.copy(trial[eq.Self], jv.View(eq.Off, eq.Len))
-		}
-	}
+	w.internalPass(lp, as, false, func(k int) *Tensor { return trial[k] })
 	w.evalEqs(lp.Created, as, col, false)
 }
 
@@ -436,16 +424,21 @@ func (w *sweep) evalEqs(eqs []int, as assign, dst *Tensor, direct bool) {
 }
 
 // internalPass computes the lump's internal values from the assignment, in
-// tape order, into their vectors.
-func (w *sweep) internalPass(lp *lump.Lump, as assign) {
+// tape order: u_v = J_v·(inputs) on each internal equation's rows, written
+// to out(atom) (the atoms' own vectors when out is nil). direct is
+// inputTangent's.
+func (w *sweep) internalPass(lp *lump.Lump, as assign, direct bool, out func(atom int) *Tensor) {
+	if out == nil {
+		out = w.atom
+	}
 	var last *tape.Node
 	var jv *Tensor
 	for _, q := range lp.Internal {
 		eq := &w.s.an.Eqs[q]
 		if eq.Node != last {
-			jv, last = w.nodeJVP(eq.Node, as, true), eq.Node
+			jv, last = w.nodeJVP(eq.Node, as, direct), eq.Node
 		}
-		dst := w.atom(eq.Self)
+		dst := out(eq.Self)
 		if jv == nil {
 			w.zero(dst)
 		} else {
@@ -546,7 +539,7 @@ func (l *Linearization) IJVPDevice(dst, dy *Tensor) error {
 			w.copy(w.atom(lp.Unknowns[0]), dy.View(eq.Off, eq.Len))
 			continue
 		case lump.Expansion:
-			w.internalPass(lp, w.lumpAssign(li, false))
+			w.internalPass(lp, w.lumpAssign(li, false), true, nil)
 			w.flush()
 			continue
 		}
@@ -571,7 +564,7 @@ func (l *Linearization) IJVPDevice(dst, dy *Tensor) error {
 		as := w.lumpAssign(li, false)
 		if len(lp.Internal) > 0 {
 			if s.InternalKnown[li] {
-				w.internalPass(lp, as)
+				w.internalPass(lp, as, true, nil)
 			} else {
 				// No known value feeds the internal values: with the killed
 				// ones still zero they are zero too, and count as absent.
@@ -596,7 +589,7 @@ func (l *Linearization) IJVPDevice(dst, dy *Tensor) error {
 		w.solveLump(li, sol, rhs, false)
 		w.scatter(li, sol)
 		if len(lp.Internal) > 0 {
-			w.internalPass(lp, w.lumpAssign(li, true))
+			w.internalPass(lp, w.lumpAssign(li, true), true, nil)
 		}
 		w.flush()
 	}
