@@ -68,6 +68,19 @@ func (l *LU) Size() int { return l.n }
 // LogAbsDet returns log|det A|.
 func (l *LU) LogAbsDet() float64 { return l.logdet }
 
+// Inverse returns A⁻¹, row-major n×n, solved from the LU with the
+// identity's columns: for a backend that applies A⁻¹ as a matrix product
+// (the CUDA backend's W⁻¹ and dense lumps).
+func (l *LU) Inverse() []float64 {
+	eye := make([]float64, l.n*l.n)
+	for i := range l.n {
+		eye[i*l.n+i] = 1
+	}
+	inv := make([]float64, l.n*l.n)
+	l.SolveMany(inv, eye, l.n)
+	return inv
+}
+
 // RCond returns the 1-norm reciprocal condition estimate.
 func (l *LU) RCond() float64 { return l.rcond }
 

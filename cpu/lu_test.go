@@ -57,3 +57,38 @@ func TestLUSolvesAgainstGonum(t *testing.T) {
 		t.Errorf("a singular matrix was factorized")
 	}
 }
+
+// TestLUInverse: A·A⁻¹ = I, for a matrix that needs row swaps.
+func TestLUInverse(t *testing.T) {
+	rng := rand.New(rand.NewPCG(6, 6))
+	for _, n := range []int{1, 3, 17} {
+		a := make([]float64, n*n)
+		for i := range a {
+			a[i] = rng.NormFloat64()
+		}
+		a[0] = 0
+		if n == 1 {
+			a[0] = 2
+		}
+		lu, sing := FactorLU(a, n)
+		if sing != nil {
+			t.Fatalf("n=%d: %v", n, sing)
+		}
+		inv := lu.Inverse()
+		for i := range n {
+			for j := range n {
+				s := 0.0
+				for k := range n {
+					s += a[i*n+k] * inv[k*n+j]
+				}
+				want := 0.0
+				if i == j {
+					want = 1
+				}
+				if math.Abs(s-want) > 1e-12 {
+					t.Fatalf("n=%d: (A·A⁻¹)[%d,%d] = %v", n, i, j, s)
+				}
+			}
+		}
+	}
+}

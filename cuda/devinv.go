@@ -222,15 +222,9 @@ func (l *Linearization) factorDense(s *devInv, li int) (devFactor, error) {
 	if sing != nil {
 		return nil, s.blockError(li, sing.Pivot, sing.Why)
 	}
-	eye := make([]float64, n*n)
-	for i := range n {
-		eye[i*n+i] = 1
-	}
-	inv := make([]float64, n*n)
-	lu.SolveMany(inv, eye, n)
 	f := &kronDev{k: n, c: 1, left: true, logdet: lu.LogAbsDet()}
 	e := &seq{b: l.be}
-	if f.winv = e.upload(inv, n, n); e.err != nil {
+	if f.winv = e.upload(lu.Inverse(), n, n); e.err != nil {
 		return nil, e.err
 	}
 	return f, nil

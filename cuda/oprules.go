@@ -3,7 +3,6 @@ package cuda
 import (
 	"fmt"
 
-	"github.com/invad/invad/cpu"
 	"github.com/invad/invad/ops"
 	"github.com/invad/invad/tape"
 	"github.com/invad/invad/tensor"
@@ -349,8 +348,8 @@ func (e *seq) factor(o devOp, nd *tape.Node, p int, in []*Tensor, out *Tensor) (
 		return identityDev{}, nil
 	case opMatMul:
 		// The other operand is W: its host value (a constant), or a copy of
-		// the device's. The host rule gives the same errors and log|det|
-		// as the CPU backend.
+		// the device's, factorized as the CPU's rule does (the same LU,
+		// errors and log|det|).
 		w := nd.In[1-p].Value()
 		if w == nil {
 			w = tensor.New(in[1-p].Shape(), e.download(in[1-p]))
@@ -358,26 +357,14 @@ func (e *seq) factor(o devOp, nd *tape.Node, p int, in []*Tensor, out *Tensor) (
 				return nil, e.err
 			}
 		}
-		hin := make([]*tensor.Tensor, 2)
-		hin[1-p] = w
-		hin[p] = tensor.Zeros(in[p].Shape()...)
-		hf, err := nd.Op.Inverse(p, hin, tensor.Zeros(out.Shape()...))
+		lu, err := ops.MatMulLU(p, w)
 		if err != nil {
 			return nil, err
 		}
-		k := w.Shape()[0]
-		lu, sing := cpu.FactorLU(w.Data(), k)
-		if sing != nil {
-			return nil, fmt.Errorf("op %s: %s: %w", nd.Op.Name(), sing.Why, tape.ErrSingular)
-		}
-		eye := make([]float64, k*k)
-		for i := range k {
-			eye[i*k+i] = 1
-		}
-		inv := make([]float64, k*k)
-		lu.SolveMany(inv, eye, k)
-		f := &kronDev{k: k, left: p == 1, c: in[p].Len() / max(k, 1), logdet: hf.LogAbsDet()}
-		f.winv = e.upload(inv, k, k)
+		k := lu.Size()
+		times := in[p].Len() / max(k, 1) // W's copies in the block: rows of X·W, columns of W·X
+		f := &kronDev{k: k, left: p == 1, c: times, logdet: float64(times) * lu.LogAbsDet()}
+		f.winv = e.upload(lu.Inverse(), k, k)
 		if e.err != nil {
 			return nil, e.err
 		}

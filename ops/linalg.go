@@ -138,16 +138,26 @@ func (matMul) Inverse(p int, in []*tensor.Tensor, out *tensor.Tensor) (tape.Fact
 	if (p == 0 && k != c) || (p == 1 && m != k) {
 		return nil, notSquare("matmul", p, [][]int{in[0].Shape(), in[1].Shape()}, out.Shape())
 	}
+	lu, err := MatMulLU(p, in[1-p])
+	if err != nil {
+		return nil, err
+	}
 	if p == 0 {
-		lu, sing := cpu.FactorLU(in[1].Data(), k)
-		if sing != nil {
-			return nil, luSingular("matmul", p, sing)
-		}
 		return &kronLeftFactor{lu: lu, rows: m}, nil
 	}
-	lu, sing := cpu.FactorLU(in[0].Data(), m)
+	return &kronRightFactor{lu: lu, times: c}, nil
+}
+
+// MatMulLU factorizes w, the square operand of a matrix product whose
+// Jacobian block is taken against the other input p, as MatMul's inverse
+// rule does: w's LU, or a *tape.SingularError naming matmul and input p.
+// The block's log|det| is (elements of input p / w's order)·log|det w|.
+// Backends that solve with w elsewhere (the CUDA backend) use it for the
+// same LU and errors.
+func MatMulLU(p int, w *tensor.Tensor) (*cpu.LU, error) {
+	lu, sing := cpu.FactorLU(w.Data(), w.Shape()[0])
 	if sing != nil {
 		return nil, luSingular("matmul", p, sing)
 	}
-	return &kronRightFactor{lu: lu, times: c}, nil
+	return lu, nil
 }
