@@ -78,13 +78,22 @@ func (l *Linearization) buildInverse() (*devInv, error) {
 			continue
 		}
 		if err != nil {
+			s.free()
 			return nil, err
 		}
 		s.facs[li] = f
-		l.fac = append(l.fac, f)
 		s.logdet += f.logAbsDet()
 	}
 	return s, nil
+}
+
+// free frees the factors' device memory.
+func (s *devInv) free() {
+	for _, f := range s.facs {
+		if f != nil {
+			f.free()
+		}
+	}
 }
 
 // blockError reports a refused lump as the CPU backend does.
@@ -133,10 +142,7 @@ type batchDev struct {
 func (f *batchDev) solve(e *seq, dst, v *Tensor)  { e.run(func() error { return f.lu.Solve(dst, v) }) }
 func (f *batchDev) solveT(e *seq, dst, v *Tensor) { e.run(func() error { return f.lu.SolveT(dst, v) }) }
 func (f *batchDev) logAbsDet() float64            { return f.logdet }
-func (f *batchDev) describe() string {
-	return fmt.Sprintf("batched LU on the device (%d blocks %d×%d)", f.lu.M(), f.lu.K(), f.lu.K())
-}
-func (f *batchDev) free() { f.lu.Free() }
+func (f *batchDev) free()                         { f.lu.Free() }
 
 // factorBatch builds a batch lump's blocks on the device, batch-minor
 // (entry (i, j) of block b at (i·K+j)·M + b; i over created equations, j
@@ -248,9 +254,6 @@ func (l *Linearization) newSweep(s *devInv) *sweep {
 func (w *sweep) ubuf(id int) *Tensor {
 	if w.u[id] == nil {
 		w.u[id] = w.zeros(w.s.lens[id])
-		if w.u[id] == nil { // a failed allocation: the error is kept
-			w.u[id] = &Tensor{be: w.b, class: -1, shape: []int{w.s.lens[id]}, n: w.s.lens[id]}
-		}
 	}
 	return w.u[id]
 }
@@ -264,14 +267,9 @@ func (w *sweep) atom(k int) *Tensor {
 // scratch returns a temporary of n elements (zeroed if asked), freed at the
 // end of the lump.
 func (w *sweep) scratch(n int, zero bool) *Tensor {
-	var t *Tensor
+	t := w.alloc(n)
 	if zero {
-		t = w.zeros(n)
-	} else {
-		t = w.alloc(n)
-	}
-	if t == nil {
-		return &Tensor{be: w.b, class: -1, shape: []int{n}, n: n} // never used: the error is kept
+		w.zero(t)
 	}
 	w.tmp = append(w.tmp, t)
 	return t

@@ -36,15 +36,14 @@ type Linearization struct {
 	x    *tensor.Tensor
 	y    *tensor.Tensor // f(x), downloaded once
 	n    int
-	ops  []devOp     // per node
-	val  []*Tensor   // per var id: the value on the device (views for Reshape and Slice)
-	own  []*Tensor   // what Close frees
-	mu   sync.Mutex  // one product at a time
-	inv  *devInv     // the lumps and their factors, built on first use
-	ierr error       // the error building inv
-	done bool        // inv built (or failed)
-	shut bool        // closed
-	fac  []devFactor // what Close frees of inv
+	ops  []devOp    // per node
+	val  []*Tensor  // per var id: the value on the device (views for Reshape and Slice)
+	own  []*Tensor  // what Close frees
+	mu   sync.Mutex // one product at a time
+	inv  *devInv    // the lumps and their factors, built on first use
+	ierr error      // the error building inv
+	done bool       // inv built (or failed)
+	shut bool       // closed
 }
 
 // Linearize records f at x and runs it on the backend's device. f must build
@@ -189,15 +188,11 @@ func (l *Linearization) Close() {
 		return
 	}
 	l.shut = true
-	for _, t := range l.own {
-		t.Free()
+	freeAll(l.own...)
+	if l.inv != nil {
+		l.inv.free()
 	}
-	for _, f := range l.fac {
-		if fr, ok := f.(interface{ free() }); ok {
-			fr.free()
-		}
-	}
-	l.own, l.fac, l.val = nil, nil, nil
+	l.own, l.inv, l.val = nil, nil, nil
 }
 
 // Output returns f(x), copied from the device once by Linearize: do not
@@ -421,11 +416,7 @@ func (l *Linearization) VJPDevice(dst, cy *Tensor) error {
 			// A view's cotangent is a view of its base's: Reshape and
 			// Slice add into the base's range themselves, so every value
 			// gets its own buffer here.
-			r := e.zeros(v.Shape()...)
-			if r == nil { // a failed allocation: the error is kept, nothing runs
-				r = &Tensor{be: l.be, class: -1, shape: v.Shape(), n: v.Len()}
-			}
-			g[v.ID()] = r
+			g[v.ID()] = e.zeros(v.Shape()...)
 		}
 		return g[v.ID()]
 	}

@@ -241,7 +241,7 @@ type devFactor interface {
 	solve(e *seq, dst, v *Tensor)
 	solveT(e *seq, dst, v *Tensor)
 	logAbsDet() float64
-	describe() string
+	free() // gives its device memory back
 }
 
 // diagDev is a diagonal block diag(d), solved by division.
@@ -255,7 +255,6 @@ func (f *diagDev) solve(e *seq, dst, v *Tensor) {
 }
 func (f *diagDev) solveT(e *seq, dst, v *Tensor) { f.solve(e, dst, v) }
 func (f *diagDev) logAbsDet() float64            { return f.logdet }
-func (f *diagDev) describe() string              { return "division by the derivative (diagonal)" }
 
 // identityDev is an identity block.
 type identityDev struct{}
@@ -263,7 +262,6 @@ type identityDev struct{}
 func (identityDev) solve(e *seq, dst, v *Tensor)  { e.copy(dst, v) }
 func (identityDev) solveT(e *seq, dst, v *Tensor) { e.copy(dst, v) }
 func (identityDev) logAbsDet() float64            { return 0 }
-func (identityDev) describe() string              { return "identity" }
 
 // cumsumDev is Cumsum's unit lower triangular block: differences of rows.
 type cumsumDev struct{ cols int }
@@ -275,7 +273,6 @@ func (f cumsumDev) solveT(e *seq, dst, v *Tensor) {
 	e.run(func() error { return e.b.CumsumDiff(dst, v, f.cols, true) })
 }
 func (cumsumDev) logAbsDet() float64 { return 0 }
-func (cumsumDev) describe() string   { return "differences of rows (unit lower triangular)" }
 
 // kronDev is MatMul's block with respect to one operand, the other (W,
 // k×k) square: W·X (left) or X·W (right), solved by a product with W⁻¹,
@@ -301,15 +298,13 @@ func (f *kronDev) product(e *seq, dst, v *Tensor, trans bool) {
 func (f *kronDev) solve(e *seq, dst, v *Tensor)  { f.product(e, dst, v, false) }
 func (f *kronDev) solveT(e *seq, dst, v *Tensor) { f.product(e, dst, v, true) }
 func (f *kronDev) logAbsDet() float64            { return f.logdet }
-func (f *kronDev) describe() string {
-	return fmt.Sprintf("product with W⁻¹ (%d×%d, from an LU on the host)", f.k, f.k)
-}
 
 // factor factorizes the block of node nd's output with respect to input p
-// at the values in (device) and out; host returns an input's host value
-// (constants), or nil. Errors are those of the op's host inverse rule
+// at the values in (device) and out (a constant's host value is read from
+// nd's inputs where the factor needs it). Errors are those of the op's host
+// inverse rule
 // (*tape.SingularError, tape.ErrNotSquare), with the position left to the
-// caller, or *UnsupportedError.
+// caller, or a device error.
 func (e *seq) factor(o devOp, nd *tape.Node, p int, in []*Tensor, out *Tensor) (devFactor, error) {
 	if in[p].Len() != out.Len() {
 		return nil, fmt.Errorf("op %s, input %d of %d elements for %d outputs: %w", nd.Op.Name(), p, in[p].Len(), out.Len(), tape.ErrNotSquare)
@@ -370,8 +365,10 @@ func (e *seq) factor(o devOp, nd *tape.Node, p int, in []*Tensor, out *Tensor) (
 		}
 		return f, nil
 	}
-	return nil, &UnsupportedError{Op: nd.Op.Name(), Pos: nd.Pos, What: "no device inverse rule"}
+	panic(fmt.Sprintf("cuda: no factor for op kind %d", o.kind)) // deviceOp admits no other kind
 }
 
-func (f *diagDev) free() { f.d.Free() }
-func (f *kronDev) free() { f.winv.Free() }
+func (f *diagDev) free()  { f.d.Free() }
+func (f *kronDev) free()  { f.winv.Free() }
+func (identityDev) free() {}
+func (cumsumDev) free()   {}

@@ -1,6 +1,10 @@
 package cuda
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/invad/invad/tensor"
+)
 
 // Vector operations on device tensors, built on the elementwise kernels (the
 // scale op's forward is a copy or a scaling, its VJP an axpy) and the
@@ -49,15 +53,18 @@ func (e *seq) ok(err error) {
 	}
 }
 
-// alloc returns a device tensor of the shape, uninitialized (nil after an
-// error).
+// alloc returns a device tensor of the shape, uninitialized. After an error
+// (this allocation's or an earlier one) it returns a placeholder of the
+// shape that owns no memory: views of it can be taken, and no later call of
+// the sequence touches it, since they are all skipped.
 func (e *seq) alloc(shape ...int) *Tensor {
-	if e.err != nil {
-		return nil
+	if e.err == nil {
+		t, err := e.b.Alloc(shape...)
+		if e.ok(err); err == nil {
+			return t
+		}
 	}
-	t, err := e.b.Alloc(shape...)
-	e.ok(err)
-	return t
+	return &Tensor{be: e.b, class: -1, shape: append([]int(nil), shape...), n: tensor.SizeOf(shape)}
 }
 
 // zeros returns a device tensor of the shape, zeroed.
@@ -121,7 +128,11 @@ func (e *seq) run(f func() error) {
 	}
 }
 
-func (e *seq) free(ts ...*Tensor) {
+func (e *seq) free(ts ...*Tensor) { freeAll(ts...) }
+
+// freeAll frees the tensors that own memory and are not freed yet; nil
+// entries, views and placeholders are skipped.
+func freeAll(ts ...*Tensor) {
 	for _, t := range ts {
 		if t != nil && t.be != nil && t.class >= 0 {
 			t.Free()
