@@ -12,6 +12,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/invad/invad/inverse"
+	"github.com/invad/invad/inverse/inversetest"
 	"github.com/invad/invad/lump"
 	"github.com/invad/invad/ops"
 	"github.com/invad/invad/tape"
@@ -35,19 +36,8 @@ type program struct {
 	f      func(x *tape.Var) *tape.Var
 }
 
-// matrix returns a seeded r×c matrix with entries in [-1, 1), plus diag on
-// the diagonal so square ones are well conditioned.
-func matrix(seed uint64, r, c int, diag float64) *tensor.Tensor {
-	rng := rand.New(rand.NewPCG(seed, 7))
-	d := make([]float64, r*c)
-	for i := range d {
-		d[i] = 2*rng.Float64() - 1
-	}
-	for i := 0; i < min(r, c); i++ {
-		d[i*c+i] += diag
-	}
-	return tensor.New([]int{r, c}, d)
-}
+// matrix is the shared test programs' seeded matrix (inversetest.Matrix).
+var matrix = inversetest.Matrix
 
 // programs is the table of composed programs for the numerical checks.
 var programs = []program{
