@@ -180,44 +180,32 @@ func BenchmarkGPUGemm(b *testing.B) {
 	defer bl.Close()
 	blasErr := bl.EnableCuBLAS()
 	for _, n := range []int{1024, 4096} {
-		b.Run(fmt.Sprintf("cublas/n=%d", n), func(b *testing.B) {
-			if blasErr != nil {
-				b.Skip(blasErr)
-			}
-			a := make([]float64, n*n)
-			for i := range a {
-				a[i] = float64(i%7) - 3
-			}
-			da, db, dc := upload(b, bl, a), upload(b, bl, a), upload(b, bl, a)
-			for b.Loop() {
-				if err := bl.Gemm(n, n, n, 1, GemmOperand{da, n, false}, GemmOperand{db, n, false}, 0, dc, n); err != nil {
-					b.Fatal(err)
-				}
-				if err := bl.Synchronize(); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.ReportMetric(2*float64(n)*float64(n)*float64(n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-		})
-	}
-	for _, n := range []int{1024, 4096} {
 		rng := rand.New(rand.NewPCG(uint64(n), 2))
 		a := make([]float64, n*n)
 		for i := range a {
 			a[i] = 2*rng.Float64() - 1
 		}
-		da, db, dc := upload(b, be, a), upload(b, be, a), upload(b, be, a)
-		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
-			for b.Loop() {
-				if err := be.Gemm(n, n, n, 1, GemmOperand{da, n, false}, GemmOperand{db, n, false}, 0, dc, n); err != nil {
-					b.Fatal(err)
+		for _, c := range []struct {
+			name string
+			be   *Backend
+			skip error
+		}{{"", be, nil}, {"cublas/", bl, blasErr}} {
+			b.Run(fmt.Sprintf("%sn=%d", c.name, n), func(b *testing.B) {
+				if c.skip != nil {
+					b.Skip(c.skip)
 				}
-				if err := be.Synchronize(); err != nil {
-					b.Fatal(err)
+				da, db, dc := upload(b, c.be, a), upload(b, c.be, a), upload(b, c.be, a)
+				for b.Loop() {
+					if err := c.be.Gemm(n, n, n, 1, GemmOperand{da, n, false}, GemmOperand{db, n, false}, 0, dc, n); err != nil {
+						b.Fatal(err)
+					}
+					if err := c.be.Synchronize(); err != nil {
+						b.Fatal(err)
+					}
 				}
-			}
-			b.ReportMetric(2*float64(n)*float64(n)*float64(n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-		})
+				b.ReportMetric(2*float64(n)*float64(n)*float64(n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
 	}
 }
 
