@@ -2,6 +2,7 @@ package cuda
 
 import (
 	"errors"
+	"slices"
 	"testing"
 
 	"github.com/invad/invad/ops/opstest"
@@ -26,22 +27,13 @@ func (d *onDevice) up(e *seq, ts []*tensor.Tensor) []*Tensor {
 		if t == nil {
 			continue
 		}
-		if j := indexOf(ts[:i], t); j >= 0 {
+		if j := slices.Index(ts[:i], t); j >= 0 {
 			out[i] = out[j] // one tensor in two slots stays one
 			continue
 		}
 		out[i] = e.upload(t.Data(), t.Shape()...)
 	}
 	return out
-}
-
-func indexOf(ts []*tensor.Tensor, t *tensor.Tensor) int {
-	for i, u := range ts {
-		if u == t {
-			return i
-		}
-	}
-	return -1
 }
 
 func (d *onDevice) down(e *seq, dst *tensor.Tensor, t *Tensor) {
@@ -85,7 +77,7 @@ func (d *onDevice) VJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.Te
 	ct := e.upload(c.Data(), c.Shape()...)
 	e.vjp(d.o, ds, ins, y, ct)
 	for i, g := range ds {
-		if g != nil && indexOf(dst[:i], dst[i]) < 0 {
+		if g != nil && slices.Index(dst[:i], dst[i]) < 0 {
 			d.down(e, dst[i], g)
 		}
 	}
