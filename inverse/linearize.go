@@ -6,6 +6,8 @@ import (
 	"sync"
 	"unsafe"
 
+	"github.com/invad/invad/lump"
+	"github.com/invad/invad/sweep"
 	"github.com/invad/invad/tape"
 	"github.com/invad/invad/tensor"
 )
@@ -25,9 +27,9 @@ type Linearization struct {
 	vars     []*tape.Var // per var id, the program's values
 	maxWidth int
 	invOnce  sync.Once
-	inv      *invState
+	inv      *cpuExec
 	invErr   error
-	invIdle  idle[*invWS]
+	invIdle  idle[*sweep.Workspace[*tensor.Tensor]]
 }
 
 // Option configures Linearize.
@@ -507,19 +509,37 @@ func parallelCols(n int, body func(lo, hi int)) {
 
 // ---- inverse products ----
 
-func (l *Linearization) getInvWS(s *invState) *invWS {
+// cpuExec is the sweep executor on the CPU engine.
+type cpuExec = sweep.Exec[*tensor.Tensor]
+
+// prepare analyzes the program, compiles its plan and factorizes every
+// lump, once.
+func (l *Linearization) prepare() (*cpuExec, error) {
+	l.invOnce.Do(func() {
+		an, err := lump.Analyze(l.prog, l.maxWidth)
+		if err != nil {
+			l.invErr = err
+			return
+		}
+		x := sweep.New(sweep.Compile(an), sweep.Engine[*tensor.Tensor](newCPUEngine(l.prog)))
+		if err := x.Factorize(); err != nil {
+			l.invErr = err
+			return
+		}
+		l.inv = x
+	})
+	return l.inv, l.invErr
+}
+
+func (l *Linearization) getInvWS(x *cpuExec) *sweep.Workspace[*tensor.Tensor] {
 	w, ok := l.invIdle.get()
 	if !ok {
-		w = l.newInvWS(s)
+		w = x.NewWorkspace()
 	}
 	return w
 }
 
-func (l *Linearization) putInvWS(w *invWS) {
-	clear(w.ins)
-	clear(w.ts)
-	l.invIdle.put(w)
-}
+func (l *Linearization) putInvWS(w *sweep.Workspace[*tensor.Tensor]) { l.invIdle.put(w) }
 
 // IJVP solves J·dx = dy for dx (dy shaped like f(x)) by a reverse sweep over
 // the program's lumps. The first inverse product analyzes the program and
@@ -554,8 +574,11 @@ func (l *Linearization) IJVPTo(dst, dy *tensor.Tensor) error {
 		return err
 	}
 	w := l.getInvWS(s)
-	l.ijvp(s, w, dst, dy)
+	err = s.IJVP(w, dst, dy)
 	l.putInvWS(w)
+	if err != nil {
+		return err
+	}
 	return checkResult("IJVP", dst)
 }
 
@@ -581,10 +604,12 @@ func (l *Linearization) VIJPTo(dst, cx *tensor.Tensor) error {
 	if err != nil {
 		return err
 	}
-	clear(dst.Data())
 	w := l.getInvWS(s)
-	l.vijp(s, w, dst, cx)
+	err = s.VIJP(w, dst, cx)
 	l.putInvWS(w)
+	if err != nil {
+		return err
+	}
 	return checkResult("VIJP", dst)
 }
 
@@ -595,7 +620,7 @@ func (l *Linearization) LogAbsDet() (float64, error) {
 	if err != nil {
 		return math.NaN(), err
 	}
-	return s.logdet, nil
+	return s.LogDet, nil
 }
 
 // InverseJacobian returns the dense J⁻¹ (row i = input i), built from n
@@ -620,7 +645,7 @@ func (l *Linearization) InverseJacobian() (*tensor.Tensor, error) {
 		r := tensor.Zeros(inShape...)
 		for c := lo; c < hi; c++ {
 			e.Data()[c] = 1
-			l.ijvp(s, w, r, e)
+			s.IJVP(w, r, e) // the CPU engine and its factors do not fail
 			for i, v := range r.Data() {
 				kd[i*n+c] = v
 			}

@@ -1,30 +1,14 @@
 package inverse
 
 import (
-	"fmt"
 	"io"
-	"strings"
-	"text/tabwriter"
 
-	"github.com/invad/invad/lump"
+	"github.com/invad/invad/sweep"
 )
 
 // LumpInfo describes one lump of a Linearization: a diagonal block of the
 // block triangular form of its extended Jacobian system.
-type LumpInfo struct {
-	Index int      // position in IJVP solve order (from y back to x)
-	Kind  string   // "step", "batch", "dense", "expansion" or "copy"
-	Ops   []string // the ops whose equations are in it, "name@position"
-	Width int      // the order of its block A (0 for expansions)
-	// Structure describes A: "diagonal 1000×1000", "500 blocks 2×2", ...
-	Structure string
-	// Factorization says how A was factorized.
-	Factorization string
-	LogAbsDet     float64
-	// Growth is the largest pivot growth of a batched LU, or the 1-norm
-	// condition estimate of a dense LU; 0 where not measured.
-	Growth float64
-}
+type LumpInfo = sweep.LumpInfo
 
 // Describer is implemented by factors that can say how they factorize.
 type Describer interface{ Describe() string }
@@ -32,71 +16,13 @@ type Describer interface{ Describe() string }
 // Lumps reports every lump, in solve order. It triggers the analysis and
 // factorization like the first inverse product, and returns its errors.
 func (l *Linearization) Lumps() ([]LumpInfo, error) {
-	s, err := l.prepare()
+	x, err := l.prepare()
 	if err != nil {
 		return nil, err
 	}
-	an := s.an
-	out := make([]LumpInfo, len(an.Lumps))
-	for i, lp := range an.Lumps {
-		info := LumpInfo{Index: i, Kind: lp.Kind.String(), Ops: an.LumpOps(i), Width: lp.Width}
-		f := s.facs[i]
-		switch lp.Kind {
-		case lump.Copy:
-			info.Structure, info.Factorization = fmt.Sprintf("identity %d×%d", lp.Width, lp.Width), "none (a range of y)"
-		case lump.Expansion:
-			info.Structure, info.Factorization = "none", "none (a JVP from known values)"
-		case lump.Step:
-			nd := lp.Node
-			sh, vary := make([][]int, len(nd.In)), make([]bool, len(nd.In))
-			for j, v := range nd.In {
-				sh[j], vary[j] = v.Shape(), !v.IsConst()
-			}
-			st := nd.Op.Structure(lp.Input, sh, vary)
-			info.Structure = fmt.Sprintf("%v (w.r.t. input %d)", st, lp.Input)
-			info.Factorization = "op rule"
-			if d, ok := f.step.(Describer); ok {
-				info.Factorization = d.Describe()
-			}
-			info.LogAbsDet = f.step.LogAbsDet()
-		case lump.Batch:
-			info.Structure = fmt.Sprintf("%d blocks %d×%d (elementwise coupling)", lp.M, lp.K, lp.K)
-			info.Factorization = "batched LU"
-			if lp.K == 1 {
-				info.Factorization = "reciprocals"
-			}
-			info.LogAbsDet, info.Growth = f.batch.LogAbsDet(), f.batch.MaxGrowth()
-		case lump.DenseLump:
-			info.Structure = fmt.Sprintf("dense %d×%d", lp.Width, lp.Width)
-			info.Factorization = "dense LU"
-			info.LogAbsDet = f.dense.LogAbsDet()
-			if rc := f.dense.RCond(); rc > 0 {
-				info.Growth = 1 / rc
-			}
-		}
-		out[i] = info
-	}
-	return out, nil
+	return x.Lumps(), nil
 }
 
 // WriteLumps prints the lump report as a table: one row per step, batch,
 // dense and copy lump, with expansions counted in a closing line.
-func WriteLumps(w io.Writer, lumps []LumpInfo) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "#\tkind\twidth\tops\tstructure of A\tfactorization\tlog|det A|\tgrowth/cond")
-	expansions, total := 0, 0.0
-	for _, l := range lumps {
-		total += l.LogAbsDet
-		if l.Kind == "expansion" {
-			expansions++
-			continue
-		}
-		g := "-"
-		if l.Growth > 0 {
-			g = fmt.Sprintf("%.3g", l.Growth)
-		}
-		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t%s\t%.6g\t%s\n", l.Index, l.Kind, l.Width, strings.Join(l.Ops, " "), l.Structure, l.Factorization, l.LogAbsDet, g)
-	}
-	tw.Flush()
-	fmt.Fprintf(w, "%d lumps (%d expansions: values recomputed by JVP, no solve); log|det J| = %.12g\n", len(lumps), expansions, total)
-}
+func WriteLumps(w io.Writer, lumps []LumpInfo) { sweep.WriteLumps(w, lumps) }

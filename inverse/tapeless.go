@@ -6,6 +6,7 @@ import (
 	"runtime"
 
 	"github.com/invad/invad/lump"
+	"github.com/invad/invad/sweep"
 	"github.com/invad/invad/tape"
 	"github.com/invad/invad/tensor"
 )
@@ -87,7 +88,7 @@ func VIJPStats(f func(x *tape.Var) *tape.Var, x, cx *tensor.Tensor, opts ...Opti
 	if sw.err == nil && sw.done < len(an.Lumps) {
 		sw.err = fmt.Errorf("inverse: tapeless VIJP solved %d of %d lumps", sw.done, len(an.Lumps))
 	}
-	st = StreamStats{PeakHeld: sw.peak, Lumps: sw.done, LogAbsDet: sw.s.logdet}
+	st = StreamStats{PeakHeld: sw.peak, Lumps: sw.done, LogAbsDet: sw.x.LogDet}
 	if sw.err != nil {
 		return nil, st, sw.err
 	}
@@ -117,8 +118,8 @@ func recordShapes(f func(x *tape.Var) *tape.Var, x *tensor.Tensor) (prog *tape.P
 // streamer solves lumps while f runs.
 type streamer struct {
 	an    *lump.Analysis
-	s     *invState
-	w     *invWS
+	x     *cpuExec
+	w     *sweep.Workspace[*tensor.Tensor]
 	cx    *tensor.Tensor
 	res   *tensor.Tensor
 	xid   int
@@ -142,8 +143,8 @@ func newStreamer(an *lump.Analysis, x, cx *tensor.Tensor) *streamer {
 	sw := &streamer{an: an, cx: cx, xid: an.Prog.Input.ID(), vals: map[int]*tensor.Tensor{},
 		nodes: map[int]*tape.Node{}, need: map[int]int{}, left: map[int]int{},
 		res: tensor.Zeros(an.Prog.Output.Shape()...)}
-	sw.s = newInvState(an, sw.value)
-	sw.w = newInvWS(an.Prog)
+	sw.x = sweep.New(sweep.Compile(an), sweep.Engine[*tensor.Tensor](newStreamEngine(an.Prog, sw.value)))
+	sw.w = sw.x.NewWorkspace()
 	for _, nd := range an.Prog.Nodes {
 		sw.nodes[nd.Out.ID()] = nd
 	}
@@ -219,7 +220,7 @@ func (sw *streamer) hook(op tape.Op, in []*tape.Var, out *tape.Var) {
 }
 
 func (sw *streamer) track() {
-	if h := sw.held + sw.w.bytes + sw.w.freeBytes; h > sw.peak {
+	if h := sw.held + sw.w.Bytes + sw.w.FreeBytes; h > sw.peak {
 		sw.peak = h
 	}
 }
@@ -245,16 +246,18 @@ func (sw *streamer) run() {
 }
 
 func (sw *streamer) solve(li int) {
-	s, w, an := sw.s, sw.w, sw.an
-	if err := s.factor(w, li); err != nil {
+	x, w, an := sw.x, sw.w, sw.an
+	if err := x.FactorLump(w, li); err != nil {
 		sw.err = err
 		return
 	}
-	s.vijpLump(w, li, sw.xid, sw.res, sw.cx)
+	x.VIJPLump(w, li, sw.res, sw.cx)
+	if err := w.Done(); err != nil {
+		sw.err = err
+		return
+	}
 	sw.track()
-	s.facs[li] = lumpFactor{}
-	clear(w.gath)
-	clear(w.jv)
+	x.F[li] = nil
 	sw.done++
 	for _, l2 := range sw.feeds[li] {
 		if sw.deps[l2]--; sw.deps[l2] == 0 {
@@ -269,10 +272,8 @@ func (sw *streamer) solve(li int) {
 	}
 	for _, k := range an.Lumps[li].Unknowns {
 		id := an.Atoms[k].Var
-		if sw.left[id]--; sw.left[id] == 0 && w.u[id] != nil {
-			w.bytes -= int64(len(w.u[id])) * 8
-			w.release(w.u[id])
-			w.u[id] = nil
+		if sw.left[id]--; sw.left[id] == 0 {
+			w.Drop(id)
 		}
 	}
 }

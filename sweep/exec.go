@@ -1,0 +1,707 @@
+package sweep
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/invad/invad/lump"
+	"github.com/invad/invad/tape"
+)
+
+// Exec is a compiled plan with its lumps' factors on one engine: the one
+// executor of the inverse products. IJVP, VIJP and LogAbsDet run the plan
+// against the engine; a CPU Exec serves concurrent products (each with its
+// own Workspace), a device one a product at a time.
+type Exec[V comparable] struct {
+	P      *Plan
+	E      Engine[V]
+	F      []Factor[V] // per lump; nil for copies and expansions
+	LogDet float64
+}
+
+// New returns an Exec of plan p on engine e with no lump factorized.
+func New[V comparable](p *Plan, e Engine[V]) *Exec[V] {
+	return &Exec[V]{P: p, E: e, F: make([]Factor[V], len(p.lumps))}
+}
+
+// Workspace is one product's buffers: the unknowns of every base value
+// (u, per value id), the scratch buffers of the plan's roles and the
+// shaped headers over them. A CPU Workspace is kept between products and
+// then allocates nothing; a device one is Closed after its product.
+type Workspace[V comparable] struct {
+	x    *Exec[V]
+	u    []V // per value id
+	bufs []V
+	hdr  []V
+	have []bool // hdr built
+	ts   []V
+	free map[int][]V // released vectors by length, for Take
+	// Bytes counts the unknowns buffers held; FreeBytes the released ones.
+	Bytes, FreeBytes int64
+	err              error
+}
+
+// NewWorkspace returns an empty workspace: buffers are taken on first use.
+func (x *Exec[V]) NewWorkspace() *Workspace[V] {
+	p := x.P
+	return &Workspace[V]{x: x, u: make([]V, len(p.lens)), bufs: make([]V, len(p.bufLen)),
+		hdr: make([]V, len(p.hdrs)), have: make([]bool, len(p.hdrs)), free: map[int][]V{}}
+}
+
+// Take returns a zeroed vector of n elements: a released one, or new.
+func (w *Workspace[V]) Take(n int) V {
+	e := w.x.E
+	var v V
+	if l := w.free[n]; len(l) > 0 {
+		v = l[len(l)-1]
+		w.free[n] = l[:len(l)-1]
+		w.FreeBytes -= int64(n) * 8
+	} else {
+		v = e.Alloc(n)
+	}
+	e.Zero(v, 0, n)
+	return v
+}
+
+// Release hands a vector of n elements back to Take.
+func (w *Workspace[V]) Release(v V, n int) {
+	var zero V
+	if v == zero || n == 0 {
+		return
+	}
+	w.free[n] = append(w.free[n], v)
+	w.FreeBytes += int64(n) * 8
+}
+
+// U returns value id's unknowns buffer, zeroed on first use.
+func (w *Workspace[V]) U(id int) V {
+	var zero V
+	if w.u[id] == zero {
+		w.u[id] = w.Take(w.x.P.lens[id])
+		w.Bytes += int64(w.x.P.lens[id]) * 8
+	}
+	return w.u[id]
+}
+
+// Drop releases value id's unknowns buffer (the tapeless sweep, once no
+// lump reads it).
+func (w *Workspace[V]) Drop(id int) {
+	var zero V
+	if w.u[id] != zero {
+		w.Bytes -= int64(w.x.P.lens[id]) * 8
+		w.Release(w.u[id], w.x.P.lens[id])
+		w.u[id] = zero
+		for _, h := range w.x.P.uHdrs[id] {
+			w.have[h], w.hdr[h] = false, zero
+		}
+	}
+}
+
+// Close frees every vector the workspace holds (device workspaces).
+func (w *Workspace[V]) Close() {
+	e := w.x.E
+	var zero V
+	for _, v := range w.u {
+		if v != zero {
+			e.Free(v)
+		}
+	}
+	for _, v := range w.bufs {
+		if v != zero {
+			e.Free(v)
+		}
+	}
+	for _, l := range w.free {
+		for _, v := range l {
+			e.Free(v)
+		}
+	}
+	clear(w.u)
+	clear(w.bufs)
+	clear(w.hdr)
+	clear(w.have)
+	clear(w.free)
+}
+
+// buf returns scratch buffer b.
+func (w *Workspace[V]) buf(b int) V {
+	var zero V
+	if w.bufs[b] == zero {
+		w.bufs[b] = w.x.E.Alloc(w.x.P.bufLen[b])
+	}
+	return w.bufs[b]
+}
+
+// h returns header i.
+func (w *Workspace[V]) h(i int) V {
+	if !w.have[i] {
+		s := &w.x.P.hdrs[i]
+		var base V
+		if s.u {
+			base = w.U(s.id)
+		} else {
+			base = w.buf(s.id)
+		}
+		w.hdr[i] = w.x.E.Shaped(base, s.off, s.shape)
+		w.have[i] = true
+	}
+	return w.hdr[i]
+}
+
+// ---- factorization ----
+
+// Factorize factorizes every lump not yet factorized and sums log|det|.
+func (x *Exec[V]) Factorize() error {
+	w := x.NewWorkspace()
+	defer w.Close()
+	for li := range x.P.lumps {
+		if err := x.FactorLump(w, li); err != nil {
+			x.FreeFactors()
+			return err
+		}
+	}
+	return nil
+}
+
+// FreeFactors frees every factor.
+func (x *Exec[V]) FreeFactors() {
+	for i, f := range x.F {
+		if f != nil {
+			f.Free()
+			x.F[i] = nil
+		}
+	}
+}
+
+// FactorLump factorizes lump li (w gives scratch) and adds its log|det A|.
+func (x *Exec[V]) FactorLump(w *Workspace[V], li int) error {
+	an := x.P.An
+	lp := &an.Lumps[li]
+	L := &x.P.lumps[li]
+	b := Block[V]{Index: li, Lump: lp}
+	var zero V
+	switch lp.Kind {
+	case lump.Step:
+		b.Node = L.node
+	case lump.Batch:
+		b.A = x.extractBatch(w, li)
+	case lump.DenseLump:
+		b.A = x.extractDense(w, li)
+	default:
+		return nil
+	}
+	if err := x.E.Err(); err != nil {
+		return err
+	}
+	f, err := x.E.Factor(b)
+	if b.A != zero {
+		w.Release(b.A, blockSize(lp))
+	}
+	if err != nil {
+		return x.factorError(li, err)
+	}
+	x.F[li] = f
+	x.LogDet += f.LogAbsDet()
+	return nil
+}
+
+func (x *Exec[V]) factorError(li int, err error) error {
+	an := x.P.An
+	lp := &an.Lumps[li]
+	var sg *Singular
+	if errors.As(err, &sg) {
+		e := &lump.SingularBlockError{Block: li, Size: lp.Width, Cond: sg.Pivot}
+		for _, q := range lp.Eqs {
+			if nd := an.Eqs[q].Node; nd != nil && (len(e.Nodes) == 0 || e.Nodes[len(e.Nodes)-1] != nd.Pos) {
+				e.Ops, e.Nodes = append(e.Ops, nd.Op.Name()), append(e.Nodes, nd.Pos)
+			}
+		}
+		return fmt.Errorf("inverse: %s: %w", sg.Why, e)
+	}
+	if lp.Kind != lump.Step {
+		return err
+	}
+	nd := lp.Node
+	var se *tape.SingularError
+	if errors.As(err, &se) {
+		c := *se
+		c.Pos = nd.Pos
+		return &c
+	}
+	var dev *DeviceError
+	if errors.As(err, &dev) {
+		return err
+	}
+	return fmt.Errorf("inverse: op %s at tape position %d: %w", nd.Op.Name(), nd.Pos, err)
+}
+
+// DeviceError wraps an engine's failure of its own (a device call), which
+// the executor passes on as it is.
+type DeviceError struct{ Err error }
+
+func (e *DeviceError) Error() string { return e.Err.Error() }
+func (e *DeviceError) Unwrap() error { return e.Err }
+
+// blockSize returns the elements of a batch or dense block.
+func blockSize(lp *lump.Lump) int {
+	if lp.Kind == lump.Batch {
+		return lp.K * lp.K * lp.M
+	}
+	return lp.Width * lp.Width
+}
+
+// column evaluates the created equations of lump li with the killed
+// tangent unit on atom u (zero on the other killed atoms), the internal
+// values propagated from it into trial, and nothing known: one column of A
+// (of every block, for a batch), written at dst[doff:].
+func (x *Exec[V]) column(w *Workspace[V], L *lumpPlan, u int, unit, trial V, dst V, doff int) {
+	look := func(k int) (V, int, bool) {
+		if k == u {
+			return unit, 0, true
+		}
+		if off, ok := L.trialOff[k]; ok {
+			return trial, off, true
+		}
+		var zero V
+		return zero, 0, false
+	}
+	x.pass(w, L.ext, look, func(r *eqRow) (V, int) { return trial, L.trialOff[r.dst] })
+	x.eval(w, L.extEqs, look, dst, doff)
+}
+
+func (x *Exec[V]) extractBatch(w *Workspace[V], li int) V {
+	lp := &x.P.An.Lumps[li]
+	L := &x.P.lumps[li]
+	e := x.E
+	k, m := lp.K, lp.M
+	a := w.Take(k * k * m)
+	ones := w.Take(m)
+	host := make([]float64, m)
+	for i := range host {
+		host[i] = 1
+	}
+	e.Upload(ones, host)
+	col := w.Take(k * m)
+	trial := w.Take(max(L.trialLen, 1))
+	for j, u := range lp.Killed {
+		x.column(w, L, u, ones, trial, col, 0)
+		for i := 0; i < k; i++ {
+			e.Copy(a, (i*k+j)*m, col, i*m, m)
+		}
+	}
+	w.Release(trial, max(L.trialLen, 1))
+	w.Release(ones, m)
+	w.Release(col, k*m)
+	return a
+}
+
+// extractDense builds a dense lump's block column-major, one column per
+// scalar killed unknown.
+func (x *Exec[V]) extractDense(w *Workspace[V], li int) V {
+	an := x.P.An
+	lp := &an.Lumps[li]
+	L := &x.P.lumps[li]
+	e := x.E
+	n := lp.Width
+	a := w.Take(n * n)
+	trial := w.Take(max(L.trialLen, 1))
+	c := 0
+	for _, u := range lp.Killed {
+		ln := an.Atoms[u].Len
+		unit := w.Take(ln)
+		host := make([]float64, ln)
+		for j := range host {
+			host[j] = 1
+			e.Upload(unit, host)
+			host[j] = 0
+			x.column(w, L, u, unit, trial, a, c*n)
+			c++
+		}
+		w.Release(unit, ln)
+	}
+	w.Release(trial, max(L.trialLen, 1))
+	return a
+}
+
+// ---- the op rules under an assignment ----
+
+// lookup resolves an atom to its vector and offset; ok false is a zero.
+type lookup[V any] func(atom int) (V, int, bool)
+
+// tangent forms an op input's tangent, or reports it zero.
+func (x *Exec[V]) tangent(w *Workspace[V], a *argSpec, look lookup[V]) (V, bool) {
+	e := x.E
+	var zero V
+	if look == nil { // the sweep: every piece is assigned
+		if a.view {
+			return w.h(a.vhdr), true
+		}
+		t := w.h(a.ghdr)
+		g := w.buf(a.buf)
+		e.Zero(g, 0, size(a.shape))
+		for _, p := range a.pieces {
+			e.Copy(g, p.pos, w.U(p.v), p.off, p.n)
+		}
+		return t, true
+	}
+	if a.whole {
+		if v, off, ok := look(a.pieces[0].atom); ok {
+			return e.Shaped(v, off, a.shape), true
+		}
+		return zero, false
+	}
+	var g V
+	have := false
+	for _, p := range a.pieces {
+		v, off, ok := look(p.atom)
+		if !ok {
+			continue
+		}
+		if !have {
+			g, have = w.buf(a.buf), true
+			e.Zero(g, 0, size(a.shape))
+		}
+		e.Copy(g, p.pos, v, off, p.n)
+	}
+	if !have {
+		return zero, false
+	}
+	return w.h(a.ghdr), true
+}
+
+// jvp runs a compiled JVP; false if every tangent is zero.
+func (x *Exec[V]) jvp(w *Workspace[V], s *jvpSpec, look lookup[V]) bool {
+	var zero V
+	w.ts = w.ts[:0]
+	any := false
+	for i := range s.args {
+		a := &s.args[i]
+		t := zero
+		switch a.kind {
+		case argSet:
+			var ok bool
+			t, ok = x.tangent(w, a, look)
+			any = any || ok
+		case argDup:
+			t = w.ts[a.dup]
+		}
+		w.ts = append(w.ts, t)
+	}
+	if any {
+		x.E.JVP(s.node, w.h(s.dst), w.ts)
+	}
+	clear(w.ts)
+	return any
+}
+
+// pass runs an internal pass: each internal equation's rows of its op's
+// JVP are written to its atom (out gives where).
+func (x *Exec[V]) pass(w *Workspace[V], l *eqList, look lookup[V], out func(*eqRow) (V, int)) {
+	e := x.E
+	any := false
+	for i := range l.rows {
+		r := &l.rows[i]
+		if i == 0 || r.jv != l.rows[i-1].jv {
+			any = x.jvp(w, &l.jvps[r.jv], look)
+		}
+		dst, off := out(r)
+		if any {
+			e.Copy(dst, off, w.buf(l.jvps[r.jv].buf), r.eqOff, r.n)
+		} else {
+			e.Zero(dst, off, r.n)
+		}
+	}
+}
+
+// eval writes Σ_U C_{q,U} a_U of each equation into dst[doff+row:], with
+// C the extended system's coefficients: +I on an equation's own value and
+// on a pinned atom, sign·J on op inputs.
+func (x *Exec[V]) eval(w *Workspace[V], l *eqList, look lookup[V], dst V, doff int) {
+	e := x.E
+	any := false
+	for i := range l.rows {
+		r := &l.rows[i]
+		o := doff + r.row
+		if r.jv < 0 {
+			if r.pin < 0 {
+				e.Zero(dst, o, r.n)
+			} else if look == nil {
+				e.Copy(dst, o, w.U(r.pv), r.po, r.n)
+			} else if v, off, ok := look(r.pin); ok {
+				e.Copy(dst, o, v, off, r.n)
+			} else {
+				e.Zero(dst, o, r.n)
+			}
+			continue
+		}
+		if i == 0 || r.jv != l.rows[i-1].jv {
+			any = x.jvp(w, &l.jvps[r.jv], look)
+		}
+		if any {
+			e.Scale(dst, o, r.sign, w.buf(l.jvps[r.jv].buf), r.eqOff, r.n)
+		} else {
+			e.Zero(dst, o, r.n)
+		}
+		if r.self >= 0 {
+			if look == nil {
+				e.Axpy(dst, o, 1, w.U(r.sv), r.so, r.n)
+			} else if v, off, ok := look(r.self); ok {
+				e.Axpy(dst, o, 1, v, off, r.n)
+			}
+		}
+	}
+}
+
+// sweepOut writes an internal equation's rows to its atom's buffer.
+func (w *Workspace[V]) sweepOut(r *eqRow) (V, int) { return w.U(r.dv), r.do }
+
+// push runs a compiled VJP of the cotangent in its c buffer.
+func (x *Exec[V]) push(w *Workspace[V], s *pushSpec) {
+	if !s.any {
+		return
+	}
+	e := x.E
+	var zero V
+	w.ts = w.ts[:0]
+	for i := range s.args {
+		a := &s.args[i]
+		t := zero
+		switch a.kind {
+		case argSet:
+			if a.view {
+				t = w.h(a.vhdr)
+			} else {
+				t = w.h(a.ghdr)
+				e.Zero(w.buf(a.buf), 0, size(a.shape))
+			}
+		case argDup:
+			t = w.ts[a.dup]
+		}
+		w.ts = append(w.ts, t)
+	}
+	e.VJP(s.node, w.ts, w.h(s.c))
+	clear(w.ts)
+	sign := 1.0
+	if s.subtract {
+		sign = -1
+	}
+	for i := range s.args {
+		a := &s.args[i]
+		if a.kind != argSet || a.view {
+			continue
+		}
+		g := w.buf(a.buf)
+		for _, p := range a.pieces {
+			e.Axpy(w.U(p.v), p.off, sign, g, p.pos, p.n)
+		}
+	}
+}
+
+// ---- the sweeps ----
+
+// IJVP solves J dx = dy lump by lump, from y back to x, into dst. In each
+// lump the internal values are first propagated from the known ones, the
+// created equations give the right-hand side, A solves for the killed
+// unknowns, and the internal values are propagated once more with them.
+func (x *Exec[V]) IJVP(w *Workspace[V], dst, dy V) error {
+	p, e := x.P, x.E
+	for li := range p.lumps {
+		L := &p.lumps[li]
+		switch L.kind {
+		case kCopy:
+			e.Copy(w.U(L.cv), L.coff, dy, L.cdy, L.cn)
+		case kExpand:
+			x.pass(w, L.post, nil, w.sweepOut)
+		case kStep:
+			// J_p⁻¹ (t − J_others·u_others), t the op's own tangent (dy
+			// for the output), solved straight into the pivot's buffer.
+			src := dy
+			if L.own >= 0 {
+				src = w.U(L.own)
+			}
+			if x.jvp(w, &L.step, nil) {
+				jv := w.buf(L.step.buf)
+				e.SubFrom(jv, 0, src, 0, p.lens[p.nodes[L.node].Out.ID()])
+				src = w.h(L.step.dst)
+			}
+			w.fail(x.F[li].Solve(w.U(L.pivot), src))
+		case kSolve:
+			if L.pre != nil {
+				x.pass(w, L.pre, nil, w.sweepOut)
+			}
+			rhs, sol := w.h(L.rhsHdr), w.h(L.solHdr)
+			rb := w.buf(-roleRHS - 1)
+			// rhs = t − C·(known and internal values), t = dy on y's rows.
+			x.eval(w, L.rhs, nil, rb, 0)
+			for i := range L.rhs.rows {
+				r := &L.rhs.rows[i]
+				if r.out {
+					e.SubFrom(rb, r.row, dy, r.dyOff, r.n)
+				} else {
+					e.Scale(rb, r.row, -1, rb, r.row, r.n)
+				}
+			}
+			w.fail(x.F[li].Solve(sol, rhs))
+			sb := w.buf(-roleSol - 1)
+			if L.negate {
+				e.Scale(sb, 0, -1, sb, 0, L.rows)
+			}
+			for _, pl := range L.places {
+				e.Copy(w.U(pl.v), pl.off, sb, pl.pos, pl.n)
+			}
+			if L.post != nil {
+				x.pass(w, L.post, nil, w.sweepOut)
+			}
+		}
+	}
+	e.Copy(dst, 0, w.U(p.input), 0, p.lens[p.input])
+	return w.Done()
+}
+
+// VIJP solves Jᵀ cy = cx lump by lump in reverse order, into dst (zeroed
+// first). The unknowns buffers accumulate Σ Cᵀλ over the equations already
+// solved.
+func (x *Exec[V]) VIJP(w *Workspace[V], dst, cx V) error {
+	p, e := x.P, x.E
+	for _, id := range p.base {
+		e.Zero(w.U(id), 0, p.lens[id])
+	}
+	e.Zero(dst, 0, p.lens[p.output])
+	for li := len(p.lumps) - 1; li >= 0; li-- {
+		x.VIJPLump(w, li, dst, cx)
+	}
+	return w.Done()
+}
+
+// VIJPLump solves lump li of the transposed system and pushes its λ on.
+// In a lump with internal values the transposed elimination runs the
+// internal equations backwards twice: once to fold their right-hand sides
+// into the killed ones, once to get their own λ from the created
+// equations' λ.
+func (x *Exec[V]) VIJPLump(w *Workspace[V], li int, res, cx V) {
+	p, e := x.P, x.E
+	L := &p.lumps[li]
+	if L.kind == kStep {
+		// r = b − acc on the pivot, c = J_p⁻ᵀ r is the op's cotangent; λ
+		// goes to the op's own accumulator (or to cy for the output) and c
+		// to the op's other inputs.
+		n := p.lens[L.pivot]
+		r := w.U(L.pivot)
+		if L.pivot == p.input {
+			e.SubFrom(r, 0, cx, 0, n)
+		} else {
+			e.Scale(r, 0, -1, r, 0, n)
+		}
+		c := w.h(L.stepPush.c)
+		w.fail(x.F[li].SolveT(c, r))
+		if L.own < 0 {
+			e.Copy(res, 0, w.buf(L.stepPush.buf), 0, n)
+		} else {
+			e.Axpy(w.U(L.own), 0, -1, w.buf(L.stepPush.buf), 0, n)
+		}
+		x.push(w, &L.stepPush)
+		return
+	}
+	if L.kind == kExpand && L.skipVIJP {
+		return
+	}
+	// r_K = b_K − acc_K on the killed atoms, in place (b = cx on x). The
+	// internal atoms keep acc_I = −r_I: the final sweep continues from it.
+	for _, k := range L.killed {
+		u := w.U(k.v)
+		if k.v == p.input {
+			e.SubFrom(u, k.off, cx, k.off, k.n)
+		} else {
+			e.Scale(u, k.off, -1, u, k.off, k.n)
+		}
+	}
+	if L.fold {
+		// Fold −C_IKᵀ C_IIᵀ⁻¹ r_I into the killed atoms by one backward
+		// pass over the internal equations restricted to the lump; acc_I
+		// is kept aside in mu and put back for the final sweep.
+		mu := w.buf(-roleMu - 1)
+		for _, a := range L.internal {
+			u := w.U(a.v)
+			e.Copy(mu, a.pos, u, a.off, a.n)
+			e.Scale(u, a.off, -1, u, a.off, a.n)
+		}
+		x.reverse(w, L.revFold, 1)
+		for _, a := range L.internal {
+			e.Copy(w.U(a.v), a.off, mu, a.pos, a.n)
+		}
+	}
+	if L.kind != kExpand {
+		// λ_C = A⁻ᵀ g_K, handed to cy and to the created values'
+		// accumulators, and pushed through the created equations' ops.
+		rb, sb := w.buf(-roleRHS-1), w.buf(-roleSol-1)
+		for _, pl := range L.places {
+			e.Copy(rb, pl.pos, w.U(pl.v), pl.off, pl.n)
+		}
+		if L.kind == kCopy {
+			e.Copy(sb, 0, rb, 0, L.rows)
+		} else {
+			w.fail(x.F[li].SolveT(w.h(L.solHdr), w.h(L.rhsHdr)))
+			if L.negate {
+				e.Scale(sb, 0, -1, sb, 0, L.rows)
+			}
+		}
+		for i := range L.created {
+			r := &L.created[i]
+			if r.out {
+				e.Copy(res, r.dyOff, sb, r.row, r.n)
+			}
+			if r.self >= 0 {
+				e.Axpy(w.U(r.sv), r.so, 1, sb, r.row, r.n)
+			}
+		}
+		for i := range L.pushes {
+			s := &L.pushes[i]
+			cb := w.buf(s.buf)
+			if s.partial {
+				e.Zero(cb, 0, s.cLen)
+			}
+			for _, r := range s.rows {
+				e.Scale(cb, r.eqOff, r.sign, sb, r.row, r.n)
+			}
+			x.push(w, s)
+		}
+	}
+	// The internal equations backwards: each value's accumulator now holds
+	// −(r − Σ Cᵀλ of the equations after it), so λ = −acc; pushing its Cᵀλ
+	// feeds the internal values before it and the accumulators outside.
+	x.reverse(w, L.revFinal, -1)
+}
+
+// reverse runs internal equations backwards: each op's cotangent is −sign
+// times its equations' accumulators, pushed on.
+func (x *Exec[V]) reverse(w *Workspace[V], ps []pushSpec, sign float64) {
+	e := x.E
+	for i := range ps {
+		s := &ps[i]
+		cb := w.buf(s.buf)
+		if s.partial {
+			e.Zero(cb, 0, s.cLen)
+		}
+		for _, r := range s.rows {
+			e.Scale(cb, r.eqOff, -sign, w.U(r.dv), r.do, r.n)
+		}
+		x.push(w, s)
+	}
+}
+
+func (w *Workspace[V]) fail(err error) {
+	if err != nil && w.err == nil {
+		w.err = err
+	}
+}
+
+// Done returns the first error of the sweeps since the last call (a
+// factor's or the engine's), and forgets it.
+func (w *Workspace[V]) Done() error {
+	err := w.err
+	w.err = nil
+	if e := w.x.E.Err(); err == nil {
+		err = e
+	}
+	return err
+}

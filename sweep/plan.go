@@ -1,0 +1,559 @@
+package sweep
+
+import (
+	"fmt"
+
+	"github.com/invad/invad/lump"
+	"github.com/invad/invad/tape"
+)
+
+// Plan is a lump analysis compiled for the sweeps: per lump a short list of
+// steps with every index range resolved (which buffer and offset each op
+// input's tangent comes from, where each equation's rows go, where each
+// solved atom lands), so that a product reads no lump structure. It depends
+// on the analysis alone, is built once per program and shared, read-only,
+// by every product and every engine.
+type Plan struct {
+	An *lump.Analysis
+	*lump.Layout
+
+	input, output int   // the program's input and output value ids
+	lens          []int // per value id: its number of elements
+	base          []int // the value ids that hold unknowns
+	nodes         []*tape.Node
+
+	lumps []lumpPlan
+
+	// Headers: shaped views the op rules take, built once per workspace.
+	hdrs   []hdrSpec
+	hdrKey map[hdrKey]int
+	uHdrs  map[int][]int // per value id: the headers over its unknowns
+	// Scratch buffers: one per role, of the largest length a role needs.
+	bufLen []int
+}
+
+// Scratch roles. An op input's gathered tangent or cotangent takes the
+// role of its first slot among the op's inputs (0, 1, ...).
+const (
+	roleJV  = -1 // an op's product (its output's tangent or cotangent)
+	roleRHS = -2
+	roleSol = -3
+	roleLam = -4
+	roleMu  = -5
+	nRoles  = 5 // negative roles
+)
+
+type hdrKey struct {
+	u       bool // a view of a value's unknowns buffer; else of a scratch buffer
+	id, off int  // the value id, or the scratch role
+	shape   string
+}
+
+type hdrSpec struct {
+	u     bool
+	id    int // value id (u) or buffer index
+	off   int
+	shape []int
+}
+
+// piece: elements [off, off+n) of base value v (atom's range, or a part of
+// it) go to position pos of an op input.
+type piece struct{ atom, v, off, pos, n int }
+
+type argKind uint8
+
+const (
+	argNone argKind = iota // zero tangent, or no cotangent wanted
+	argSet                 // formed from pieces (or viewed)
+	argDup                 // the same value as slot dup
+)
+
+// argSpec says how one op input's tangent (JVP) or cotangent (VJP) is
+// formed: a view of one value's buffer when its pieces are that buffer's
+// consecutive elements (view, vhdr), else gathered into (or, for a VJP,
+// scattered from) the scratch buffer buf through header ghdr.
+type argSpec struct {
+	kind   argKind
+	dup    int
+	view   bool
+	vhdr   int
+	buf    int
+	ghdr   int
+	pieces []piece
+	whole  bool // one piece covering the input (extraction may view it)
+	shape  []int
+}
+
+// jvpSpec is one op's JVP with the atoms of an assignment known.
+type jvpSpec struct {
+	node int
+	args []argSpec
+	any  bool // some input has a tangent
+	buf  int  // the product's scratch buffer
+	dst  int  // its header, shaped like the output
+}
+
+// eqRow is one equation's rows in a list of equations.
+type eqRow struct {
+	row, n int     // its rows in the list's vector
+	jv     int     // its op's jvpSpec in the list (-1: a pin of y)
+	eqOff  int     // its rows within the op's output
+	sign   float64 // −1 for an op's equation dv − J du = 0, +1 for y's
+	out    bool    // an equation of y: its right-hand side is dy
+	dyOff  int     // y's rows
+	// pin: a pin's atom; self: the equation's own atom when the
+	// assignment knows it; dst: an internal equation's own atom; -1 for
+	// none. Their buffer ranges: (pv, po), (sv, so), (dv, do).
+	pin, self, dst int
+	pv, po         int
+	sv, so         int
+	dv, do         int
+}
+
+// eqList is a list of equations evaluated together under one assignment:
+// their ops' JVPs and their rows.
+type eqList struct {
+	jvps []jvpSpec
+	rows []eqRow
+	n    int
+}
+
+// pushSpec is one op's VJP of a cotangent c built from equations' λ, and
+// where its input cotangents go.
+type pushSpec struct {
+	node     int
+	args     []argSpec
+	any      bool
+	buf      int // c's scratch buffer (roleJV)
+	c        int // c's header, shaped like the output
+	partial  bool
+	cLen     int
+	rows     []eqRow // each equation's rows of c (eqOff) and its λ (row in sol, or its atom dst)
+	subtract bool
+}
+
+type lumpKind uint8
+
+const (
+	kCopy   lumpKind = iota // a range of y: copied
+	kExpand                 // a JVP from known values
+	kStep                   // a Step whose pivot is a whole base value: solved in place
+	kSolve                  // the general lump: right-hand side, solve, scatter
+)
+
+// place: elements [off, off+n) of base value v sit at pos of a lump's
+// solution vector.
+type place struct{ v, off, pos, n int }
+
+type lumpPlan struct {
+	kind lumpKind
+	node int // a Step's op
+
+	// kCopy
+	cv, coff, cdy, cn int
+
+	// kStep
+	step     jvpSpec // the op's JVP with the other inputs known
+	pivot    int     // the pivot's value id
+	own      int     // the op's own value id, -1 for y's equation
+	stepPush pushSpec
+
+	// kSolve and kExpand
+	pre, post *eqList // internal passes before and after the solve
+	rhs       *eqList // the created equations
+	rows      int
+	rhsHdr    int
+	solHdr    int
+	negate    bool // a Step's block is −J
+	places    []place
+
+	// VIJP, general
+	skipVIJP bool    // an expansion nothing outside reads: λ = 0
+	killed   []place // r = b − acc on the killed atoms
+	fold     bool    // fold the internal right-hand sides into the killed atoms
+	internal []place // the internal atoms, saved in mu during the fold
+	muHdr    int
+	muLen    int
+	revFold  []pushSpec
+	pushes   []pushSpec // the created equations' ops
+	created  []eqRow    // the created equations: λ in sol (row), own atom (self)
+	revFinal []pushSpec
+
+	// extraction of a Batch or DenseLump block
+	ext      *eqList // the internal pass, atoms of the lump assigned
+	extEqs   *eqList // the created equations, atoms of the lump assigned
+	trialOff map[int]int
+	trialLen int
+}
+
+// Compile compiles an analysis into a Plan.
+func Compile(an *lump.Analysis) *Plan {
+	p := an.Prog
+	pl := &Plan{An: an, Layout: an.Layout(), input: p.Input.ID(), output: p.Output.ID(),
+		lens: make([]int, p.NumVars), nodes: p.Nodes, hdrKey: map[hdrKey]int{}, uHdrs: map[int][]int{}}
+	pl.lens[p.Input.ID()] = p.Input.Len()
+	for _, nd := range p.Nodes {
+		pl.lens[nd.Out.ID()] = nd.Out.Len()
+	}
+	seen := map[int]bool{}
+	for k, at := range an.Atoms {
+		if an.LumpOf[k] >= 0 && !seen[at.Var] {
+			seen[at.Var] = true
+			pl.base = append(pl.base, at.Var)
+		}
+	}
+	c := &compiler{Plan: pl, idx: map[*tape.Node]int{}}
+	for i, nd := range p.Nodes {
+		c.idx[nd] = i
+	}
+	pl.lumps = make([]lumpPlan, len(an.Lumps))
+	for li := range an.Lumps {
+		c.lump(li)
+	}
+	return pl
+}
+
+// NumLumps returns the number of lumps.
+func (p *Plan) NumLumps() int { return len(p.lumps) }
+
+type compiler struct {
+	*Plan
+	idx map[*tape.Node]int
+}
+
+func (c *compiler) hdr(u bool, id, off int, shape []int) int {
+	k := hdrKey{u: u, id: id, off: off, shape: fmt.Sprint(shape)}
+	if h, ok := c.hdrKey[k]; ok {
+		return h
+	}
+	c.hdrs = append(c.hdrs, hdrSpec{u: u, id: id, off: off, shape: shape})
+	h := len(c.hdrs) - 1
+	c.hdrKey[k] = h
+	if u {
+		c.uHdrs[id] = append(c.uHdrs[id], h)
+	}
+	return h
+}
+
+// scratch returns the scratch buffer of a role, grown to shape's size, and
+// a header over it shaped shape.
+func (c *compiler) scratch(role int, shape []int) (buf, hdr int) {
+	b := -role - 1 // roles -1..-5 → buffers 0..4
+	if role >= 0 {
+		b = nRoles + role
+	}
+	for len(c.bufLen) <= b {
+		c.bufLen = append(c.bufLen, 0)
+	}
+	c.bufLen[b] = max(c.bufLen[b], size(shape))
+	return b, c.hdr(false, b, 0, shape)
+}
+
+func size(shape []int) int {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	return n
+}
+
+// pieces lists the atoms covering input in's elements that keep accepts,
+// with their positions in the input.
+func (c *compiler) pieces(in *tape.Var, keep func(int) bool) []piece {
+	an := c.An
+	var out []piece
+	for _, sg := range an.Segs(in) {
+		if sg.Var < 0 {
+			continue
+		}
+		for _, k := range an.AtomsIn(sg.Var, sg.Off, sg.Len) {
+			if keep != nil && !keep(k) {
+				continue
+			}
+			at := an.Atoms[k]
+			out = append(out, piece{atom: k, v: at.Var, off: at.Off, pos: sg.Pos + at.Off - sg.Off, n: at.Len})
+		}
+	}
+	return out
+}
+
+// contiguous reports whether the pieces are consecutive elements of one
+// value covering [0, n), and from which offset.
+func contiguous(ps []piece, n int) (v, off int, ok bool) {
+	if len(ps) == 0 {
+		return 0, 0, false
+	}
+	at := 0
+	for _, p := range ps {
+		if p.pos != at || p.v != ps[0].v || p.off-p.pos != ps[0].off {
+			return 0, 0, false
+		}
+		at += p.n
+	}
+	return ps[0].v, ps[0].off, at == n
+}
+
+// arg compiles op input i's tangent from the atoms assigned accepts.
+func (c *compiler) arg(nd *tape.Node, i int, assigned func(int) bool, a []argSpec) argSpec {
+	in := nd.In[i]
+	if in.IsConst() {
+		return argSpec{}
+	}
+	if j := lump.SlotOf(nd.In, i); j != i {
+		if a[j].kind == argNone {
+			return argSpec{}
+		}
+		return argSpec{kind: argDup, dup: j}
+	}
+	ps := c.pieces(in, assigned)
+	if len(ps) == 0 {
+		return argSpec{}
+	}
+	s := argSpec{kind: argSet, pieces: ps, shape: in.Shape()}
+	s.whole = len(ps) == 1 && ps[0].pos == 0 && ps[0].n == in.Len()
+	if v, off, ok := contiguous(ps, in.Len()); ok {
+		s.view, s.vhdr = true, c.hdr(true, v, off, in.Shape())
+	}
+	s.buf, s.ghdr = c.scratch(i, in.Shape())
+	return s
+}
+
+// jvp compiles node nd's JVP with the atoms assigned accepts known.
+func (c *compiler) jvp(nd *tape.Node, assigned func(int) bool) jvpSpec {
+	s := jvpSpec{node: c.idx[nd], args: make([]argSpec, len(nd.In))}
+	for i := range nd.In {
+		s.args[i] = c.arg(nd, i, assigned, s.args)
+		s.any = s.any || s.args[i].kind != argNone
+	}
+	s.buf, s.dst = c.scratch(roleJV, nd.Out.Shape())
+	return s
+}
+
+func (c *compiler) atomRange(k int) (v, off int) {
+	if k < 0 {
+		return -1, 0
+	}
+	at := c.An.Atoms[k]
+	return at.Var, at.Off
+}
+
+// eqs compiles equations evaluated together with the atoms assigned
+// accepts known (internal: the lump's internal equations, each written to
+// its own atom).
+func (c *compiler) eqs(qs []int, assigned func(int) bool, internal bool) *eqList {
+	an := c.An
+	l := &eqList{}
+	var last *tape.Node
+	for _, q := range qs {
+		eq := &an.Eqs[q]
+		r := eqRow{row: l.n, n: eq.Len, jv: -1, eqOff: eq.Off, sign: eq.Sign(), out: eq.Out, dyOff: eq.Off, pin: -1, self: -1, dst: -1}
+		l.n += eq.Len
+		if eq.Node == nil {
+			if k := eq.Touch[0].Atom; assigned(k) {
+				r.pin = k
+				r.pv, r.po = c.atomRange(k)
+			}
+		} else {
+			if eq.Node != last {
+				l.jvps = append(l.jvps, c.jvp(eq.Node, assigned))
+				last = eq.Node
+			}
+			r.jv = len(l.jvps) - 1
+			if internal {
+				r.dst = eq.Self
+				r.dv, r.do = c.atomRange(eq.Self)
+			} else if eq.Self >= 0 && assigned(eq.Self) {
+				r.self = eq.Self
+				r.sv, r.so = c.atomRange(eq.Self)
+			}
+		}
+		l.rows = append(l.rows, r)
+	}
+	return l
+}
+
+// push compiles the VJP of node nd for the equations rows (their eqOff
+// within the op's output), its cotangents added into every accumulator
+// (keep nil) or subtracted from the atoms keep accepts; value skip takes
+// none.
+func (c *compiler) push(nd *tape.Node, rows []eqRow, keep func(int) bool, subtract bool, skip int) pushSpec {
+	s := pushSpec{node: c.idx[nd], args: make([]argSpec, len(nd.In)), rows: rows, subtract: subtract, cLen: nd.Out.Len()}
+	n := 0
+	for _, r := range rows {
+		n += r.n
+	}
+	s.partial = n < nd.Out.Len()
+	s.buf, s.c = c.scratch(roleJV, nd.Out.Shape())
+	for i, in := range nd.In {
+		if in.IsConst() || in.ID() == skip {
+			continue
+		}
+		if j := lump.SlotOf(nd.In, i); j != i {
+			if s.args[j].kind != argNone {
+				s.args[i] = argSpec{kind: argDup, dup: j}
+			}
+			continue
+		}
+		segs := c.An.Segs(in)
+		if keep == nil && len(segs) == 1 && segs[0].Var == in.ID() {
+			s.args[i] = argSpec{kind: argSet, view: true, vhdr: c.hdr(true, in.ID(), 0, in.Shape()), shape: in.Shape()}
+			s.any = true
+			continue
+		}
+		ps := c.pieces(in, keep)
+		if len(ps) == 0 {
+			continue
+		}
+		a := argSpec{kind: argSet, pieces: ps, shape: in.Shape()}
+		a.buf, a.ghdr = c.scratch(i, in.Shape())
+		s.args[i] = a
+		s.any = true
+	}
+	return s
+}
+
+// groups splits equations (ascending: an op's are consecutive) by op.
+func (c *compiler) groups(qs []int) [][]int {
+	var out [][]int
+	for i := 0; i < len(qs); {
+		nd := c.An.Eqs[qs[i]].Node
+		j := i + 1
+		for j < len(qs) && nd != nil && c.An.Eqs[qs[j]].Node == nd {
+			j++
+		}
+		out = append(out, qs[i:j])
+		i = j
+	}
+	return out
+}
+
+// reverseInternal compiles the lump's internal equations backwards, op by
+// op: each op's cotangent is −sign times its equations' atoms (dst).
+func (c *compiler) reverseInternal(lp *lump.Lump, keep func(int) bool, subtract bool) []pushSpec {
+	gs := c.groups(lp.Internal)
+	var out []pushSpec
+	for g := len(gs) - 1; g >= 0; g-- {
+		var rows []eqRow
+		for _, q := range gs[g] {
+			eq := &c.An.Eqs[q]
+			v, off := c.atomRange(eq.Self)
+			rows = append(rows, eqRow{n: eq.Len, eqOff: eq.Off, dst: eq.Self, dv: v, do: off, pin: -1, self: -1, jv: -1})
+		}
+		out = append(out, c.push(c.An.Eqs[gs[g][0]].Node, rows, keep, subtract, -1))
+	}
+	return out
+}
+
+func (c *compiler) lump(li int) {
+	an := c.An
+	lp := &an.Lumps[li]
+	L := &c.lumps[li]
+	L.own = -1
+	of := func(k int) int { return an.LumpOf[k] }
+	known := func(k int) bool { return of(k) >= 0 && of(k) < li }
+	withInternal := func(k int) bool { return of(k) >= 0 && (of(k) < li || (of(k) == li && !c.Killed[k])) }
+	withKilled := func(k int) bool { return of(k) >= 0 && of(k) <= li }
+	inLump := func(k int) bool { return of(k) == li }
+
+	for _, pl := range c.Places[li] {
+		at := an.Atoms[pl[0]]
+		L.places = append(L.places, place{v: at.Var, off: at.Off, pos: pl[1], n: at.Len})
+	}
+	switch lp.Kind {
+	case lump.Copy:
+		L.kind = kCopy
+		eq := &an.Eqs[lp.Eqs[0]]
+		at := an.Atoms[lp.Unknowns[0]]
+		L.cv, L.coff, L.cdy, L.cn = at.Var, at.Off, eq.Off, at.Len
+	case lump.Expansion:
+		L.kind = kExpand
+		L.post = c.eqs(lp.Internal, withInternal, true)
+		L.skipVIJP = !c.InternalRead[li]
+	default:
+		L.kind = kSolve
+		if lp.Kind == lump.Step {
+			nd := lp.Node
+			L.node = c.idx[nd]
+			L.negate = an.Eqs[lp.Eqs[0]].Sign() < 0
+			in := nd.In[lp.Input]
+			if segs := an.Segs(in); len(segs) == 1 && segs[0].Var == in.ID() {
+				L.kind = kStep
+				L.step = c.jvp(nd, withInternal)
+				L.pivot = in.ID()
+				if !an.Eqs[lp.Eqs[0]].Out {
+					L.own = nd.Out.ID()
+				}
+				L.stepPush = c.push(nd, nil, nil, false, in.ID())
+				L.stepPush.partial = false
+				return
+			}
+		}
+		as := withInternal
+		if len(lp.Internal) > 0 {
+			if c.InternalKnown[li] {
+				L.pre = c.eqs(lp.Internal, withInternal, true)
+			} else {
+				// No known value feeds the internal values: with the
+				// killed ones still zero they are zero too, and count as
+				// absent.
+				as = known
+			}
+			L.post = c.eqs(lp.Internal, withKilled, true)
+		}
+		L.rhs = c.eqs(lp.Created, as, false)
+		L.rows = L.rhs.n
+		_, L.rhsHdr = c.scratch(roleRHS, []int{L.rows})
+		_, L.solHdr = c.scratch(roleSol, []int{L.rows})
+		if lp.Kind == lump.Batch || lp.Kind == lump.DenseLump {
+			L.ext = c.eqs(lp.Internal, inLump, true)
+			L.extEqs = c.eqs(lp.Created, inLump, false)
+			L.trialOff = map[int]int{}
+			for _, q := range lp.Internal {
+				k := an.Eqs[q].Self
+				L.trialOff[k] = L.trialLen
+				L.trialLen += an.Atoms[k].Len
+			}
+		}
+	}
+	if L.kind == kExpand && L.skipVIJP {
+		return
+	}
+	// The general VIJP of the lump.
+	for _, k := range lp.Killed {
+		at := an.Atoms[k]
+		L.killed = append(L.killed, place{v: at.Var, off: at.Off, n: at.Len})
+	}
+	if len(lp.Internal) > 0 && c.InternalRead[li] && lp.Kind != lump.Expansion {
+		L.fold = true
+		for _, q := range lp.Internal {
+			at := an.Atoms[an.Eqs[q].Self]
+			L.internal = append(L.internal, place{v: at.Var, off: at.Off, pos: L.muLen, n: at.Len})
+			L.muLen += at.Len
+		}
+		_, L.muHdr = c.scratch(roleMu, []int{L.muLen})
+		L.revFold = c.reverseInternal(lp, inLump, true)
+	}
+	if lp.Kind != lump.Expansion {
+		if L.rhs == nil { // a Copy lump
+			L.rows = an.Rows(lp.Created)
+			_, L.rhsHdr = c.scratch(roleRHS, []int{L.rows})
+			_, L.solHdr = c.scratch(roleSol, []int{L.rows})
+		}
+		row := 0
+		for _, g := range c.groups(lp.Created) {
+			var rows []eqRow
+			for _, q := range g {
+				eq := &an.Eqs[q]
+				r := eqRow{row: row, n: eq.Len, eqOff: eq.Off, sign: eq.Sign(), out: eq.Out, dyOff: eq.Off, pin: -1, self: eq.Self, dst: -1, jv: -1}
+				r.sv, r.so = c.atomRange(eq.Self)
+				row += eq.Len
+				rows = append(rows, r)
+				L.created = append(L.created, r)
+			}
+			if nd := an.Eqs[g[0]].Node; nd != nil {
+				L.pushes = append(L.pushes, c.push(nd, rows, nil, false, -1))
+			}
+		}
+	}
+	L.revFinal = c.reverseInternal(lp, nil, false)
+}
