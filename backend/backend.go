@@ -20,14 +20,15 @@ import (
 	"github.com/invad/invad/cuda"
 	"github.com/invad/invad/inverse"
 	"github.com/invad/invad/newton"
+	"github.com/invad/invad/sweep"
 	"github.com/invad/invad/tape"
 	"github.com/invad/invad/tensor"
 )
 
-// Linearization is what both backends' Linearizations offer: the four
-// products (with their ...To forms), log|det J|, f(x), and Close (a no-op
-// on the CPU, where the garbage collector frees the tape; on the GPU it
-// frees device memory).
+// Linearization is what every backend's Linearization offers: the four
+// products (with their ...To forms), log|det J|, the lumps, the dense J and
+// J⁻¹, f(x), and Close (a no-op on the CPU, where the garbage collector
+// frees the tape; on the GPU it frees device memory).
 type Linearization interface {
 	newton.Linear
 	JVP(*tensor.Tensor) (*tensor.Tensor, error)
@@ -37,6 +38,9 @@ type Linearization interface {
 	JVPTo(dst, dx *tensor.Tensor) error
 	VJPTo(dst, cy *tensor.Tensor) error
 	VIJPTo(dst, cx *tensor.Tensor) error
+	Lumps() ([]sweep.LumpInfo, error)
+	Jacobian() (*tensor.Tensor, error)
+	InverseJacobian() (*tensor.Tensor, error)
 	Input() *tensor.Tensor
 	Len() int
 	Program() *tape.Program
@@ -44,26 +48,39 @@ type Linearization interface {
 	Close()
 }
 
-// Backend is the CPU or one GPU.
-type Backend struct {
-	gpu *cuda.Backend // nil: the CPU
+// Backend is where invad runs: the CPU (CPU) or one GPU (CUDA).
+type Backend interface {
+	// Linearize records f at x on the backend. Errors are those of
+	// inverse.Linearize (the CPU) or cuda.Linearize (the GPU, whose f must
+	// not read values while it records).
+	Linearize(f func(*tape.Var) *tape.Var, x *tensor.Tensor) (Linearization, error)
+	// Eval returns f(x), computed on the backend.
+	Eval(f func(*tape.Var) *tape.Var, x *tensor.Tensor) (*tensor.Tensor, error)
+	// Newton sets opt's Linearizer and Eval to the backend's and returns it.
+	Newton(opt newton.Options) newton.Options
+	// GPU returns the CUDA device, or nil on the CPU.
+	GPU() *cuda.Backend
+	// String names the backend: "CPU" or "CUDA (the GPU)".
+	String() string
+	// Close releases the backend's device; on the CPU it does nothing.
+	Close() error
 }
 
 // Open returns the backend named: "cpu"; "cuda", the first GPU, or an
 // error saying whether the driver or the device is missing; "auto", the GPU
 // if there is one, else the CPU after writing one line to notice (nil: no
 // notice) saying why.
-func Open(name string, notice io.Writer) (*Backend, error) {
+func Open(name string, notice io.Writer) (Backend, error) {
 	switch name {
 	case "cpu":
-		return &Backend{}, nil
+		return CPU{}, nil
 	case "auto", "cuda":
 	default:
 		return nil, fmt.Errorf("backend %q: want auto, cpu or cuda", name)
 	}
 	gpu, err := cuda.New(0)
 	if err == nil {
-		return &Backend{gpu: gpu}, nil
+		return CUDA{Dev: gpu}, nil
 	}
 	why := NoGPU(err)
 	if cuda.Available() == nil {
@@ -75,7 +92,7 @@ func Open(name string, notice io.Writer) (*Backend, error) {
 	if notice != nil {
 		fmt.Fprintf(notice, "backend auto: %s; using the CPU\n", why)
 	}
-	return &Backend{}, nil
+	return CPU{}, nil
 }
 
 // NoGPU says in a few words why there is no GPU, from cuda.New's or
@@ -91,62 +108,60 @@ func NoGPU(err error) string {
 	}
 }
 
-// GPU returns the CUDA backend, or nil on the CPU.
-func (b *Backend) GPU() *cuda.Backend { return b.gpu }
-
-// String names the backend: "CPU" or "CUDA (the GPU)".
-func (b *Backend) String() string {
-	if b.gpu == nil {
-		return "CPU"
-	}
-	return "CUDA (" + b.gpu.String() + ")"
-}
-
-// Close releases the GPU; on the CPU it does nothing.
-func (b *Backend) Close() error {
-	if b.gpu == nil {
-		return nil
-	}
-	return b.gpu.Close()
-}
+// CPU is the CPU backend: package inverse.
+type CPU struct{}
 
 // cpuLin is a CPU Linearization with Close.
 type cpuLin struct{ *inverse.Linearization }
 
 func (cpuLin) Close() {}
 
-// Linearize records f at x: inverse.Linearize on the CPU, cuda.Linearize on
-// the GPU (whose f must not read values while it records). Errors are
-// theirs.
-func (b *Backend) Linearize(f func(*tape.Var) *tape.Var, x *tensor.Tensor) (Linearization, error) {
-	if b.gpu == nil {
-		l, err := inverse.Linearize(f, x)
-		if err != nil {
-			return nil, err
-		}
-		return cpuLin{l}, nil
+// Linearize is inverse.Linearize.
+func (CPU) Linearize(f func(*tape.Var) *tape.Var, x *tensor.Tensor) (Linearization, error) {
+	l, err := inverse.Linearize(f, x)
+	if err != nil {
+		return nil, err
 	}
-	l, err := cuda.Linearize(b.gpu, f, x)
+	return cpuLin{l}, nil
+}
+
+// Eval runs f on a tape that records nothing.
+func (CPU) Eval(f func(*tape.Var) *tape.Var, x *tensor.Tensor) (*tensor.Tensor, error) {
+	return f(tape.NewStreamTape(nil).Input(x)).Value(), nil
+}
+
+// Newton leaves opt as it is: newton.Solve's defaults run on the CPU.
+func (CPU) Newton(opt newton.Options) newton.Options { return opt }
+
+func (CPU) GPU() *cuda.Backend { return nil }
+func (CPU) String() string     { return "CPU" }
+func (CPU) Close() error       { return nil }
+
+// CUDA is one GPU: package cuda.
+type CUDA struct{ Dev *cuda.Backend }
+
+// Linearize is cuda.Linearize.
+func (b CUDA) Linearize(f func(*tape.Var) *tape.Var, x *tensor.Tensor) (Linearization, error) {
+	l, err := cuda.Linearize(b.Dev, f, x)
 	if err != nil {
 		return nil, err
 	}
 	return l, nil
 }
 
-// Eval returns f(x), computed on the backend.
-func (b *Backend) Eval(f func(*tape.Var) *tape.Var, x *tensor.Tensor) (*tensor.Tensor, error) {
-	if b.gpu == nil {
-		return f(tape.NewStreamTape(nil).Input(x)).Value(), nil
-	}
-	return cuda.Eval(b.gpu, f, x)
+// Eval is cuda.Eval.
+func (b CUDA) Eval(f func(*tape.Var) *tape.Var, x *tensor.Tensor) (*tensor.Tensor, error) {
+	return cuda.Eval(b.Dev, f, x)
 }
 
-// Newton sets opt's Linearizer and Eval to the backend's (on the CPU it
-// leaves them nil: newton.Solve's defaults) and returns it.
-func (b *Backend) Newton(opt newton.Options) newton.Options {
-	if b.gpu != nil {
-		opt.Linearizer = func(F func(*tape.Var) *tape.Var, x *tensor.Tensor) (newton.Linear, error) { return b.Linearize(F, x) }
-		opt.Eval = b.Eval
-	}
+// Newton makes every linearization and evaluation of newton.Solve run on
+// the GPU.
+func (b CUDA) Newton(opt newton.Options) newton.Options {
+	opt.Linearizer = func(F func(*tape.Var) *tape.Var, x *tensor.Tensor) (newton.Linear, error) { return b.Linearize(F, x) }
+	opt.Eval = b.Eval
 	return opt
 }
+
+func (b CUDA) GPU() *cuda.Backend { return b.Dev }
+func (b CUDA) String() string     { return "CUDA (" + b.Dev.String() + ")" }
+func (b CUDA) Close() error       { return b.Dev.Close() }

@@ -4,7 +4,8 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/invad/invad/inverse"
+	"github.com/invad/invad/lump"
+	"github.com/invad/invad/sweep"
 	"github.com/invad/invad/tape"
 	"github.com/invad/invad/tensor"
 )
@@ -36,14 +37,14 @@ type Linearization struct {
 	x    *tensor.Tensor
 	y    *tensor.Tensor // f(x), downloaded once
 	n    int
-	ops  []devOp    // per node
-	val  []*Tensor  // per var id: the value on the device (views for Reshape and Slice)
-	own  []*Tensor  // what Close frees
-	mu   sync.Mutex // one product at a time
-	inv  *devInv    // the lumps and their factors, built on first use
-	ierr error      // the error building inv
-	done bool       // inv built (or failed)
-	shut bool       // closed
+	ops  []devOp              // per node
+	val  []*Tensor            // per var id: the value on the device (views for Reshape and Slice)
+	own  []*Tensor            // what Close frees
+	mu   sync.Mutex           // one product at a time
+	inv  *sweep.Exec[*Tensor] // the plan and the lumps' factors, built on first use
+	ierr error                // the error building inv
+	done bool                 // inv built (or failed)
+	shut bool                 // closed
 }
 
 // Linearize records f at x and runs it on the backend's device. f must build
@@ -52,8 +53,8 @@ type Linearization struct {
 // program is recorded on a shape tape, tape.NewShapeTape, and its values
 // exist only on the device), so its structure cannot depend on x. It panics as
 // inverse.Linearize does (nil x, f returning nil or a value from another
-// tape) and returns the same errors: *inverse.SizeError, and
-// *inverse.NonFiniteError for NaN or ±Inf in x or f(x), naming the first op
+// tape) and returns the same errors: *tape.SizeError, and
+// *tape.NonFiniteError for NaN or ±Inf in x or f(x), naming the first op
 // whose value is not finite; *UnsupportedError for an op without device
 // kernels; driver errors.
 func Linearize(be *Backend, f func(x *tape.Var) *tape.Var, x *tensor.Tensor) (*Linearization, error) {
@@ -64,7 +65,7 @@ func Linearize(be *Backend, f func(x *tape.Var) *tape.Var, x *tensor.Tensor) (*L
 		panic("cuda: Linearize with a nil x")
 	}
 	if bad, i := x.HasNonFinite(); bad {
-		return nil, &inverse.NonFiniteError{Where: "input x", Pos: -1, Index: i, Value: x.Data()[i]}
+		return nil, &tape.NonFiniteError{Where: "input x", Pos: -1, Index: i, Value: x.Data()[i]}
 	}
 	l, err := record(be, f, x)
 	if err != nil {
@@ -106,7 +107,7 @@ func record(be *Backend, f func(x *tape.Var) *tape.Var, x *tensor.Tensor) (*Line
 		panic("cuda: f returned a value from another tape")
 	}
 	if out.Len() != x.Len() {
-		return nil, &inverse.SizeError{In: x.Shape(), Out: out.Shape()}
+		return nil, &tape.SizeError{In: x.Shape(), Out: out.Shape()}
 	}
 	prog := tp.Finish(in, out)
 	l := &Linearization{be: be, prog: prog, x: x, n: x.Len(), val: make([]*Tensor, prog.NumVars), ops: make([]devOp, len(prog.Nodes))}
@@ -172,11 +173,11 @@ func (l *Linearization) firstNonFinite() error {
 			return e.err
 		}
 		if bad, i := v.HasNonFinite(); bad {
-			return &inverse.NonFiniteError{Where: "value of an op", Op: nd.Op.Name(), Pos: nd.Pos, Index: i, Value: v.Data()[i]}
+			return &tape.NonFiniteError{Where: "value of an op", Op: nd.Op.Name(), Pos: nd.Pos, Index: i, Value: v.Data()[i]}
 		}
 	}
 	_, i := l.y.HasNonFinite()
-	return &inverse.NonFiniteError{Where: "output", Pos: -1, Index: i, Value: l.y.Data()[i]}
+	return &tape.NonFiniteError{Where: "output", Pos: -1, Index: i, Value: l.y.Data()[i]}
 }
 
 // Close frees the Linearization's device memory. It must not be used
@@ -190,7 +191,7 @@ func (l *Linearization) Close() {
 	l.shut = true
 	freeAll(l.own...)
 	if l.inv != nil {
-		l.inv.free()
+		l.inv.FreeFactors()
 	}
 	l.own, l.inv, l.val = nil, nil, nil
 }
@@ -239,7 +240,7 @@ func (l *Linearization) enter(name string) {
 
 // product runs a device product on a host argument: it checks the argument
 // as inverse does (a shape mistake panics, NaN or ±Inf is
-// *inverse.NonFiniteError), uploads it, runs dev and downloads the result
+// *tape.NonFiniteError), uploads it, runs dev and downloads the result
 // into dst (a new tensor when dst is nil).
 func (l *Linearization) product(name string, dst, arg *tensor.Tensor, argShape, resShape []int, dev func(res, arg *Tensor) error) (*tensor.Tensor, error) {
 	if arg == nil {
@@ -252,7 +253,7 @@ func (l *Linearization) product(name string, dst, arg *tensor.Tensor, argShape, 
 		panic(fmt.Sprintf("cuda: %s dst has shape %v, want %v", name, dst.Shape(), resShape))
 	}
 	if bad, i := arg.HasNonFinite(); bad {
-		return nil, &inverse.NonFiniteError{Where: "argument of " + name, Pos: -1, Index: i, Value: arg.Data()[i]}
+		return nil, &tape.NonFiniteError{Where: "argument of " + name, Pos: -1, Index: i, Value: arg.Data()[i]}
 	}
 	l.enter(name) // panics on a closed Linearization before anything is uploaded
 	l.mu.Unlock()
@@ -271,7 +272,7 @@ func (l *Linearization) product(name string, dst, arg *tensor.Tensor, argShape, 
 		return nil, e.err
 	}
 	if bad, i := dst.HasNonFinite(); bad {
-		return nil, &inverse.NonFiniteError{Where: "result of " + name, Pos: -1, Index: i, Value: dst.Data()[i]}
+		return nil, &tape.NonFiniteError{Where: "result of " + name, Pos: -1, Index: i, Value: dst.Data()[i]}
 	}
 	return dst, nil
 }
@@ -462,4 +463,117 @@ func (l *Linearization) rerun() error {
 		}
 	}
 	return e.err
+}
+
+// ---- the inverse products: the sweep executor on the device engine ----
+
+// prepare analyzes the program, compiles its plan and factorizes its lumps
+// on the device, on first use. The caller holds l.mu.
+func (l *Linearization) prepare() (*sweep.Exec[*Tensor], error) {
+	if !l.done {
+		l.done = true
+		an, err := lump.Analyze(l.prog, lump.DefaultMaxWidth)
+		if err != nil {
+			l.ierr = err
+			return nil, err
+		}
+		x := sweep.New(sweep.Compile(an), sweep.Engine[*Tensor](&devEngine{l: l, e: &seq{b: l.be}}))
+		if err := x.Factorize(); err != nil {
+			l.ierr = err
+			return nil, err
+		}
+		l.inv = x
+	}
+	return l.inv, l.ierr
+}
+
+// sweep checks a device product's operands, takes the Linearization's
+// lock, factorizes on first use and runs the product on a fresh workspace,
+// freed after it.
+func (l *Linearization) sweep(name string, dst, arg *Tensor, run func(x *sweep.Exec[*Tensor], w *sweep.Workspace[*Tensor]) error) error {
+	checkDev(name, dst, arg, l.n, l.n)
+	l.enter(name)
+	defer l.mu.Unlock()
+	x, err := l.prepare()
+	if err != nil {
+		return err
+	}
+	w := x.NewWorkspace()
+	defer w.Close()
+	return run(x, w)
+}
+
+// IJVPDevice writes J⁻¹·dy into dst (device tensors of n elements, not the
+// same memory) by a reverse sweep over the lumps on the device. The first
+// inverse product analyzes the program and factorizes its lumps.
+func (l *Linearization) IJVPDevice(dst, dy *Tensor) error {
+	return l.sweep("IJVP", dst, dy, func(x *sweep.Exec[*Tensor], w *sweep.Workspace[*Tensor]) error { return x.IJVP(w, dst, dy) })
+}
+
+// VIJPDevice writes J⁻ᵀ·cx into dst by a forward sweep over the lumps (in
+// reverse order of IJVP's) on the device.
+func (l *Linearization) VIJPDevice(dst, cx *Tensor) error {
+	return l.sweep("VIJP", dst, cx, func(x *sweep.Exec[*Tensor], w *sweep.Workspace[*Tensor]) error { return x.VIJP(w, dst, cx) })
+}
+
+// LogAbsDet returns log|det J|, the sum over the lumps' factors. The first
+// call analyzes and factorizes, as the first inverse product does.
+func (l *Linearization) LogAbsDet() (float64, error) {
+	l.enter("LogAbsDet")
+	defer l.mu.Unlock()
+	x, err := l.prepare()
+	if err != nil {
+		return 0, err
+	}
+	return x.LogDet, nil
+}
+
+// Lumps reports every lump, in solve order, as inverse.Linearization.Lumps
+// does; it factorizes on first use.
+func (l *Linearization) Lumps() ([]sweep.LumpInfo, error) {
+	l.enter("Lumps")
+	defer l.mu.Unlock()
+	x, err := l.prepare()
+	if err != nil {
+		return nil, err
+	}
+	return x.Lumps(), nil
+}
+
+// MaxDenseElements bounds the dense matrices Jacobian and InverseJacobian
+// build on the host: 2³⁰ float64 elements, 8 GiB (as inverse's).
+var MaxDenseElements int64 = 1 << 30
+
+// Jacobian returns the dense n×n Jacobian (row i = output i), from n JVPs
+// with unit tangents. Past MaxDenseElements it returns tape.ErrTooLarge.
+func (l *Linearization) Jacobian() (*tensor.Tensor, error) {
+	return l.dense("Jacobian", l.xShape(), l.yShape(), l.JVPTo)
+}
+
+// InverseJacobian returns the dense J⁻¹ (row i = input i), from n IJVPs
+// with unit vectors. Errors as for IJVP, and tape.ErrTooLarge.
+func (l *Linearization) InverseJacobian() (*tensor.Tensor, error) {
+	return l.dense("InverseJacobian", l.yShape(), l.xShape(), l.IJVPTo)
+}
+
+func (l *Linearization) dense(name string, argShape, resShape []int, product func(dst, v *tensor.Tensor) error) (*tensor.Tensor, error) {
+	n := l.n
+	if int64(n)*int64(n) > MaxDenseElements {
+		return nil, fmt.Errorf("cuda: a dense %d×%d %s needs %.3g GB, over the MaxDenseElements limit of %d elements: %w",
+			n, n, name, float64(n)*float64(n)*8/1e9, MaxDenseElements, tape.ErrTooLarge)
+	}
+	m := tensor.Zeros(n, n)
+	md := m.Data()
+	e, r := tensor.Zeros(argShape...), tensor.Zeros(resShape...)
+	for c := range n {
+		e.Data()[c] = 1
+		if err := product(r, e); err != nil {
+			return nil, err
+		}
+		for i, v := range r.Data() {
+			md[i*n+c] = v
+		}
+		e.Data()[c] = 0
+	}
+	return m, nil
 }

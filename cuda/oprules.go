@@ -242,6 +242,8 @@ type devFactor interface {
 	solveT(e *seq, dst, v *Tensor)
 	logAbsDet() float64
 	free() // gives its device memory back
+	describe() string
+	bytes() int64
 }
 
 // diagDev is a diagonal block diag(d), solved by division.
@@ -283,6 +285,7 @@ type kronDev struct {
 	c      int // columns of X (left) or rows of X (right)
 	left   bool
 	logdet float64
+	how    string // "dense LU", or W's description
 }
 
 func (f *kronDev) product(e *seq, dst, v *Tensor, trans bool) {
@@ -358,7 +361,8 @@ func (e *seq) factor(o devOp, nd *tape.Node, p int, in []*Tensor, out *Tensor) (
 		}
 		k := lu.Size()
 		times := in[p].Len() / max(k, 1) // W's copies in the block: rows of X·W, columns of W·X
-		f := &kronDev{k: k, left: p == 1, c: times, logdet: float64(times) * lu.LogAbsDet()}
+		f := &kronDev{k: k, left: p == 1, c: times, logdet: float64(times) * lu.LogAbsDet(),
+			how: fmt.Sprintf("LU of the %d×%d W, once for %d copies (rcond %.2g), solved by W⁻¹ products", k, k, times, lu.RCond())}
 		f.winv = e.upload(lu.Inverse(), k, k)
 		if e.err != nil {
 			return nil, e.err
@@ -372,3 +376,12 @@ func (f *diagDev) free()  { f.d.Free() }
 func (f *kronDev) free()  { f.winv.Free() }
 func (identityDev) free() {}
 func (cumsumDev) free()   {}
+
+func (f *diagDev) describe() string  { return "reciprocals (diagonal)" }
+func (f *kronDev) describe() string  { return f.how }
+func (identityDev) describe() string { return "identity" }
+func (cumsumDev) describe() string   { return "differences (unit lower triangular, O(n))" }
+func (f *diagDev) bytes() int64      { return int64(f.d.Len()) * 8 }
+func (f *kronDev) bytes() int64      { return int64(f.k*f.k) * 8 }
+func (identityDev) bytes() int64     { return 0 }
+func (cumsumDev) bytes() int64       { return 0 }

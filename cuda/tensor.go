@@ -80,6 +80,19 @@ func (b *Backend) UploadData(shape []int, data []float64) (*Tensor, error) {
 	return t, nil
 }
 
+// UploadTo copies data into dst's first len(data) elements. It panics if
+// data is longer than dst.
+func (b *Backend) UploadTo(dst *Tensor, data []float64) error {
+	if len(data) > dst.n {
+		panic(fmt.Sprintf("cuda: UploadTo of %d elements into %d", len(data), dst.n))
+	}
+	b.same(dst)
+	if len(data) == 0 {
+		return nil
+	}
+	return b.do(func() error { return b.dev.htod(dst.ptr, unsafe.Pointer(&data[0]), 8*len(data)) })
+}
+
 // Download waits for the stream and copies the tensor into dst. It panics
 // if len(dst) != t.Len().
 func (t *Tensor) Download(dst []float64) error {

@@ -1,47 +1,21 @@
 package inverse
 
-import (
-	"errors"
-	"fmt"
-)
+import "github.com/invad/invad/tape"
+
+// The errors of Linearize and the products. They are package tape's, so
+// that every backend (this one, package cuda) returns the same types.
 
 // ErrTooLarge is returned when a dense result would exceed MaxDenseElements.
-var ErrTooLarge = errors.New("inverse: dense result too large")
+var ErrTooLarge = tape.ErrTooLarge
 
 // ErrSize is matched by *SizeError.
-var ErrSize = errors.New("inverse: output size differs from input size")
+var ErrSize = tape.ErrSize
 
 // SizeError says f(x) does not have as many elements as x.
-type SizeError struct {
-	In, Out []int // the shapes of x and f(x)
-}
-
-func (e *SizeError) Error() string {
-	return fmt.Sprintf("inverse: f maps shape %v to shape %v; inverse mode needs f: Rⁿ → Rⁿ", e.In, e.Out)
-}
-
-// Is makes errors.Is(err, ErrSize) true.
-func (e *SizeError) Is(target error) bool { return target == ErrSize }
+type SizeError = tape.SizeError
 
 // ErrNonFinite is matched by *NonFiniteError.
-var ErrNonFinite = errors.New("inverse: non-finite value")
+var ErrNonFinite = tape.ErrNonFinite
 
 // NonFiniteError reports a NaN or ±Inf.
-type NonFiniteError struct {
-	Where string  // "x", "argument of JVP", "value of op", ...
-	Op    string  // the op that produced it, if any
-	Pos   int     // the op's tape position, -1 if none
-	Index int     // the flat index of the first non-finite element
-	Value float64 // the value found
-}
-
-func (e *NonFiniteError) Error() string {
-	s := fmt.Sprintf("inverse: %v at index %d of the %s", e.Value, e.Index, e.Where)
-	if e.Op != "" {
-		s += fmt.Sprintf(" (op %s at tape position %d)", e.Op, e.Pos)
-	}
-	return s
-}
-
-// Is makes errors.Is(err, ErrNonFinite) true.
-func (e *NonFiniteError) Is(target error) bool { return target == ErrNonFinite }
+type NonFiniteError = tape.NonFiniteError

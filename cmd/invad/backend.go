@@ -11,7 +11,7 @@ import (
 // backend): auto takes the GPU when there is one, else the CPU with a
 // one-line notice saying what was found; cuda without a GPU is an error
 // saying whether the driver or the device is missing. The caller closes it.
-func resolveBackend(name string, out io.Writer) (*backend.Backend, error) {
+func resolveBackend(name string, out io.Writer) (backend.Backend, error) {
 	be, err := backend.Open(name, out)
 	if err != nil {
 		if name == "cuda" {

@@ -14,7 +14,6 @@ import (
 	"github.com/invad/invad/backend"
 	"github.com/invad/invad/bench"
 	"github.com/invad/invad/inverse"
-	"github.com/invad/invad/lump"
 	"github.com/invad/invad/newton"
 	"github.com/invad/invad/ops"
 	"github.com/invad/invad/tape"
@@ -159,14 +158,13 @@ flags:`)
 	tw.Flush()
 
 	prog := lin.Program()
-	an, err := lump.Analyze(prog, lump.DefaultMaxWidth)
+	lumps, err := lin.Lumps()
 	if err != nil {
 		return err
 	}
-	lumps := an.Lumps
 	kinds := map[string]int{}
 	for _, l := range lumps {
-		kinds[l.Kind.String()]++
+		kinds[l.Kind]++
 	}
 	fmt.Fprintf(out, "\ntape: %d ops, %.1f MB; %d lumps: %d steps, %d batched, %d dense, %d copies, %d expansions (invad explain shows them)\n",
 		len(prog.Nodes), float64(lin.TapeBytes())/1e6, len(lumps), kinds["step"], kinds["batch"], kinds["dense"], kinds["copy"], kinds["expansion"])
