@@ -25,7 +25,7 @@
 // # Kernels
 //
 // The kernels are CUDA C in kernels/*.cu, compiled ahead of time to PTX for
-// compute_70 and compute_90 by tools/ptxgen (NVRTC through purego; run
+// compute_70 and compute_90 by internal/ptxgen (NVRTC through purego; run
 // go generate in this folder) and embedded with go:embed. A Backend loads
 // the compute_90 PTX on GPUs of compute capability 9.0 or more and the
 // compute_70 PTX on others; the driver JIT-compiles it for the GPU. PTX ISA
@@ -49,4 +49,5 @@
 // returns a *BatchSingular, which matches tape.ErrSingular.
 package cuda
 
-//go:generate go run ../tools/ptxgen -src kernels
+//go:generate go run ./internal/ewgen -out kernels/unary_ops.cuh
+//go:generate go run ./internal/ptxgen -src kernels

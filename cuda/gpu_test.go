@@ -4,10 +4,13 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"os"
+	"slices"
 	"testing"
 
 	"github.com/invad/invad/cpu"
 	"github.com/invad/invad/ops"
+	"github.com/invad/invad/ops/opstest"
 	"github.com/invad/invad/tape"
 	"github.com/invad/invad/tensor"
 )
@@ -44,8 +47,21 @@ func TestGPU(t *testing.T) {
 	}
 }
 
+// quickChecks are the device checks TestHostEmulation runs by default: the
+// kernels of every family and the inverse products on every lump kind (the
+// programs of this package's tests). INVAD_HOSTEMU=full runs them all
+// (.ci/run does, as a step of its own): the 26 programs of package
+// inverse's tests, Newton, concurrency and the benchmark families on top.
+var quickChecks = []string{"BatchLU", "BatchLURefuses", "Unary", "Binary", "Gemm", "SumAndAddScalar", "Cumsum", "DiagCheck", "Linearize", "LinearizeErrors", "SweepMemory"}
+
+// TestHostEmulation runs the device checks on the CPU emulation of the
+// kernels: by default the quick ones, all of them with INVAD_HOSTEMU=full.
 func TestHostEmulation(t *testing.T) {
+	full := os.Getenv("INVAD_HOSTEMU") == "full"
 	for _, c := range deviceChecks {
+		if !full && !slices.Contains(quickChecks, c.name) {
+			continue
+		}
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel() // each check has its own emulator process
 			c.f(t, emuBackend(t))
@@ -74,6 +90,10 @@ func gpuBackend(t testing.TB) *Backend {
 // emulated reports whether b runs on the host emulation, where the tests
 // take smaller sizes.
 func emulated(b *Backend) bool { return b.arch == "hostemu" }
+
+// quick reports whether b runs the everyday emulated checks (go test
+// ./...), which take a subset of the cases; INVAD_HOSTEMU=full runs all.
+func quick(b *Backend) bool { return emulated(b) && os.Getenv("INVAD_HOSTEMU") != "full" }
 
 func upload(t testing.TB, b *Backend, data []float64) *Tensor {
 	t.Helper()
@@ -114,6 +134,8 @@ func checkBatchLU(t *testing.T, b *Backend) {
 			switch {
 			case emulated(b) && k > maxSmallK && m == 1000:
 				continue // the emulated warp kernel takes ~10 ms a block
+			case quick(b) && m == 1000 && k != 2 && k != maxSmallK:
+				continue // the quick emulated run: one grid-sized case per kernel kind
 			case k >= 32 && m == 1000:
 				m = 300 // the CPU reference is a dense LU per block
 			}
@@ -246,19 +268,23 @@ func checkBatchLURefuses(t *testing.T, b *Backend) {
 
 // unaryCase is an elementwise op with its parameter and a domain.
 type unaryCase struct {
-	op     *ops.Elementwise
-	p      float64
-	lo, hi float64
+	op          *ops.Elementwise
+	p           float64
+	lo, hi, gap float64
 }
 
+// unaryCases are the elementwise unary ops of the conformance suite
+// (opstest.ElementwiseRows), each on its row's domain: a new op's row
+// brings it here.
 func unaryCases() []unaryCase {
-	return []unaryCase{
-		{ops.NegOp, 0, -3, 3}, {ops.ExpOp, 0, -5, 5}, {ops.LogOp, 0, 0.01, 10}, {ops.TanhOp, 0, -4, 4},
-		{ops.SigmoidOp, 0, -8, 8}, {ops.SinOp, 0, -6, 6}, {ops.CosOp, 0, -6, 6}, {ops.SqrtOp, 0, 0.01, 10},
-		{ops.SquareOp, 0, -3, 3}, {ops.CubeOp, 0, -3, 3}, {ops.SoftplusOp, 0, -30, 30}, {ops.Log1pOp, 0, -0.9, 5},
-		{ops.Expm1Op, 0, -3, 3}, {ops.RecipOp, 0, 0.1, 10},
-		{ops.LeakyReLUOp(0.125), 0.125, -2, 2}, {ops.ScaleOp(2.5), 2.5, -3, 3}, {ops.AddScalarOp(-0.75), -0.75, -3, 3},
+	var out []unaryCase
+	for _, r := range opstest.ElementwiseRows() {
+		if op, ok := r.Case.Op.(*ops.Elementwise); ok {
+			in := r.Case.Inputs[0]
+			out = append(out, unaryCase{op: op, p: op.Param(), lo: in.Lo, hi: in.Hi, gap: in.Gap})
+		}
 	}
+	return out
 }
 
 // Elementwise results agree with the CPU to a few ulps: the device's libm
@@ -272,7 +298,8 @@ func checkUnary(t *testing.T, b *Backend) {
 	for _, c := range unaryCases() {
 		x, tv, acc := make([]float64, n), make([]float64, n), make([]float64, n)
 		for i := range x {
-			x[i] = c.lo + (c.hi-c.lo)*rng.Float64()
+			for x[i] = c.lo + (c.hi-c.lo)*rng.Float64(); math.Abs(x[i]) < c.gap; x[i] = c.lo + (c.hi-c.lo)*rng.Float64() {
+			}
 			tv[i] = 2*rng.Float64() - 1
 			acc[i] = 2*rng.Float64() - 1
 		}

@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/invad/invad/internal/cudadrv"
+	"github.com/invad/invad/ops"
 )
 
 // argKind is the type of one kernel parameter.
@@ -38,11 +39,17 @@ type kernelSpec struct {
 	params []argKind
 }
 
-// unaryOps are the names of the unary elementwise ops with kernels, as
-// ops.Elementwise.Name returns them; binaryOps those of the binary ops.
+// unaryOps are the names of the unary elementwise ops with kernels: every
+// op declared in ops.UnaryDecls (go generate writes their kernels'
+// formulas into kernels/unary_ops.cuh); binaryOps those of the binary ops.
 var (
-	unaryOps = []string{"neg", "exp", "log", "tanh", "sigmoid", "sin", "cos", "sqrt", "square", "cube",
-		"softplus", "log1p", "expm1", "recip", "leaky_relu", "scale", "add_scalar"}
+	unaryOps = func() []string {
+		var names []string
+		for _, d := range ops.UnaryDecls() {
+			names = append(names, d.Name)
+		}
+		return names
+	}()
 	binaryOps = []string{"add", "sub", "mul", "div"}
 )
 

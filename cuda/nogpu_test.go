@@ -10,6 +10,7 @@ import (
 
 	"github.com/invad/invad/internal/cudadrv"
 	"github.com/invad/invad/ops"
+	"github.com/invad/invad/ops/opstest"
 	"github.com/invad/invad/tape"
 )
 
@@ -102,24 +103,28 @@ func TestEmbeddedPTX(t *testing.T) {
 	}
 }
 
-// TestOpsHaveKernels checks that every elementwise op of package ops has
-// kernels under its name.
+// TestOpsHaveKernels checks that every elementwise op of the conformance
+// suite has kernels under its name, and that every declared unary op has a
+// conformance row (so it is checked on the device too).
 func TestOpsHaveKernels(t *testing.T) {
-	unary := []*ops.Elementwise{ops.NegOp, ops.ExpOp, ops.LogOp, ops.TanhOp, ops.SigmoidOp, ops.SinOp, ops.CosOp,
-		ops.SqrtOp, ops.SquareOp, ops.CubeOp, ops.SoftplusOp, ops.Log1pOp, ops.Expm1Op, ops.RecipOp,
-		ops.LeakyReLUOp(0.1), ops.ScaleOp(2), ops.AddScalarOp(1)}
-	for _, op := range unary {
-		if !slices.Contains(UnaryOps(), op.Name()) {
-			t.Errorf("unary op %s has no kernels", op.Name())
+	rows := map[string]bool{}
+	for _, r := range opstest.Rows() {
+		switch op := r.Case.Op.(type) {
+		case *ops.Elementwise:
+			rows[op.Name()] = true
+			if !slices.Contains(UnaryOps(), op.Name()) {
+				t.Errorf("unary op %s has no kernels", op.Name())
+			}
+		case *ops.Binary:
+			if !slices.Contains(BinaryOps(), op.Name()) {
+				t.Errorf("binary op %s has no kernels", op.Name())
+			}
 		}
 	}
-	for _, op := range []*ops.Binary{ops.AddOp, ops.SubOp, ops.MulOp, ops.DivOp} {
-		if !slices.Contains(BinaryOps(), op.Name()) {
-			t.Errorf("binary op %s has no kernels", op.Name())
+	for _, d := range ops.UnaryDecls() {
+		if !rows[d.Name] {
+			t.Errorf("declared unary op %s has no conformance row in ops/opstest", d.Name)
 		}
-	}
-	if len(UnaryOps()) != len(unary) {
-		t.Errorf("%d unary kernel families for %d ops", len(UnaryOps()), len(unary))
 	}
 }
 

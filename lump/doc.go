@@ -1,23 +1,42 @@
 // Package lump finds the lumps of a program: the groups of ops that inverse
-// accumulation mode must treat as one square step (design note
-// shared/design/inverse-mode.md, section 5).
+// accumulation mode must treat as one square step. The mathematics is in
+// docs/design.md (sections 3 to 5); this comment covers what the package
+// computes and returns.
 //
-// For now the package holds only the scalar-level reference that the
-// tensor-level lump finder will be tested against: Scalarize, which writes
-// the linearized program as its extended Jacobian system with one unknown
-// and one equation per scalar, and permutes that system to block triangular
-// form (BTF) by a maximum matching and strongly connected components. It is
-// a test oracle for small programs, not a runtime path: it costs one JVP per
-// scalar input of every op and dense storage per op.
+// Analyze(prog, maxWidth) builds the tensor-level extended Jacobian system
+// of a recorded program and permutes it to block triangular form (BTF). The
+// unknowns are Atoms: maximal element ranges of x or of an op output that
+// the program never cuts. The equations (Eqs) are one per atom of each op
+// output. A maximum flow with capacities equal to the atoms' sizes
+// (flow.go) pairs each equation with the input it pivots on. The strongly
+// connected components of the matched graph are the lumps. They are listed
+// in Analysis.Lumps in the order inverse products solve them, and each is
+// classified by Kind:
+//
+//   - Expansion: values recomputed from known ones by a JVP, with no solve.
+//   - Step: one op pivoting on one input; the op's own inverse rule
+//     factorizes it.
+//   - Batch: K values of M elements coupled elementwise, giving M
+//     independent K×K blocks and a batched LU.
+//   - DenseLump: dense LU, bounded by maxWidth.
+//   - Copy: a range of y that is an atom itself.
+//
+// Analysis.Layout returns what the sweeps need to lay the analysis out in
+// vectors: the killed atoms, the equations' offsets in their lumps, and the
+// places of the solved atoms. Package sweep compiles an Analysis into the
+// plan that the CPU engine (package inverse) and the CUDA engine (package
+// cuda) both run.
+//
+// The test oracle the tensor-level lumps are checked against is in package
+// lump/lumptest: its Scalarize builds the same system with one unknown and
+// one equation per scalar and permutes it by a plain maximum matching and
+// Tarjan's algorithm. It is for small programs in tests, not a runtime path.
 //
 // # The extended system
 //
 // For a program y = f(x) with f: Rⁿ → Rⁿ the unknowns are the tangents of
-// every varying value except y: the elements of x and of every op output
-// (views such as Reshape and Slice outputs included; at scalar level they
-// are values like any other). Unknowns are numbered x first, then the op
-// outputs in tape order. The equations are, for every element of every op
-// output v other than y,
+// every varying value except y: the elements of x and of every op output.
+// The equations are, for every element of every op output v other than y,
 //
 //	dv − Σ_u J_vu du = 0,
 //
@@ -25,56 +44,59 @@
 //
 //	Σ_u J_yu du = dy,
 //
-// where the sums run over v's varying inputs u (constants carry no tangent;
-// an input read twice contributes the sum of both blocks). The blocks J_vu
-// come from the op's own JVP with unit tangents at the recorded point.
-// Eliminating the intermediate unknowns (unit lower triangular in tape order)
-// leaves J dx = dy, so the x part of the solution is J⁻¹ dy and
-// |det| of the system equals |det J|.
+// where the sums run over v's varying inputs u. Constants carry no tangent,
+// and an input read twice contributes the sum of both blocks. Eliminating
+// the intermediate unknowns (unit lower triangular in tape order) leaves
+// J dx = dy. So the x part of the solution is J⁻¹ dy, and |det| of the
+// system equals |det J|.
 //
-// # Structure is numerical
-//
-// A structural nonzero is an entry that is numerically nonzero at the
-// recorded point. An entry that vanishes there (cos x at x = π/2, x·x at
-// x = 0, the two blocks of x − x cancelling) is a structural zero: at such a
-// point the oracle may report finer blocks, or a structurally singular
-// system, where the op's declared tape.Structure would not. Test programs
-// should be linearized at generic points.
+// At tensor level (Analyze) ops that only relabel elements (Reshape, Slice,
+// Concat, and any op whose varying blocks are identities or selections)
+// have no equation of their own: their outputs are mapped to element
+// ranges of base values (Analysis.Segs), so that a split of x is never
+// mistaken for a coupling of its halves. An equation touches an atom by a
+// Self, Diag, DenseEdge or Pin edge, taken from the ops' declared
+// tape.Structure, not from the values at the recorded point (the oracle in
+// lump/lumptest, which reads structure off the values, documents how the
+// two can differ).
 //
 // # Blocks
 //
 // The blocks are the strongly connected components of the matched graph
 // (equation q depends on equation p when q has a nonzero in the unknown
-// matched to p), listed in an order in which they can be solved one after
-// the other: from y back towards x. By Duff's theorem the blocks, as sets of
-// equations and unknowns, do not depend on which perfect matching was found;
-// the pairing of equations to unknowns inside a block does, and is not
-// reported.
+// matched to p). They are listed in an order in which they can be solved one
+// after the other: from y back towards x. By Duff's theorem the blocks, as
+// sets of equations and unknowns, do not depend on which perfect matching
+// (here, which maximum flow) was found.
 //
 // A block's Killed unknowns are those whose own equation is not in the
-// block (elements of x, or of values computed before the block), its
-// Created equations those whose own unknown is not in it (elements of y, or
-// of values read after the block). The other unknowns and equations belong
-// to values computed and consumed inside the block (expansions such as the
-// product terms of a rotation); eliminating them leaves the block's square
-// A = ∂Created/∂Killed of the design note, and log|det block| = log|det A|.
-// A self-matched expansion is a block of size 1 with width 0.
+// block (elements of x, or of values computed before the block). Its
+// Created equations are those whose own unknown is not in it (elements of y,
+// or of values read after the block). The other unknowns and equations
+// belong to values computed and consumed inside the block (expansions such
+// as the product terms of a rotation). Eliminating them leaves the block's
+// square A = ∂Created/∂Killed, and log|det block| = log|det A|. In Analyze a
+// Lump lists them as Killed, Created and Internal, and A has order Width.
 //
 // # Errors
 //
-// Caller mistakes (a nil program, an output whose size differs from the
-// input's, a dy of the wrong length, a limit below 1) panic with a message
-// starting with "lump: ". Data-dependent failures are returned as typed
-// errors that errors.Is and errors.As match: *TooLargeError (ErrTooLarge)
-// when the program has more scalar unknowns than the limit,
-// *StructurallySingularError (ErrStructurallySingular) when no perfect
-// matching exists, naming the values where the width drops;
-// *SingularBlockError (tape.ErrSingular) when a block is numerically
-// singular; *NonFiniteError (ErrNonFinite) when a JVP yields NaN or ±Inf.
+// Caller mistakes (an output whose size differs from the input's) panic
+// with a message starting with "lump: ". Data-dependent failures are
+// returned as typed errors that errors.Is and errors.As match:
+//
+//   - *StructurallySingularError (ErrStructurallySingular): no perfect
+//     matching exists. The error names the values where the width drops,
+//     read off a minimum cut.
+//   - *LumpTooLargeError (ErrLumpTooLarge): Analyze found a dense lump wider
+//     than maxWidth. The error names the lump's ops.
+//   - *SingularBlockError (tape.ErrSingular): a block is numerically
+//     singular. Package sweep returns it for a lump whose factorization
+//     fails; lumptest.Scalarize returns it for a singular block.
 //
 // # Ownership
 //
-// Scalarize reads the program and its values and keeps no reference to them.
-// A ScalarBTF is immutable once built; Solve allocates its result and never
-// modifies its argument.
+// Analyze reads the program and its values. An Analysis keeps a reference
+// to the program (Analysis.Prog) and to its nodes. It is immutable once
+// built and safe for concurrent use. Layout allocates a new Layout on each
+// call.
 package lump

@@ -3,6 +3,7 @@ package lump
 import (
 	"slices"
 
+	"github.com/invad/invad/internal/graph"
 	"github.com/invad/invad/tape"
 )
 
@@ -200,9 +201,9 @@ func (a *Analysis) singular(d *dinic, deficiency int64, ne int) error {
 // ---- blocks: strongly connected components of the matched graph ----
 
 // blocks finds the lumps: equation e → atom u for every touch, atom u →
-// equation e where e pivots on u. Tarjan's algorithm emits the components
-// in reverse topological order, which is the order IJVP solves them in
-// (a lump's equations only touch unknowns of lumps emitted before it).
+// equation e where e pivots on u. Tarjan's algorithm (graph.SCC) returns the
+// components in reverse topological order, which is the order IJVP solves
+// them in (a lump's equations only touch unknowns of lumps listed before it).
 func (a *Analysis) blocks(flow [][]int64) {
 	ne := len(a.Eqs)
 	nv := ne + len(a.Atoms)
@@ -215,51 +216,21 @@ func (a *Analysis) blocks(flow [][]int64) {
 			}
 		}
 	}
-	index := make([]int, nv)
-	low := make([]int, nv)
-	on := make([]bool, nv)
-	for i := range index {
-		index[i] = -1
-	}
-	var stack []int
-	next := 0
 	a.LumpOf = make([]int, len(a.Atoms))
 	for i := range a.LumpOf {
 		a.LumpOf[i] = -1
 	}
-	var strong func(v int)
-	strong = func(v int) {
-		index[v], low[v] = next, next
-		next++
-		stack = append(stack, v)
-		on[v] = true
-		for _, w := range adj[v] {
-			if index[w] < 0 {
-				strong(w)
-				low[v] = min(low[v], low[w])
-			} else if on[w] {
-				low[v] = min(low[v], index[w])
-			}
-		}
-		if low[v] != index[v] {
-			return
-		}
+	for _, comp := range graph.SCC(adj) {
 		var l Lump
-		for {
-			w := stack[len(stack)-1]
-			stack = stack[:len(stack)-1]
-			on[w] = false
+		for _, w := range comp {
 			if w < ne {
 				l.Eqs = append(l.Eqs, w)
 			} else if a.isUnknown(w - ne) {
 				l.Unknowns = append(l.Unknowns, w-ne)
 			}
-			if w == v {
-				break
-			}
 		}
 		if len(l.Eqs) == 0 {
-			return // an atom of y no equation pivots on: not an unknown
+			continue // an atom of y no equation pivots on: not an unknown
 		}
 		slices.Sort(l.Eqs)
 		slices.Sort(l.Unknowns)
@@ -267,11 +238,6 @@ func (a *Analysis) blocks(flow [][]int64) {
 			a.LumpOf[u] = len(a.Lumps)
 		}
 		a.Lumps = append(a.Lumps, l)
-	}
-	for v := 0; v < nv; v++ {
-		if index[v] < 0 {
-			strong(v)
-		}
 	}
 }
 

@@ -10,14 +10,15 @@ import (
 	"testing"
 
 	"github.com/invad/invad/lump"
+	"github.com/invad/invad/lump/lumptest"
 	"github.com/invad/invad/ops"
 	"github.com/invad/invad/tape"
 	"github.com/invad/invad/tensor"
 )
 
 // This file checks the tensor-level lump finder (Analyze) against the
-// scalar-level oracle (Scalarize) on small programs: the design note's
-// section 5 says the irreducible blocks of the BTF are unique, so the
+// scalar-level oracle (lumptest.Scalarize) on small programs: the design
+// note's section 5 says the irreducible blocks of the BTF are unique, so the
 // tensor-level lumps, written out element by element, must be unions of the
 // oracle's blocks, and equal to them where the ops' declared structures are
 // exact.
@@ -196,7 +197,7 @@ func oraclePoint(shape []int, lo, hi float64, seed uint64) *tensor.Tensor {
 }
 
 // oracleBlocks is a set of disjoint groups of scalar unknowns.
-type oracleBlocks [][]lump.Elem
+type oracleBlocks [][]lumptest.Elem
 
 // keys renders each group as a sorted string, the groups sorted: two
 // oracleBlocks values are equal iff their keys are.
@@ -211,7 +212,7 @@ func (p oracleBlocks) keys() []string {
 	return out
 }
 
-func oracleCmpElem(a, b lump.Elem) int {
+func oracleCmpElem(a, b lumptest.Elem) int {
 	if a.Var != b.Var {
 		return a.Var - b.Var
 	}
@@ -220,8 +221,8 @@ func oracleCmpElem(a, b lump.Elem) int {
 
 // groupOf maps each scalar to its group's index and lists the scalars
 // found in two groups.
-func (p oracleBlocks) groupOf() (map[lump.Elem]int, []string) {
-	m := map[lump.Elem]int{}
+func (p oracleBlocks) groupOf() (map[lumptest.Elem]int, []string) {
+	m := map[lumptest.Elem]int{}
 	var dups []string
 	for i, g := range p {
 		for _, e := range g {
@@ -251,7 +252,7 @@ func (p oracleBlocks) groupOf() (map[lump.Elem]int, []string) {
 // the unknown v, applied for every view element (union-find), then
 // restricted to base scalars. y's own rows are equations, never unknowns,
 // so a view that is y is not eliminated.
-func oracleScalarBlocks(t *testing.T, s *lump.ScalarBTF, an *lump.Analysis) oracleBlocks {
+func oracleScalarBlocks(t *testing.T, s *lumptest.ScalarBTF, an *lump.Analysis) oracleBlocks {
 	t.Helper()
 	blocks := s.Blocks()
 	parent := make([]int, len(blocks))
@@ -265,7 +266,7 @@ func oracleScalarBlocks(t *testing.T, s *lump.ScalarBTF, an *lump.Analysis) orac
 		}
 		return parent[i]
 	}
-	eqBlock := map[lump.Elem]int{}
+	eqBlock := map[lumptest.Elem]int{}
 	for bi, b := range blocks {
 		for _, e := range b.Equations {
 			eqBlock[e] = bi
@@ -281,7 +282,7 @@ func oracleScalarBlocks(t *testing.T, s *lump.ScalarBTF, an *lump.Analysis) orac
 			continue
 		}
 		for i := range nd.Out.Len() {
-			e := lump.Elem{Var: nd.Out.ID(), Index: i}
+			e := lumptest.Elem{Var: nd.Out.ID(), Index: i}
 			ub, ok := s.BlockOf(e)
 			eb, ok2 := eqBlock[e]
 			if !ok || !ok2 {
@@ -290,7 +291,7 @@ func oracleScalarBlocks(t *testing.T, s *lump.ScalarBTF, an *lump.Analysis) orac
 			parent[find(ub)] = find(eb)
 		}
 	}
-	groups := map[int][]lump.Elem{}
+	groups := map[int][]lumptest.Elem{}
 	for bi, b := range blocks {
 		for _, e := range b.Unknowns {
 			if base[e.Var] {
@@ -307,10 +308,10 @@ func oracleScalarBlocks(t *testing.T, s *lump.ScalarBTF, an *lump.Analysis) orac
 }
 
 // oracleAtomElems lists the scalars of an atom.
-func oracleAtomElems(at lump.Atom) []lump.Elem {
-	out := make([]lump.Elem, at.Len)
+func oracleAtomElems(at lump.Atom) []lumptest.Elem {
+	out := make([]lumptest.Elem, at.Len)
 	for j := range out {
-		out[j] = lump.Elem{Var: at.Var, Index: at.Off + j}
+		out[j] = lumptest.Elem{Var: at.Var, Index: at.Off + j}
 	}
 	return out
 }
@@ -319,7 +320,7 @@ func oracleAtomElems(at lump.Atom) []lump.Elem {
 func oracleTensorBlocks(an *lump.Analysis) oracleBlocks {
 	var p oracleBlocks
 	for _, l := range an.Lumps {
-		var g []lump.Elem
+		var g []lumptest.Elem
 		for _, k := range l.Unknowns {
 			g = append(g, oracleAtomElems(an.Atoms[k])...)
 		}
@@ -343,13 +344,13 @@ func oracleDeclaredBlocks(t *testing.T, an *lump.Analysis) oracleBlocks {
 	t.Helper()
 	var p oracleBlocks
 	for li, l := range an.Lumps {
-		var all []lump.Elem
+		var all []lumptest.Elem
 		for _, k := range l.Unknowns {
 			all = append(all, oracleAtomElems(an.Atoms[k])...)
 		}
 		singletons := func() {
 			for _, e := range all {
-				p = append(p, []lump.Elem{e})
+				p = append(p, []lumptest.Elem{e})
 			}
 		}
 		switch l.Kind {
@@ -361,13 +362,13 @@ func oracleDeclaredBlocks(t *testing.T, an *lump.Analysis) oracleBlocks {
 					li, l.M, l.K, len(l.Unknowns), len(l.Killed), len(all))
 			}
 			for j := range l.M {
-				var g []lump.Elem
+				var g []lumptest.Elem
 				for _, k := range l.Unknowns {
 					at := an.Atoms[k]
 					if at.Len != l.M {
 						t.Fatalf("lump %d: batch with M = %d holds atom %+v", li, l.M, at)
 					}
-					g = append(g, lump.Elem{Var: at.Var, Index: at.Off + j})
+					g = append(g, lumptest.Elem{Var: at.Var, Index: at.Off + j})
 				}
 				p = append(p, g)
 			}
@@ -384,11 +385,11 @@ func oracleDeclaredBlocks(t *testing.T, an *lump.Analysis) oracleBlocks {
 				singletons()
 			case tape.BlockDiagonal:
 				per := st.Cols / st.Blocks
-				groups := make([][]lump.Elem, st.Blocks)
+				groups := make([][]lumptest.Elem, st.Blocks)
 				for _, sg := range an.Segs(nd.In[l.Input]) {
 					for j := range sg.Len {
 						b := (sg.Pos + j) / per // the block of this position of the pivot input
-						groups[b] = append(groups[b], lump.Elem{Var: sg.Var, Index: sg.Off + j})
+						groups[b] = append(groups[b], lumptest.Elem{Var: sg.Var, Index: sg.Off + j})
 					}
 				}
 				p = append(p, groups...)
@@ -568,8 +569,8 @@ func oracleCheckSolveOrder(t *testing.T, an *lump.Analysis) {
 	}
 }
 
-// TestTensorLumpsAgainstScalarOracle compares Analyze with Scalarize on
-// every case: (a) each lump, and each of the independent scalar blocks its
+// TestTensorLumpsAgainstScalarOracle compares Analyze with lumptest.Scalarize
+// on every case: (a) each lump, and each of the independent scalar blocks its
 // kind declares, is a union of the oracle's blocks; (b) for cases whose
 // structures are exact, the declared blocks are the oracle's blocks; (d)
 // the lumps come in a valid solve order.
@@ -581,7 +582,7 @@ func TestTensorLumpsAgainstScalarOracle(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Analyze: %v", err)
 			}
-			s, err := lump.Scalarize(prog, oracleLimit)
+			s, err := lumptest.Scalarize(prog, oracleLimit)
 			if err != nil {
 				t.Fatalf("Scalarize: %v", err)
 			}
@@ -741,7 +742,7 @@ func oracleSingularErrors(t *testing.T, c oracleSingularCase) (tensorErr, scalar
 	t.Helper()
 	prog := oracleRecord(c.f, oraclePoint([]int{c.n}, -1, 1, 4))
 	_, errT := lump.Analyze(prog, 0)
-	_, errS := lump.Scalarize(prog, oracleLimit)
+	_, errS := lumptest.Scalarize(prog, oracleLimit)
 	if !errors.Is(errT, lump.ErrStructurallySingular) || !errors.As(errT, &tensorErr) {
 		t.Fatalf("Analyze: err = %v, want a *StructurallySingularError (%s)", errT, c.reason)
 	}
@@ -769,7 +770,7 @@ func TestOracleComparisonCanFail(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := lump.Scalarize(prog, oracleLimit)
+	s, err := lumptest.Scalarize(prog, oracleLimit)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -787,7 +788,7 @@ func TestOracleComparisonCanFail(t *testing.T) {
 		t.Errorf("merging two groups went unnoticed")
 	}
 	// Cut the dense W a block (the largest group) in two: not a coarsening.
-	big := slices.IndexFunc(declared, func(g []lump.Elem) bool { return len(g) > 2 })
+	big := slices.IndexFunc(declared, func(g []lumptest.Elem) bool { return len(g) > 2 })
 	if big < 0 {
 		t.Fatal("no dense group to cut")
 	}
@@ -987,7 +988,7 @@ func TestRandomProgramsAgainstScalarOracle(t *testing.T) {
 		prog := oracleRecord(rp.f, x)
 		desc := fmt.Sprintf("seed %d, n = %d: %s", seed, rp.n, strings.Join(rp.log, "; "))
 		an, errT := lump.Analyze(prog, 0)
-		s, errS := lump.Scalarize(prog, oracleLimit)
+		s, errS := lumptest.Scalarize(prog, oracleLimit)
 		var seT, seS *lump.StructurallySingularError
 		isT, isS := errors.As(errT, &seT), errors.As(errS, &seS)
 		switch {

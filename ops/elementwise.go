@@ -9,16 +9,18 @@ import (
 	"github.com/invad/invad/tensor"
 )
 
-// Elementwise is an elementwise unary op declared by f and f'. Its JVP, VJP
-// and inverse rule all follow from DF. Besides the float64 tape.Op methods,
-// the generic functions ForwardOf, JVPOf and VJPOf run it on any dtype.
+// Elementwise is an elementwise unary op: one UnaryDecl (f and f') with its
+// parameter. Its JVP, VJP and inverse rule all follow from DF. Besides the
+// float64 tape.Op methods, the generic functions ForwardOf, JVPOf and VJPOf
+// run it on any dtype.
 type Elementwise struct {
 	name   string
 	params string
-	f      func(x float64) float64
+	decl   *UnaryDecl
+	f      func(x, p float64) float64
 	// df returns f'(x) given x and y = f(x), so that rules can reuse y
 	// (exp' = y, tanh' = 1 - y²).
-	df func(x, y float64) float64
+	df func(x, y, p float64) float64
 	// linear: f(x) = coef·x + shift (Neg, Scale, AddScalar). f and df stay
 	// the definition; the rules then run plain loops instead of a function
 	// call per element.
@@ -35,10 +37,13 @@ type Elementwise struct {
 func (e *Elementwise) Param() float64 { return e.param }
 
 // F returns f(x).
-func (e *Elementwise) F(x float64) float64 { return e.f(x) }
+func (e *Elementwise) F(x float64) float64 { return e.f(x, e.param) }
 
 // DF returns f'(x) given y = f(x).
-func (e *Elementwise) DF(x, y float64) float64 { return e.df(x, y) }
+func (e *Elementwise) DF(x, y float64) float64 { return e.df(x, y, e.param) }
+
+// Decl returns the op's declaration.
+func (e *Elementwise) Decl() *UnaryDecl { return e.decl }
 
 // Name returns the op's name, e.g. "tanh".
 func (e *Elementwise) Name() string { return e.name }
@@ -80,10 +85,10 @@ func (e *Elementwise) Structure(i int, in [][]int, varying []bool) tape.Structur
 func (e *Elementwise) Inverse(p int, in []*tensor.Tensor, out *tensor.Tensor) (tape.Factor, error) {
 	x, y := in[0].Data(), out.Data()
 	d := make([]float64, len(x))
-	df := e.df
+	df, c := e.df, e.param
 	cpu.For(len(d), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			d[i] = df(x[i], y[i])
+			d[i] = df(x[i], y[i], c)
 		}
 	})
 	return newDiagFactor(e.name, p, d)
@@ -102,10 +107,10 @@ func ForwardOf[T tensor.Float](e *Elementwise, dst, x *tensor.Dense[T]) {
 		})
 		return
 	}
-	f := e.f
+	f, p := e.f, e.param
 	cpu.For(len(d), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			d[i] = T(f(float64(xs[i])))
+			d[i] = T(f(float64(xs[i]), p))
 		}
 	})
 }
@@ -123,10 +128,10 @@ func JVPOf[T tensor.Float](e *Elementwise, dst, x, y, t *tensor.Dense[T]) {
 		})
 		return
 	}
-	df := e.df
+	df, p := e.df, e.param
 	cpu.For(len(d), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			d[i] = T(df(float64(xs[i]), float64(ys[i]))) * ts[i]
+			d[i] = T(df(float64(xs[i]), float64(ys[i]), p)) * ts[i]
 		}
 	})
 }
@@ -144,10 +149,10 @@ func VJPOf[T tensor.Float](e *Elementwise, dst, x, y, c *tensor.Dense[T]) {
 		})
 		return
 	}
-	df := e.df
+	df, p := e.df, e.param
 	cpu.For(len(d), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			d[i] += T(df(float64(xs[i]), float64(ys[i]))) * cs[i]
+			d[i] += T(df(float64(xs[i]), float64(ys[i]), p)) * cs[i]
 		}
 	})
 }
@@ -160,9 +165,43 @@ func sameLen(name string, n ...int) {
 	}
 }
 
-func elementwise(name string, f func(x float64) float64, df func(x, y float64) float64) *Elementwise {
-	return &Elementwise{name: name, f: f, df: df}
+// UnaryDecl declares an elementwise unary op once: its name, f and f' in
+// Go (the CPU rules) and the same formulas in CUDA C (the device rules).
+// `go generate ./cuda` writes the device kernels and the host emulation's
+// registration from the CUDA C (cuda/kernels/unary_ops.cuh), so adding an
+// op is one entry of unaryDecls, its function (Exp, Scale, ...) and one
+// conformance row in ops/opstest.
+type UnaryDecl struct {
+	Name string
+	// F is f(x) and DF is f'(x) given y = f(x), with p the op's parameter
+	// (leaky_relu's alpha, scale's c; 0 for the ops without one).
+	F  func(x, p float64) float64
+	DF func(x, y, p float64) float64
+	// DevF and DevDF are F and DF as CUDA C expressions of the doubles x,
+	// y and p; they may call the helpers of cuda/kernels/elementwise.cu
+	// (sigmoid) and CUDA's math library.
+	DevF, DevDF string
+	// Linear: f(x) = f'·x + f(0) with f' constant (Neg, Scale, AddScalar):
+	// the rules run plain loops instead of a call per element.
+	Linear bool
+	// Param: the op takes a parameter (built by a function: ScaleOp(c)).
+	Param bool
 }
+
+// UnaryDecls returns the declarations of every elementwise unary op, in a
+// fixed order.
+func UnaryDecls() []*UnaryDecl { return append([]*UnaryDecl(nil), unaryDecls...) }
+
+// op returns the declared op with parameter p (params: its text in String).
+func (d *UnaryDecl) op(p float64, params string) *Elementwise {
+	e := &Elementwise{name: d.Name, params: params, decl: d, f: d.F, df: d.DF, param: p}
+	if d.Linear {
+		e.linear, e.coef, e.shift = true, d.DF(0, d.F(0, p), p), d.F(0, p)
+	}
+	return e
+}
+
+func unary(name string) *Elementwise { return declared(name).op(0, "") }
 
 func sigmoid(x float64) float64 {
 	if x >= 0 {
@@ -180,22 +219,65 @@ func softplus(x float64) float64 {
 	return math.Log1p(math.Exp(x))
 }
 
+// fx adapts a function of x alone.
+func fx(f func(float64) float64) func(x, p float64) float64 {
+	return func(x, _ float64) float64 { return f(x) }
+}
+
+var unaryDecls = []*UnaryDecl{
+	{Name: "neg", F: func(x, p float64) float64 { return -x }, DF: func(x, y, p float64) float64 { return -1 },
+		DevF: "-x", DevDF: "-1.0", Linear: true},
+	{Name: "exp", F: fx(math.Exp), DF: func(x, y, p float64) float64 { return y }, DevF: "exp(x)", DevDF: "y"},
+	{Name: "log", F: fx(math.Log), DF: func(x, y, p float64) float64 { return 1 / x }, DevF: "log(x)", DevDF: "1.0 / x"},
+	{Name: "tanh", F: fx(math.Tanh), DF: func(x, y, p float64) float64 { return 1 - y*y }, DevF: "tanh(x)", DevDF: "1.0 - y * y"},
+	{Name: "sigmoid", F: fx(sigmoid), DF: func(x, y, p float64) float64 { return y * (1 - y) }, DevF: "sigmoid(x)", DevDF: "y * (1.0 - y)"},
+	{Name: "sin", F: fx(math.Sin), DF: func(x, y, p float64) float64 { return math.Cos(x) }, DevF: "sin(x)", DevDF: "cos(x)"},
+	{Name: "cos", F: fx(math.Cos), DF: func(x, y, p float64) float64 { return -math.Sin(x) }, DevF: "cos(x)", DevDF: "-sin(x)"},
+	{Name: "sqrt", F: fx(math.Sqrt), DF: func(x, y, p float64) float64 { return 0.5 / y }, DevF: "sqrt(x)", DevDF: "0.5 / y"},
+	{Name: "square", F: func(x, p float64) float64 { return x * x }, DF: func(x, y, p float64) float64 { return 2 * x },
+		DevF: "x * x", DevDF: "2.0 * x"},
+	{Name: "cube", F: func(x, p float64) float64 { return x * x * x }, DF: func(x, y, p float64) float64 { return 3 * x * x },
+		DevF: "x * x * x", DevDF: "3.0 * x * x"},
+	{Name: "softplus", F: fx(softplus), DF: func(x, y, p float64) float64 { return sigmoid(x) },
+		DevF: "x > 0 ? x + log1p(exp(-x)) : log1p(exp(x))", DevDF: "sigmoid(x)"},
+	{Name: "log1p", F: fx(math.Log1p), DF: func(x, y, p float64) float64 { return 1 / (1 + x) }, DevF: "log1p(x)", DevDF: "1.0 / (1.0 + x)"},
+	{Name: "expm1", F: fx(math.Expm1), DF: func(x, y, p float64) float64 { return y + 1 }, DevF: "expm1(x)", DevDF: "y + 1.0"},
+	{Name: "recip", F: func(x, p float64) float64 { return 1 / x }, DF: func(x, y, p float64) float64 { return -y * y },
+		DevF: "1.0 / x", DevDF: "-y * y"},
+	// p is alpha; the derivative at 0 is taken as 1.
+	{Name: "leaky_relu", F: func(x, p float64) float64 {
+		if x >= 0 {
+			return x
+		}
+		return p * x
+	}, DF: func(x, y, p float64) float64 {
+		if x >= 0 {
+			return 1
+		}
+		return p
+	}, DevF: "x >= 0 ? x : p * x", DevDF: "x >= 0 ? 1.0 : p", Param: true},
+	{Name: "scale", F: func(x, p float64) float64 { return p * x }, DF: func(x, y, p float64) float64 { return p },
+		DevF: "p * x", DevDF: "p", Linear: true, Param: true},
+	{Name: "add_scalar", F: func(x, p float64) float64 { return x + p }, DF: func(x, y, p float64) float64 { return 1 },
+		DevF: "x + p", DevDF: "1.0", Linear: true, Param: true},
+}
+
 // The elementwise unary ops without parameters.
 var (
-	NegOp      = &Elementwise{name: "neg", f: func(x float64) float64 { return -x }, df: func(x, y float64) float64 { return -1 }, linear: true, coef: -1}
-	ExpOp      = elementwise("exp", math.Exp, func(x, y float64) float64 { return y })
-	LogOp      = elementwise("log", math.Log, func(x, y float64) float64 { return 1 / x })
-	TanhOp     = elementwise("tanh", math.Tanh, func(x, y float64) float64 { return 1 - y*y })
-	SigmoidOp  = elementwise("sigmoid", sigmoid, func(x, y float64) float64 { return y * (1 - y) })
-	SinOp      = elementwise("sin", math.Sin, func(x, y float64) float64 { return math.Cos(x) })
-	CosOp      = elementwise("cos", math.Cos, func(x, y float64) float64 { return -math.Sin(x) })
-	SqrtOp     = elementwise("sqrt", math.Sqrt, func(x, y float64) float64 { return 0.5 / y })
-	SquareOp   = elementwise("square", func(x float64) float64 { return x * x }, func(x, y float64) float64 { return 2 * x })
-	CubeOp     = elementwise("cube", func(x float64) float64 { return x * x * x }, func(x, y float64) float64 { return 3 * x * x })
-	SoftplusOp = elementwise("softplus", softplus, func(x, y float64) float64 { return sigmoid(x) })
-	Log1pOp    = elementwise("log1p", math.Log1p, func(x, y float64) float64 { return 1 / (1 + x) })
-	Expm1Op    = elementwise("expm1", math.Expm1, func(x, y float64) float64 { return y + 1 })
-	RecipOp    = elementwise("recip", func(x float64) float64 { return 1 / x }, func(x, y float64) float64 { return -y * y })
+	NegOp      = unary("neg")
+	ExpOp      = unary("exp")
+	LogOp      = unary("log")
+	TanhOp     = unary("tanh")
+	SigmoidOp  = unary("sigmoid")
+	SinOp      = unary("sin")
+	CosOp      = unary("cos")
+	SqrtOp     = unary("sqrt")
+	SquareOp   = unary("square")
+	CubeOp     = unary("cube")
+	SoftplusOp = unary("softplus")
+	Log1pOp    = unary("log1p")
+	Expm1Op    = unary("expm1")
+	RecipOp    = unary("recip")
 )
 
 // Neg returns -v.
@@ -240,21 +322,19 @@ func Expm1(v *tape.Var) *tape.Var { return tape.Apply(Expm1Op, v) }
 // Recip returns 1/v.
 func Recip(v *tape.Var) *tape.Var { return tape.Apply(RecipOp, v) }
 
+// declared returns the declaration named (for the ops with parameters).
+func declared(name string) *UnaryDecl {
+	for _, d := range unaryDecls {
+		if d.Name == name {
+			return d
+		}
+	}
+	panic("ops: no unary op " + name)
+}
+
 // LeakyReLUOp returns the op v ↦ v for v ≥ 0, alpha·v below.
 func LeakyReLUOp(alpha float64) *Elementwise {
-	return &Elementwise{name: "leaky_relu", params: fmt.Sprintf("(%g)", alpha), param: alpha,
-		f: func(x float64) float64 {
-			if x >= 0 {
-				return x
-			}
-			return alpha * x
-		},
-		df: func(x, y float64) float64 {
-			if x >= 0 {
-				return 1
-			}
-			return alpha
-		}}
+	return declared("leaky_relu").op(alpha, fmt.Sprintf("(%g)", alpha))
 }
 
 // LeakyReLU returns v where v ≥ 0 and alpha·v elsewhere. Its derivative at
@@ -262,19 +342,13 @@ func LeakyReLUOp(alpha float64) *Elementwise {
 func LeakyReLU(v *tape.Var, alpha float64) *tape.Var { return tape.Apply(LeakyReLUOp(alpha), v) }
 
 // ScaleOp returns the op v ↦ c·v.
-func ScaleOp(c float64) *Elementwise {
-	return &Elementwise{name: "scale", params: fmt.Sprintf("(%g)", c), param: c, linear: true, coef: c,
-		f: func(x float64) float64 { return c * x }, df: func(x, y float64) float64 { return c }}
-}
+func ScaleOp(c float64) *Elementwise { return declared("scale").op(c, fmt.Sprintf("(%g)", c)) }
 
 // Scale returns c·v.
 func Scale(v *tape.Var, c float64) *tape.Var { return tape.Apply(ScaleOp(c), v) }
 
 // AddScalarOp returns the op v ↦ v + c.
-func AddScalarOp(c float64) *Elementwise {
-	return &Elementwise{name: "add_scalar", params: fmt.Sprintf("(%g)", c), param: c, linear: true, coef: 1, shift: c,
-		f: func(x float64) float64 { return x + c }, df: func(x, y float64) float64 { return 1 }}
-}
+func AddScalarOp(c float64) *Elementwise { return declared("add_scalar").op(c, fmt.Sprintf("(%g)", c)) }
 
 // AddScalar returns v + c.
 func AddScalar(v *tape.Var, c float64) *tape.Var { return tape.Apply(AddScalarOp(c), v) }

@@ -3,8 +3,9 @@
 //
 // Every unary op is a struct with f(x, p) and df(x, y, p), where y = f(x) and
 // p the op's parameter (leaky_relu's alpha, scale's c, add_scalar's c; unused
-// by the others). The formulas are those of the CPU ops, so both backends
-// agree to rounding. For each op NAME the kernels are
+// by the others), written by go generate into unary_ops.cuh from the op's
+// declaration (ops.UnaryDecls), beside its Go formulas: both backends agree
+// to rounding. For each op NAME the kernels are
 //   ew_NAME_fwd(n, p, y, x)        y[i] = f(x[i])
 //   ew_NAME_jvp(n, p, d, x, y, t)  d[i] = f'(x[i]) t[i]
 //   ew_NAME_vjp(n, p, d, x, y, c)  d[i] += f'(x[i]) c[i]
@@ -14,82 +15,14 @@
 // grid-stride loop: any one-dimensional grid covers n.
 #include "common.cuh"
 
-struct Neg {
-    static __device__ __forceinline__ double f(double x, double) { return -x; }
-    static __device__ __forceinline__ double df(double, double, double) { return -1.0; }
-};
-struct Exp {
-    static __device__ __forceinline__ double f(double x, double) { return exp(x); }
-    static __device__ __forceinline__ double df(double, double y, double) { return y; }
-};
-struct Log {
-    static __device__ __forceinline__ double f(double x, double) { return log(x); }
-    static __device__ __forceinline__ double df(double x, double, double) { return 1.0 / x; }
-};
-struct Tanh {
-    static __device__ __forceinline__ double f(double x, double) { return tanh(x); }
-    static __device__ __forceinline__ double df(double, double y, double) { return 1.0 - y * y; }
-};
 __device__ __forceinline__ double sigmoid(double x) {
     if (x >= 0) return 1.0 / (1.0 + exp(-x));
     double e = exp(x);
     return e / (1.0 + e);
 }
-struct Sigmoid {
-    static __device__ __forceinline__ double f(double x, double) { return sigmoid(x); }
-    static __device__ __forceinline__ double df(double, double y, double) { return y * (1.0 - y); }
-};
-struct Sin {
-    static __device__ __forceinline__ double f(double x, double) { return sin(x); }
-    static __device__ __forceinline__ double df(double x, double, double) { return cos(x); }
-};
-struct Cos {
-    static __device__ __forceinline__ double f(double x, double) { return cos(x); }
-    static __device__ __forceinline__ double df(double x, double, double) { return -sin(x); }
-};
-struct Sqrt {
-    static __device__ __forceinline__ double f(double x, double) { return sqrt(x); }
-    static __device__ __forceinline__ double df(double, double y, double) { return 0.5 / y; }
-};
-struct Square {
-    static __device__ __forceinline__ double f(double x, double) { return x * x; }
-    static __device__ __forceinline__ double df(double x, double, double) { return 2.0 * x; }
-};
-struct Cube {
-    static __device__ __forceinline__ double f(double x, double) { return x * x * x; }
-    static __device__ __forceinline__ double df(double x, double, double) { return 3.0 * x * x; }
-};
-struct Softplus {
-    // log(1 + eˣ) without overflow, as ops.softplus.
-    static __device__ __forceinline__ double f(double x, double) {
-        return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x));
-    }
-    static __device__ __forceinline__ double df(double x, double, double) { return sigmoid(x); }
-};
-struct Log1p {
-    static __device__ __forceinline__ double f(double x, double) { return log1p(x); }
-    static __device__ __forceinline__ double df(double x, double, double) { return 1.0 / (1.0 + x); }
-};
-struct Expm1 {
-    static __device__ __forceinline__ double f(double x, double) { return expm1(x); }
-    static __device__ __forceinline__ double df(double, double y, double) { return y + 1.0; }
-};
-struct Recip {
-    static __device__ __forceinline__ double f(double x, double) { return 1.0 / x; }
-    static __device__ __forceinline__ double df(double, double y, double) { return -y * y; }
-};
-struct LeakyReLU { // p is alpha; the derivative at 0 is 1
-    static __device__ __forceinline__ double f(double x, double p) { return x >= 0 ? x : p * x; }
-    static __device__ __forceinline__ double df(double x, double, double p) { return x >= 0 ? 1.0 : p; }
-};
-struct Scale { // p is c
-    static __device__ __forceinline__ double f(double x, double p) { return p * x; }
-    static __device__ __forceinline__ double df(double, double, double p) { return p; }
-};
-struct AddScalar { // p is c
-    static __device__ __forceinline__ double f(double x, double p) { return x + p; }
-    static __device__ __forceinline__ double df(double, double, double) { return 1.0; }
-};
+
+// The ops' f and df, generated from their declarations in ops/elementwise.go.
+#include "unary_ops.cuh"
 
 template <class Op>
 __device__ __forceinline__ void ew_fwd(i64 n, double p, double* y, const double* x) {
@@ -124,23 +57,7 @@ __device__ __forceinline__ void ew_df(i64 n, double p, double* d, const double* 
         ew_df<Op>(n, p, d, x, y);                                                                          \
     }
 
-INVAD_UNARY(neg, Neg)
-INVAD_UNARY(exp, Exp)
-INVAD_UNARY(log, Log)
-INVAD_UNARY(tanh, Tanh)
-INVAD_UNARY(sigmoid, Sigmoid)
-INVAD_UNARY(sin, Sin)
-INVAD_UNARY(cos, Cos)
-INVAD_UNARY(sqrt, Sqrt)
-INVAD_UNARY(square, Square)
-INVAD_UNARY(cube, Cube)
-INVAD_UNARY(softplus, Softplus)
-INVAD_UNARY(log1p, Log1p)
-INVAD_UNARY(expm1, Expm1)
-INVAD_UNARY(recip, Recip)
-INVAD_UNARY(leaky_relu, LeakyReLU)
-INVAD_UNARY(scale, Scale)
-INVAD_UNARY(add_scalar, AddScalar)
+INVAD_UNARY_OPS(INVAD_UNARY)
 
 // Binary ops: f(a, b) and the partials da = ∂f/∂a, db = ∂f/∂b given a, b and
 // y = f(a, b), as ops.AddOp and the others. An operand is full (stride 1) or a

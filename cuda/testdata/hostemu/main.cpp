@@ -84,10 +84,9 @@ std::map<std::string, Kernel>& registry() {
     REG(lu_solveT_##K, false)
 
 void register_all() {
-    REG_UNARY(neg); REG_UNARY(exp); REG_UNARY(log); REG_UNARY(tanh); REG_UNARY(sigmoid); REG_UNARY(sin);
-    REG_UNARY(cos); REG_UNARY(sqrt); REG_UNARY(square); REG_UNARY(cube); REG_UNARY(softplus);
-    REG_UNARY(log1p); REG_UNARY(expm1); REG_UNARY(recip); REG_UNARY(leaky_relu); REG_UNARY(scale);
-    REG_UNARY(add_scalar);
+#define REG_UNARY_X(name, Op) REG_UNARY(name);
+    INVAD_UNARY_OPS(REG_UNARY_X)
+#undef REG_UNARY_X
     REG_BINARY(add); REG_BINARY(sub); REG_BINARY(mul); REG_BINARY(div);
     REG(sum_add_partials, true);
     REG_LU(1); REG_LU(2); REG_LU(3); REG_LU(4); REG_LU(5); REG_LU(6); REG_LU(7); REG_LU(8);

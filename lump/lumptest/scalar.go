@@ -1,4 +1,4 @@
-package lump
+package lumptest
 
 import (
 	"fmt"
@@ -8,6 +8,8 @@ import (
 
 	"gonum.org/v1/gonum/mat"
 
+	"github.com/invad/invad/internal/graph"
+	"github.com/invad/invad/lump"
 	"github.com/invad/invad/tape"
 	"github.com/invad/invad/tensor"
 )
@@ -80,26 +82,28 @@ type entry struct {
 // Scalarize panics if p is nil, if p's output does not have as many
 // elements as its input, or if limit < 1. It returns *TooLargeError if the
 // system has more than limit unknowns, *NonFiniteError if a JVP gives NaN
-// or ±Inf, *StructurallySingularError if the system has no perfect
-// matching, and *SingularBlockError if a block's LU is singular or its
+// or ±Inf, *lump.StructurallySingularError if the system has no perfect
+// matching, and *lump.SingularBlockError if a block's LU is singular or its
 // condition number exceeds mat.ConditionTolerance.
 func Scalarize(p *tape.Program, limit int) (*ScalarBTF, error) {
-	return scalarize(p, limit, nil)
+	return ScalarizeShuffled(p, limit, nil)
 }
 
-// scalarize is Scalarize; a non-nil rng shuffles the nonzeros of every
-// equation before matching, so tests can reach other matchings.
-func scalarize(p *tape.Program, limit int, rng *rand.Rand) (*ScalarBTF, error) {
+// ScalarizeShuffled is Scalarize, except that a non-nil rng shuffles the
+// nonzeros of every equation before matching, so that tests can reach other
+// matchings and check that the blocks do not depend on the matching found.
+// A nil rng shuffles nothing.
+func ScalarizeShuffled(p *tape.Program, limit int, rng *rand.Rand) (*ScalarBTF, error) {
 	if p == nil {
-		panic("lump: Scalarize with a nil program")
+		panic("lumptest: Scalarize with a nil program")
 	}
 	if limit < 1 {
-		panic("lump: Scalarize with a limit below 1")
+		panic("lumptest: Scalarize with a limit below 1")
 	}
 	in, out := p.Input, p.Output
 	n := in.Len()
 	if out.Len() != n {
-		panic(fmt.Sprintf("lump: the output has %d elements, the input %d: inverse mode needs f: Rⁿ → Rⁿ", out.Len(), n))
+		panic(fmt.Sprintf("lumptest: the output has %d elements, the input %d: inverse mode needs f: Rⁿ → Rⁿ", out.Len(), n))
 	}
 
 	// Number the unknowns (x, then op outputs but y) and the equations
@@ -160,7 +164,7 @@ func scalarize(p *tape.Program, limit int, rng *rand.Rand) (*ScalarBTF, error) {
 	}
 	s.yrow = rowOff[out.ID()]
 	if len(s.rows) != len(s.cols) || len(eqs) != len(s.rows) {
-		panic(fmt.Sprintf("lump: internal error: %d equations, %d unknowns", len(s.rows), len(s.cols)))
+		panic(fmt.Sprintf("lumptest: internal error: %d equations, %d unknowns", len(s.rows), len(s.cols)))
 	}
 
 	// Match equations to unknowns over the nonzeros.
@@ -188,7 +192,7 @@ func scalarize(p *tape.Program, limit int, rng *rand.Rand) (*ScalarBTF, error) {
 			}
 		}
 	}
-	comps := sccs(succ)
+	comps := graph.SCC(succ)
 	slices.Reverse(comps) // sources first: the order to solve in
 
 	s.block = make([]int, len(s.cols))
@@ -288,7 +292,7 @@ func nodeRows(nd *tape.Node, out *tape.Var, colOff []int) ([][]entry, error) {
 		}
 		id, k := v.ID(), v.Len()
 		if colOff[id] < 0 {
-			panic(fmt.Sprintf("lump: internal error: %s at tape position %d reads value %d, which is not an unknown", nd.Op.Name(), nd.Pos, id))
+			panic(fmt.Sprintf("lumptest: internal error: %s at tape position %d reads value %d, which is not an unknown", nd.Op.Name(), nd.Pos, id))
 		}
 		blk, ok := dense[id]
 		if !ok {
@@ -336,8 +340,8 @@ func nodeRows(nd *tape.Node, out *tape.Var, colOff []int) ([][]entry, error) {
 }
 
 // sites groups elements by value, naming each value's op.
-func sites(p *tape.Program, elems []Elem) []Site {
-	byVar := map[int]*Site{}
+func sites(p *tape.Program, elems []Elem) []lump.Site {
+	byVar := map[int]*lump.Site{}
 	var order []int
 	lens := map[int]int{p.Input.ID(): p.Input.Len()}
 	ops := map[int]*tape.Node{}
@@ -349,7 +353,7 @@ func sites(p *tape.Program, elems []Elem) []Site {
 	for _, e := range elems {
 		st, ok := byVar[e.Var]
 		if !ok {
-			st = &Site{Var: e.Var, Op: "input", Pos: -1, Len: lens[e.Var]}
+			st = &lump.Site{Var: e.Var, Op: "input", Pos: -1, Len: lens[e.Var]}
 			if nd := ops[e.Var]; nd != nil {
 				st.Op, st.Pos = nd.Op.Name(), nd.Pos
 			} else if e.Var != p.Input.ID() {
@@ -361,7 +365,7 @@ func sites(p *tape.Program, elems []Elem) []Site {
 		st.Index = append(st.Index, e.Index)
 	}
 	slices.Sort(order)
-	out := make([]Site, len(order))
+	out := make([]lump.Site, len(order))
 	for i, id := range order {
 		out[i] = *byVar[id]
 		slices.Sort(out[i].Index)
@@ -406,7 +410,7 @@ func (s *ScalarBTF) singularError(p *tape.Program, adj [][]int, matchRow, matchC
 			cut = append(cut, e)
 		}
 	}
-	return &StructurallySingularError{
+	return &lump.StructurallySingularError{
 		N:                  s.n,
 		Deficiency:         len(s.cols) - countMatched(matchRow),
 		Cut:                sites(p, cut),
@@ -426,7 +430,7 @@ func countMatched(matchRow []int) int {
 }
 
 func (s *ScalarBTF) blockError(p *tape.Program, bi int, b Block, cond float64) error {
-	e := &SingularBlockError{Block: bi, Size: b.Size(), Nodes: b.Nodes, Cond: cond}
+	e := &lump.SingularBlockError{Block: bi, Size: b.Size(), Nodes: b.Nodes, Cond: cond}
 	for _, pos := range b.Nodes {
 		for _, nd := range p.Nodes {
 			if nd.Pos == pos {
@@ -459,11 +463,31 @@ func (s *ScalarBTF) BlockOf(e Elem) (int, bool) {
 	return s.block[c], true
 }
 
+// ExternalRead is a nonzero of a block's equation Eq on the unknown Unknown
+// of another block, Block (an earlier one, in solve order).
+type ExternalRead struct {
+	Eq, Unknown Elem
+	Block       int
+}
+
+// ExternalReads lists the nonzeros of the equations of block bi (an index
+// in Blocks) on unknowns outside the block, equation by equation in the
+// block's order. It panics if bi is out of range.
+func (s *ScalarBTF) ExternalReads(bi int) []ExternalRead {
+	var out []ExternalRead
+	for i, r := range s.fac[bi].rows {
+		for _, e := range s.fac[bi].ext[i] {
+			out = append(out, ExternalRead{Eq: s.rows[r], Unknown: s.cols[e.col], Block: s.block[e.col]})
+		}
+	}
+	return out
+}
+
 // Solve returns dx = J⁻¹ dy, solving the extended system block by block in
 // order, each block by its dense LU. It panics if len(dy) != Len().
 func (s *ScalarBTF) Solve(dy []float64) []float64 {
 	if len(dy) != s.n {
-		panic(fmt.Sprintf("lump: Solve: dy has %d elements, want %d", len(dy), s.n))
+		panic(fmt.Sprintf("lumptest: Solve: dy has %d elements, want %d", len(dy), s.n))
 	}
 	u := make([]float64, len(s.cols))
 	for bi := range s.fac {

@@ -94,7 +94,7 @@ func TestCommittedPTXFresh(t *testing.T) {
 		t.Skipf("NVRTC %s (%v): the committed PTX is NVRTC 11.8's", v, err)
 	}
 	quiet(t)
-	src, out := filepath.Join("..", "..", "cuda", "kernels"), t.TempDir()
+	src, out := filepath.Join("..", "..", "kernels"), t.TempDir()
 	if err := run(src, out, []string{"compute_70", "compute_90"}, strings.Split(defaultLibs, ",")); err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package lump_test
+package lumptest_test
 
 import (
 	"errors"
@@ -14,13 +14,14 @@ import (
 	"github.com/invad/invad/inverse"
 	"github.com/invad/invad/inverse/inversetest"
 	"github.com/invad/invad/lump"
+	"github.com/invad/invad/lump/lumptest"
 	"github.com/invad/invad/ops"
 	"github.com/invad/invad/tape"
 	"github.com/invad/invad/tensor"
 )
 
-// limit is the lump.Scalarize limit for the test programs: generous for them
-// (the largest has a few hundred scalar unknowns), small for an oracle.
+// limit is the Scalarize limit for the test programs: generous for them (the
+// largest has a few hundred scalar unknowns), small for an oracle.
 const limit = 2000
 
 // tol is the relative tolerance against the dense reference: the programs
@@ -136,10 +137,10 @@ func linearize(t *testing.T, f func(*tape.Var) *tape.Var, x *tensor.Tensor) *inv
 }
 
 // scalarizeOK linearizes f at x and scalarizes it, failing on an error.
-func scalarizeOK(t *testing.T, f func(*tape.Var) *tape.Var, x *tensor.Tensor) (*lump.ScalarBTF, *inverse.Linearization) {
+func scalarizeOK(t *testing.T, f func(*tape.Var) *tape.Var, x *tensor.Tensor) (*lumptest.ScalarBTF, *inverse.Linearization) {
 	t.Helper()
 	lin := linearize(t, f, x)
-	s, err := lump.Scalarize(lin.Program(), limit)
+	s, err := lumptest.Scalarize(lin.Program(), limit)
 	if err != nil {
 		t.Fatalf("Scalarize: %v", err)
 	}
@@ -217,10 +218,10 @@ func TestBlockTriangular(t *testing.T) {
 	for _, pr := range programs {
 		t.Run(pr.name, func(t *testing.T) {
 			s, _ := scalarizeOK(t, pr.f, point(pr, 11))
-			seenU := map[lump.Elem]bool{}
-			seenE := map[lump.Elem]bool{}
-			for bi := range s.BlockList() {
-				b := &s.BlockList()[bi]
+			seenU := map[lumptest.Elem]bool{}
+			seenE := map[lumptest.Elem]bool{}
+			for bi := range s.Blocks() {
+				b := &s.Blocks()[bi]
 				if len(b.Unknowns) != len(b.Equations) || len(b.Unknowns) == 0 {
 					t.Fatalf("block %d has %d unknowns and %d equations", bi, len(b.Unknowns), len(b.Equations))
 				}
@@ -256,9 +257,9 @@ func TestBlockTriangular(t *testing.T) {
 }
 
 // partition is a comparable rendering of the blocks as sets.
-func partition(s *lump.ScalarBTF) []string {
+func partition(s *lumptest.ScalarBTF) []string {
 	var out []string
-	for _, b := range s.BlockList() {
+	for _, b := range s.Blocks() {
 		out = append(out, fmt.Sprint(b.Unknowns, "|", b.Equations))
 	}
 	slices.Sort(out)
@@ -272,13 +273,13 @@ func TestBlocksIndependentOfMatching(t *testing.T) {
 	for _, pr := range programs {
 		t.Run(pr.name, func(t *testing.T) {
 			lin := linearize(t, pr.f, point(pr, 11))
-			ref, err := lump.Scalarize(lin.Program(), limit)
+			ref, err := lumptest.Scalarize(lin.Program(), limit)
 			if err != nil {
 				t.Fatal(err)
 			}
 			want := partition(ref)
 			for seed := range uint64(5) {
-				s, err := lump.ScalarizeShuffled(lin.Program(), limit, rand.New(rand.NewPCG(seed, 3)))
+				s, err := lumptest.ScalarizeShuffled(lin.Program(), limit, rand.New(rand.NewPCG(seed, 3)))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -294,7 +295,7 @@ func TestBlocksIndependentOfMatching(t *testing.T) {
 }
 
 // sizes returns the multiset of block sizes and of widths, sorted.
-func sizes(s *lump.ScalarBTF) (size, width []int) {
+func sizes(s *lumptest.ScalarBTF) (size, width []int) {
 	for _, b := range s.Blocks() {
 		size = append(size, b.Size())
 		width = append(width, b.Width())
@@ -304,10 +305,10 @@ func sizes(s *lump.ScalarBTF) (size, width []int) {
 	return size, width
 }
 
-func elems(v *tape.Var, idx ...int) []lump.Elem {
-	out := make([]lump.Elem, len(idx))
+func elems(v *tape.Var, idx ...int) []lumptest.Elem {
+	out := make([]lumptest.Elem, len(idx))
 	for i, k := range idx {
-		out[i] = lump.Elem{v.ID(), k}
+		out[i] = lumptest.Elem{v.ID(), k}
 	}
 	return out
 }
@@ -342,7 +343,7 @@ func TestDesignNoteExamples(t *testing.T) {
 		want := []int{sx.Node().Pos, y.Node().Pos}
 		for _, b := range s.Blocks() {
 			k := b.Unknowns[0].Index
-			if wantU := []lump.Elem{{in.ID(), k}, {sx.ID(), k}}; !slices.Equal(b.Unknowns, wantU) {
+			if wantU := []lumptest.Elem{{in.ID(), k}, {sx.ID(), k}}; !slices.Equal(b.Unknowns, wantU) {
 				t.Errorf("block unknowns %v, want %v (x and sin x of one element)", b.Unknowns, wantU)
 			}
 			if !slices.Equal(b.Nodes, want) {
@@ -384,7 +385,7 @@ func TestDesignNoteExamples(t *testing.T) {
 		}
 		for _, v := range mlp {
 			for k := range v.Len() {
-				bi, ok := s.BlockOf(lump.Elem{v.ID(), k})
+				bi, ok := s.BlockOf(lumptest.Elem{v.ID(), k})
 				if !ok {
 					t.Fatalf("value %d of %s is not an unknown", v.ID(), v.Node().Op.Name())
 				}
@@ -452,11 +453,11 @@ func TestDesignNoteExamples(t *testing.T) {
 				t.Errorf("lump creates %v, want u[%d], w[%d]", blk.Created, k, k)
 			}
 			// The extended block also holds the four product expansions.
-			var wantU []lump.Elem
+			var wantU []lumptest.Elem
 			for _, v := range append([]*tape.Var{a, b}, products...) {
 				wantU = append(wantU, elems(v, k)...)
 			}
-			slices.SortFunc(wantU, func(x, y lump.Elem) int { return x.Var - y.Var })
+			slices.SortFunc(wantU, func(x, y lumptest.Elem) int { return x.Var - y.Var })
 			if !slices.Equal(blk.Unknowns, wantU) {
 				t.Errorf("lump unknowns %v, want %v", blk.Unknowns, wantU)
 			}
@@ -486,7 +487,7 @@ func TestDesignNoteExamples(t *testing.T) {
 		}
 		s, lin := scalarizeOK(t, f, point(program{shape: []int{n}, lo: -1, hi: 1}, 6))
 		prog := lin.Program()
-		half := func(e lump.Elem) int {
+		half := func(e lumptest.Elem) int {
 			switch {
 			case e.Var == prog.Input.ID() || e.Var == prog.Output.ID():
 				return e.Index / m
@@ -529,7 +530,7 @@ func TestDesignNoteExamples(t *testing.T) {
 			return ops.Concat(add, add)
 		}
 		lin := linearize(t, f, point(program{shape: []int{n}, lo: -1, hi: 1}, 7))
-		_, err := lump.Scalarize(lin.Program(), limit)
+		_, err := lumptest.Scalarize(lin.Program(), limit)
 		if !errors.Is(err, lump.ErrStructurallySingular) {
 			t.Fatalf("err = %v, want lump.ErrStructurallySingular", err)
 		}
@@ -555,7 +556,7 @@ func TestDesignNoteExamples(t *testing.T) {
 		}
 		// The cut closest to y does not depend on the matching found.
 		for seed := range uint64(5) {
-			_, err := lump.ScalarizeShuffled(lin.Program(), limit, rand.New(rand.NewPCG(seed, 4)))
+			_, err := lumptest.ScalarizeShuffled(lin.Program(), limit, rand.New(rand.NewPCG(seed, 4)))
 			var se2 *lump.StructurallySingularError
 			if !errors.As(err, &se2) || se2.Deficiency != se.Deficiency || fmt.Sprint(se2.Cut) != fmt.Sprint(se.Cut) {
 				t.Errorf("seed %d: %v, want the same deficiency and cut as %v", seed, err, se)
@@ -667,12 +668,12 @@ func TestIdentityProgram(t *testing.T) {
 func TestErrors(t *testing.T) {
 	t.Run("too large", func(t *testing.T) {
 		lin := linearize(t, programs[0].f, point(programs[0], 1)) // 3n = 21 unknowns
-		_, err := lump.Scalarize(lin.Program(), 20)
-		var te *lump.TooLargeError
-		if !errors.Is(err, lump.ErrTooLarge) || !errors.As(err, &te) || te.Unknowns != 21 || te.Limit != 20 {
-			t.Errorf("err = %v, want a lump.TooLargeError of 21 unknowns over 20", err)
+		_, err := lumptest.Scalarize(lin.Program(), 20)
+		var te *lumptest.TooLargeError
+		if !errors.Is(err, lumptest.ErrTooLarge) || !errors.As(err, &te) || te.Unknowns != 21 || te.Limit != 20 {
+			t.Errorf("err = %v, want a lumptest.TooLargeError of 21 unknowns over 20", err)
 		}
-		if _, err := lump.Scalarize(lin.Program(), 21); err != nil {
+		if _, err := lumptest.Scalarize(lin.Program(), 21); err != nil {
 			t.Errorf("at the limit: %v", err)
 		}
 	})
@@ -682,7 +683,7 @@ func TestErrors(t *testing.T) {
 		var y *tape.Var
 		f := func(x *tape.Var) *tape.Var { y = ops.Add(x, ops.Sin(x)); return y }
 		lin := linearize(t, f, tensor.New([]int{3}, []float64{0.5, math.Pi, 1}))
-		_, err := lump.Scalarize(lin.Program(), limit)
+		_, err := lumptest.Scalarize(lin.Program(), limit)
 		var se *lump.SingularBlockError
 		if !errors.Is(err, tape.ErrSingular) || !errors.As(err, &se) {
 			t.Fatalf("err = %v, want a *lump.SingularBlockError", err)
@@ -696,7 +697,7 @@ func TestErrors(t *testing.T) {
 		// x·0: the entry is zero at every point, so structurally zero here.
 		f := func(x *tape.Var) *tape.Var { return ops.Mul(x, ops.Const(x, tensor.Zeros(4))) }
 		lin := linearize(t, f, tensor.New([]int{4}, []float64{1, 2, 3, 4}))
-		_, err := lump.Scalarize(lin.Program(), limit)
+		_, err := lumptest.Scalarize(lin.Program(), limit)
 		var se *lump.StructurallySingularError
 		if !errors.As(err, &se) {
 			t.Fatalf("err = %v, want a *lump.StructurallySingularError", err)
@@ -715,7 +716,7 @@ func TestErrors(t *testing.T) {
 		var a *tape.Var
 		f := func(x *tape.Var) *tape.Var { a = ops.Split(x, 2, 2)[0]; return ops.Concat(a, a) }
 		lin := linearize(t, f, tensor.New([]int{4}, []float64{1, 2, 3, 4}))
-		_, err := lump.Scalarize(lin.Program(), limit)
+		_, err := lumptest.Scalarize(lin.Program(), limit)
 		var se *lump.StructurallySingularError
 		if !errors.As(err, &se) {
 			t.Fatalf("err = %v, want a *lump.StructurallySingularError", err)
@@ -728,7 +729,7 @@ func TestErrors(t *testing.T) {
 
 func TestPanics(t *testing.T) {
 	lin := linearize(t, programs[0].f, point(programs[0], 1))
-	s, err := lump.Scalarize(lin.Program(), limit)
+	s, err := lumptest.Scalarize(lin.Program(), limit)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -736,15 +737,15 @@ func TestPanics(t *testing.T) {
 		name string
 		f    func()
 	}{
-		{"nil program", func() { lump.Scalarize(nil, limit) }},
-		{"limit 0", func() { lump.Scalarize(lin.Program(), 0) }},
+		{"nil program", func() { lumptest.Scalarize(nil, limit) }},
+		{"limit 0", func() { lumptest.Scalarize(lin.Program(), 0) }},
 		{"short dy", func() { s.Solve(make([]float64, s.Len()-1)) }},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			defer func() {
 				r := recover()
-				if msg, ok := r.(string); !ok || !strings.HasPrefix(msg, "lump: ") {
-					t.Errorf("recovered %v, want a panic with a \"lump: \" message", r)
+				if msg, ok := r.(string); !ok || !strings.HasPrefix(msg, "lumptest: ") {
+					t.Errorf("recovered %v, want a panic with a \"lumptest: \" message", r)
 				}
 			}()
 			c.f()

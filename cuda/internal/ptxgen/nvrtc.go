@@ -9,14 +9,15 @@ import (
 	"strings"
 	"unsafe"
 
-	"github.com/ebitengine/purego"
+	"github.com/invad/invad/internal/dynlib"
 )
 
 // errNoNVRTC reports that no NVRTC library could be opened.
 var errNoNVRTC = errors.New("no NVRTC library")
 
-// nvrtc holds the NVRTC functions, resolved through purego. nvrtcResult is
-// an int32, nvrtcProgram a pointer, size_t a uint64.
+// nvrtc holds the NVRTC functions, resolved through purego by
+// internal/dynlib. nvrtcResult is an int32, nvrtcProgram a pointer, size_t
+// a uint64.
 type nvrtc struct {
 	path                     string
 	nvrtcVersion             func(major, minor *int32) int32
@@ -32,42 +33,31 @@ type nvrtc struct {
 	nvrtcGetErrorString      func(r int32) string
 }
 
-// openNVRTC opens the first of names that loads.
+// openNVRTC opens the first of names that loads and has every NVRTC
+// function, through internal/dynlib.
 func openNVRTC(names []string) (*nvrtc, error) {
-	var msgs []string
-	for _, name := range names {
-		h, err := purego.Dlopen(name, purego.RTLD_NOW|purego.RTLD_GLOBAL)
-		if err != nil {
-			msgs = append(msgs, err.Error())
-			continue
+	var n *nvrtc
+	path, err := dynlib.Open(names, func(name string) []dynlib.Symbol {
+		n = &nvrtc{path: name}
+		return []dynlib.Symbol{
+			{Name: "nvrtcVersion", Fptr: &n.nvrtcVersion},
+			{Name: "nvrtcGetNumSupportedArchs", Fptr: &n.nvrtcGetNumSupportedArch},
+			{Name: "nvrtcGetSupportedArchs", Fptr: &n.nvrtcGetSupportedArchs},
+			{Name: "nvrtcCreateProgram", Fptr: &n.nvrtcCreateProgram},
+			{Name: "nvrtcCompileProgram", Fptr: &n.nvrtcCompileProgram},
+			{Name: "nvrtcGetPTXSize", Fptr: &n.nvrtcGetPTXSize},
+			{Name: "nvrtcGetPTX", Fptr: &n.nvrtcGetPTX},
+			{Name: "nvrtcGetProgramLogSize", Fptr: &n.nvrtcGetProgramLogSize},
+			{Name: "nvrtcGetProgramLog", Fptr: &n.nvrtcGetProgramLog},
+			{Name: "nvrtcDestroyProgram", Fptr: &n.nvrtcDestroyProgram},
+			{Name: "nvrtcGetErrorString", Fptr: &n.nvrtcGetErrorString},
 		}
-		n := &nvrtc{path: name}
-		syms := []struct {
-			name string
-			fptr any
-		}{
-			{"nvrtcVersion", &n.nvrtcVersion},
-			{"nvrtcGetNumSupportedArchs", &n.nvrtcGetNumSupportedArch},
-			{"nvrtcGetSupportedArchs", &n.nvrtcGetSupportedArchs},
-			{"nvrtcCreateProgram", &n.nvrtcCreateProgram},
-			{"nvrtcCompileProgram", &n.nvrtcCompileProgram},
-			{"nvrtcGetPTXSize", &n.nvrtcGetPTXSize},
-			{"nvrtcGetPTX", &n.nvrtcGetPTX},
-			{"nvrtcGetProgramLogSize", &n.nvrtcGetProgramLogSize},
-			{"nvrtcGetProgramLog", &n.nvrtcGetProgramLog},
-			{"nvrtcDestroyProgram", &n.nvrtcDestroyProgram},
-			{"nvrtcGetErrorString", &n.nvrtcGetErrorString},
-		}
-		for _, s := range syms {
-			addr, err := purego.Dlsym(h, s.name)
-			if err != nil || addr == 0 {
-				return nil, fmt.Errorf("%w: %s has no symbol %s", errNoNVRTC, name, s.name)
-			}
-			purego.RegisterFunc(s.fptr, addr)
-		}
-		return n, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errNoNVRTC, err)
 	}
-	return nil, fmt.Errorf("%w: %s", errNoNVRTC, strings.Join(msgs, "; "))
+	n.path = path
+	return n, nil
 }
 
 func (n *nvrtc) check(call string, r int32) error {

@@ -3,7 +3,7 @@
 //
 // Usage:
 //
-//	go run ./tools/ptxgen [-src cuda/kernels] [-out cuda/kernels] [-arch compute_70,compute_90]
+//	go run ./internal/ptxgen [-src kernels] [-out kernels] [-arch compute_70,compute_90]
 //
 // Every NAME.cu in -src is compiled once per virtual architecture into
 // -out/NAME.ARCH.ptx, with every *.cuh in -src available to #include.
