@@ -18,7 +18,7 @@ type devEngine struct {
 	e *seq
 }
 
-func (d *devEngine) Alloc(n int) *Tensor { return d.e.alloc(n) }
+func (d *devEngine) Alloc(n int) *Tensor { return d.e.zeros(n) }
 func (d *devEngine) Free(v *Tensor)      { freeAll(v) }
 
 func (d *devEngine) Shaped(v *Tensor, off int, shape []int) *Tensor {

@@ -12,8 +12,7 @@ import "github.com/invad/invad/lump"
 // stateless and safe for concurrent products; a device engine may keep the
 // first error of a product (Err) and so serves one product at a time.
 type Engine[V comparable] interface {
-	// Alloc returns a vector of n elements, contents unspecified; Free
-	// gives one back.
+	// Alloc returns a vector of n elements, zeroed; Free gives one back.
 	Alloc(n int) V
 	Free(v V)
 	// Shaped returns elements [off, off+size(shape)) of v as a tensor of

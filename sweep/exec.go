@@ -51,16 +51,14 @@ func (x *Exec[V]) NewWorkspace() *Workspace[V] {
 // Take returns a zeroed vector of n elements: a released one, or new.
 func (w *Workspace[V]) Take(n int) V {
 	e := w.x.E
-	var v V
 	if l := w.free[n]; len(l) > 0 {
-		v = l[len(l)-1]
+		v := l[len(l)-1]
 		w.free[n] = l[:len(l)-1]
 		w.FreeBytes -= int64(n) * 8
-	} else {
-		v = e.Alloc(n)
+		e.Zero(v, 0, n)
+		return v
 	}
-	e.Zero(v, 0, n)
-	return v
+	return e.Alloc(n) // zeroed
 }
 
 // Release hands a vector of n elements back to Take.
@@ -371,6 +369,11 @@ func (x *Exec[V]) tangent(w *Workspace[V], a *argSpec, look lookup[V]) (V, bool)
 
 // jvp runs a compiled JVP; false if every tangent is zero.
 func (x *Exec[V]) jvp(w *Workspace[V], s *jvpSpec, look lookup[V]) bool {
+	return x.jvpTo(w, s, look, w.h(s.dst))
+}
+
+// jvpTo runs a compiled JVP into dst.
+func (x *Exec[V]) jvpTo(w *Workspace[V], s *jvpSpec, look lookup[V], dst V) bool {
 	var zero V
 	w.ts = w.ts[:0]
 	any := false
@@ -388,7 +391,7 @@ func (x *Exec[V]) jvp(w *Workspace[V], s *jvpSpec, look lookup[V]) bool {
 		w.ts = append(w.ts, t)
 	}
 	if any {
-		x.E.JVP(s.node, w.h(s.dst), w.ts)
+		x.E.JVP(s.node, dst, w.ts)
 	}
 	clear(w.ts)
 	return any
@@ -401,10 +404,24 @@ func (x *Exec[V]) pass(w *Workspace[V], l *eqList, look lookup[V], out func(*eqR
 	any := false
 	for i := range l.rows {
 		r := &l.rows[i]
+		dst, off := out(r)
+		if r.whole {
+			// The equation is its op's whole output: the JVP writes into
+			// the atom's buffer itself.
+			var d V
+			if look == nil {
+				d = w.h(r.dhdr)
+			} else {
+				d = e.Shaped(dst, off, r.shape)
+			}
+			if !x.jvpTo(w, &l.jvps[r.jv], look, d) {
+				e.Zero(dst, off, r.n)
+			}
+			continue
+		}
 		if i == 0 || r.jv != l.rows[i-1].jv {
 			any = x.jvp(w, &l.jvps[r.jv], look)
 		}
-		dst, off := out(r)
 		if any {
 			e.Copy(dst, off, w.buf(l.jvps[r.jv].buf), r.eqOff, r.n)
 		} else {
@@ -456,7 +473,12 @@ func (x *Exec[V]) eval(w *Workspace[V], l *eqList, look lookup[V], dst V, doff i
 func (w *Workspace[V]) sweepOut(r *eqRow) (V, int) { return w.U(r.dv), r.do }
 
 // push runs a compiled VJP of the cotangent in its c buffer.
-func (x *Exec[V]) push(w *Workspace[V], s *pushSpec) {
+func (x *Exec[V]) push(w *Workspace[V], s *pushSpec) { x.pushC(w, s, w.h(s.c), 1) }
+
+// pushC runs a compiled VJP of c, its gathered cotangents scattered times
+// scale (±1: the true cotangent is scale·c; in-place accumulations need
+// scale 1).
+func (x *Exec[V]) pushC(w *Workspace[V], s *pushSpec, c V, scale float64) {
 	if !s.any {
 		return
 	}
@@ -479,11 +501,11 @@ func (x *Exec[V]) push(w *Workspace[V], s *pushSpec) {
 		}
 		w.ts = append(w.ts, t)
 	}
-	e.VJP(s.node, w.ts, w.h(s.c))
+	e.VJP(s.node, w.ts, c)
 	clear(w.ts)
-	sign := 1.0
+	sign := scale
 	if s.subtract {
-		sign = -1
+		sign = -sign
 	}
 	for i := range s.args {
 		a := &s.args[i]
@@ -587,6 +609,18 @@ func (x *Exec[V]) VIJPLump(w *Workspace[V], li int, res, cx V) {
 		// to the op's other inputs.
 		n := p.lens[L.pivot]
 		r := w.U(L.pivot)
+		if !L.stepPush.any && L.pivot != p.input {
+			// No other input takes a cotangent: c' = J_p⁻ᵀ acc = −c
+			// straight from the accumulator, λ = c'.
+			c := w.h(L.stepPush.c)
+			w.fail(x.F[li].SolveT(c, r))
+			if L.own < 0 {
+				e.Scale(res, 0, -1, w.buf(L.stepPush.buf), 0, n)
+			} else {
+				e.Axpy(w.U(L.own), 0, 1, w.buf(L.stepPush.buf), 0, n)
+			}
+			return
+		}
 		if L.pivot == p.input {
 			e.SubFrom(r, 0, cx, 0, n)
 		} else {
@@ -678,6 +712,13 @@ func (x *Exec[V]) reverse(w *Workspace[V], ps []pushSpec, sign float64) {
 	e := x.E
 	for i := range ps {
 		s := &ps[i]
+		if s.whole {
+			// One equation, the op's whole output: its accumulator is c
+			// itself, up to the sign, which the scatter takes instead
+			// (an in-place accumulation only happens with sign −1).
+			x.pushC(w, s, w.h(s.rows[0].dhdr), -sign)
+			continue
+		}
 		cb := w.buf(s.buf)
 		if s.partial {
 			e.Zero(cb, 0, s.cLen)

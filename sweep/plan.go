@@ -108,6 +108,12 @@ type eqRow struct {
 	pv, po         int
 	sv, so         int
 	dv, do         int
+	// whole: an internal equation that is its op's whole output (one row):
+	// the JVP writes into its atom through dhdr (shape: the output's), and
+	// a VJP reads its accumulator there.
+	whole bool
+	dhdr  int
+	shape []int
 }
 
 // eqList is a list of equations evaluated together under one assignment:
@@ -130,6 +136,7 @@ type pushSpec struct {
 	cLen     int
 	rows     []eqRow // each equation's rows of c (eqOff) and its λ (row in sol, or its atom dst)
 	subtract bool
+	whole    bool // one internal equation covering the output: c is its accumulator (rows[0].dhdr)
 }
 
 type lumpKind uint8
@@ -369,6 +376,17 @@ func (c *compiler) eqs(qs []int, assigned func(int) bool, internal bool) *eqList
 		}
 		l.rows = append(l.rows, r)
 	}
+	if internal {
+		for i := range l.rows {
+			r := &l.rows[i]
+			nd := c.nodes[l.jvps[r.jv].node]
+			single := (i == 0 || l.rows[i-1].jv != r.jv) && (i+1 == len(l.rows) || l.rows[i+1].jv != r.jv)
+			if single && r.eqOff == 0 && r.n == nd.Out.Len() {
+				r.whole, r.shape = true, nd.Out.Shape()
+				r.dhdr = c.hdr(true, r.dv, r.do, r.shape)
+			}
+		}
+	}
 	return l
 }
 
@@ -439,7 +457,14 @@ func (c *compiler) reverseInternal(lp *lump.Lump, keep func(int) bool, subtract 
 			v, off := c.atomRange(eq.Self)
 			rows = append(rows, eqRow{n: eq.Len, eqOff: eq.Off, dst: eq.Self, dv: v, do: off, pin: -1, self: -1, jv: -1})
 		}
-		out = append(out, c.push(c.An.Eqs[gs[g][0]].Node, rows, keep, subtract, -1))
+		nd := c.An.Eqs[gs[g][0]].Node
+		ps := c.push(nd, rows, keep, subtract, -1)
+		if len(rows) == 1 && rows[0].eqOff == 0 && rows[0].n == nd.Out.Len() {
+			ps.whole = true
+			ps.rows[0].shape = nd.Out.Shape()
+			ps.rows[0].dhdr = c.hdr(true, rows[0].dv, rows[0].do, nd.Out.Shape())
+		}
+		out = append(out, ps)
 	}
 	return out
 }
