@@ -75,6 +75,59 @@ var kindNames = [...]string{"expansion", "step", "batch", "dense", "copy"}
 
 func (k Kind) String() string { return kindNames[k] }
 
+// Form is how the sweeps treat a lump kind's block: what the executor
+// (package sweep) builds and hands to an engine's factorization.
+type Form uint8
+
+const (
+	// Direct: nothing to factorize (a copy of dy's range, or an expansion
+	// computed by a JVP).
+	Direct Form = iota
+	// OpRule: the op's own inverse rule factorizes its block (a Step).
+	OpRule
+	// BatchBlocks: M independent K×K blocks, built from K JVP columns (one
+	// per killed atom, all blocks at once), batch-minor.
+	BatchBlocks
+	// DenseBlock: the Width×Width block, built from Width JVP columns,
+	// column-major.
+	DenseBlock
+)
+
+// Form returns how the sweeps treat the kind's block. A new kind whose
+// block is built as one of these needs no change to the sweeps.
+func (k Kind) Form() Form {
+	switch k {
+	case Step:
+		return OpRule
+	case Batch:
+		return BatchBlocks
+	case DenseLump:
+		return DenseBlock
+	}
+	return Direct
+}
+
+// Structure describes lump i's block A: "12 blocks 1×1 (elementwise
+// coupling)", "dense 40×40", a Step's op structure, ...
+func (a *Analysis) Structure(i int) string {
+	lp := &a.Lumps[i]
+	switch lp.Kind {
+	case Copy:
+		return fmt.Sprintf("identity %d×%d", lp.Width, lp.Width)
+	case Expansion:
+		return "none"
+	case Step:
+		nd := lp.Node
+		sh, vary := shapesOf(nd)
+		return fmt.Sprintf("%v (w.r.t. input %d)", nd.Op.Structure(lp.Input, sh, vary), lp.Input)
+	case Batch:
+		return fmt.Sprintf("%d blocks %d×%d (elementwise coupling)", lp.M, lp.K, lp.K)
+	case DenseLump:
+		return fmt.Sprintf("dense %d×%d", lp.Width, lp.Width)
+	}
+	return lp.Kind.String()
+}
+
 // Lump is one diagonal block of the block triangular form.
 //
 // Its unknowns split into Killed ones, whose own equation lies outside the

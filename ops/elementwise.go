@@ -260,6 +260,19 @@ var unaryDecls = []*UnaryDecl{
 		DevF: "p * x", DevDF: "p", Linear: true, Param: true},
 	{Name: "add_scalar", F: func(x, p float64) float64 { return x + p }, DF: func(x, y, p float64) float64 { return 1 },
 		DevF: "x + p", DevDF: "1.0", Linear: true, Param: true},
+	// The derivative at 0 is 0: the inverse rule refuses it.
+	{Name: "abs", F: fx(math.Abs), DF: func(x, y, p float64) float64 {
+		switch {
+		case x > 0:
+			return 1
+		case x < 0:
+			return -1
+		}
+		return 0
+	}, DevF: "fabs(x)", DevDF: "x > 0 ? 1.0 : (x < 0 ? -1.0 : 0.0)"},
+	// p is the exponent c.
+	{Name: "pow", F: math.Pow, DF: func(x, y, p float64) float64 { return p * math.Pow(x, p-1) },
+		DevF: "pow(x, p)", DevDF: "p * pow(x, p - 1.0)", Param: true},
 }
 
 // The elementwise unary ops without parameters.
@@ -278,6 +291,7 @@ var (
 	Log1pOp    = unary("log1p")
 	Expm1Op    = unary("expm1")
 	RecipOp    = unary("recip")
+	AbsOp      = unary("abs")
 )
 
 // Neg returns -v.
@@ -321,6 +335,17 @@ func Expm1(v *tape.Var) *tape.Var { return tape.Apply(Expm1Op, v) }
 
 // Recip returns 1/v.
 func Recip(v *tape.Var) *tape.Var { return tape.Apply(RecipOp, v) }
+
+// Abs returns |v|. Its derivative at 0 is taken as 0, so the inverse rule
+// refuses a zero element (a singular block).
+func Abs(v *tape.Var) *tape.Var { return tape.Apply(AbsOp, v) }
+
+// PowOp returns the op v ↦ vᶜ (math.Pow: for v < 0 only an integer c is
+// real).
+func PowOp(c float64) *Elementwise { return declared("pow").op(c, fmt.Sprintf("(%g)", c)) }
+
+// Pow returns vᶜ elementwise.
+func Pow(v *tape.Var, c float64) *tape.Var { return tape.Apply(PowOp(c), v) }
 
 // declared returns the declaration named (for the ops with parameters).
 func declared(name string) *UnaryDecl {

@@ -178,12 +178,12 @@ func (x *Exec[V]) FactorLump(w *Workspace[V], li int) error {
 	L := &x.P.lumps[li]
 	b := Block[V]{Index: li, Lump: lp}
 	var zero V
-	switch lp.Kind {
-	case lump.Step:
+	switch lp.Kind.Form() {
+	case lump.OpRule:
 		b.Node = L.node
-	case lump.Batch:
+	case lump.BatchBlocks:
 		b.A = x.extractBatch(w, li)
-	case lump.DenseLump:
+	case lump.DenseBlock:
 		b.A = x.extractDense(w, li)
 	default:
 		return nil
@@ -216,7 +216,7 @@ func (x *Exec[V]) factorError(li int, err error) error {
 		}
 		return fmt.Errorf("inverse: %s: %w", sg.Why, e)
 	}
-	if lp.Kind != lump.Step {
+	if lp.Kind.Form() != lump.OpRule {
 		return err
 	}
 	nd := lp.Node
@@ -242,7 +242,7 @@ func (e *DeviceError) Unwrap() error { return e.Err }
 
 // blockSize returns the elements of a batch or dense block.
 func blockSize(lp *lump.Lump) int {
-	if lp.Kind == lump.Batch {
+	if lp.Kind.Form() == lump.BatchBlocks {
 		return lp.K * lp.K * lp.M
 	}
 	return lp.Width * lp.Width

@@ -496,7 +496,7 @@ func (c *compiler) lump(li int) {
 		L.skipVIJP = !c.InternalRead[li]
 	default:
 		L.kind = kSolve
-		if lp.Kind == lump.Step {
+		if lp.Kind.Form() == lump.OpRule {
 			nd := lp.Node
 			L.node = c.idx[nd]
 			L.negate = an.Eqs[lp.Eqs[0]].Sign() < 0
@@ -529,7 +529,7 @@ func (c *compiler) lump(li int) {
 		L.rows = L.rhs.n
 		_, L.rhsHdr = c.scratch(roleRHS, []int{L.rows})
 		_, L.solHdr = c.scratch(roleSol, []int{L.rows})
-		if lp.Kind == lump.Batch || lp.Kind == lump.DenseLump {
+		if f := lp.Kind.Form(); f == lump.BatchBlocks || f == lump.DenseBlock {
 			L.ext = c.eqs(lp.Internal, inLump, true)
 			L.extEqs = c.eqs(lp.Created, inLump, false)
 			L.trialOff = map[int]int{}

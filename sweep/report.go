@@ -35,22 +35,15 @@ func (x *Exec[V]) Lumps() []LumpInfo {
 	out := make([]LumpInfo, len(an.Lumps))
 	for i, lp := range an.Lumps {
 		info := LumpInfo{Index: i, Kind: lp.Kind.String(), Ops: an.LumpOps(i), Width: lp.Width}
-		switch lp.Kind {
-		case lump.Copy:
-			info.Structure, info.Factorization = fmt.Sprintf("identity %d×%d", lp.Width, lp.Width), "none (a range of y)"
-		case lump.Expansion:
-			info.Structure, info.Factorization = "none", "none (a JVP from known values)"
-		case lump.Step:
-			nd := lp.Node
-			sh, vary := make([][]int, len(nd.In)), make([]bool, len(nd.In))
-			for j, v := range nd.In {
-				sh[j], vary[j] = v.Shape(), !v.IsConst()
+		info.Structure = an.Structure(i)
+		switch lp.Kind.Form() {
+		case lump.Direct:
+			info.Factorization = "none (a JVP from known values)"
+			if lp.Kind == lump.Copy {
+				info.Factorization = "none (a range of y)"
 			}
-			info.Structure = fmt.Sprintf("%v (w.r.t. input %d)", nd.Op.Structure(lp.Input, sh, vary), lp.Input)
-		case lump.Batch:
-			info.Structure = fmt.Sprintf("%d blocks %d×%d (elementwise coupling)", lp.M, lp.K, lp.K)
-		case lump.DenseLump:
-			info.Structure = fmt.Sprintf("dense %d×%d", lp.Width, lp.Width)
+		case lump.OpRule:
+			info.Factorization = "op rule"
 		}
 		if f := x.F[i]; f != nil {
 			info.Factorization, info.Growth = f.Describe()

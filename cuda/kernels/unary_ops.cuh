@@ -74,6 +74,14 @@ struct U_add_scalar {
     static __device__ __forceinline__ double f(double x, double p) { return x + p; }
     static __device__ __forceinline__ double df(double x, double y, double p) { return 1.0; }
 };
+struct U_abs {
+    static __device__ __forceinline__ double f(double x, double p) { return fabs(x); }
+    static __device__ __forceinline__ double df(double x, double y, double p) { return x > 0 ? 1.0 : (x < 0 ? -1.0 : 0.0); }
+};
+struct U_pow {
+    static __device__ __forceinline__ double f(double x, double p) { return pow(x, p); }
+    static __device__ __forceinline__ double df(double x, double y, double p) { return p * pow(x, p - 1.0); }
+};
 
 #define INVAD_UNARY_OPS(X) \
     X(neg, U_neg) \
@@ -92,4 +100,6 @@ struct U_add_scalar {
     X(recip, U_recip) \
     X(leaky_relu, U_leaky_relu) \
     X(scale, U_scale) \
-    X(add_scalar, U_add_scalar)
+    X(add_scalar, U_add_scalar) \
+    X(abs, U_abs) \
+    X(pow, U_pow)

@@ -180,6 +180,10 @@ func ElementwiseRows() []Row {
 			std, nil, "linear with a parameter: a constant block"},
 		{"AddScalar", ops.AddScalarOp(3), func(v *tape.Var) *tape.Var { return ops.AddScalar(v, 3) }, func(x float64) float64 { return x + 3 },
 			std, nil, "linear: identity derivative, a constant block"},
+		{"Abs", ops.AbsOp, ops.Abs, math.Abs, Input{Lo: -2, Hi: 2, Gap: 1e-3}, withZero(),
+			"both signs; the derivative at 0 is 0, singular; the gap keeps central differences off the kink"},
+		{"Pow", ops.PowOp(2.5), func(v *tape.Var) *tape.Var { return ops.Pow(v, 2.5) }, func(x float64) float64 { return math.Pow(x, 2.5) },
+			pos, withZero(), "a parameter as exponent; on x > 0; the derivative 2.5·x^1.5 vanishes at 0"},
 	}
 	rows := make([]Row, 0, len(table)+1)
 	for _, e := range table {
