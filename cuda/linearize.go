@@ -61,6 +61,9 @@ func Linearize(be *Backend, f func(x *tape.Var) *tape.Var, x *tensor.Tensor) (*L
 	if be == nil {
 		panic("cuda: Linearize with a nil Backend")
 	}
+	if f == nil {
+		panic("cuda: f is nil")
+	}
 	if x == nil {
 		panic("cuda: Linearize with a nil x")
 	}

@@ -38,18 +38,27 @@ type Option func(*Linearization)
 // MaxLumpWidth bounds the width of a dense lump (default
 // lump.DefaultMaxWidth, 4096). A program with a wider dense lump makes the
 // inverse products return *lump.LumpTooLargeError naming its ops.
+//
+// It panics if w is not positive: that is a caller mistake, not a request
+// for the default.
 func MaxLumpWidth(w int) Option {
+	if w <= 0 {
+		panic(fmt.Sprintf("inverse: MaxLumpWidth(%d): the width limit must be positive", w))
+	}
 	return func(l *Linearization) { l.maxWidth = w }
 }
 
 // Linearize records f at x. f must build its result from x with invad ops
 // (package ops) and return a value with as many elements as x.
 //
-// Linearize panics if x is nil or f returns nil or a value from another
+// Linearize panics if f or x is nil, or f returns nil or a value from another
 // tape. It returns *SizeError if f(x) does not have x.Len() elements and
 // *NonFiniteError if x or f(x) holds NaN or ±Inf (naming the first op whose
 // value is non-finite).
 func Linearize(f func(x *tape.Var) *tape.Var, x *tensor.Tensor, opts ...Option) (*Linearization, error) {
+	if f == nil {
+		panic("inverse: f is nil")
+	}
 	if x == nil {
 		panic("inverse: Linearize with a nil x")
 	}

@@ -48,6 +48,9 @@ func VIJP(f func(x *tape.Var) *tape.Var, x, cx *tensor.Tensor, opts ...Option) (
 // VIJPStats is VIJP that also reports what the sweep held.
 func VIJPStats(f func(x *tape.Var) *tape.Var, x, cx *tensor.Tensor, opts ...Option) (*tensor.Tensor, StreamStats, error) {
 	var st StreamStats
+	if f == nil {
+		panic("inverse: f is nil")
+	}
 	if x == nil || cx == nil {
 		panic("inverse: tapeless VIJP with a nil x or cx")
 	}

@@ -229,6 +229,15 @@ func Analyze(p *tape.Program, maxWidth int) (*Analysis, error) {
 	if maxWidth <= 0 {
 		maxWidth = DefaultMaxWidth
 	}
+	if out := p.Output; out.IsConst() {
+		// y does not depend on x: no path at all, a width of 0.
+		idx := make([]int, out.Len())
+		for i := range idx {
+			idx[i] = i
+		}
+		site := Site{Var: out.ID(), Op: "constant output", Pos: -1, Len: out.Len(), Index: idx}
+		return nil, &StructurallySingularError{N: p.Input.Len(), Deficiency: p.Input.Len(), UnmatchedEquations: []Site{site}}
+	}
 	a := &Analysis{Prog: p, segs: map[int][]Seg{}, atomsOf: map[int][]int{}, relabel: map[*tape.Node]bool{}, n: p.Input.Len()}
 	a.buildSegs()
 	a.buildAtoms()

@@ -1,0 +1,82 @@
+package inverse_test
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/invad/invad/inverse"
+	"github.com/invad/invad/lump"
+	"github.com/invad/invad/newton"
+	"github.com/invad/invad/ops"
+	"github.com/invad/invad/tape"
+	"github.com/invad/invad/tensor"
+)
+
+// TestConstantProgramIsSingular: a program whose output does not depend on
+// x (a constant, or ops on constants only) has width 0: every inverse
+// product, the log-determinant, the lump report, the dense inverse and the
+// tapeless VIJP return lump.ErrStructurallySingular naming the output, and
+// Newton does not report convergence. Part of the output constant is
+// refused too (the width drops at the concat).
+func TestConstantProgramIsSingular(t *testing.T) {
+	ones := func(n int) *tensor.Tensor {
+		v := tensor.Zeros(n)
+		v.Fill(1)
+		return v
+	}
+	for _, c := range []struct {
+		name string
+		f    func(*tape.Var) *tape.Var
+	}{
+		{"constant output", func(x *tape.Var) *tape.Var { return ops.Const(x, ones(3)) }},
+		{"op of a constant", func(x *tape.Var) *tape.Var { return ops.Exp(ops.Const(x, ones(3))) }},
+		{"part of the output constant", func(x *tape.Var) *tape.Var {
+			p := ops.Split(x, 2, 1)
+			return ops.Concat(ops.Exp(p[0]), ops.Const(x, ones(1)))
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			x := tensor.New([]int{3}, []float64{0.1, 0.2, 0.3})
+			lin, err := inverse.Linearize(c.f, x)
+			if err != nil {
+				t.Fatalf("Linearize: %v", err)
+			}
+			check := func(what string, err error) {
+				t.Helper()
+				if !errors.Is(err, lump.ErrStructurallySingular) {
+					t.Errorf("%s: err = %v, want lump.ErrStructurallySingular", what, err)
+				}
+			}
+			_, err = lin.LogAbsDet()
+			check("LogAbsDet", err)
+			_, err = lin.IJVP(ones(3))
+			check("IJVP", err)
+			_, err = lin.VIJP(ones(3))
+			check("VIJP", err)
+			_, err = lin.InverseJacobian()
+			check("InverseJacobian", err)
+			_, err = lin.Lumps()
+			check("Lumps", err)
+			_, err = inverse.VIJP(c.f, x, ones(3))
+			check("tapeless VIJP", err)
+			res, err := newton.Solve(c.f, x, newton.Options{NoLineSearch: true})
+			if err == nil || (res != nil && res.Converged) {
+				t.Errorf("newton.Solve: converged %v, err %v; want an error", res != nil && res.Converged, err)
+			}
+			var se *lump.StructurallySingularError
+			if errors.As(err, &se) && se.N-se.Deficiency >= 3 {
+				t.Errorf("width %d reported for a singular program", se.N-se.Deficiency)
+			}
+		})
+	}
+}
+
+// TestCallerMistakesPanic: a nil f and a width limit that is not positive
+// are caller mistakes.
+func TestCallerMistakesPanic(t *testing.T) {
+	x := tensor.Zeros(3)
+	mustPanic(t, "inverse: f is nil", func() { inverse.Linearize(nil, x) })
+	mustPanic(t, "inverse: f is nil", func() { inverse.VIJP(nil, x, x) })
+	mustPanic(t, "inverse: MaxLumpWidth(0)", func() { inverse.MaxLumpWidth(0) })
+	mustPanic(t, "inverse: MaxLumpWidth(-4)", func() { inverse.MaxLumpWidth(-4) })
+}
