@@ -3,6 +3,7 @@ package cuda
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/invad/invad/cpu"
 	"github.com/invad/invad/lump"
@@ -94,7 +95,14 @@ func (d *devEngine) Factor(b sweep.Block[*Tensor]) (sweep.Factor[*Tensor], error
 		if err != nil {
 			var bs *BatchSingular
 			if errors.As(err, &bs) {
-				return nil, &sweep.Singular{Pivot: bs.Pivot, Why: bs.Error()}
+				fig := "pivot"
+				switch {
+				case strings.HasPrefix(bs.Why, "non-finite entry"):
+					fig = "non-finite entry"
+				case strings.HasPrefix(bs.Why, "pivot growth"):
+					fig = "pivot growth"
+				}
+				return nil, &sweep.Singular{Pivot: bs.Pivot, Figure: fig, Why: bs.Error()}
 			}
 			return nil, &sweep.DeviceError{Err: err}
 		}
@@ -120,7 +128,11 @@ func (d *devEngine) Factor(b sweep.Block[*Tensor]) (sweep.Factor[*Tensor], error
 		}
 		lu, sing := cpu.FactorLU(a, n)
 		if sing != nil {
-			return nil, &sweep.Singular{Pivot: sing.Pivot, Why: sing.Why}
+			fig := "pivot"
+			if sing.Index < 0 {
+				fig = "reciprocal condition estimate"
+			}
+			return nil, &sweep.Singular{Pivot: sing.Pivot, Figure: fig, Why: sing.Why}
 		}
 		f := &kronDev{k: n, c: 1, left: true, logdet: lu.LogAbsDet(), how: "dense LU"}
 		f.winv = e.upload(lu.Inverse(), n, n)

@@ -2,6 +2,8 @@ package inverse_test
 
 import (
 	"errors"
+	"math"
+	"strings"
 	"testing"
 
 	"github.com/invad/invad/inverse"
@@ -79,4 +81,23 @@ func TestCallerMistakesPanic(t *testing.T) {
 	mustPanic(t, "inverse: f is nil", func() { inverse.VIJP(nil, x, x) })
 	mustPanic(t, "inverse: MaxLumpWidth(0)", func() { inverse.MaxLumpWidth(0) })
 	mustPanic(t, "inverse: MaxLumpWidth(-4)", func() { inverse.MaxLumpWidth(-4) })
+}
+
+// TestSingularBlockWording: a refused lump names the figure it was refused
+// on, not a "condition number" that is a pivot.
+func TestSingularBlockWording(t *testing.T) {
+	// x + sin x at x = π: the 1×1 blocks 1 + cos x, one of them 0.
+	x := tensor.New([]int{3}, []float64{0.5, math.Pi, 1})
+	lin, err := inverse.Linearize(func(x *tape.Var) *tape.Var { return ops.Add(x, ops.Sin(x)) }, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = lin.LogAbsDet()
+	var be *lump.SingularBlockError
+	if !errors.As(err, &be) {
+		t.Fatalf("err = %v, want a *lump.SingularBlockError", err)
+	}
+	if be.Figure != "pivot" || !strings.Contains(err.Error(), "singular: pivot ") || strings.Contains(err.Error(), "condition number") {
+		t.Errorf("figure %q, message %q: want the pivot named as such", be.Figure, err)
+	}
 }

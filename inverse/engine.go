@@ -1,6 +1,8 @@
 package inverse
 
 import (
+	"strings"
+
 	"github.com/invad/invad/cpu"
 	"github.com/invad/invad/lump"
 	"github.com/invad/invad/sweep"
@@ -105,7 +107,7 @@ func (e *cpuEngine) Factor(b sweep.Block[*tensor.Tensor]) (sweep.Factor[*tensor.
 	case lump.Batch:
 		f, sing := cpu.FactorBatch(b.A.Data(), lp.K, lp.M)
 		if sing != nil {
-			return nil, &sweep.Singular{Pivot: sing.Pivot, Why: sing.Error()}
+			return nil, &sweep.Singular{Pivot: sing.Pivot, Figure: batchFigure(sing.Row, sing.Why), Why: sing.Error()}
 		}
 		return batchFactor{f}, nil
 	default:
@@ -119,7 +121,7 @@ func (e *cpuEngine) Factor(b sweep.Block[*tensor.Tensor]) (sweep.Factor[*tensor.
 		}
 		f, sing := cpu.FactorLU(a, n)
 		if sing != nil {
-			return nil, &sweep.Singular{Pivot: sing.Pivot, Why: sing.Why}
+			return nil, &sweep.Singular{Pivot: sing.Pivot, Figure: denseFigure(sing.Index), Why: sing.Why}
 		}
 		return denseFactor{f}, nil
 	}
@@ -174,4 +176,23 @@ func (s denseFactor) Describe() (string, float64) {
 		return "dense LU", 1 / rc
 	}
 	return "dense LU", 0
+}
+
+// batchFigure names the figure a batched LU refused a block on.
+func batchFigure(row int, why string) string {
+	switch {
+	case row < 0:
+		return "pivot growth"
+	case strings.HasPrefix(why, "non-finite entry"):
+		return "non-finite entry"
+	}
+	return "pivot"
+}
+
+// denseFigure names the figure a dense LU refused a block on.
+func denseFigure(index int) string {
+	if index < 0 {
+		return "reciprocal condition estimate"
+	}
+	return "pivot"
 }

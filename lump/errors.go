@@ -85,7 +85,13 @@ type SingularBlockError struct {
 	Size  int      // its number of unknowns
 	Ops   []string // the ops whose equations are in it, one per entry of Nodes
 	Nodes []int    // their tape positions, ascending
-	Cond  float64  // the LU's condition number estimate (+Inf if exactly singular)
+	// Cond is the figure the block was refused on, and Figure names it:
+	// "pivot" (zero, or tiny against the block's entries), "non-finite
+	// entry", "pivot growth", "reciprocal condition estimate", or
+	// "condition number" (the LU's estimate, +Inf if exactly singular;
+	// also when Figure is empty).
+	Cond   float64
+	Figure string
 }
 
 func (e *SingularBlockError) Error() string {
@@ -93,8 +99,12 @@ func (e *SingularBlockError) Error() string {
 	for i, op := range e.Ops {
 		names[i] = fmt.Sprintf("%s at tape position %d", op, e.Nodes[i])
 	}
-	return fmt.Sprintf("lump: block %d (%d unknowns; equations of %s) is singular: condition number %g",
-		e.Block, e.Size, strings.Join(names, ", "), e.Cond)
+	fig := e.Figure
+	if fig == "" {
+		fig = "condition number"
+	}
+	return fmt.Sprintf("lump: block %d (%d unknowns; equations of %s) is singular: %s %g",
+		e.Block, e.Size, strings.Join(names, ", "), fig, e.Cond)
 }
 
 // Is makes errors.Is(err, tape.ErrSingular) true.

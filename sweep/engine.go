@@ -80,8 +80,9 @@ type Factor[V any] interface {
 // Singular is a batch or dense block the engine refused: the executor
 // turns it into *lump.SingularBlockError naming the lump's ops.
 type Singular struct {
-	Pivot float64 // the offending pivot, growth or condition figure
-	Why   string  // the engine's words
+	Pivot  float64 // the offending pivot, entry, growth or condition figure
+	Figure string  // what Pivot is: "pivot", "non-finite entry", "pivot growth", "reciprocal condition estimate"
+	Why    string  // the engine's words
 }
 
 func (s *Singular) Error() string { return s.Why }

@@ -208,7 +208,7 @@ func (x *Exec[V]) factorError(li int, err error) error {
 	lp := &an.Lumps[li]
 	var sg *Singular
 	if errors.As(err, &sg) {
-		e := &lump.SingularBlockError{Block: li, Size: lp.Width, Cond: sg.Pivot}
+		e := &lump.SingularBlockError{Block: li, Size: lp.Width, Cond: sg.Pivot, Figure: sg.Figure}
 		for _, q := range lp.Eqs {
 			if nd := an.Eqs[q].Node; nd != nil && (len(e.Nodes) == 0 || e.Nodes[len(e.Nodes)-1] != nd.Pos) {
 				e.Ops, e.Nodes = append(e.Ops, nd.Op.Name()), append(e.Nodes, nd.Pos)
