@@ -101,3 +101,39 @@ func TestSingularBlockWording(t *testing.T) {
 		t.Errorf("figure %q, message %q: want the pivot named as such", be.Figure, err)
 	}
 }
+
+// TestDstOverlappingAConstantPanics: a ...To destination that shares memory
+// with a constant the program reads would overwrite it (ops.Const does not
+// copy): a caller mistake, refused before anything is written.
+func TestDstOverlappingAConstantPanics(t *testing.T) {
+	w := tensor.New([]int{3, 3}, []float64{2, 0, 0, 0, 3, 0, 0, 0, 4})
+	f := func(x *tape.Var) *tape.Var { return ops.MatMul(ops.Const(x, w), x) }
+	x := tensor.New([]int{3}, []float64{1, 2, 3})
+	lin, err := inverse.Linearize(f, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keep := append([]float64(nil), w.Data()...)
+	dst := tensor.New([]int{3}, w.Data()[3:6])
+	mustPanic(t, "inverse: JVPTo dst shares memory with a constant", func() { lin.JVPTo(dst, x) })
+	mustPanic(t, "inverse: IJVPTo dst shares memory with a constant", func() { lin.IJVPTo(dst, x) })
+	for i, v := range w.Data() {
+		if v != keep[i] {
+			t.Fatalf("W changed: %v", w.Data())
+		}
+	}
+}
+
+// TestTapelessNoticesChangedParameters: f records the same ops with other
+// parameters on its second run: an error, not a wrong answer.
+func TestTapelessNoticesChangedParameters(t *testing.T) {
+	calls := 0
+	f := func(x *tape.Var) *tape.Var {
+		calls++
+		return ops.Scale(x, float64(calls))
+	}
+	x := tensor.New([]int{2}, []float64{1, 2})
+	if _, err := inverse.VIJP(f, x, x); err == nil || !strings.Contains(err.Error(), "scale(2)") {
+		t.Errorf("err = %v, want one naming scale(2) against scale(1)", err)
+	}
+}

@@ -25,6 +25,7 @@ type Linearization struct {
 	fwdIdle idle[*workspace] // JVP and VJP workspaces
 
 	vars     []*tape.Var // per var id, the program's values
+	consts   [][]float64 // the data of the constants the ops read (dst must not overlap them)
 	maxWidth int
 	invOnce  sync.Once
 	inv      *cpuExec
@@ -86,6 +87,15 @@ func Linearize(f func(x *tape.Var) *tape.Var, x *tensor.Tensor, opts ...Option) 
 	for _, nd := range prog.Nodes {
 		l.varying[nd.Out.ID()] = true
 		l.vars[nd.Out.ID()] = nd.Out
+	}
+	seen := map[*tape.Var]bool{}
+	for _, nd := range prog.Nodes {
+		for _, v := range nd.In {
+			if v.IsConst() && !seen[v] {
+				seen[v] = true
+				l.consts = append(l.consts, v.Value().Data())
+			}
+		}
 	}
 	l.fwd = forwardPlan(prog)
 	l.rev = reversePlan(prog)
@@ -160,6 +170,11 @@ func (l *Linearization) checkDst(name string, dst, arg *tensor.Tensor, shape []i
 	d := dst.Data()
 	if (arg != nil && overlap(d, arg.Data())) || overlap(d, l.x.Data()) || overlap(d, l.prog.Output.Value().Data()) {
 		panic("inverse: " + name + " dst shares memory with its argument, x or f(x)")
+	}
+	for _, c := range l.consts {
+		if overlap(d, c) {
+			panic("inverse: " + name + " dst shares memory with a constant of f (ops.Const's data is not copied)")
+		}
 	}
 }
 

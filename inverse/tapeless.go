@@ -209,9 +209,9 @@ func (sw *streamer) hook(op tape.Op, in []*tape.Var, out *tape.Var) {
 	if nd == nil {
 		return // dead code: no lump needs it
 	}
-	if nd.Pos != pos || nd.Op.Name() != op.Name() || !tensor.SameShape(nd.Out.Shape(), out.Shape()) {
-		sw.err = fmt.Errorf("inverse: tapeless VIJP: f recorded %s %v at position %d on its second run, %s %v at position %d on its first",
-			op.Name(), out.Shape(), pos, nd.Op.Name(), nd.Out.Shape(), nd.Pos)
+	if nd.Pos != pos || nd.Op.Name() != op.Name() || !tensor.SameShape(nd.Out.Shape(), out.Shape()) || fmt.Sprint(op) != fmt.Sprint(nd.Op) {
+		sw.err = fmt.Errorf("inverse: tapeless VIJP: f recorded %v %v at position %d on its second run, %v %v at position %d on its first",
+			op, out.Shape(), pos, nd.Op, nd.Out.Shape(), nd.Pos)
 		return
 	}
 	if sw.need[out.ID()] > 0 {
