@@ -107,27 +107,27 @@ func eval(F func(*tape.Var) *tape.Var, x *tensor.Tensor) *tensor.Tensor {
 	return F(tape.NewTape().Input(x)).Value()
 }
 
-// Solve runs Newton's method from x0 (not modified). It panics if x0 is nil
-// or F does not map x0's shape to as many elements.
+// Solve runs Newton's method from x0 (not modified). F(x0) is evaluated
+// first: a point within Tol is returned as converged without linearizing
+// (so a root where J is singular is found, not refused).
+//
+// It panics if x0 or F is nil, or an option is out of range (NaN,
+// negative, Damping above 1 or below 1e-10; zero means the default).
+// Errors: those of the linearizations and inverse products, wrapped with
+// the iteration (inverse.ErrSize when F changes its output size, a singular
+// lump, ...); ErrNoConvergence when MaxIter iterations do not reach Tol, the
+// line search finds no decrease, or the steps stall below StepTol while
+// ‖F‖∞ is still above Tol. Converged is true only at a point whose
+// ‖F‖∞ ≤ Tol; Result.Residual is always ‖F‖∞ at Result.X as evaluated (NaN
+// if F could not be evaluated there).
 func Solve(F func(x *tape.Var) *tape.Var, x0 *tensor.Tensor, opt Options) (*Result, error) {
 	if x0 == nil {
 		panic("newton: nil x0")
 	}
-	if opt.MaxIter <= 0 {
-		opt.MaxIter = 50
+	if F == nil {
+		panic("newton: nil F")
 	}
-	if opt.Tol <= 0 {
-		opt.Tol = 1e-10
-	}
-	if opt.StepTol <= 0 {
-		opt.StepTol = 1e-15
-	}
-	if opt.Damping <= 0 || opt.Damping > 1 {
-		opt.Damping = 1
-	}
-	if opt.Chord <= 0 {
-		opt.Chord = 1
-	}
+	opt = defaults(opt)
 	linearize := opt.Linearizer
 	if linearize == nil {
 		linearize = func(F func(x *tape.Var) *tape.Var, x *tensor.Tensor) (Linear, error) {
@@ -143,7 +143,7 @@ func Solve(F func(x *tape.Var) *tape.Var, x0 *tensor.Tensor, opt Options) (*Resu
 		evalF = func(F func(x *tape.Var) *tape.Var, x *tensor.Tensor) (*tensor.Tensor, error) { return eval(F, x), nil }
 	}
 	x := x0.Clone()
-	res := &Result{X: x}
+	res := &Result{X: x, Residual: math.NaN()}
 	var lin Linear
 	release := func() {
 		if c, ok := lin.(interface{ Close() }); ok {
@@ -151,7 +151,19 @@ func Solve(F func(x *tape.Var) *tape.Var, x0 *tensor.Tensor, opt Options) (*Resu
 		}
 	}
 	defer func() { release() }()
-	var fx *tensor.Tensor
+	// F at x0 first: a root is returned before anything is factorized.
+	fx, err := evalF(F, x)
+	if err != nil {
+		return res, fmt.Errorf("newton: evaluating F at x0: %w", err)
+	}
+	if fx.Len() != x.Len() {
+		return res, fmt.Errorf("newton: at x0: %w", &inverse.SizeError{In: x.Shape(), Out: fx.Shape()})
+	}
+	res.Residual, _ = norms(fx.Data())
+	if res.Residual <= opt.Tol {
+		res.Converged = true
+		return res, nil
+	}
 	age := opt.Chord
 	dx := tensor.Zeros(x.Shape()...) // the step, reused by every iteration
 	for k := 1; k <= opt.MaxIter; k++ {
@@ -159,7 +171,6 @@ func Solve(F func(x *tape.Var) *tape.Var, x0 *tensor.Tensor, opt Options) (*Resu
 		it := Iter{K: k}
 		if age >= opt.Chord {
 			release()
-			var err error
 			lin, err = linearize(F, x)
 			if err != nil {
 				return res, fmt.Errorf("newton: iteration %d: %w", k, err)
@@ -176,13 +187,6 @@ func Solve(F func(x *tape.Var) *tape.Var, x0 *tensor.Tensor, opt Options) (*Resu
 				it.Lumps = len(lumps)
 			}
 		}
-		if k == 1 {
-			res.Residual, _ = norms(fx.Data())
-			if res.Residual <= opt.Tol {
-				res.Converged = true
-				return res, nil
-			}
-		}
 		if err := lin.IJVPTo(dx, fx); err != nil {
 			return res, fmt.Errorf("newton: iteration %d: %w", k, err)
 		}
@@ -194,7 +198,6 @@ func Solve(F func(x *tape.Var) *tape.Var, x0 *tensor.Tensor, opt Options) (*Resu
 			for i, d := range dx.Data() {
 				xn.Data()[i] -= alpha * d
 			}
-			var err error
 			if fn, err = evalF(F, xn); err != nil {
 				return res, fmt.Errorf("newton: iteration %d: evaluating F: %w", k, err)
 			}
@@ -222,10 +225,52 @@ func Solve(F func(x *tape.Var) *tape.Var, x0 *tensor.Tensor, opt Options) (*Resu
 				return res, err
 			}
 		}
-		if res.Residual <= opt.Tol || it.Step <= opt.StepTol*(1+xinf) {
+		if res.Residual <= opt.Tol {
 			res.Converged = true
 			return res, nil
 		}
+		if it.Step <= opt.StepTol*(1+xinf) {
+			return res, fmt.Errorf("newton: iteration %d: the step %.3g fell below StepTol·(1 + ‖x‖∞) with ‖F‖∞ = %.3g still above Tol = %.3g: %w",
+				k, it.Step, res.Residual, opt.Tol, ErrNoConvergence)
+		}
 	}
 	return res, fmt.Errorf("newton: ‖F‖∞ = %g after %d iterations: %w", res.Residual, opt.MaxIter, ErrNoConvergence)
+}
+
+// defaults fills the zero options with their defaults and panics on an
+// option out of range.
+func defaults(opt Options) Options {
+	bad := func(name string, v float64, want string) {
+		panic(fmt.Sprintf("newton: Options.%s = %v: %s (zero means the default)", name, v, want))
+	}
+	switch {
+	case opt.MaxIter < 0:
+		bad("MaxIter", float64(opt.MaxIter), "must not be negative")
+	case opt.Chord < 0:
+		bad("Chord", float64(opt.Chord), "must not be negative")
+	case !(opt.Tol >= 0) || math.IsInf(opt.Tol, 0):
+		bad("Tol", opt.Tol, "must be finite and not negative")
+	case !(opt.StepTol >= 0) || math.IsInf(opt.StepTol, 0):
+		bad("StepTol", opt.StepTol, "must be finite and not negative")
+	case !(opt.Damping >= 0 && opt.Damping <= 1):
+		bad("Damping", opt.Damping, "must be in (0, 1]")
+	case opt.Damping != 0 && opt.Damping < 1e-10:
+		bad("Damping", opt.Damping, "must be at least 1e-10, where the line search gives up")
+	}
+	if opt.MaxIter == 0 {
+		opt.MaxIter = 50
+	}
+	if opt.Tol == 0 {
+		opt.Tol = 1e-10
+	}
+	if opt.StepTol == 0 {
+		opt.StepTol = 1e-15
+	}
+	if opt.Damping == 0 {
+		opt.Damping = 1
+	}
+	if opt.Chord == 0 {
+		opt.Chord = 1
+	}
+	return opt
 }

@@ -1,0 +1,118 @@
+package newton_test
+
+import (
+	"errors"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/invad/invad/newton"
+	"github.com/invad/invad/ops"
+	"github.com/invad/invad/tape"
+	"github.com/invad/invad/tensor"
+)
+
+// shifted is F(x) = x³ − 1 + 0.1·x: one real root near 0.97 per element.
+func shifted(x *tape.Var) *tape.Var {
+	return ops.Add(ops.AddScalar(ops.Cube(x), -1), ops.Scale(x, 0.1))
+}
+
+// TestBadOptionsPanic: NaN, negative or out-of-range options are caller
+// mistakes (zero is the default).
+func TestBadOptionsPanic(t *testing.T) {
+	x := tensor.New([]int{2}, []float64{2, 2})
+	for _, o := range []newton.Options{
+		{Damping: math.NaN()}, {Damping: -1}, {Damping: 1.5}, {Damping: 1e-300},
+		{Tol: math.NaN()}, {Tol: -1}, {Tol: math.Inf(1)}, {StepTol: math.NaN()},
+		{MaxIter: -1}, {Chord: -2},
+	} {
+		func() {
+			defer func() {
+				if r, _ := recover().(string); !strings.HasPrefix(r, "newton: Options.") {
+					t.Errorf("%+v: panic %q, want newton: Options....", o, r)
+				}
+			}()
+			newton.Solve(shifted, x, o)
+		}()
+	}
+}
+
+// TestRootWhereJIsSingular: x² = 0 from x0 = 0 is a root where J is
+// singular: converged at once, nothing factorized.
+func TestRootWhereJIsSingular(t *testing.T) {
+	res, err := newton.Solve(ops.Square, tensor.Zeros(3), newton.Options{})
+	if err != nil || !res.Converged || res.Residual != 0 || res.Iters != 0 {
+		t.Errorf("converged %v, residual %g, iters %d, err %v", res.Converged, res.Residual, res.Iters, err)
+	}
+}
+
+// TestFailureReportsTheResidual: a solve that fails in its first iteration
+// reports ‖F(x0)‖∞ as evaluated, not 0.
+func TestFailureReportsTheResidual(t *testing.T) {
+	// x² from 0.5 ... with a singular J at x0 = 0 shifted: F = x² + 1 at 0
+	// has J = 0 and ‖F‖ = 1.
+	F := func(x *tape.Var) *tape.Var { return ops.AddScalar(ops.Square(x), 1) }
+	res, err := newton.Solve(F, tensor.Zeros(2), newton.Options{})
+	if err == nil {
+		t.Fatal("no error for a singular J")
+	}
+	if res.Converged || res.Residual != 1 {
+		t.Errorf("converged %v, residual %g; want not converged, residual 1", res.Converged, res.Residual)
+	}
+}
+
+// TestStallIsNotConvergence: steps that stall below StepTol while ‖F‖ is
+// above Tol end with ErrNoConvergence, not Converged.
+func TestStallIsNotConvergence(t *testing.T) {
+	x := tensor.New([]int{2}, []float64{2, 2})
+	res, err := newton.Solve(shifted, x, newton.Options{StepTol: 1, NoLineSearch: true})
+	if !errors.Is(err, newton.ErrNoConvergence) || res.Converged {
+		t.Errorf("converged %v, err %v; want ErrNoConvergence", res.Converged, err)
+	}
+	if res.Residual <= 1e-10 {
+		t.Errorf("residual %g: the test wants a stall above Tol", res.Residual)
+	}
+}
+
+// FuzzOptions: whatever the options, Solve panics with "newton: Options."
+// or returns; it never reports convergence at a point whose residual
+// exceeds the tolerance, and the reported residual is F's at X.
+func FuzzOptions(f *testing.F) {
+	f.Add(1.0, 1e-10, 1e-15, 50, 1, false)
+	f.Add(math.NaN(), 0.0, 0.0, 0, 0, true)
+	f.Add(1e-300, 1.0, 1.0, 3, 2, false)
+	f.Add(0.5, -1.0, 0.0, 10, 3, true)
+	f.Fuzz(func(t *testing.T, damping, tol, stepTol float64, maxIter, chord int, noLS bool) {
+		o := newton.Options{Damping: damping, Tol: tol, StepTol: stepTol, MaxIter: maxIter % 60, Chord: chord % 5, NoLineSearch: noLS}
+		defer func() {
+			if r := recover(); r != nil {
+				if s, _ := r.(string); !strings.HasPrefix(s, "newton: Options.") {
+					panic(r)
+				}
+			}
+		}()
+		x := tensor.New([]int{2}, []float64{2, 0.5})
+		res, err := newton.Solve(shifted, x, o)
+		if res == nil {
+			t.Fatalf("nil result (err %v)", err)
+		}
+		want := tol
+		if want == 0 {
+			want = 1e-10
+		}
+		if res.Converged && !(res.Residual <= want) {
+			t.Fatalf("converged at residual %g above Tol %g", res.Residual, want)
+		}
+		if err == nil && !res.Converged {
+			t.Fatalf("no error and not converged")
+		}
+		fx := shifted(tape.NewTape().Input(res.X)).Value()
+		m := 0.0
+		for _, v := range fx.Data() {
+			m = math.Max(m, math.Abs(v))
+		}
+		if !math.IsNaN(res.Residual) && m != res.Residual {
+			t.Fatalf("reported residual %g, F(X) has %g", res.Residual, m)
+		}
+	})
+}
