@@ -1,8 +1,11 @@
 // Package bench holds invad's benchmark programs, their plain-Go
-// baselines, and the comparison harness behind `invad bench` (Run): four
-// problem families timed with invad's products, a dense Jacobian and LU,
-// restarted GMRES on JVPs and, where Python with torch is installed,
-// PyTorch, written out as a Markdown table and log-log plots.
+// baselines, and the comparison harness behind `invad bench` (Run). The
+// programs themselves live in package catalog (its Bench set); bench keeps
+// its names for them (Elementwise10, Coupling, CouplingNet, Robertson, ...)
+// as thin wrappers. The comparison runs four problem families timed with
+// invad's products, a dense Jacobian and LU, restarted GMRES on JVPs and,
+// where Python with torch is installed, PyTorch, written out as a Markdown
+// table and log-log plots.
 //
 // Run the Go benchmarks with
 //

@@ -12,7 +12,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/invad/invad/backend"
-	"github.com/invad/invad/bench"
+	"github.com/invad/invad/catalog"
 	"github.com/invad/invad/inverse"
 	"github.com/invad/invad/newton"
 	"github.com/invad/invad/ops"
@@ -20,13 +20,13 @@ import (
 	"github.com/invad/invad/tensor"
 )
 
-// couplingProblem is the embedded default problem: the affine coupling
-// layer of the benchmarks (bench.Coupling: rows of 8 features, s and t
+// couplingProblem is the embedded default problem, the catalogue's
+// "coupling" (catalog.CouplingCumsum): the affine coupling layer of the
+// benchmarks (catalog.Coupling: rows of 8 features, s and t
 // one-hidden-layer MLPs applied row-wise as X·W products) over a batch of
 // rows, followed by a running sum.
 func couplingProblem(rows int) func(x *tape.Var) *tape.Var {
-	layer := bench.Coupling(2 * rows * bench.CouplingHalf)
-	return func(x *tape.Var) *tape.Var { return ops.Cumsum(layer(x)) }
+	return catalog.MustGet("coupling").Build(2 * rows * catalog.CouplingHalf)
 }
 
 func runDemo(args []string, out io.Writer) error {
@@ -69,7 +69,7 @@ flags:`)
 			fmt.Fprintf(out, "matrix products by cuBLAS (%s)\n", gpu.CuBLAS())
 		}
 	}
-	const half = bench.CouplingHalf
+	const half = catalog.CouplingHalf
 	n := 2 * *rows * half
 	rng := rand.New(rand.NewPCG(1, 1))
 	randn := func(n int) *tensor.Tensor {

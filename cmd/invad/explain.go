@@ -37,11 +37,11 @@ func runExplain(args []string, out io.Writer) error {
 	for i := range x.Data() {
 		x.Data()[i] = 0.5 * rng.NormFloat64()
 	}
-	lin, err := inverse.Linearize(ex.build(*n), x)
+	lin, err := inverse.Linearize(ex.Build(*n), x)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "program %s, n = %d: %s\n%d ops on the tape (%d pruned)\n\n", *prog, *n, ex.about, len(lin.Program().Nodes), lin.Program().Pruned)
+	fmt.Fprintf(out, "program %s, n = %d: %s\n%d ops on the tape (%d pruned)\n\n", *prog, *n, ex.About, len(lin.Program().Nodes), lin.Program().Pruned)
 	lumps, err := lin.Lumps()
 	if err != nil {
 		fmt.Fprintf(out, "no inverse: %v\n", err)

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/invad/invad/catalog"
 )
 
 func TestDemoConverges(t *testing.T) {
@@ -31,15 +33,16 @@ func TestDemoConverges(t *testing.T) {
 }
 
 func TestExplainEveryExample(t *testing.T) {
-	for name := range examples {
+	for _, p := range catalog.In(catalog.Explain) {
+		name := p.Name
 		var out bytes.Buffer
 		if err := runExplain([]string{"-program", name, "-n", "48"}, &out); err != nil {
 			t.Fatalf("explain %s: %v", name, err)
 		}
 		s := out.String()
-		if name == "singular" {
+		if p.Singular {
 			if !strings.Contains(s, "structurally singular") {
-				t.Errorf("explain singular: %s", s)
+				t.Errorf("explain %s: %s", name, s)
 			}
 			continue
 		}

@@ -11,8 +11,8 @@ import (
 
 	"gonum.org/v1/gonum/mat"
 
+	"github.com/invad/invad/catalog"
 	"github.com/invad/invad/inverse"
-	"github.com/invad/invad/inverse/inversetest"
 	"github.com/invad/invad/lump"
 	"github.com/invad/invad/lump/lumptest"
 	"github.com/invad/invad/ops"
@@ -37,94 +37,21 @@ type program struct {
 	f      func(x *tape.Var) *tape.Var
 }
 
-// matrix is the shared test programs' seeded matrix (inversetest.Matrix).
-var matrix = inversetest.Matrix
+// matrix is the shared test programs' seeded matrix (catalog.Matrix).
+var matrix = catalog.Matrix
 
-// programs is the table of composed programs for the numerical checks.
-var programs = []program{
-	{name: "exp2tanh", reason: "three diagonal single-op steps (design note §6)", shape: []int{7}, lo: -2, hi: 2,
-		f: func(x *tape.Var) *tape.Var { return ops.Exp(ops.Scale(ops.Tanh(x), 2)) }},
-	{name: "x+sin(x)", reason: "one lump: sin expands, + contracts", shape: []int{6}, lo: -3, hi: 3,
-		f: func(x *tape.Var) *tape.Var { return ops.Add(x, ops.Sin(x)) }},
-	{name: "x*x", reason: "x used in two slots of one op", shape: []int{5}, lo: 0.5, hi: 2,
-		f: func(x *tape.Var) *tape.Var { return ops.Mul(x, x) }},
-	{name: "Wx", reason: "constant dense operator", shape: []int{6}, lo: -1, hi: 1,
-		f: func(x *tape.Var) *tape.Var { return ops.MatMul(ops.Const(x, matrix(1, 6, 6, 3)), x) }},
-	{name: "XW", reason: "row-batched product with a constant right factor", shape: []int{4, 3}, lo: -1, hi: 1,
-		f: func(x *tape.Var) *tape.Var { return ops.Tanh(ops.MatMul(x, ops.Const(x, matrix(2, 3, 3, 2)))) }},
-	{name: "coupling", reason: "affine coupling layer with a small MLP; split and concat", shape: []int{8}, lo: -1, hi: 1,
-		f: func(x *tape.Var) *tape.Var {
-			ab := ops.Split(x, 4, 4)
-			a, b := ab[0], ab[1]
-			h := ops.Tanh(ops.MatMul(ops.Const(x, matrix(3, 5, 4, 0)), a))
-			s := ops.MatMul(ops.Const(x, matrix(4, 4, 5, 0)), h)
-			t := ops.MatMul(ops.Const(x, matrix(5, 4, 5, 0)), h)
-			return ops.Concat(a, ops.Add(ops.Mul(b, ops.Exp(s)), t))
-		}},
-	{name: "rotation(a,b)", reason: "rotation by an angle that depends on both rotated halves: dense coupling", shape: []int{6}, lo: -1, hi: 1,
-		f: func(x *tape.Var) *tape.Var {
-			p := ops.Split(x, 3, 3)
-			a, b := p[0], p[1]
-			th := ops.Scale(ops.Sin(ops.Add(a, b)), 0.3)
-			c, d := ops.Cos(th), ops.Sin(th)
-			return ops.Concat(ops.Sub(ops.Mul(a, c), ops.Mul(b, d)), ops.Add(ops.Mul(a, d), ops.Mul(b, c)))
-		}},
-	{name: "chains", reason: "two independent chains on the halves of x", shape: []int{6}, lo: -1, hi: 1,
-		f: func(x *tape.Var) *tape.Var {
-			p := ops.Split(x, 3, 3)
-			return ops.Concat(ops.Sigmoid(ops.Exp(p[0])), ops.Softplus(ops.Cumsum(p[1])))
-		}},
-	{name: "constants", reason: "constants enter through every binary op and fold", shape: []int{5}, lo: 0.5, hi: 1.5,
-		f: func(x *tape.Var) *tape.Var {
-			c := ops.Const(x, tensor.New([]int{5}, []float64{1, 2, 3, 4, 5}))
-			c2 := ops.Exp(c) // folds into a constant
-			return ops.Div(ops.Sub(ops.Mul(x, c2), c), ops.AddScalar(c, 1))
-		}},
-	{name: "broadcast", reason: "a rank-0 value broadcast over x: one dense lump", shape: []int{5}, lo: -1, hi: 1,
-		f: func(x *tape.Var) *tape.Var {
-			s := ops.Sum(ops.Square(x))
-			return ops.Add(ops.Scale(x, 3), ops.Mul(s, ops.Sin(x)))
-		}},
-	{name: "cumsum2d", reason: "triangular step on a matrix, leaky nonlinearity", shape: []int{4, 3}, lo: -1, hi: 1,
-		f: func(x *tape.Var) *tape.Var { return ops.LeakyReLU(ops.Cumsum(x), 0.1) }},
-	{name: "reshape", reason: "reshape relabels elements; X W after it", shape: []int{12}, lo: -1, hi: 1,
-		f: func(x *tape.Var) *tape.Var {
-			m := ops.MatMul(ops.Reshape(x, 4, 3), ops.Const(x, matrix(6, 3, 3, 2)))
-			return ops.Reshape(ops.Sigmoid(m), 12)
-		}},
-	{name: "residual", reason: "invertible residual block x + 0.3 tanh(W x)", shape: []int{6}, lo: -1, hi: 1,
-		f: func(x *tape.Var) *tape.Var {
-			return ops.Add(x, ops.Scale(ops.Tanh(ops.MatMul(ops.Const(x, matrix(8, 6, 6, 0)), x)), 0.3))
-		}},
-	{name: "xtimesX", reason: "a variable on both sides of a product", shape: []int{3, 3}, lo: -1, hi: 1,
-		f: func(x *tape.Var) *tape.Var { return ops.Add(ops.MatMul(x, x), ops.Scale(x, 4)) }},
-	{name: "divlog", reason: "division by a varying value, logs and cubes", shape: []int{5}, lo: 0.5, hi: 2,
-		f: func(x *tape.Var) *tape.Var {
-			return ops.Div(ops.Log1p(ops.Cube(x)), ops.Expm1(ops.Recip(x)))
-		}},
-	{name: "identity", reason: "f returns x itself: no ops", shape: []int{4}, lo: -1, hi: 1,
-		f: func(x *tape.Var) *tape.Var { return x }},
-	{name: "reshape-only", reason: "y is a view of x and nothing else", shape: []int{2, 3}, lo: -1, hi: 1,
-		f: func(x *tape.Var) *tape.Var { return ops.Reshape(x, 6) }},
-	{name: "neg-cos", reason: "negation and cosine through a reshape to 2-D", shape: []int{6}, lo: 0.2, hi: 1.2,
-		f: func(x *tape.Var) *tape.Var { return ops.Reshape(ops.Neg(ops.Cos(ops.Reshape(x, 2, 3))), 6) }},
-	{name: "x-sin-swap", reason: "halves swapped, then a genuine cross-half coupling", shape: []int{6}, lo: -1, hi: 1,
-		f: func(x *tape.Var) *tape.Var {
-			p := ops.Split(x, 3, 3)
-			a, b := p[0], p[1]
-			return ops.Concat(ops.Add(b, ops.Scale(ops.Sin(a), 0.5)), ops.Add(a, ops.Scale(ops.Cos(b), 0.5)))
-		}},
-}
-
-// point draws x for a program.
-func point(p program, seed uint64) *tensor.Tensor {
-	rng := rand.New(rand.NewPCG(seed, 1))
-	x := tensor.Zeros(p.shape...)
-	for i := range x.Data() {
-		x.Data()[i] = p.lo + (p.hi-p.lo)*rng.Float64()
+// programs is the table of composed programs for the numerical checks: the
+// catalogue's Scalar set (package catalog).
+var programs = func() []program {
+	var ps []program
+	for _, p := range catalog.In(catalog.Scalar) {
+		ps = append(ps, program{name: p.Name, reason: p.About, shape: p.Shape, lo: p.Lo, hi: p.Hi, f: p.F})
 	}
-	return x
-}
+	return ps
+}()
+
+// point draws x for a program (catalog.Uniform).
+func point(p program, seed uint64) *tensor.Tensor { return catalog.Uniform(p.shape, p.lo, p.hi, seed) }
 
 // linearize records f at x and fails the test on an error.
 func linearize(t *testing.T, f func(*tape.Var) *tape.Var, x *tensor.Tensor) *inverse.Linearization {
