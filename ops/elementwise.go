@@ -18,6 +18,7 @@ type Elementwise struct {
 	params string
 	decl   *UnaryDecl
 	f      func(x, p float64) float64
+	f1     func(x float64) float64 // f for ops without a parameter, called directly
 	// df returns f'(x) given x and y = f(x), so that rules can reuse y
 	// (exp' = y, tanh' = 1 - y²).
 	df func(x, y, p float64) float64
@@ -107,6 +108,14 @@ func ForwardOf[T tensor.Float](e *Elementwise, dst, x *tensor.Dense[T]) {
 		})
 		return
 	}
+	if f1 := e.f1; f1 != nil {
+		cpu.For(len(d), func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				d[i] = T(f1(float64(xs[i])))
+			}
+		})
+		return
+	}
 	f, p := e.f, e.param
 	cpu.For(len(d), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
@@ -177,6 +186,10 @@ type UnaryDecl struct {
 	// (leaky_relu's alpha, scale's c; 0 for the ops without one).
 	F  func(x, p float64) float64
 	DF func(x, y, p float64) float64
+	// F1, for an op without a parameter, is f itself (math.Exp): the CPU
+	// loops call it directly, one call per element instead of two. F is
+	// then set from it.
+	F1 func(x float64) float64
 	// DevF and DevDF are F and DF as CUDA C expressions of the doubles x,
 	// y and p; they may call the helpers of cuda/kernels/elementwise.cu
 	// (sigmoid) and CUDA's math library.
@@ -194,9 +207,13 @@ func UnaryDecls() []*UnaryDecl { return append([]*UnaryDecl(nil), unaryDecls...)
 
 // op returns the declared op with parameter p (params: its text in String).
 func (d *UnaryDecl) op(p float64, params string) *Elementwise {
-	e := &Elementwise{name: d.Name, params: params, decl: d, f: d.F, df: d.DF, param: p}
+	f := d.F
+	if f == nil { // before init has set it from F1
+		f = fx(d.F1)
+	}
+	e := &Elementwise{name: d.Name, params: params, decl: d, f: f, f1: d.F1, df: d.DF, param: p}
 	if d.Linear {
-		e.linear, e.coef, e.shift = true, d.DF(0, d.F(0, p), p), d.F(0, p)
+		e.linear, e.coef, e.shift = true, d.DF(0, f(0, p), p), f(0, p)
 	}
 	return e
 }
@@ -224,24 +241,32 @@ func fx(f func(float64) float64) func(x, p float64) float64 {
 	return func(x, _ float64) float64 { return f(x) }
 }
 
+func init() {
+	for _, d := range unaryDecls {
+		if d.F == nil && d.F1 != nil {
+			d.F = fx(d.F1)
+		}
+	}
+}
+
 var unaryDecls = []*UnaryDecl{
 	{Name: "neg", F: func(x, p float64) float64 { return -x }, DF: func(x, y, p float64) float64 { return -1 },
 		DevF: "-x", DevDF: "-1.0", Linear: true},
-	{Name: "exp", F: fx(math.Exp), DF: func(x, y, p float64) float64 { return y }, DevF: "exp(x)", DevDF: "y"},
-	{Name: "log", F: fx(math.Log), DF: func(x, y, p float64) float64 { return 1 / x }, DevF: "log(x)", DevDF: "1.0 / x"},
-	{Name: "tanh", F: fx(math.Tanh), DF: func(x, y, p float64) float64 { return 1 - y*y }, DevF: "tanh(x)", DevDF: "1.0 - y * y"},
-	{Name: "sigmoid", F: fx(sigmoid), DF: func(x, y, p float64) float64 { return y * (1 - y) }, DevF: "sigmoid(x)", DevDF: "y * (1.0 - y)"},
-	{Name: "sin", F: fx(math.Sin), DF: func(x, y, p float64) float64 { return math.Cos(x) }, DevF: "sin(x)", DevDF: "cos(x)"},
-	{Name: "cos", F: fx(math.Cos), DF: func(x, y, p float64) float64 { return -math.Sin(x) }, DevF: "cos(x)", DevDF: "-sin(x)"},
-	{Name: "sqrt", F: fx(math.Sqrt), DF: func(x, y, p float64) float64 { return 0.5 / y }, DevF: "sqrt(x)", DevDF: "0.5 / y"},
+	{Name: "exp", F1: math.Exp, DF: func(x, y, p float64) float64 { return y }, DevF: "exp(x)", DevDF: "y"},
+	{Name: "log", F1: math.Log, DF: func(x, y, p float64) float64 { return 1 / x }, DevF: "log(x)", DevDF: "1.0 / x"},
+	{Name: "tanh", F1: math.Tanh, DF: func(x, y, p float64) float64 { return 1 - y*y }, DevF: "tanh(x)", DevDF: "1.0 - y * y"},
+	{Name: "sigmoid", F1: sigmoid, DF: func(x, y, p float64) float64 { return y * (1 - y) }, DevF: "sigmoid(x)", DevDF: "y * (1.0 - y)"},
+	{Name: "sin", F1: math.Sin, DF: func(x, y, p float64) float64 { return math.Cos(x) }, DevF: "sin(x)", DevDF: "cos(x)"},
+	{Name: "cos", F1: math.Cos, DF: func(x, y, p float64) float64 { return -math.Sin(x) }, DevF: "cos(x)", DevDF: "-sin(x)"},
+	{Name: "sqrt", F1: math.Sqrt, DF: func(x, y, p float64) float64 { return 0.5 / y }, DevF: "sqrt(x)", DevDF: "0.5 / y"},
 	{Name: "square", F: func(x, p float64) float64 { return x * x }, DF: func(x, y, p float64) float64 { return 2 * x },
 		DevF: "x * x", DevDF: "2.0 * x"},
 	{Name: "cube", F: func(x, p float64) float64 { return x * x * x }, DF: func(x, y, p float64) float64 { return 3 * x * x },
 		DevF: "x * x * x", DevDF: "3.0 * x * x"},
-	{Name: "softplus", F: fx(softplus), DF: func(x, y, p float64) float64 { return sigmoid(x) },
+	{Name: "softplus", F1: softplus, DF: func(x, y, p float64) float64 { return sigmoid(x) },
 		DevF: "x > 0 ? x + log1p(exp(-x)) : log1p(exp(x))", DevDF: "sigmoid(x)"},
-	{Name: "log1p", F: fx(math.Log1p), DF: func(x, y, p float64) float64 { return 1 / (1 + x) }, DevF: "log1p(x)", DevDF: "1.0 / (1.0 + x)"},
-	{Name: "expm1", F: fx(math.Expm1), DF: func(x, y, p float64) float64 { return y + 1 }, DevF: "expm1(x)", DevDF: "y + 1.0"},
+	{Name: "log1p", F1: math.Log1p, DF: func(x, y, p float64) float64 { return 1 / (1 + x) }, DevF: "log1p(x)", DevDF: "1.0 / (1.0 + x)"},
+	{Name: "expm1", F1: math.Expm1, DF: func(x, y, p float64) float64 { return y + 1 }, DevF: "expm1(x)", DevDF: "y + 1.0"},
 	{Name: "recip", F: func(x, p float64) float64 { return 1 / x }, DF: func(x, y, p float64) float64 { return -y * y },
 		DevF: "1.0 / x", DevDF: "-y * y"},
 	// p is alpha; the derivative at 0 is taken as 1.
@@ -261,7 +286,7 @@ var unaryDecls = []*UnaryDecl{
 	{Name: "add_scalar", F: func(x, p float64) float64 { return x + p }, DF: func(x, y, p float64) float64 { return 1 },
 		DevF: "x + p", DevDF: "1.0", Linear: true, Param: true},
 	// The derivative at 0 is 0: the inverse rule refuses it.
-	{Name: "abs", F: fx(math.Abs), DF: func(x, y, p float64) float64 {
+	{Name: "abs", F1: math.Abs, DF: func(x, y, p float64) float64 {
 		switch {
 		case x > 0:
 			return 1
