@@ -690,6 +690,9 @@ func (x *Exec[V]) VIJPLump(w *Workspace[V], li int, res, cx V) {
 		}
 		for i := range L.pushes {
 			s := &L.pushes[i]
+			if !s.any {
+				continue
+			}
 			cb := w.buf(s.buf)
 			if s.partial {
 				e.Zero(cb, 0, s.cLen)
@@ -712,6 +715,9 @@ func (x *Exec[V]) reverse(w *Workspace[V], ps []pushSpec, sign float64) {
 	e := x.E
 	for i := range ps {
 		s := &ps[i]
+		if !s.any {
+			continue // no accumulator read later takes its cotangent
+		}
 		if s.whole {
 			// One equation, the op's whole output: its accumulator is c
 			// itself, up to the sign, which the scatter takes instead

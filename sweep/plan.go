@@ -226,6 +226,9 @@ func (p *Plan) NumLumps() int { return len(p.lumps) }
 type compiler struct {
 	*Plan
 	idx map[*tape.Node]int
+	// prune, while set, marks the atoms whose accumulators no later step
+	// reads: pushes to every accumulator skip them.
+	prune func(atom int) bool
 }
 
 func (c *compiler) hdr(u bool, id, off int, shape []int) int {
@@ -413,6 +416,27 @@ func (c *compiler) push(nd *tape.Node, rows []eqRow, keep func(int) bool, subtra
 			continue
 		}
 		segs := c.An.Segs(in)
+		if keep == nil && c.prune != nil {
+			// Only the atoms whose accumulators are read again take the
+			// cotangent; an input with none of them takes nothing.
+			all := c.pieces(in, nil)
+			ps := c.pieces(in, func(k int) bool { return !c.prune(k) })
+			if len(ps) == 0 {
+				continue
+			}
+			if len(segs) == 1 && segs[0].Var == in.ID() {
+				s.args[i] = argSpec{kind: argSet, view: true, vhdr: c.hdr(true, in.ID(), 0, in.Shape()), shape: in.Shape()}
+				s.any = true
+				continue
+			}
+			if len(ps) < len(all) {
+				a := argSpec{kind: argSet, pieces: ps, shape: in.Shape()}
+				a.buf, a.ghdr = c.scratch(i, in.Shape())
+				s.args[i] = a
+				s.any = true
+				continue
+			}
+		}
 		if keep == nil && len(segs) == 1 && segs[0].Var == in.ID() {
 			s.args[i] = argSpec{kind: argSet, view: true, vhdr: c.hdr(true, in.ID(), 0, in.Shape()), shape: in.Shape()}
 			s.any = true
@@ -558,6 +582,38 @@ func (c *compiler) lump(li int) {
 		_, L.muHdr = c.scratch(roleMu, []int{L.muLen})
 		L.revFold = c.reverseInternal(lp, inLump, true)
 	}
+	// After the solve, the lump's killed accumulators are read no more, and
+	// an internal value's only where its op's push reaches an accumulator
+	// read later: the final pushes skip the others (in a lump that feeds
+	// only itself, every one of them).
+	internalOf := map[int]*tape.Node{}
+	for _, q := range lp.Internal {
+		internalOf[an.Eqs[q].Self] = an.Eqs[q].Node
+	}
+	needed := map[*tape.Node]bool{}
+	useful := func(k int) bool {
+		if l := an.LumpOf[k]; l != li {
+			return l >= 0
+		}
+		nd, ok := internalOf[k]
+		return ok && needed[nd]
+	}
+	for _, q := range lp.Internal {
+		nd := an.Eqs[q].Node
+		for _, in := range nd.In {
+			if in.IsConst() || needed[nd] {
+				continue
+			}
+			for _, p := range c.pieces(in, nil) {
+				if useful(p.atom) {
+					needed[nd] = true
+					break
+				}
+			}
+		}
+	}
+	c.prune = func(k int) bool { return !useful(k) }
+	defer func() { c.prune = nil }()
 	if lp.Kind != lump.Expansion {
 		if L.rhs == nil { // a Copy lump
 			L.rows = an.Rows(lp.Created)
