@@ -630,7 +630,7 @@ func hasMultiAtomOp(lin *inverse.Linearization) bool {
 	for li, l := range an.Lumps {
 		if l.Kind == lump.Step {
 			// A step whose pivot is a base value takes a fast path that
-			// handles the op's whole output at once (solve.go, vijpStep).
+			// handles the op's whole output at once (sweep/exec.go, the kStep lumps).
 			in := l.Node.In[l.Input]
 			if segs := an.Segs(in); len(segs) == 1 && segs[0].Var == in.ID() {
 				continue
