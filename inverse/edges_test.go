@@ -137,3 +137,62 @@ func TestTapelessNoticesChangedParameters(t *testing.T) {
 		t.Errorf("err = %v, want one naming scale(2) against scale(1)", err)
 	}
 }
+
+// roll is x + 0.5·roll(x): every element coupled to its neighbour, one
+// batch lump of a single n×n block.
+func roll(x *tape.Var) *tape.Var {
+	n := x.Len()
+	r := ops.Concat(ops.Slice(x, 1, n), ops.Slice(x, 0, 1))
+	return ops.Add(x, ops.Scale(r, 0.5))
+}
+
+// TestLimitsCoverEveryLumpKind: the width limit bounds a batch lump's block
+// order as it does a dense lump's width, and the memory budget bounds every
+// kind, a step's cached LU of W included: refused from shapes, before
+// anything is factorized, naming the ops and the bytes.
+func TestLimitsCoverEveryLumpKind(t *testing.T) {
+	x := tensor.Zeros(200)
+	for i := range x.Data() {
+		x.Data()[i] = math.Sin(float64(i))
+	}
+	lin, err := inverse.Linearize(roll, x, inverse.MaxLumpWidth(16))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = lin.LogAbsDet()
+	var le *lump.LumpTooLargeError
+	if !errors.As(err, &le) || le.Kind != lump.Batch || le.Width != 200 || le.Limit != 16 {
+		t.Errorf("roll, width limit 16: %v; want a batch lump of width 200 refused", err)
+	}
+	// The default limits take it.
+	if lin, _ := inverse.Linearize(roll, x); lin != nil {
+		if _, err := lin.LogAbsDet(); err != nil {
+			t.Errorf("roll with the default limits: %v", err)
+		}
+	}
+	// A step's LU of a 300×300 W: 2·8·300² = 1.44 MB.
+	w := tensor.Zeros(300, 300)
+	for i := range 300 {
+		w.Data()[i*300+i] = 2
+	}
+	wx := func(x *tape.Var) *tape.Var { return ops.MatMul(ops.Const(x, w), x) }
+	x3 := tensor.Zeros(300)
+	lin, err = inverse.Linearize(wx, x3, inverse.MaxLumpBytes(1<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = lin.IJVP(x3)
+	if !errors.As(err, &le) || le.Kind != lump.Step || le.Bytes != 2*8*300*300 || le.Budget != 1<<20 ||
+		!strings.Contains(err.Error(), "matmul@") || !strings.Contains(err.Error(), "GB") {
+		t.Errorf("W x over the budget: %v", err)
+	}
+	if _, err := inverse.VIJP(wx, x3, x3, inverse.MaxLumpBytes(1<<20)); !errors.Is(err, lump.ErrLumpTooLarge) {
+		t.Errorf("tapeless VIJP over the budget: %v", err)
+	}
+	lin, _ = inverse.Linearize(wx, x3)
+	ls, err := lin.Lumps()
+	if err != nil || len(ls) != 1 || ls[0].Bytes != 2*8*300*300 {
+		t.Errorf("Lumps: %v, %+v; want the step's bytes", err, ls)
+	}
+	mustPanic(t, "inverse: MaxLumpBytes(0)", func() { inverse.MaxLumpBytes(0) })
+}

@@ -27,6 +27,7 @@ type Linearization struct {
 	vars     []*tape.Var // per var id, the program's values
 	consts   [][]float64 // the data of the constants the ops read (dst must not overlap them)
 	maxWidth int
+	maxBytes int64
 	invOnce  sync.Once
 	inv      *cpuExec
 	invErr   error
@@ -36,9 +37,10 @@ type Linearization struct {
 // Option configures Linearize.
 type Option func(*Linearization)
 
-// MaxLumpWidth bounds the width of a dense lump (default
-// lump.DefaultMaxWidth, 4096). A program with a wider dense lump makes the
-// inverse products return *lump.LumpTooLargeError naming its ops.
+// MaxLumpWidth bounds the width of a dense lump and the block order of a
+// batch lump (default lump.DefaultMaxWidth, 4096). A program with a wider
+// lump makes the inverse products return *lump.LumpTooLargeError naming its
+// ops, before anything is factorized.
 //
 // It panics if w is not positive: that is a caller mistake, not a request
 // for the default.
@@ -47,6 +49,19 @@ func MaxLumpWidth(w int) Option {
 		panic(fmt.Sprintf("inverse: MaxLumpWidth(%d): the width limit must be positive", w))
 	}
 	return func(l *Linearization) { l.maxWidth = w }
+}
+
+// MaxLumpBytes is the memory budget of one lump's factorization (default
+// lump.DefaultMaxBytes, 1 GiB), estimated from shapes before anything is
+// allocated, for every kind of lump: a batch's blocks, a dense block, a
+// step's cached LU of a matrix factor W. A lump over it makes the inverse
+// products return *lump.LumpTooLargeError naming its ops and the bytes. It
+// panics if b is not positive.
+func MaxLumpBytes(b int64) Option {
+	if b <= 0 {
+		panic(fmt.Sprintf("inverse: MaxLumpBytes(%d): the budget must be positive", b))
+	}
+	return func(l *Linearization) { l.maxBytes = b }
 }
 
 // Linearize records f at x. f must build its result from x with invad ops
@@ -540,7 +555,7 @@ type cpuExec = sweep.Exec[*tensor.Tensor]
 // lump, once.
 func (l *Linearization) prepare() (*cpuExec, error) {
 	l.invOnce.Do(func() {
-		an, err := lump.Analyze(l.prog, l.maxWidth)
+		an, err := lump.AnalyzeLimits(l.prog, lump.Limits{Width: l.maxWidth, Bytes: l.maxBytes})
 		if err != nil {
 			l.invErr = err
 			return

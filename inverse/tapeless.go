@@ -71,7 +71,7 @@ func VIJPStats(f func(x *tape.Var) *tape.Var, x, cx *tensor.Tensor, opts ...Opti
 	if err != nil {
 		return nil, st, err
 	}
-	an, err := lump.Analyze(prog, cfg.maxWidth)
+	an, err := lump.AnalyzeLimits(prog, lump.Limits{Width: cfg.maxWidth, Bytes: cfg.maxBytes})
 	if err != nil {
 		return nil, st, err
 	}

@@ -9,9 +9,21 @@ import (
 	"github.com/invad/invad/tape"
 )
 
-// DefaultMaxWidth is the largest dense lump Analyze accepts by default: a
-// 4096×4096 block is 128 MB and a few seconds of LU.
+// DefaultMaxWidth is the largest dense lump (and the largest block order
+// of a batch lump) Analyze accepts by default: a 4096×4096 block is 128 MB
+// and a few seconds of LU.
 const DefaultMaxWidth = 4096
+
+// DefaultMaxBytes is the memory one lump's factorization may take by
+// default (its block, its factors and their working copies, as estimated
+// before anything is allocated): 1 GiB.
+const DefaultMaxBytes int64 = 1 << 30
+
+// Limits bounds the lumps Analyze accepts. Zero fields take the defaults.
+type Limits struct {
+	Width int   // a dense lump's width, a batch lump's block order K
+	Bytes int64 // the estimated memory of one lump's factorization
+}
 
 // Atom is a maximal range of one value's elements that the program never
 // cuts: every Split, Concat and elementwise op either covers it whole or not
@@ -107,6 +119,40 @@ func (k Kind) Form() Form {
 	return Direct
 }
 
+// factorBytes estimates the memory of lump l's factorization from shapes:
+// a batch's block as extracted, its copy and its factors (3·K²·M values); a
+// dense block as extracted, transposed and factorized (3·Width²); a step's
+// what its op says (tape.FactorSizer), else what its structure implies.
+func (a *Analysis) factorBytes(l *Lump) int64 {
+	switch l.Kind {
+	case Batch:
+		return 3 * 8 * int64(l.K) * int64(l.K) * int64(l.M)
+	case DenseLump:
+		return 3 * 8 * int64(l.Width) * int64(l.Width)
+	case Step:
+		nd := l.Node
+		sh, vary := shapesOf(nd)
+		if fs, ok := nd.Op.(tape.FactorSizer); ok {
+			return fs.FactorBytes(l.Input, sh)
+		}
+		s := nd.Op.Structure(l.Input, sh, vary)
+		switch s.Kind {
+		case tape.Zero, tape.Identity, tape.Selection, tape.LowerTriangular:
+			return 0
+		case tape.Diagonal:
+			return 8 * int64(s.Rows)
+		case tape.BlockDiagonal:
+			b := int64(s.Rows / max(s.Blocks, 1))
+			if s.Shared {
+				return 2 * 8 * b * b
+			}
+			return 2 * 8 * b * b * int64(s.Blocks)
+		}
+		return 2 * 8 * int64(s.Rows) * int64(s.Cols)
+	}
+	return 0
+}
+
 // Structure describes lump i's block A: "12 blocks 1×1 (elementwise
 // coupling)", "dense 40×40", a Step's op structure, ...
 func (a *Analysis) Structure(i int) string {
@@ -152,6 +198,9 @@ type Lump struct {
 	// K and M: for a Batch, M independent K×K blocks (K killed atoms of M
 	// elements each).
 	K, M int
+	// Bytes estimates the memory its factorization takes (the block as
+	// built, the factors and their working copies), from shapes alone.
+	Bytes int64
 }
 
 // Analysis is the tensor-level block triangular form of a program's
@@ -204,30 +253,52 @@ func (a *Analysis) AtomsIn(id, off, n int) []int {
 // ErrLumpTooLarge is matched by *LumpTooLargeError.
 var ErrLumpTooLarge = errors.New("lump: a dense lump is over the width limit")
 
-// LumpTooLargeError names the ops of a dense lump wider than the limit.
+// LumpTooLargeError names the ops of a lump over a limit: a dense lump
+// wider than the width limit, a batch lump whose blocks are of higher order,
+// or any lump (a step's cached LU of W included) whose factorization would
+// take more memory than the budget. It is returned before anything is
+// allocated.
 type LumpTooLargeError struct {
-	Width, Limit int
+	Kind         Kind
+	Width, Limit int      // the lump's width (a batch's K) and the width limit
+	Bytes        int64    // the estimated memory of its factorization
+	Budget       int64    // the memory budget
 	Ops          []string // "op@position"
 }
 
 func (e *LumpTooLargeError) Error() string {
-	return fmt.Sprintf("lump: the ops %s form one dense lump of width %d, over the limit %d (a dense block of %.3g GB)",
-		strings.Join(e.Ops, ", "), e.Width, e.Limit, float64(e.Width)*float64(e.Width)*8/1e9)
+	if e.Width > e.Limit {
+		return fmt.Sprintf("lump: the ops %s form one %v lump of width %d, over the limit %d (its factorization needs about %.3g GB)",
+			strings.Join(e.Ops, ", "), e.Kind, e.Width, e.Limit, float64(e.Bytes)/1e9)
+	}
+	return fmt.Sprintf("lump: the ops %s form one %v lump whose factorization needs about %.3g GB, over the budget of %.3g GB",
+		strings.Join(e.Ops, ", "), e.Kind, float64(e.Bytes)/1e9, float64(e.Budget)/1e9)
 }
 
 // Is makes errors.Is(err, ErrLumpTooLarge) true.
 func (e *LumpTooLargeError) Is(target error) bool { return target == ErrLumpTooLarge }
 
-// Analyze finds the lumps of p. maxWidth bounds a dense lump (0 means
-// DefaultMaxWidth). It returns *StructurallySingularError when fewer than n
-// disjoint paths lead from x to y, and *LumpTooLargeError for a dense lump
-// over the limit. It panics if p's output and input sizes differ.
+// Analyze finds the lumps of p with the width limit maxWidth (0 means
+// DefaultMaxWidth) and the default memory budget: AnalyzeLimits.
 func Analyze(p *tape.Program, maxWidth int) (*Analysis, error) {
+	return AnalyzeLimits(p, Limits{Width: maxWidth})
+}
+
+// AnalyzeLimits finds the lumps of p. It returns *StructurallySingularError
+// when fewer than n disjoint paths lead from x to y, and *LumpTooLargeError
+// for a lump over a limit (checked on shapes, before anything is
+// allocated). It panics if p's output and input sizes differ.
+func AnalyzeLimits(p *tape.Program, lim Limits) (*Analysis, error) {
 	if p.Output.Len() != p.Input.Len() {
 		panic(fmt.Sprintf("lump: program maps %d elements to %d", p.Input.Len(), p.Output.Len()))
 	}
+	maxWidth := lim.Width
 	if maxWidth <= 0 {
 		maxWidth = DefaultMaxWidth
+	}
+	budget := lim.Bytes
+	if budget <= 0 {
+		budget = DefaultMaxBytes
 	}
 	if out := p.Output; out.IsConst() {
 		// y does not depend on x: no path at all, a width of 0.
@@ -248,9 +319,16 @@ func Analyze(p *tape.Program, maxWidth int) (*Analysis, error) {
 	}
 	a.blocks(flow)
 	for i := range a.Lumps {
-		a.classify(&a.Lumps[i])
-		if l := a.Lumps[i]; l.Kind == DenseLump && l.Width > maxWidth {
-			return nil, &LumpTooLargeError{Width: l.Width, Limit: maxWidth, Ops: a.LumpOps(i)}
+		l := &a.Lumps[i]
+		a.classify(l)
+		l.Bytes = a.factorBytes(l)
+		w := l.Width
+		if l.Kind == Batch {
+			w = l.K
+		}
+		wide := (l.Kind == DenseLump || l.Kind == Batch) && w > maxWidth
+		if wide || l.Bytes > budget {
+			return nil, &LumpTooLargeError{Kind: l.Kind, Width: w, Limit: maxWidth, Bytes: l.Bytes, Budget: budget, Ops: a.LumpOps(i)}
 		}
 	}
 	return a, nil

@@ -234,6 +234,9 @@ func (o *Binary) Structure(i int, in [][]int, varying []bool) tape.Structure {
 }
 
 // Inverse factorizes diag(∂f/∂(input p)). Input p must not be broadcast.
+// FactorBytes: the inverse rule keeps the n reciprocals of the partial.
+func (o *Binary) FactorBytes(p int, in [][]int) int64 { return 8 * int64(tensor.SizeOf(in[p])) }
+
 func (o *Binary) Inverse(p int, in []*tensor.Tensor, out *tensor.Tensor) (tape.Factor, error) {
 	if in[p].Len() != out.Len() {
 		return nil, notSquare(o.name, p, [][]int{in[0].Shape(), in[1].Shape()}, out.Shape())

@@ -82,6 +82,9 @@ func (e *Elementwise) Structure(i int, in [][]int, varying []bool) tape.Structur
 	return tape.Structure{Kind: tape.Diagonal, Rows: n, Cols: n, Constant: e.linear}
 }
 
+// FactorBytes: the inverse rule keeps the n reciprocals of f'.
+func (e *Elementwise) FactorBytes(p int, in [][]int) int64 { return 8 * int64(tensor.SizeOf(in[0])) }
+
 // Inverse factorizes diag(f'(x)); a zero or non-finite f' is singular.
 func (e *Elementwise) Inverse(p int, in []*tensor.Tensor, out *tensor.Tensor) (tape.Factor, error) {
 	x, y := in[0].Data(), out.Data()

@@ -130,6 +130,12 @@ func (matMul) Structure(i int, in [][]int, varying []bool) tape.Structure {
 	return s
 }
 
+// FactorBytes: the LU of the other operand W (k×k), and its copy.
+func (matMul) FactorBytes(p int, in [][]int) int64 {
+	k := int64(in[1-p][0])
+	return 2 * 8 * k * k
+}
+
 // Inverse with respect to a (needs k = c): every row x of a solves
 // x·b = v with one LU of b. With respect to b (needs m = k): a·X = V with one
 // LU of a for all c columns.

@@ -24,7 +24,8 @@ type LumpInfo struct {
 	// Growth is the largest pivot growth of a batched LU, or the 1-norm
 	// condition estimate of a dense LU; 0 where not measured.
 	Growth float64
-	// Bytes is the memory its factorization holds.
+	// Bytes is the memory its factorization holds (the engine's figure,
+	// else the analysis's estimate from shapes).
 	Bytes int64
 }
 
@@ -49,6 +50,9 @@ func (x *Exec[V]) Lumps() []LumpInfo {
 			info.Factorization, info.Growth = f.Describe()
 			info.LogAbsDet = f.LogAbsDet()
 			info.Bytes = f.Bytes()
+		}
+		if info.Bytes == 0 {
+			info.Bytes = lp.Bytes // the analysis's estimate
 		}
 		out[i] = info
 	}

@@ -43,6 +43,15 @@ type Op interface {
 	Inverse(p int, in []*tensor.Tensor, out *tensor.Tensor) (Factor, error)
 }
 
+// FactorSizer is implemented by ops that can say, from shapes alone, how
+// many bytes their inverse rule allocates for the block with respect to
+// input p (a diagonal's n values, the LU of a matrix factor W): the lump
+// finder checks the memory budget with it before anything is allocated.
+// Ops without it are estimated from their Structure.
+type FactorSizer interface {
+	FactorBytes(p int, in [][]int) int64
+}
+
 // Viewer is implemented by ops whose value only relabels its input's
 // elements (Reshape, an axis-0 slice). Apply records View's result, which
 // shares storage with the input, instead of copying through Forward.
