@@ -113,3 +113,42 @@ func BenchmarkCond(b *testing.B) {
 	}
 	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N)/ijvp, "x-ijvp")
 }
+
+// BenchmarkRefine times IJVPTo with Refine(1) against a plain IJVPTo of the
+// same program (x-ijvp), on the program of BenchmarkCond.
+func BenchmarkRefine(b *testing.B) {
+	const n = 1 << 16
+	f := func(x *tape.Var) *tape.Var {
+		p := ops.Split(x, n/2, n/2)
+		s := ops.Tanh(p[0])
+		return ops.Concat(p[0], ops.Add(ops.Mul(p[1], ops.Exp(s)), ops.Sin(p[0])))
+	}
+	x := tensor.Zeros(n)
+	for i := range x.Data() {
+		x.Data()[i] = math.Sin(float64(i))
+	}
+	lin, err := inverse.Linearize(f, x)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ref, err := inverse.Linearize(f, x, inverse.Refine(1))
+	if err != nil {
+		b.Fatal(err)
+	}
+	dst := tensor.Zeros(n)
+	lin.IJVPTo(dst, x)
+	ref.IJVPTo(dst, x)
+	start, calls := time.Now(), 0
+	for calls < 20 || time.Since(start) < 200*time.Millisecond {
+		lin.IJVPTo(dst, x)
+		calls++
+	}
+	ijvp := time.Since(start).Seconds() / float64(calls)
+	b.ResetTimer()
+	for b.Loop() {
+		if err := ref.IJVPTo(dst, x); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N)/ijvp, "x-ijvp")
+}

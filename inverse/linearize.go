@@ -28,6 +28,7 @@ type Linearization struct {
 	consts   [][]float64 // the data of the constants the ops read (dst must not overlap them)
 	maxWidth int
 	maxBytes int64
+	refine   int // iterative refinement steps of IJVP and VIJP
 	invOnce  sync.Once
 	inv      *cpuExec
 	invErr   error
@@ -49,6 +50,19 @@ func MaxLumpWidth(w int) Option {
 		panic(fmt.Sprintf("inverse: MaxLumpWidth(%d): the width limit must be positive", w))
 	}
 	return func(l *Linearization) { l.maxWidth = w }
+}
+
+// Refine makes IJVP and VIJP (and the ...To forms) take k steps of
+// iterative refinement: the residual b − J x by one JVP (VJP for VIJP),
+// corrected by one more inverse product, each step. It brings the products
+// close to a pivoted dense LU's accuracy on ill-conditioned programs, at
+// about 2k more products' cost (see TestRefineAccuracy). It panics if k is
+// negative.
+func Refine(k int) Option {
+	if k < 0 {
+		panic(fmt.Sprintf("inverse: Refine(%d): the number of steps must not be negative", k))
+	}
+	return func(l *Linearization) { l.refine = k }
 }
 
 // MaxLumpBytes is the memory budget of one lump's factorization (default
@@ -614,11 +628,51 @@ func (l *Linearization) IJVPTo(dst, dy *tensor.Tensor) error {
 	}
 	w := l.getInvWS(s)
 	err = s.IJVP(w, dst, dy)
+	if err == nil && l.refine > 0 {
+		err = l.refineSolve(w, dst, dy, true)
+	}
 	l.putInvWS(w)
 	if err != nil {
 		return err
 	}
 	return checkResult("IJVP", dst)
+}
+
+// refineSolve takes l.refine steps of iterative refinement of the solution
+// x of J x = b (IJVP, trans false: r = b − J x by a JVP) or Jᵀ x = b (VIJP:
+// r = b − Jᵀ x by a VJP), each adding the inverse product of r to x. It
+// stops early when the residual is zero.
+func (l *Linearization) refineSolve(w *sweep.Workspace[*tensor.Tensor], x, b *tensor.Tensor, ijvp bool) error {
+	s := l.inv
+	r := tensor.Zeros(b.Shape()...)
+	c := tensor.Zeros(x.Shape()...)
+	for range l.refine {
+		if ijvp {
+			clear(r.Data())
+			l.jvpInto(r, x)
+		} else {
+			l.vjpInto(r, x)
+		}
+		zero := true
+		for i, v := range b.Data() {
+			r.Data()[i] = v - r.Data()[i]
+			zero = zero && r.Data()[i] == 0
+		}
+		if zero {
+			return nil
+		}
+		var err error
+		if ijvp {
+			err = s.IJVP(w, c, r)
+		} else {
+			err = s.VIJP(w, c, r)
+		}
+		if err != nil {
+			return err
+		}
+		vaxpy(x.Data(), 1, c.Data())
+	}
+	return nil
 }
 
 // VIJP solves Jᵀ·cy = cx for cy (cx shaped like x, cy like f(x)) by a
@@ -645,6 +699,9 @@ func (l *Linearization) VIJPTo(dst, cx *tensor.Tensor) error {
 	}
 	w := l.getInvWS(s)
 	err = s.VIJP(w, dst, cx)
+	if err == nil && l.refine > 0 {
+		err = l.refineSolve(w, dst, cx, false)
+	}
 	l.putInvWS(w)
 	if err != nil {
 		return err
