@@ -29,13 +29,15 @@ func New[V comparable](p *Plan, e Engine[V]) *Exec[V] {
 // shaped headers over them. A CPU Workspace is kept between products and
 // then allocates nothing; a device one is Closed after its product.
 type Workspace[V comparable] struct {
-	x    *Exec[V]
-	u    []V // per value id
-	bufs []V
-	hdr  []V
-	have []bool // hdr built
-	ts   []V
-	free map[int][]V // released vectors by length, for Take
+	x       *Exec[V]
+	u       []V // per value id
+	bufs    []V
+	hdr     []V
+	have    []bool // hdr built
+	ts      []V
+	free    map[int][]V // released vectors by length, for Take
+	ones    V           // a vector of ones (batch extraction), onesLen long
+	onesLen int
 	// Bytes counts the unknowns buffers held; FreeBytes the released ones.
 	Bytes, FreeBytes int64
 	err              error
@@ -59,6 +61,33 @@ func (w *Workspace[V]) Take(n int) V {
 		return v
 	}
 	return e.Alloc(n) // zeroed
+}
+
+// takeDirty is Take for a vector the caller overwrites whole: a released
+// one is not zeroed.
+func (w *Workspace[V]) takeDirty(n int) V {
+	if l := w.free[n]; len(l) > 0 {
+		v := l[len(l)-1]
+		w.free[n] = l[:len(l)-1]
+		w.FreeBytes -= int64(n) * 8
+		return v
+	}
+	return w.x.E.Alloc(n)
+}
+
+// onesOf returns a vector of n ones, kept by the workspace.
+func (w *Workspace[V]) onesOf(n int) V {
+	var zero V
+	if w.ones == zero || w.onesLen != n {
+		w.Release(w.ones, w.onesLen)
+		w.ones, w.onesLen = w.takeDirty(n), n
+		host := make([]float64, n)
+		for i := range host {
+			host[i] = 1
+		}
+		w.x.E.Upload(w.ones, host)
+	}
+	return w.ones
 }
 
 // Release hands a vector of n elements back to Take.
@@ -113,6 +142,10 @@ func (w *Workspace[V]) Close() {
 		for _, v := range l {
 			e.Free(v)
 		}
+	}
+	if w.ones != zero {
+		e.Free(w.ones)
+		w.ones, w.onesLen = zero, 0
 	}
 	clear(w.u)
 	clear(w.bufs)
@@ -272,15 +305,16 @@ func (x *Exec[V]) extractBatch(w *Workspace[V], li int) V {
 	L := &x.P.lumps[li]
 	e := x.E
 	k, m := lp.K, lp.M
-	a := w.Take(k * k * m)
-	ones := w.Take(m)
-	host := make([]float64, m)
-	for i := range host {
-		host[i] = 1
+	// Every element of a, col and trial is written before it is read.
+	a := w.takeDirty(k * k * m)
+	ones := w.onesOf(m)
+	trial := w.takeDirty(max(L.trialLen, 1))
+	if k == 1 { // the one column is the block
+		x.column(w, L, lp.Killed[0], ones, trial, a, 0)
+		w.Release(trial, max(L.trialLen, 1))
+		return a
 	}
-	e.Upload(ones, host)
-	col := w.Take(k * m)
-	trial := w.Take(max(L.trialLen, 1))
+	col := w.takeDirty(k * m)
 	for j, u := range lp.Killed {
 		x.column(w, L, u, ones, trial, col, 0)
 		for i := 0; i < k; i++ {
@@ -288,7 +322,6 @@ func (x *Exec[V]) extractBatch(w *Workspace[V], li int) V {
 		}
 	}
 	w.Release(trial, max(L.trialLen, 1))
-	w.Release(ones, m)
 	w.Release(col, k*m)
 	return a
 }
@@ -301,8 +334,8 @@ func (x *Exec[V]) extractDense(w *Workspace[V], li int) V {
 	L := &x.P.lumps[li]
 	e := x.E
 	n := lp.Width
-	a := w.Take(n * n)
-	trial := w.Take(max(L.trialLen, 1))
+	a := w.takeDirty(n * n) // every column is written whole
+	trial := w.takeDirty(max(L.trialLen, 1))
 	c := 0
 	for _, u := range lp.Killed {
 		ln := an.Atoms[u].Len
