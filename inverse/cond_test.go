@@ -76,10 +76,9 @@ func TestCondSeesSpreadIllConditioning(t *testing.T) {
 	}
 }
 
-// BenchmarkCond times Cond against one IJVP of the same Linearization
-// (x-ijvp: Cond's time over IJVP's, both measured in this run) on a
-// coupling-like program of n = 2¹⁶.
-func BenchmarkCond(b *testing.B) {
+// benchProgram is the program of BenchmarkCond and BenchmarkRefine, a
+// coupling-like layer at n = 2¹⁶, with its point.
+func benchProgram() (func(*tape.Var) *tape.Var, *tensor.Tensor) {
 	const n = 1 << 16
 	f := func(x *tape.Var) *tape.Var {
 		p := ops.Split(x, n/2, n/2)
@@ -90,21 +89,29 @@ func BenchmarkCond(b *testing.B) {
 	for i := range x.Data() {
 		x.Data()[i] = math.Sin(float64(i))
 	}
+	return f, x
+}
+
+// ijvpSeconds times one IJVPTo of lin, over at least 20 calls and 0.2 s.
+func ijvpSeconds(lin *inverse.Linearization, dst, dy *tensor.Tensor) float64 {
+	lin.IJVPTo(dst, dy)
+	start, calls := time.Now(), 0
+	for calls < 20 || time.Since(start) < 200*time.Millisecond {
+		lin.IJVPTo(dst, dy)
+		calls++
+	}
+	return time.Since(start).Seconds() / float64(calls)
+}
+
+// BenchmarkCond times Cond against one IJVP of the same Linearization
+// (x-ijvp: Cond's time over IJVP's, both measured in this run).
+func BenchmarkCond(b *testing.B) {
+	f, x := benchProgram()
 	lin, err := inverse.Linearize(f, x)
 	if err != nil {
 		b.Fatal(err)
 	}
-	dst := tensor.Zeros(n)
-	if err := lin.IJVPTo(dst, x); err != nil {
-		b.Fatal(err)
-	}
-	// IJVP's time per call, measured here, over enough calls.
-	start, calls := time.Now(), 0
-	for calls < 20 || time.Since(start) < 200*time.Millisecond {
-		lin.IJVPTo(dst, x)
-		calls++
-	}
-	ijvp := time.Since(start).Seconds() / float64(calls)
+	ijvp := ijvpSeconds(lin, tensor.Zeros(x.Len()), x)
 	b.ResetTimer()
 	for b.Loop() {
 		if _, err := lin.Cond(); err != nil {
@@ -115,18 +122,9 @@ func BenchmarkCond(b *testing.B) {
 }
 
 // BenchmarkRefine times IJVPTo with Refine(1) against a plain IJVPTo of the
-// same program (x-ijvp), on the program of BenchmarkCond.
+// same program (x-ijvp).
 func BenchmarkRefine(b *testing.B) {
-	const n = 1 << 16
-	f := func(x *tape.Var) *tape.Var {
-		p := ops.Split(x, n/2, n/2)
-		s := ops.Tanh(p[0])
-		return ops.Concat(p[0], ops.Add(ops.Mul(p[1], ops.Exp(s)), ops.Sin(p[0])))
-	}
-	x := tensor.Zeros(n)
-	for i := range x.Data() {
-		x.Data()[i] = math.Sin(float64(i))
-	}
+	f, x := benchProgram()
 	lin, err := inverse.Linearize(f, x)
 	if err != nil {
 		b.Fatal(err)
@@ -135,15 +133,9 @@ func BenchmarkRefine(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	dst := tensor.Zeros(n)
-	lin.IJVPTo(dst, x)
+	dst := tensor.Zeros(x.Len())
+	ijvp := ijvpSeconds(lin, dst, x)
 	ref.IJVPTo(dst, x)
-	start, calls := time.Now(), 0
-	for calls < 20 || time.Since(start) < 200*time.Millisecond {
-		lin.IJVPTo(dst, x)
-		calls++
-	}
-	ijvp := time.Since(start).Seconds() / float64(calls)
 	b.ResetTimer()
 	for b.Loop() {
 		if err := ref.IJVPTo(dst, x); err != nil {
