@@ -39,6 +39,7 @@ type Linearization interface {
 	VJPTo(dst, cy *tensor.Tensor) error
 	VIJPTo(dst, cx *tensor.Tensor) error
 	Lumps() ([]sweep.LumpInfo, error)
+	Cond() (float64, error)
 	Jacobian() (*tensor.Tensor, error)
 	InverseJacobian() (*tensor.Tensor, error)
 	Input() *tensor.Tensor

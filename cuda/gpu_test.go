@@ -35,6 +35,7 @@ var deviceChecks = []struct {
 	{"Linearize", checkLinearize},
 	{"InversePrograms", checkInversePrograms},
 	{"LinearizeErrors", checkLinearizeErrors},
+	{"Cond", checkCond},
 	{"Newton", checkNewton},
 	{"ConcurrentProducts", checkConcurrentProducts},
 	{"SweepMemory", checkSweepMemory},
@@ -52,7 +53,7 @@ func TestGPU(t *testing.T) {
 // programs of this package's tests). INVAD_HOSTEMU=full runs them all
 // (.ci/run does, as a step of its own): the 26 programs of package
 // inverse's tests, Newton, concurrency and the benchmark families on top.
-var quickChecks = []string{"BatchLU", "BatchLURefuses", "Unary", "Binary", "Gemm", "SumAndAddScalar", "Cumsum", "DiagCheck", "Linearize", "LinearizeErrors", "SweepMemory"}
+var quickChecks = []string{"BatchLU", "BatchLURefuses", "Unary", "Binary", "Gemm", "SumAndAddScalar", "Cumsum", "DiagCheck", "Linearize", "LinearizeErrors", "SweepMemory", "Cond"}
 
 // TestHostEmulation runs the device checks on the CPU emulation of the
 // kernels: by default the quick ones, all of them with INVAD_HOSTEMU=full.

@@ -2,6 +2,7 @@ package cuda
 
 import (
 	"fmt"
+	"math"
 	"sync"
 
 	"github.com/invad/invad/lump"
@@ -579,4 +580,23 @@ func (l *Linearization) dense(name string, argShape, resShape []int, product fun
 		e.Data()[c] = 0
 	}
 	return m, nil
+}
+
+// Cond estimates κ₁(J) from the products, as inverse.Linearization.Cond
+// does (sweep.NormEst1 on JVP/VJP and IJVP/VIJP, their host forms). Errors
+// are IJVP's.
+func (l *Linearization) Cond() (float64, error) {
+	in, out := l.xShape(), l.yShape()
+	prod := func(p func(dst, v *tensor.Tensor) error, argShape, resShape []int) func(dst, v []float64) error {
+		return func(dst, v []float64) error { return p(tensor.New(resShape, dst), tensor.New(argShape, v)) }
+	}
+	nj, err := sweep.NormEst1(l.n, prod(l.JVPTo, in, out), prod(l.VJPTo, out, in))
+	if err != nil {
+		return math.NaN(), err
+	}
+	ni, err := sweep.NormEst1(l.n, prod(l.IJVPTo, out, in), prod(l.VIJPTo, in, out))
+	if err != nil {
+		return math.NaN(), err
+	}
+	return nj * ni, nil
 }

@@ -258,6 +258,38 @@ func crossCheck(t *testing.T, b *Backend, f func(*tape.Var) *tape.Var, x *tensor
 
 // checkLinearizeErrors: the errors of the device Linearization name what
 // the CPU's name, and a lump the device does not run is *UnsupportedError.
+// checkCond: the device's condition estimate is the CPU's (the same
+// estimator on products that agree to rounding) on a program with a dense
+// lump and one with steps.
+func checkCond(t *testing.T, b *Backend) {
+	for _, name := range []string{"sum feeding back (dense lump)", "W X (columns)"} {
+		var p devProgram
+		for _, q := range append(devPrograms[:len(devPrograms):len(devPrograms)], devCoupled...) {
+			if q.name == name {
+				p = q
+			}
+		}
+		x := randTensor(rand.New(rand.NewPCG(11, 3)), p.shape, p.lo, p.hi)
+		cl, err := inverse.Linearize(p.f, x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dl, err := Linearize(b, p.f, x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := cl.Cond()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := dl.Cond()
+		dl.Close()
+		if err != nil || !closeTo(got, want, 1e-9, 0) {
+			t.Errorf("%s: device Cond %.6g, CPU %.6g, err %v", name, got, want, err)
+		}
+	}
+}
+
 func checkLinearizeErrors(t *testing.T, b *Backend) {
 	x := tensor.New([]int{4}, []float64{0.5, 1, -1, 2})
 	// A non-finite value names the op.
