@@ -179,7 +179,6 @@ type lumpPlan struct {
 	killed   []place // r = b − acc on the killed atoms
 	fold     bool    // fold the internal right-hand sides into the killed atoms
 	internal []place // the internal atoms, saved in mu during the fold
-	muHdr    int
 	muLen    int
 	revFold  []pushSpec
 	pushes   []pushSpec // the created equations' ops
@@ -219,9 +218,6 @@ func Compile(an *lump.Analysis) *Plan {
 	}
 	return pl
 }
-
-// NumLumps returns the number of lumps.
-func (p *Plan) NumLumps() int { return len(p.lumps) }
 
 type compiler struct {
 	*Plan
@@ -579,7 +575,7 @@ func (c *compiler) lump(li int) {
 			L.internal = append(L.internal, place{v: at.Var, off: at.Off, pos: L.muLen, n: at.Len})
 			L.muLen += at.Len
 		}
-		_, L.muHdr = c.scratch(roleMu, []int{L.muLen})
+		c.scratch(roleMu, []int{L.muLen})
 		L.revFold = c.reverseInternal(lp, inLump, true)
 	}
 	// After the solve, the lump's killed accumulators are read no more, and
