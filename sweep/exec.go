@@ -6,6 +6,7 @@ import (
 
 	"github.com/invad/invad/lump"
 	"github.com/invad/invad/tape"
+	"github.com/invad/invad/tensor"
 )
 
 // Exec is a compiled plan with its lumps' factors on one engine: the one
@@ -52,27 +53,30 @@ func (x *Exec[V]) NewWorkspace() *Workspace[V] {
 
 // Take returns a zeroed vector of n elements: a released one, or new.
 func (w *Workspace[V]) Take(n int) V {
-	e := w.x.E
-	if l := w.free[n]; len(l) > 0 {
-		v := l[len(l)-1]
-		w.free[n] = l[:len(l)-1]
-		w.FreeBytes -= int64(n) * 8
-		e.Zero(v, 0, n)
-		return v
+	v, reused := w.take(n)
+	if reused {
+		w.x.E.Zero(v, 0, n)
 	}
-	return e.Alloc(n) // zeroed
+	return v
 }
 
 // takeDirty is Take for a vector the caller overwrites whole: a released
 // one is not zeroed.
 func (w *Workspace[V]) takeDirty(n int) V {
+	v, _ := w.take(n)
+	return v
+}
+
+// take returns a released vector of n elements (reused), or a new, zeroed
+// one.
+func (w *Workspace[V]) take(n int) (v V, reused bool) {
 	if l := w.free[n]; len(l) > 0 {
-		v := l[len(l)-1]
+		v = l[len(l)-1]
 		w.free[n] = l[:len(l)-1]
 		w.FreeBytes -= int64(n) * 8
-		return v
+		return v, true
 	}
-	return w.x.E.Alloc(n)
+	return w.x.E.Alloc(n), false
 }
 
 // onesOf returns a vector of n ones, kept by the workspace.
@@ -369,7 +373,7 @@ func (x *Exec[V]) tangent(w *Workspace[V], a *argSpec, look lookup[V]) (V, bool)
 		}
 		t := w.h(a.ghdr)
 		g := w.buf(a.buf)
-		e.Zero(g, 0, size(a.shape))
+		e.Zero(g, 0, tensor.SizeOf(a.shape))
 		for _, p := range a.pieces {
 			e.Copy(g, p.pos, w.U(p.v), p.off, p.n)
 		}
@@ -390,7 +394,7 @@ func (x *Exec[V]) tangent(w *Workspace[V], a *argSpec, look lookup[V]) (V, bool)
 		}
 		if !have {
 			g, have = w.buf(a.buf), true
-			e.Zero(g, 0, size(a.shape))
+			e.Zero(g, 0, tensor.SizeOf(a.shape))
 		}
 		e.Copy(g, p.pos, v, off, p.n)
 	}
@@ -527,7 +531,7 @@ func (x *Exec[V]) pushC(w *Workspace[V], s *pushSpec, c V, scale float64) {
 				t = w.h(a.vhdr)
 			} else {
 				t = w.h(a.ghdr)
-				e.Zero(w.buf(a.buf), 0, size(a.shape))
+				e.Zero(w.buf(a.buf), 0, tensor.SizeOf(a.shape))
 			}
 		case argDup:
 			t = w.ts[a.dup]
@@ -585,7 +589,7 @@ func (x *Exec[V]) IJVP(w *Workspace[V], dst, dy V) error {
 				x.pass(w, L.pre, nil, w.sweepOut)
 			}
 			rhs, sol := w.h(L.rhsHdr), w.h(L.solHdr)
-			rb := w.buf(-roleRHS - 1)
+			rb := w.buf(bufOf(roleRHS))
 			// rhs = t − C·(known and internal values), t = dy on y's rows.
 			x.eval(w, L.rhs, nil, rb, 0)
 			for i := range L.rhs.rows {
@@ -597,7 +601,7 @@ func (x *Exec[V]) IJVP(w *Workspace[V], dst, dy V) error {
 				}
 			}
 			w.fail(x.F[li].Solve(sol, rhs))
-			sb := w.buf(-roleSol - 1)
+			sb := w.buf(bufOf(roleSol))
 			if L.negate {
 				e.Scale(sb, 0, -1, sb, 0, L.rows)
 			}
@@ -642,31 +646,28 @@ func (x *Exec[V]) VIJPLump(w *Workspace[V], li int, res, cx V) {
 		// to the op's other inputs.
 		n := p.lens[L.pivot]
 		r := w.U(L.pivot)
-		if !L.stepPush.any && L.pivot != p.input {
-			// No other input takes a cotangent: c' = J_p⁻ᵀ acc = −c
-			// straight from the accumulator, λ = c'.
-			c := w.h(L.stepPush.c)
-			w.fail(x.F[li].SolveT(c, r))
-			if L.own < 0 {
-				e.Scale(res, 0, -1, w.buf(L.stepPush.buf), 0, n)
+		// With no other input to push to (and the pivot not x), J_p⁻ᵀ acc =
+		// −c straight from the accumulator saves forming r: sign says
+		// which of c and −c the solve gives.
+		form := L.stepPush.any || L.pivot == p.input
+		sign := -1.0
+		if form {
+			sign = 1
+			if L.pivot == p.input {
+				e.SubFrom(r, 0, cx, 0, n)
 			} else {
-				e.Axpy(w.U(L.own), 0, 1, w.buf(L.stepPush.buf), 0, n)
+				e.Scale(r, 0, -1, r, 0, n)
 			}
-			return
 		}
-		if L.pivot == p.input {
-			e.SubFrom(r, 0, cx, 0, n)
+		w.fail(x.F[li].SolveT(w.h(L.stepPush.c), r))
+		if cb := w.buf(L.stepPush.buf); L.own < 0 {
+			e.Scale(res, 0, sign, cb, 0, n) // λ = c for y
 		} else {
-			e.Scale(r, 0, -1, r, 0, n)
+			e.Axpy(w.U(L.own), 0, -sign, cb, 0, n) // λ = −c to the op's own value
 		}
-		c := w.h(L.stepPush.c)
-		w.fail(x.F[li].SolveT(c, r))
-		if L.own < 0 {
-			e.Copy(res, 0, w.buf(L.stepPush.buf), 0, n)
-		} else {
-			e.Axpy(w.U(L.own), 0, -1, w.buf(L.stepPush.buf), 0, n)
+		if form {
+			x.push(w, &L.stepPush)
 		}
-		x.push(w, &L.stepPush)
 		return
 	}
 	if L.kind == kExpand && L.skipVIJP {
@@ -686,7 +687,7 @@ func (x *Exec[V]) VIJPLump(w *Workspace[V], li int, res, cx V) {
 		// Fold −C_IKᵀ C_IIᵀ⁻¹ r_I into the killed atoms by one backward
 		// pass over the internal equations restricted to the lump; acc_I
 		// is kept aside in mu and put back for the final sweep.
-		mu := w.buf(-roleMu - 1)
+		mu := w.buf(bufOf(roleMu))
 		for _, a := range L.internal {
 			u := w.U(a.v)
 			e.Copy(mu, a.pos, u, a.off, a.n)
@@ -700,7 +701,7 @@ func (x *Exec[V]) VIJPLump(w *Workspace[V], li int, res, cx V) {
 	if L.kind != kExpand {
 		// λ_C = A⁻ᵀ g_K, handed to cy and to the created values'
 		// accumulators, and pushed through the created equations' ops.
-		rb, sb := w.buf(-roleRHS-1), w.buf(-roleSol-1)
+		rb, sb := w.buf(bufOf(roleRHS)), w.buf(bufOf(roleSol))
 		for _, pl := range L.places {
 			e.Copy(rb, pl.pos, w.U(pl.v), pl.off, pl.n)
 		}

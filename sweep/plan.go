@@ -5,6 +5,7 @@ import (
 
 	"github.com/invad/invad/lump"
 	"github.com/invad/invad/tape"
+	"github.com/invad/invad/tensor"
 )
 
 // Plan is a lump analysis compiled for the sweeps: per lump a short list of
@@ -38,10 +39,18 @@ const (
 	roleJV  = -1 // an op's product (its output's tangent or cotangent)
 	roleRHS = -2
 	roleSol = -3
-	roleLam = -4
-	roleMu  = -5
-	nRoles  = 5 // negative roles
+	roleMu  = -4
+	nRoles  = 4 // negative roles
 )
+
+// bufOf is the scratch buffer of a role: roles -1..-nRoles are buffers
+// 0..nRoles-1, input slots follow.
+func bufOf(role int) int {
+	if role < 0 {
+		return -role - 1
+	}
+	return nRoles + role
+}
 
 type hdrKey struct {
 	u       bool // a view of a value's unknowns buffer; else of a scratch buffer
@@ -222,9 +231,6 @@ func Compile(an *lump.Analysis) *Plan {
 type compiler struct {
 	*Plan
 	idx map[*tape.Node]int
-	// prune, while set, marks the atoms whose accumulators no later step
-	// reads: pushes to every accumulator skip them.
-	prune func(atom int) bool
 }
 
 func (c *compiler) hdr(u bool, id, off int, shape []int) int {
@@ -244,23 +250,12 @@ func (c *compiler) hdr(u bool, id, off int, shape []int) int {
 // scratch returns the scratch buffer of a role, grown to shape's size, and
 // a header over it shaped shape.
 func (c *compiler) scratch(role int, shape []int) (buf, hdr int) {
-	b := -role - 1 // roles -1..-5 → buffers 0..4
-	if role >= 0 {
-		b = nRoles + role
-	}
+	b := bufOf(role)
 	for len(c.bufLen) <= b {
 		c.bufLen = append(c.bufLen, 0)
 	}
-	c.bufLen[b] = max(c.bufLen[b], size(shape))
+	c.bufLen[b] = max(c.bufLen[b], tensor.SizeOf(shape))
 	return b, c.hdr(false, b, 0, shape)
-}
-
-func size(shape []int) int {
-	n := 1
-	for _, d := range shape {
-		n *= d
-	}
-	return n
 }
 
 // pieces lists the atoms covering input in's elements that keep accepts,
@@ -378,22 +373,32 @@ func (c *compiler) eqs(qs []int, assigned func(int) bool, internal bool) *eqList
 	if internal {
 		for i := range l.rows {
 			r := &l.rows[i]
-			nd := c.nodes[l.jvps[r.jv].node]
 			single := (i == 0 || l.rows[i-1].jv != r.jv) && (i+1 == len(l.rows) || l.rows[i+1].jv != r.jv)
-			if single && r.eqOff == 0 && r.n == nd.Out.Len() {
-				r.whole, r.shape = true, nd.Out.Shape()
-				r.dhdr = c.hdr(true, r.dv, r.do, r.shape)
+			if single {
+				c.markWhole(r, c.nodes[l.jvps[r.jv].node])
 			}
 		}
 	}
 	return l
 }
 
+// markWhole marks an internal equation, the only one of its op nd, that
+// is nd's whole output: the op's JVP can write into its atom, and a VJP
+// read its accumulator there.
+func (c *compiler) markWhole(r *eqRow, nd *tape.Node) {
+	if r.eqOff == 0 && r.n == nd.Out.Len() {
+		r.whole, r.shape = true, nd.Out.Shape()
+		r.dhdr = c.hdr(true, r.dv, r.do, r.shape)
+	}
+}
+
 // push compiles the VJP of node nd for the equations rows (their eqOff
-// within the op's output), its cotangents added into every accumulator
-// (keep nil) or subtracted from the atoms keep accepts; value skip takes
-// none.
-func (c *compiler) push(nd *tape.Node, rows []eqRow, keep func(int) bool, subtract bool, skip int) pushSpec {
+// within the op's output). Its cotangents go to the atoms to accepts (nil:
+// all), added, or subtracted with subtract; value skip takes none. With
+// inPlace, an input that is a whole base value accumulates in its own
+// buffer, atoms to rejects included: only where those are never read
+// again.
+func (c *compiler) push(nd *tape.Node, rows []eqRow, to func(int) bool, inPlace, subtract bool, skip int) pushSpec {
 	s := pushSpec{node: c.idx[nd], args: make([]argSpec, len(nd.In)), rows: rows, subtract: subtract, cLen: nd.Out.Len()}
 	n := 0
 	for _, r := range rows {
@@ -411,41 +416,18 @@ func (c *compiler) push(nd *tape.Node, rows []eqRow, keep func(int) bool, subtra
 			}
 			continue
 		}
-		segs := c.An.Segs(in)
-		if keep == nil && c.prune != nil {
-			// Only the atoms whose accumulators are read again take the
-			// cotangent; an input with none of them takes nothing.
-			all := c.pieces(in, nil)
-			ps := c.pieces(in, func(k int) bool { return !c.prune(k) })
-			if len(ps) == 0 {
-				continue
-			}
-			if len(segs) == 1 && segs[0].Var == in.ID() {
-				s.args[i] = argSpec{kind: argSet, view: true, vhdr: c.hdr(true, in.ID(), 0, in.Shape()), shape: in.Shape()}
-				s.any = true
-				continue
-			}
-			if len(ps) < len(all) {
-				a := argSpec{kind: argSet, pieces: ps, shape: in.Shape()}
-				a.buf, a.ghdr = c.scratch(i, in.Shape())
-				s.args[i] = a
-				s.any = true
-				continue
-			}
-		}
-		if keep == nil && len(segs) == 1 && segs[0].Var == in.ID() {
-			s.args[i] = argSpec{kind: argSet, view: true, vhdr: c.hdr(true, in.ID(), 0, in.Shape()), shape: in.Shape()}
-			s.any = true
-			continue
-		}
-		ps := c.pieces(in, keep)
+		ps := c.pieces(in, to)
 		if len(ps) == 0 {
+			continue // no atom of it takes the cotangent
+		}
+		s.any = true
+		if segs := c.An.Segs(in); inPlace && len(segs) == 1 && segs[0].Var == in.ID() {
+			s.args[i] = argSpec{kind: argSet, view: true, vhdr: c.hdr(true, in.ID(), 0, in.Shape()), shape: in.Shape()}
 			continue
 		}
 		a := argSpec{kind: argSet, pieces: ps, shape: in.Shape()}
 		a.buf, a.ghdr = c.scratch(i, in.Shape())
 		s.args[i] = a
-		s.any = true
 	}
 	return s
 }
@@ -466,8 +448,9 @@ func (c *compiler) groups(qs []int) [][]int {
 }
 
 // reverseInternal compiles the lump's internal equations backwards, op by
-// op: each op's cotangent is −sign times its equations' atoms (dst).
-func (c *compiler) reverseInternal(lp *lump.Lump, keep func(int) bool, subtract bool) []pushSpec {
+// op: each op's cotangent is −sign times its equations' atoms (dst), pushed
+// as push does with to, inPlace and subtract.
+func (c *compiler) reverseInternal(lp *lump.Lump, to func(int) bool, inPlace, subtract bool) []pushSpec {
 	gs := c.groups(lp.Internal)
 	var out []pushSpec
 	for g := len(gs) - 1; g >= 0; g-- {
@@ -478,12 +461,11 @@ func (c *compiler) reverseInternal(lp *lump.Lump, keep func(int) bool, subtract 
 			rows = append(rows, eqRow{n: eq.Len, eqOff: eq.Off, dst: eq.Self, dv: v, do: off, pin: -1, self: -1, jv: -1})
 		}
 		nd := c.An.Eqs[gs[g][0]].Node
-		ps := c.push(nd, rows, keep, subtract, -1)
-		if len(rows) == 1 && rows[0].eqOff == 0 && rows[0].n == nd.Out.Len() {
-			ps.whole = true
-			ps.rows[0].shape = nd.Out.Shape()
-			ps.rows[0].dhdr = c.hdr(true, rows[0].dv, rows[0].do, nd.Out.Shape())
+		if len(rows) == 1 {
+			c.markWhole(&rows[0], nd)
 		}
+		ps := c.push(nd, rows, to, inPlace, subtract, -1)
+		ps.whole = rows[0].whole
 		out = append(out, ps)
 	}
 	return out
@@ -528,7 +510,7 @@ func (c *compiler) lump(li int) {
 				if !an.Eqs[lp.Eqs[0]].Out {
 					L.own = nd.Out.ID()
 				}
-				L.stepPush = c.push(nd, nil, nil, false, in.ID())
+				L.stepPush = c.push(nd, nil, nil, true, false, in.ID())
 				L.stepPush.partial = false
 				return
 			}
@@ -576,7 +558,7 @@ func (c *compiler) lump(li int) {
 			L.muLen += at.Len
 		}
 		c.scratch(roleMu, []int{L.muLen})
-		L.revFold = c.reverseInternal(lp, inLump, true)
+		L.revFold = c.reverseInternal(lp, inLump, false, true)
 	}
 	// After the solve, the lump's killed accumulators are read no more, and
 	// an internal value's only where its op's push reaches an accumulator
@@ -608,8 +590,6 @@ func (c *compiler) lump(li int) {
 			}
 		}
 	}
-	c.prune = func(k int) bool { return !useful(k) }
-	defer func() { c.prune = nil }()
 	if lp.Kind != lump.Expansion {
 		if L.rhs == nil { // a Copy lump
 			L.rows = an.Rows(lp.Created)
@@ -628,9 +608,9 @@ func (c *compiler) lump(li int) {
 				L.created = append(L.created, r)
 			}
 			if nd := an.Eqs[g[0]].Node; nd != nil {
-				L.pushes = append(L.pushes, c.push(nd, rows, nil, false, -1))
+				L.pushes = append(L.pushes, c.push(nd, rows, useful, true, false, -1))
 			}
 		}
 	}
-	L.revFinal = c.reverseInternal(lp, nil, false)
+	L.revFinal = c.reverseInternal(lp, useful, true, false)
 }
