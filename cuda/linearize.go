@@ -2,7 +2,6 @@ package cuda
 
 import (
 	"fmt"
-	"math"
 	"sync"
 
 	"github.com/invad/invad/lump"
@@ -586,17 +585,5 @@ func (l *Linearization) dense(name string, argShape, resShape []int, product fun
 // does (sweep.NormEst1 on JVP/VJP and IJVP/VIJP, their host forms). Errors
 // are IJVP's.
 func (l *Linearization) Cond() (float64, error) {
-	in, out := l.xShape(), l.yShape()
-	prod := func(p func(dst, v *tensor.Tensor) error, argShape, resShape []int) func(dst, v []float64) error {
-		return func(dst, v []float64) error { return p(tensor.New(resShape, dst), tensor.New(argShape, v)) }
-	}
-	nj, err := sweep.NormEst1(l.n, prod(l.JVPTo, in, out), prod(l.VJPTo, out, in))
-	if err != nil {
-		return math.NaN(), err
-	}
-	ni, err := sweep.NormEst1(l.n, prod(l.IJVPTo, out, in), prod(l.VIJPTo, in, out))
-	if err != nil {
-		return math.NaN(), err
-	}
-	return nj * ni, nil
+	return sweep.Cond1(l.n, l.xShape(), l.yShape(), l.JVPTo, l.VJPTo, l.IJVPTo, l.VIJPTo)
 }

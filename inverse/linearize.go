@@ -764,17 +764,5 @@ func (l *Linearization) Cond() (float64, error) {
 	if _, err := l.prepare(); err != nil {
 		return math.NaN(), err
 	}
-	in, out := l.x.Shape(), l.prog.Output.Shape()
-	prod := func(p func(dst, v *tensor.Tensor) error, argShape, resShape []int) func(dst, v []float64) error {
-		return func(dst, v []float64) error { return p(tensor.New(resShape, dst), tensor.New(argShape, v)) }
-	}
-	nj, err := sweep.NormEst1(l.n, prod(l.JVPTo, in, out), prod(l.VJPTo, out, in))
-	if err != nil {
-		return math.NaN(), err
-	}
-	ni, err := sweep.NormEst1(l.n, prod(l.IJVPTo, out, in), prod(l.VIJPTo, in, out))
-	if err != nil {
-		return math.NaN(), err
-	}
-	return nj * ni, nil
+	return sweep.Cond1(l.n, l.x.Shape(), l.prog.Output.Shape(), l.JVPTo, l.VJPTo, l.IJVPTo, l.VIJPTo)
 }

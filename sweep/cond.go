@@ -2,7 +2,28 @@ package sweep
 
 import (
 	"math"
+
+	"github.com/invad/invad/tensor"
 )
+
+// Cond1 estimates the 1-norm condition number κ₁(J) = ‖J‖₁·‖J⁻¹‖₁ of an
+// n×n Jacobian from its four products on host tensors (x shaped in, y
+// shaped out): NormEst1 on JVP/VJP and on IJVP/VIJP. Both backends'
+// Linearization.Cond are this. Errors are the products'.
+func Cond1(n int, in, out []int, jvp, vjp, ijvp, vijp func(dst, v *tensor.Tensor) error) (float64, error) {
+	prod := func(p func(dst, v *tensor.Tensor) error, argShape, resShape []int) func(dst, v []float64) error {
+		return func(dst, v []float64) error { return p(tensor.New(resShape, dst), tensor.New(argShape, v)) }
+	}
+	nj, err := NormEst1(n, prod(jvp, in, out), prod(vjp, out, in))
+	if err != nil {
+		return math.NaN(), err
+	}
+	ni, err := NormEst1(n, prod(ijvp, out, in), prod(vijp, in, out))
+	if err != nil {
+		return math.NaN(), err
+	}
+	return nj * ni, nil
+}
 
 // NormEst1 estimates ‖A‖₁ of an n×n operator known only by its products
 // (apply: dst = A v, applyT: dst = Aᵀ v) by Hager's method with Higham's
