@@ -42,7 +42,10 @@ type BatchSingular struct {
 	Block int     // index of the first refused block
 	Row   int     // elimination step of the bad pivot, row of the non-finite entry, or -1 for pivot growth
 	Pivot float64 // the bad pivot, the non-finite entry, or the growth factor
-	Why   string
+	// Figure names what Pivot is: "pivot", "non-finite entry" or "pivot
+	// growth".
+	Figure string
+	Why    string
 }
 
 // Error makes a *BatchSingular usable as an error. A nil *BatchSingular stored
@@ -318,7 +321,7 @@ func (a logAcc) log() float64 { return math.Log(a.mant) + float64(a.exp)*math.Ln
 func nonFinite(b, k int, at func(e int) float64) *BatchSingular {
 	for e := 0; e < k*k; e++ {
 		if x := at(e); math.IsNaN(x) || math.IsInf(x, 0) {
-			return &BatchSingular{Block: b, Row: e / k, Pivot: x, Why: fmt.Sprintf("non-finite entry %v at (%d, %d)", x, e/k, e%k)}
+			return &BatchSingular{Block: b, Row: e / k, Pivot: x, Figure: "non-finite entry", Why: fmt.Sprintf("non-finite entry %v at (%d, %d)", x, e/k, e%k)}
 		}
 	}
 	panic("cpu: nonFinite called on a finite block")
@@ -334,10 +337,10 @@ func badPivot(b, row int, p, tiny float64) *BatchSingular {
 	case p != 0:
 		why = fmt.Sprintf("pivot %.3g within RCondMin/k·max|A| = %.3g: condition number above 1/RCondMin", p, tiny)
 	}
-	return &BatchSingular{Block: b, Row: row, Pivot: p, Why: why}
+	return &BatchSingular{Block: b, Row: row, Pivot: p, Figure: "pivot", Why: why}
 }
 
 // badGrowth reports the growth factor g of block b.
 func badGrowth(b int, g float64) *BatchSingular {
-	return &BatchSingular{Block: b, Row: -1, Pivot: g, Why: fmt.Sprintf("pivot growth %.3g above BatchGrowthMax = %.3g", g, float64(BatchGrowthMax))}
+	return &BatchSingular{Block: b, Row: -1, Pivot: g, Figure: "pivot growth", Why: fmt.Sprintf("pivot growth %.3g above BatchGrowthMax = %.3g", g, float64(BatchGrowthMax))}
 }

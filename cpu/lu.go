@@ -31,6 +31,28 @@ type Singular struct {
 	Why   string
 }
 
+// Figure names what Pivot is: "pivot", or "reciprocal condition
+// estimate" for a condition failure.
+func (s *Singular) Figure() string {
+	if s.Index < 0 {
+		return "reciprocal condition estimate"
+	}
+	return "pivot"
+}
+
+// FactorLUColumns is FactorLU of the n×n matrix given column-major in at
+// (column c at c·n, not modified): the layout in which a matrix built from
+// JVP columns arrives.
+func FactorLUColumns(at []float64, n int) (*LU, *Singular) {
+	a := make([]float64, n*n)
+	for c := range n {
+		for r := range n {
+			a[r*n+c] = at[c*n+r]
+		}
+	}
+	return FactorLU(a, n)
+}
+
 // FactorLU factorizes the n×n row-major matrix a (not modified). A matrix with
 // a zero pivot, or whose reciprocal condition estimate is below RCondMin,
 // gives a nil LU and a non-nil *Singular.

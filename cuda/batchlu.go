@@ -30,7 +30,10 @@ type BatchSingular struct {
 	Block int     // index of the first refused block
 	Row   int     // row of the non-finite entry, elimination step of the bad pivot, or -1 for growth
 	Pivot float64 // the entry, the pivot, or the growth factor
-	Why   string
+	// Figure names what Pivot is: "non-finite entry", "pivot" or "pivot
+	// growth".
+	Figure string
+	Why    string
 }
 
 func (s *BatchSingular) Error() string {
@@ -46,13 +49,14 @@ func singular(b int, status int32, val float64) *BatchSingular {
 	s := &BatchSingular{Block: b, Row: row, Pivot: val}
 	switch code {
 	case statusNonFinite:
-		s.Why = fmt.Sprintf("non-finite entry %v in row %d", val, row)
+		s.Figure, s.Why = "non-finite entry", fmt.Sprintf("non-finite entry %v in row %d", val, row)
 	case statusPivot:
-		s.Why = "zero pivot"
+		s.Figure, s.Why = "pivot", "zero pivot"
 		if val != 0 {
 			s.Why = fmt.Sprintf("pivot %.3g within RCondMin/k·max|A|: condition number above 1/RCondMin", val)
 		}
 	case statusGrowth:
+		s.Figure = "pivot growth"
 		s.Why = fmt.Sprintf("pivot growth %.3g above GrowthMax = %.3g", val, float64(GrowthMax))
 	default:
 		s.Why = fmt.Sprintf("unknown status word %#x", status)

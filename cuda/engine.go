@@ -3,7 +3,6 @@ package cuda
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/invad/invad/cpu"
 	"github.com/invad/invad/lump"
@@ -95,14 +94,7 @@ func (d *devEngine) Factor(b sweep.Block[*Tensor]) (sweep.Factor[*Tensor], error
 		if err != nil {
 			var bs *BatchSingular
 			if errors.As(err, &bs) {
-				fig := "pivot"
-				switch {
-				case strings.HasPrefix(bs.Why, "non-finite entry"):
-					fig = "non-finite entry"
-				case strings.HasPrefix(bs.Why, "pivot growth"):
-					fig = "pivot growth"
-				}
-				return nil, &sweep.Singular{Pivot: bs.Pivot, Figure: fig, Why: bs.Error()}
+				return nil, &sweep.Singular{Pivot: bs.Pivot, Figure: bs.Figure, Why: bs.Error()}
 			}
 			return nil, &sweep.DeviceError{Err: err}
 		}
@@ -120,19 +112,9 @@ func (d *devEngine) Factor(b sweep.Block[*Tensor]) (sweep.Factor[*Tensor], error
 		if derr := d.deviceErr(); derr != nil {
 			return nil, derr
 		}
-		a := make([]float64, n*n)
-		for r := range n {
-			for c := range n {
-				a[r*n+c] = at[c*n+r]
-			}
-		}
-		lu, sing := cpu.FactorLU(a, n)
+		lu, sing := cpu.FactorLUColumns(at, n)
 		if sing != nil {
-			fig := "pivot"
-			if sing.Index < 0 {
-				fig = "reciprocal condition estimate"
-			}
-			return nil, &sweep.Singular{Pivot: sing.Pivot, Figure: fig, Why: sing.Why}
+			return nil, &sweep.Singular{Pivot: sing.Pivot, Figure: sing.Figure(), Why: sing.Why}
 		}
 		f := &kronDev{k: n, c: 1, left: true, logdet: lu.LogAbsDet(), how: "dense LU"}
 		f.winv = e.upload(lu.Inverse(), n, n)

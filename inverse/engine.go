@@ -1,8 +1,6 @@
 package inverse
 
 import (
-	"strings"
-
 	"github.com/invad/invad/cpu"
 	"github.com/invad/invad/lump"
 	"github.com/invad/invad/sweep"
@@ -107,21 +105,13 @@ func (e *cpuEngine) Factor(b sweep.Block[*tensor.Tensor]) (sweep.Factor[*tensor.
 	case lump.Batch:
 		f, sing := cpu.FactorBatch(b.A.Data(), lp.K, lp.M)
 		if sing != nil {
-			return nil, &sweep.Singular{Pivot: sing.Pivot, Figure: batchFigure(sing.Row, sing.Why), Why: sing.Error()}
+			return nil, &sweep.Singular{Pivot: sing.Pivot, Figure: sing.Figure, Why: sing.Error()}
 		}
 		return batchFactor{f}, nil
 	default:
-		n := lp.Width
-		a := make([]float64, n*n)
-		at := b.A.Data() // column-major
-		for c := range n {
-			for r := range n {
-				a[r*n+c] = at[c*n+r]
-			}
-		}
-		f, sing := cpu.FactorLU(a, n)
+		f, sing := cpu.FactorLUColumns(b.A.Data(), lp.Width)
 		if sing != nil {
-			return nil, &sweep.Singular{Pivot: sing.Pivot, Figure: denseFigure(sing.Index), Why: sing.Why}
+			return nil, &sweep.Singular{Pivot: sing.Pivot, Figure: sing.Figure(), Why: sing.Why}
 		}
 		return denseFactor{f}, nil
 	}
@@ -176,23 +166,4 @@ func (s denseFactor) Describe() (string, float64) {
 		return "dense LU", 1 / rc
 	}
 	return "dense LU", 0
-}
-
-// batchFigure names the figure a batched LU refused a block on.
-func batchFigure(row int, why string) string {
-	switch {
-	case row < 0:
-		return "pivot growth"
-	case strings.HasPrefix(why, "non-finite entry"):
-		return "non-finite entry"
-	}
-	return "pivot"
-}
-
-// denseFigure names the figure a dense LU refused a block on.
-func denseFigure(index int) string {
-	if index < 0 {
-		return "reciprocal condition estimate"
-	}
-	return "pivot"
 }
