@@ -210,13 +210,9 @@ func UnaryDecls() []*UnaryDecl { return append([]*UnaryDecl(nil), unaryDecls...)
 
 // op returns the declared op with parameter p (params: its text in String).
 func (d *UnaryDecl) op(p float64, params string) *Elementwise {
-	f := d.F
-	if f == nil { // before init has set it from F1
-		f = fx(d.F1)
-	}
-	e := &Elementwise{name: d.Name, params: params, decl: d, f: f, f1: d.F1, df: d.DF, param: p}
+	e := &Elementwise{name: d.Name, params: params, decl: d, f: d.F, f1: d.F1, df: d.DF, param: p}
 	if d.Linear {
-		e.linear, e.coef, e.shift = true, d.DF(0, f(0, p), p), f(0, p)
+		e.linear, e.coef, e.shift = true, d.DF(0, d.F(0, p), p), d.F(0, p)
 	}
 	return e
 }
@@ -239,20 +235,19 @@ func softplus(x float64) float64 {
 	return math.Log1p(math.Exp(x))
 }
 
-// fx adapts a function of x alone.
-func fx(f func(float64) float64) func(x, p float64) float64 {
-	return func(x, _ float64) float64 { return f(x) }
-}
-
-func init() {
-	for _, d := range unaryDecls {
-		if d.F == nil && d.F1 != nil {
-			d.F = fx(d.F1)
+// withF sets F from F1 where only F1 is declared, once, as the table is
+// built (before any op is made from it).
+func withF(decls []*UnaryDecl) []*UnaryDecl {
+	for _, d := range decls {
+		if d.F == nil {
+			f1 := d.F1
+			d.F = func(x, _ float64) float64 { return f1(x) }
 		}
 	}
+	return decls
 }
 
-var unaryDecls = []*UnaryDecl{
+var unaryDecls = withF([]*UnaryDecl{
 	{Name: "neg", F: func(x, p float64) float64 { return -x }, DF: func(x, y, p float64) float64 { return -1 },
 		DevF: "-x", DevDF: "-1.0", Linear: true},
 	{Name: "exp", F1: math.Exp, DF: func(x, y, p float64) float64 { return y }, DevF: "exp(x)", DevDF: "y"},
@@ -301,7 +296,7 @@ var unaryDecls = []*UnaryDecl{
 	// p is the exponent c.
 	{Name: "pow", F: math.Pow, DF: func(x, y, p float64) float64 { return p * math.Pow(x, p-1) },
 		DevF: "pow(x, p)", DevDF: "p * pow(x, p - 1.0)", Param: true},
-}
+})
 
 // The elementwise unary ops without parameters.
 var (
