@@ -101,69 +101,51 @@ func (e *cpuEngine) Factor(b sweep.Block[*tensor.Tensor]) (sweep.Factor[*tensor.
 		if err != nil {
 			return nil, err
 		}
-		return stepFactor{f}, nil
+		how := "op rule"
+		if d, ok := f.(Describer); ok {
+			how = d.Describe()
+		}
+		return hostFactor{f: f, how: how}, nil
 	case lump.Batch:
 		f, sing := cpu.FactorBatch(b.A.Data(), lp.K, lp.M)
 		if sing != nil {
 			return nil, &sweep.Singular{Pivot: sing.Pivot, Figure: sing.Figure, Why: sing.Error()}
 		}
-		return batchFactor{f}, nil
+		how := "batched LU"
+		if f.K() == 1 {
+			how = "reciprocals"
+		}
+		return hostFactor{f: f, how: how, growth: f.MaxGrowth(), bytes: int64(f.K()*f.K()*f.M()) * 8}, nil
 	default:
 		f, sing := cpu.FactorLUColumns(b.A.Data(), lp.Width)
 		if sing != nil {
 			return nil, &sweep.Singular{Pivot: sing.Pivot, Figure: sing.Figure(), Why: sing.Why}
 		}
-		return denseFactor{f}, nil
+		h := hostFactor{f: f, how: "dense LU", bytes: int64(f.Size()*f.Size()) * 8}
+		if rc := f.RCond(); rc > 0 {
+			h.growth = 1 / rc
+		}
+		return h, nil
 	}
 }
 
-// stepFactor is an op's own inverse rule.
-type stepFactor struct{ f tape.Factor }
-
-func (s stepFactor) Solve(dst, v *tensor.Tensor) error  { s.f.Solve(dst.Data(), v.Data()); return nil }
-func (s stepFactor) SolveT(dst, v *tensor.Tensor) error { s.f.SolveT(dst.Data(), v.Data()); return nil }
-func (s stepFactor) LogAbsDet() float64                 { return s.f.LogAbsDet() }
-func (s stepFactor) Bytes() int64                       { return 0 }
-func (s stepFactor) Free()                              {}
-func (s stepFactor) Describe() (string, float64) {
-	if d, ok := s.f.(Describer); ok {
-		return d.Describe(), 0
+// hostFactor is a factorization on host slices (an op's own inverse rule,
+// a batch lump's batched LU, a dense lump's gonum LU) with what it says of
+// itself.
+type hostFactor struct {
+	f interface {
+		Solve(dst, v []float64)
+		SolveT(dst, v []float64)
+		LogAbsDet() float64
 	}
-	return "op rule", 0
+	how    string
+	growth float64 // a batched LU's largest pivot growth, a dense LU's condition estimate
+	bytes  int64
 }
 
-// batchFactor is a batch lump's M K×K blocks, batched LU.
-type batchFactor struct{ f *cpu.BatchLU }
-
-func (s batchFactor) Solve(dst, v *tensor.Tensor) error { s.f.Solve(dst.Data(), v.Data()); return nil }
-func (s batchFactor) SolveT(dst, v *tensor.Tensor) error {
-	s.f.SolveT(dst.Data(), v.Data())
-	return nil
-}
-func (s batchFactor) LogAbsDet() float64 { return s.f.LogAbsDet() }
-func (s batchFactor) Bytes() int64       { return int64(s.f.K()*s.f.K()*s.f.M()) * 8 }
-func (s batchFactor) Free()              {}
-func (s batchFactor) Describe() (string, float64) {
-	if s.f.K() == 1 {
-		return "reciprocals", s.f.MaxGrowth()
-	}
-	return "batched LU", s.f.MaxGrowth()
-}
-
-// denseFactor is a dense lump's LU (gonum).
-type denseFactor struct{ f *cpu.LU }
-
-func (s denseFactor) Solve(dst, v *tensor.Tensor) error { s.f.Solve(dst.Data(), v.Data()); return nil }
-func (s denseFactor) SolveT(dst, v *tensor.Tensor) error {
-	s.f.SolveT(dst.Data(), v.Data())
-	return nil
-}
-func (s denseFactor) LogAbsDet() float64 { return s.f.LogAbsDet() }
-func (s denseFactor) Bytes() int64       { return int64(s.f.Size()*s.f.Size()) * 8 }
-func (s denseFactor) Free()              {}
-func (s denseFactor) Describe() (string, float64) {
-	if rc := s.f.RCond(); rc > 0 {
-		return "dense LU", 1 / rc
-	}
-	return "dense LU", 0
-}
+func (h hostFactor) Solve(dst, v *tensor.Tensor) error  { h.f.Solve(dst.Data(), v.Data()); return nil }
+func (h hostFactor) SolveT(dst, v *tensor.Tensor) error { h.f.SolveT(dst.Data(), v.Data()); return nil }
+func (h hostFactor) LogAbsDet() float64                 { return h.f.LogAbsDet() }
+func (h hostFactor) Describe() (string, float64)        { return h.how, h.growth }
+func (h hostFactor) Bytes() int64                       { return h.bytes }
+func (h hostFactor) Free()                              {}
