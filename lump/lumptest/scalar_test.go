@@ -28,30 +28,12 @@ const limit = 2000
 // are well conditioned (cond J ≲ 1e3), so both sides agree to ~1e-13.
 const tol = 1e-10
 
-// program is a test program f: Rⁿ → Rⁿ with a point to linearize it at.
-type program struct {
-	name   string
-	reason string
-	shape  []int
-	lo, hi float64 // the domain x is drawn from
-	f      func(x *tape.Var) *tape.Var
-}
-
 // matrix is the shared test programs' seeded matrix (catalog.Matrix).
 var matrix = catalog.Matrix
 
 // programs is the table of composed programs for the numerical checks: the
 // catalogue's Scalar set (package catalog).
-var programs = func() []program {
-	var ps []program
-	for _, p := range catalog.In(catalog.Scalar) {
-		ps = append(ps, program{name: p.Name, reason: p.About, shape: p.Shape, lo: p.Lo, hi: p.Hi, f: p.F})
-	}
-	return ps
-}()
-
-// point draws x for a program (catalog.Uniform).
-func point(p program, seed uint64) *tensor.Tensor { return catalog.Uniform(p.shape, p.lo, p.hi, seed) }
+var programs = catalog.In(catalog.Scalar)
 
 // linearize records f at x and fails the test on an error.
 func linearize(t *testing.T, f func(*tape.Var) *tape.Var, x *tensor.Tensor) *inverse.Linearization {
@@ -101,8 +83,8 @@ func relErr(got, want []float64) float64 {
 // trip J·Solve(dy) = dy through the program's own JVP.
 func TestSolveAgainstDenseLU(t *testing.T) {
 	for _, pr := range programs {
-		t.Run(pr.name, func(t *testing.T) {
-			s, lin := scalarizeOK(t, pr.f, point(pr, 11))
+		t.Run(pr.Name, func(t *testing.T) {
+			s, lin := scalarizeOK(t, pr.F, pr.Point(11))
 			n := lin.Len()
 			lu := denseLU(t, lin)
 			rng := rand.New(rand.NewPCG(5, 5))
@@ -143,8 +125,8 @@ func TestSolveAgainstDenseLU(t *testing.T) {
 // block or of earlier ones (so the blocks can be solved in order).
 func TestBlockTriangular(t *testing.T) {
 	for _, pr := range programs {
-		t.Run(pr.name, func(t *testing.T) {
-			s, _ := scalarizeOK(t, pr.f, point(pr, 11))
+		t.Run(pr.Name, func(t *testing.T) {
+			s, _ := scalarizeOK(t, pr.F, pr.Point(11))
 			seenU := map[lumptest.Elem]bool{}
 			seenE := map[lumptest.Elem]bool{}
 			for bi := range s.Blocks() {
@@ -198,8 +180,8 @@ func partition(s *lumptest.ScalarBTF) []string {
 // and the blocks (as sets) must not change.
 func TestBlocksIndependentOfMatching(t *testing.T) {
 	for _, pr := range programs {
-		t.Run(pr.name, func(t *testing.T) {
-			lin := linearize(t, pr.f, point(pr, 11))
+		t.Run(pr.Name, func(t *testing.T) {
+			lin := linearize(t, pr.F, pr.Point(11))
 			ref, err := lumptest.Scalarize(lin.Program(), limit)
 			if err != nil {
 				t.Fatal(err)
@@ -247,7 +229,7 @@ func TestDesignNoteExamples(t *testing.T) {
 
 	t.Run("exp(2 tanh x): single-scalar steps", func(t *testing.T) {
 		f := func(x *tape.Var) *tape.Var { return ops.Exp(ops.Scale(ops.Tanh(x), 2)) }
-		s, _ := scalarizeOK(t, f, point(program{shape: []int{n}, lo: -2, hi: 2}, 1))
+		s, _ := scalarizeOK(t, f, catalog.Uniform([]int{n}, -2, 2, 1))
 		if s.NumUnknowns() != 3*n {
 			t.Fatalf("%d unknowns, want 3n = %d (x, tanh, scale)", s.NumUnknowns(), 3*n)
 		}
@@ -261,7 +243,7 @@ func TestDesignNoteExamples(t *testing.T) {
 	t.Run("x + sin x: one lump per element", func(t *testing.T) {
 		var sx, y *tape.Var
 		f := func(x *tape.Var) *tape.Var { sx = ops.Sin(x); y = ops.Add(x, sx); return y }
-		x := point(program{shape: []int{n}, lo: -3, hi: 3}, 2)
+		x := catalog.Uniform([]int{n}, -3, 3, 2)
 		s, lin := scalarizeOK(t, f, x)
 		in := lin.Program().Input
 		if len(s.Blocks()) != n {
@@ -304,7 +286,7 @@ func TestDesignNoteExamples(t *testing.T) {
 			mlp, sv = []*tape.Var{pre, h, s, t, es}, s
 			return ops.Concat(a, ops.Add(ops.Mul(b, es), t))
 		}
-		s, _ := scalarizeOK(t, f, point(program{shape: []int{n}, lo: -1, hi: 1}, 3))
+		s, _ := scalarizeOK(t, f, catalog.Uniform([]int{n}, -1, 1, 3))
 		for i, b := range s.Blocks() {
 			if b.Size() != 1 {
 				t.Errorf("block %d has size %d, want 1: %v", i, b.Size(), b.Unknowns)
@@ -336,7 +318,7 @@ func TestDesignNoteExamples(t *testing.T) {
 	t.Run("W x: one dense lump", func(t *testing.T) {
 		W := matrix(1, n, n, 3)
 		f := func(x *tape.Var) *tape.Var { return ops.MatMul(ops.Const(x, W), x) }
-		s, lin := scalarizeOK(t, f, point(program{shape: []int{n}, lo: -1, hi: 1}, 4))
+		s, lin := scalarizeOK(t, f, catalog.Uniform([]int{n}, -1, 1, 4))
 		bs := s.Blocks()
 		if len(bs) != 1 {
 			t.Fatalf("%d blocks, want 1", len(bs))
@@ -365,7 +347,7 @@ func TestDesignNoteExamples(t *testing.T) {
 			u, w = ops.Sub(ac, bd), ops.Add(ad, bc)
 			return ops.Concat(u, w, z)
 		}
-		s, _ := scalarizeOK(t, f, point(program{shape: []int{n}, lo: 0.3, hi: 1.3}, 5))
+		s, _ := scalarizeOK(t, f, catalog.Uniform([]int{n}, 0.3, 1.3, 5))
 		var lumps int
 		for _, blk := range s.Blocks() {
 			if blk.Width() <= 1 && blk.Size() == 1 {
@@ -412,7 +394,7 @@ func TestDesignNoteExamples(t *testing.T) {
 			half0, half1 = []*tape.Var{a, wa, ya}, []*tape.Var{b, sb, yb}
 			return ops.Concat(ya, yb)
 		}
-		s, lin := scalarizeOK(t, f, point(program{shape: []int{n}, lo: -1, hi: 1}, 6))
+		s, lin := scalarizeOK(t, f, catalog.Uniform([]int{n}, -1, 1, 6))
 		prog := lin.Program()
 		half := func(e lumptest.Elem) int {
 			switch {
@@ -456,7 +438,7 @@ func TestDesignNoteExamples(t *testing.T) {
 			add = ops.Add(p[0], p[1])
 			return ops.Concat(add, add)
 		}
-		lin := linearize(t, f, point(program{shape: []int{n}, lo: -1, hi: 1}, 7))
+		lin := linearize(t, f, catalog.Uniform([]int{n}, -1, 1, 7))
 		_, err := lumptest.Scalarize(lin.Program(), limit)
 		if !errors.Is(err, lump.ErrStructurallySingular) {
 			t.Fatalf("err = %v, want lump.ErrStructurallySingular", err)
@@ -532,7 +514,7 @@ func TestSplitHalvesNotMerged(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			s, _ := scalarizeOK(t, c.f, point(program{shape: []int{n}, lo: -1, hi: 1}, 8))
+			s, _ := scalarizeOK(t, c.f, catalog.Uniform([]int{n}, -1, 1, 8))
 			for _, b := range s.Blocks() {
 				if b.Size() != c.size || b.Width() > c.width {
 					t.Errorf("block %v|%v has size %d width %d, want %d and ≤ %d: halves merged",
@@ -551,7 +533,7 @@ func TestSplitHalvesNotMerged(t *testing.T) {
 			a, b = p[0], p[1]
 			return ops.Concat(ops.Add(a, ops.Sin(b)), ops.Sub(b, ops.Sin(a)))
 		}
-		s, _ := scalarizeOK(t, f, point(program{shape: []int{n}, lo: -1, hi: 1}, 9))
+		s, _ := scalarizeOK(t, f, catalog.Uniform([]int{n}, -1, 1, 9))
 		lumps := 0
 		for _, blk := range s.Blocks() {
 			if blk.Width() == 2 {
@@ -594,7 +576,7 @@ func TestIdentityProgram(t *testing.T) {
 // TestErrors checks the data-dependent failures.
 func TestErrors(t *testing.T) {
 	t.Run("too large", func(t *testing.T) {
-		lin := linearize(t, programs[0].f, point(programs[0], 1)) // 3n = 21 unknowns
+		lin := linearize(t, programs[0].F, programs[0].Point(1)) // 3n = 21 unknowns
 		_, err := lumptest.Scalarize(lin.Program(), 20)
 		var te *lumptest.TooLargeError
 		if !errors.Is(err, lumptest.ErrTooLarge) || !errors.As(err, &te) || te.Unknowns != 21 || te.Limit != 20 {
@@ -655,7 +637,7 @@ func TestErrors(t *testing.T) {
 }
 
 func TestPanics(t *testing.T) {
-	lin := linearize(t, programs[0].f, point(programs[0], 1))
+	lin := linearize(t, programs[0].F, programs[0].Point(1))
 	s, err := lumptest.Scalarize(lin.Program(), limit)
 	if err != nil {
 		t.Fatal(err)
