@@ -1,6 +1,8 @@
 package inverse
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"math"
 	"sync"
@@ -28,8 +30,9 @@ type Linearization struct {
 	consts   [][]float64 // the data of the constants the ops read (dst must not overlap them)
 	maxWidth int
 	maxBytes int64
-	refine   int // iterative refinement steps of IJVP and VIJP
-	invOnce  sync.Once
+	refine   int        // iterative refinement steps of IJVP and VIJP
+	invMu    sync.Mutex // held while the lumps are analyzed and factorized
+	invDone  bool       // inv or invErr final
 	inv      *cpuExec
 	invErr   error
 	invIdle  idle[*sweep.Workspace[*tensor.Tensor]]
@@ -567,21 +570,45 @@ type cpuExec = sweep.Exec[*tensor.Tensor]
 
 // prepare analyzes the program, compiles its plan and factorizes every
 // lump, once.
-func (l *Linearization) prepare() (*cpuExec, error) {
-	l.invOnce.Do(func() {
-		an, err := lump.AnalyzeLimits(l.prog, lump.Limits{Width: l.maxWidth, Bytes: l.maxBytes})
-		if err != nil {
-			l.invErr = err
-			return
-		}
-		x := sweep.New(sweep.Compile(an), sweep.Engine[*tensor.Tensor](newCPUEngine(l.prog)))
-		if err := x.Factorize(); err != nil {
-			l.invErr = err
-			return
-		}
-		l.inv = x
-	})
-	return l.inv, l.invErr
+func (l *Linearization) prepare() (*cpuExec, error) { return l.prepareContext(context.Background()) }
+
+// Prepare analyzes the program and factorizes its lumps now, the work the
+// first inverse product (IJVP, VIJP, LogAbsDet, Lumps, Cond,
+// InverseJacobian) would otherwise do, and returns that product's errors.
+// It stops soon after ctx is done and returns ctx.Err(): the analysis checks
+// ctx as it goes, the factorization before each lump. A cancelled Prepare
+// leaves nothing behind, and the next call or product starts over; once the
+// work is done, later calls return at once.
+func (l *Linearization) Prepare(ctx context.Context) error {
+	if ctx == nil {
+		panic("inverse: Prepare with a nil context")
+	}
+	_, err := l.prepareContext(ctx)
+	return err
+}
+
+func (l *Linearization) prepareContext(ctx context.Context) (*cpuExec, error) {
+	l.invMu.Lock()
+	defer l.invMu.Unlock()
+	if l.invDone {
+		return l.inv, l.invErr
+	}
+	an, err := lump.AnalyzeContext(ctx, l.prog, lump.Limits{Width: l.maxWidth, Bytes: l.maxBytes})
+	var x *cpuExec
+	if err == nil {
+		x = sweep.New(sweep.Compile(an), sweep.Engine[*tensor.Tensor](newCPUEngine(l.prog)))
+		err = x.FactorizeContext(ctx)
+	}
+	if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		return nil, err // cancelled: not final
+	}
+	l.invDone = true
+	if err != nil {
+		l.invErr = err
+		return nil, err
+	}
+	l.inv = x
+	return x, nil
 }
 
 func (l *Linearization) getInvWS(x *cpuExec) *sweep.Workspace[*tensor.Tensor] {

@@ -1,8 +1,10 @@
 package lump
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"math/bits"
 	"slices"
 	"strings"
 
@@ -220,6 +222,22 @@ type Analysis struct {
 	relabel   map[*tape.Node]bool
 	n         int
 	outIsNode bool
+	ctx       context.Context // while Analyze runs
+	ticks     int
+}
+
+// cancelled unwinds Analyze when its context is done.
+type cancelled struct{ err error }
+
+// tick is called once per unit of analysis work; every 1024th call checks
+// the context and unwinds Analyze (to AnalyzeContext's recover) if it is
+// done.
+func (a *Analysis) tick() {
+	if a.ticks++; a.ticks&1023 == 0 {
+		if err := a.ctx.Err(); err != nil {
+			panic(cancelled{err})
+		}
+	}
 }
 
 // Seg maps the element range [Pos, Pos+Len) of a value to the range
@@ -240,12 +258,11 @@ func (a *Analysis) IsRelabel(nd *tape.Node) bool { return a.relabel[nd] }
 
 // AtomsIn returns the atoms covering [off, off+len) of base value id.
 func (a *Analysis) AtomsIn(id, off, n int) []int {
+	as := a.atomsOf[id]
+	j, _ := slices.BinarySearchFunc(as, off, func(k, off int) int { return a.Atoms[k].Off - off })
 	var out []int
-	for _, k := range a.atomsOf[id] {
-		at := a.Atoms[k]
-		if at.Off >= off && at.Off+at.Len <= off+n {
-			out = append(out, k)
-		}
+	for ; j < len(as) && a.Atoms[as[j]].Off+a.Atoms[as[j]].Len <= off+n; j++ {
+		out = append(out, as[j])
 	}
 	return out
 }
@@ -284,11 +301,22 @@ func Analyze(p *tape.Program, maxWidth int) (*Analysis, error) {
 	return AnalyzeLimits(p, Limits{Width: maxWidth})
 }
 
-// AnalyzeLimits finds the lumps of p. It returns *StructurallySingularError
+// AnalyzeLimits finds the lumps of p: AnalyzeContext without a deadline.
+func AnalyzeLimits(p *tape.Program, lim Limits) (*Analysis, error) {
+	return AnalyzeContext(context.Background(), p, lim)
+}
+
+// AnalyzeContext finds the lumps of p. It returns *StructurallySingularError
 // when fewer than n disjoint paths lead from x to y, and *LumpTooLargeError
 // for a lump over a limit (checked on shapes, before anything is
-// allocated). It panics if p's output and input sizes differ.
-func AnalyzeLimits(p *tape.Program, lim Limits) (*Analysis, error) {
+// allocated). Its cost grows as O(a log a) in the number a of atoms (a
+// stencil written with shifts has one atom per element), and it returns
+// ctx.Err() soon after ctx is done. It panics if p's output and input sizes
+// differ.
+func AnalyzeContext(ctx context.Context, p *tape.Program, lim Limits) (an *Analysis, err error) {
+	if ctx == nil {
+		panic("lump: AnalyzeContext with a nil context")
+	}
 	if p.Output.Len() != p.Input.Len() {
 		panic(fmt.Sprintf("lump: program maps %d elements to %d", p.Input.Len(), p.Output.Len()))
 	}
@@ -309,7 +337,20 @@ func AnalyzeLimits(p *tape.Program, lim Limits) (*Analysis, error) {
 		site := Site{Var: out.ID(), Op: "constant output", Pos: -1, Len: out.Len(), Index: idx}
 		return nil, &StructurallySingularError{N: p.Input.Len(), Deficiency: p.Input.Len(), UnmatchedEquations: []Site{site}}
 	}
-	a := &Analysis{Prog: p, segs: map[int][]Seg{}, atomsOf: map[int][]int{}, relabel: map[*tape.Node]bool{}, n: p.Input.Len()}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	a := &Analysis{Prog: p, segs: map[int][]Seg{}, atomsOf: map[int][]int{}, relabel: map[*tape.Node]bool{}, n: p.Input.Len(), ctx: ctx}
+	defer func() {
+		a.ctx = nil
+		if r := recover(); r != nil {
+			c, ok := r.(cancelled)
+			if !ok {
+				panic(r)
+			}
+			an, err = nil, c.err
+		}
+	}()
 	a.buildSegs()
 	a.buildAtoms()
 	a.buildEqs()
@@ -319,6 +360,7 @@ func AnalyzeLimits(p *tape.Program, lim Limits) (*Analysis, error) {
 	}
 	a.blocks(flow)
 	for i := range a.Lumps {
+		a.tick()
 		l := &a.Lumps[i]
 		a.classify(l)
 		l.Bytes = a.factorBytes(l)
@@ -441,30 +483,94 @@ func (a *Analysis) relabelSegs(nd *tape.Node) ([]Seg, bool) {
 
 // ---- atoms: cut points propagated through relabellings and elementwise ops ----
 
+// link ties the elements [pos, pos+n) of base value v to [off, off+n) of
+// base value base, element by element (a diagonal block): a cut inside one
+// range is a cut at the same place of the other.
 type link struct{ v, pos, n, base, off int }
+
+// stab is one side of a link on one value: the range [lo, hi) and, for a
+// point inside it, where the point lands on the other side (at + c − lo on
+// value to).
+type stab struct{ lo, hi, to, at int }
+
+// stabIndex answers "which ranges contain c strictly inside" for the
+// ranges of one value: the ranges sorted by lo form an implicit balanced
+// tree (the middle of each index range is its root) with the largest hi of
+// each subtree, so a query costs O(log r) plus O(log r) per range found.
+type stabIndex struct {
+	r     []stab
+	maxHi []int // per index: the largest hi of the subtree rooted there
+}
+
+func newStabIndex(r []stab) *stabIndex {
+	slices.SortFunc(r, func(x, y stab) int { return x.lo - y.lo })
+	ix := &stabIndex{r: r, maxHi: make([]int, len(r))}
+	ix.build(0, len(r))
+	return ix
+}
+
+func (ix *stabIndex) build(lo, hi int) int {
+	if lo >= hi {
+		return -1
+	}
+	m := (lo + hi) / 2
+	h := ix.r[m].hi
+	h = max(h, ix.build(lo, m), ix.build(m+1, hi))
+	ix.maxHi[m] = h
+	return h
+}
+
+// each calls fn for every range with lo < c < hi.
+func (ix *stabIndex) each(lo, hi, c int, fn func(s stab)) {
+	for lo < hi {
+		m := (lo + hi) / 2
+		if ix.maxHi[m] <= c {
+			return
+		}
+		s := ix.r[m]
+		if s.lo >= c {
+			hi = m // every range right of m starts at or after c
+			continue
+		}
+		if s.hi > c {
+			fn(s)
+		}
+		ix.each(m+1, hi, c, fn)
+		hi = m
+	}
+}
+
+// cutSet is the set of cut points of one base value, a bitset over
+// positions 0..len.
+type cutSet []uint64
+
+func (s cutSet) add(c int) bool {
+	w, b := c>>6, uint64(1)<<(c&63)
+	if s[w]&b != 0 {
+		return false
+	}
+	s[w] |= b
+	return true
+}
 
 func (a *Analysis) buildAtoms() {
 	p := a.Prog
-	cuts := map[int]map[int]bool{}
-	addCut := func(id, c int) bool {
-		m := cuts[id]
-		if m == nil {
-			m = map[int]bool{}
-			cuts[id] = m
-		}
-		if m[c] {
-			return false
-		}
-		m[c] = true
-		return true
-	}
 	bases := []*tape.Var{p.Input}
 	for _, nd := range p.Nodes {
 		if !a.relabel[nd] {
 			bases = append(bases, nd.Out)
 		}
 	}
+	cuts := make(map[int]cutSet, len(bases))
+	type point struct{ id, c int }
+	var work []point
+	addCut := func(id, c int) {
+		if cuts[id].add(c) {
+			work = append(work, point{id, c})
+		}
+	}
 	for _, b := range bases {
+		cuts[b.ID()] = make(cutSet, b.Len()/64+1)
 		addCut(b.ID(), 0)
 		addCut(b.ID(), b.Len())
 	}
@@ -476,7 +582,7 @@ func (a *Analysis) buildAtoms() {
 			}
 		}
 	}
-	var links []link
+	ranges := map[int][]stab{}
 	for _, nd := range p.Nodes {
 		if a.relabel[nd] {
 			cutSegs(a.segs[nd.Out.ID()])
@@ -492,52 +598,58 @@ func (a *Analysis) buildAtoms() {
 			if nd.Op.Structure(i, sh, vary).Kind != tape.Diagonal {
 				continue
 			}
+			v := nd.Out.ID()
 			for _, s := range segs {
-				addCut(nd.Out.ID(), s.Pos)
-				addCut(nd.Out.ID(), s.Pos+s.Len)
-				if s.Var >= 0 {
-					links = append(links, link{nd.Out.ID(), s.Pos, s.Len, s.Var, s.Off})
+				addCut(v, s.Pos)
+				addCut(v, s.Pos+s.Len)
+				if s.Var >= 0 && s.Len > 1 {
+					ranges[v] = append(ranges[v], stab{s.Pos, s.Pos + s.Len, s.Var, s.Off})
+					ranges[s.Var] = append(ranges[s.Var], stab{s.Off, s.Off + s.Len, v, s.Pos})
 				}
 			}
 		}
 	}
 	cutSegs(a.segs[p.Output.ID()])
-	for changed := true; changed; {
-		changed = false
-		for _, l := range links {
-			for c := range cuts[l.v] {
-				if c > l.pos && c < l.pos+l.n && addCut(l.base, l.off+c-l.pos) {
-					changed = true
-				}
-			}
-			for c := range cuts[l.base] {
-				if c > l.off && c < l.off+l.n && addCut(l.v, l.pos+c-l.off) {
-					changed = true
-				}
-			}
+	// Close the cuts under the links: a worklist of new points, each looked
+	// up once in its value's ranges.
+	index := make(map[int]*stabIndex, len(ranges))
+	for id, r := range ranges {
+		index[id] = newStabIndex(r)
+	}
+	for len(work) > 0 {
+		a.tick()
+		pt := work[len(work)-1]
+		work = work[:len(work)-1]
+		if ix := index[pt.id]; ix != nil {
+			ix.each(0, len(ix.r), pt.c, func(s stab) { addCut(s.to, s.at+pt.c-s.lo) })
 		}
 	}
 	for _, b := range bases {
-		cs := make([]int, 0, len(cuts[b.ID()]))
-		for c := range cuts[b.ID()] {
-			cs = append(cs, c)
-		}
-		slices.Sort(cs)
-		for j := 0; j+1 < len(cs); j++ {
-			a.atomsOf[b.ID()] = append(a.atomsOf[b.ID()], len(a.Atoms))
-			a.Atoms = append(a.Atoms, Atom{Var: b.ID(), Off: cs[j], Len: cs[j+1] - cs[j]})
+		id, cs := b.ID(), cuts[b.ID()]
+		prev := 0
+		for w, word := range cs {
+			for word != 0 {
+				c := w<<6 + bits.TrailingZeros64(word)
+				word &= word - 1
+				if c == 0 {
+					continue
+				}
+				a.atomsOf[id] = append(a.atomsOf[id], len(a.Atoms))
+				a.Atoms = append(a.Atoms, Atom{Var: id, Off: prev, Len: c - prev})
+				prev = c
+			}
 		}
 	}
 }
 
 // atomAt returns the atom of base value id that starts at off.
 func (a *Analysis) atomAt(id, off int) int {
-	for _, k := range a.atomsOf[id] {
-		if a.Atoms[k].Off == off {
-			return k
-		}
+	as := a.atomsOf[id]
+	j, ok := slices.BinarySearchFunc(as, off, func(k, off int) int { return a.Atoms[k].Off - off })
+	if !ok {
+		panic(fmt.Sprintf("lump: no atom of value %d starts at %d", id, off))
 	}
-	panic(fmt.Sprintf("lump: no atom of value %d starts at %d", id, off))
+	return as[j]
 }
 
 // segAtoms lists the atoms covering segs (constant segments skipped).
@@ -566,6 +678,7 @@ func (a *Analysis) buildEqs() {
 		sh, vary := shapesOf(nd)
 		out := nd.Out.ID() == p.Output.ID()
 		for _, k := range a.atomsOf[nd.Out.ID()] {
+			a.tick()
 			at := a.Atoms[k]
 			e := Eq{Node: nd, Off: at.Off, Len: at.Len, Out: out, Self: -1}
 			touch := map[int]EdgeKind{}

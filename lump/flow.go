@@ -18,9 +18,10 @@ type dinic struct {
 	g     [][]fedge
 	level []int
 	it    []int
+	tick  func() // called once per augmenting path
 }
 
-func newDinic(n int) *dinic { return &dinic{g: make([][]fedge, n)} }
+func newDinic(n int, tick func()) *dinic { return &dinic{g: make([][]fedge, n), tick: tick} }
 
 func (d *dinic) add(u, v int, c int64) (int, int) {
 	d.g[u] = append(d.g[u], fedge{to: v, rev: len(d.g[v]), cap: c})
@@ -70,6 +71,7 @@ func (d *dinic) maxflow(s, t int) int64 {
 	for d.bfs(s, t) {
 		d.it = make([]int, len(d.g))
 		for {
+			d.tick()
 			f := d.dfs(s, t, 1<<62)
 			if f == 0 {
 				break
@@ -105,7 +107,7 @@ func (d *dinic) reach(s int) []bool {
 func (a *Analysis) match() ([][]int64, error) {
 	ne := len(a.Eqs)
 	src, sink := ne+len(a.Atoms), ne+len(a.Atoms)+1
-	d := newDinic(ne + len(a.Atoms) + 2)
+	d := newDinic(ne+len(a.Atoms)+2, a.tick)
 	type ref struct{ u, i int }
 	refs := make([][]ref, ne)
 	var total int64
@@ -221,6 +223,7 @@ func (a *Analysis) blocks(flow [][]int64) {
 		a.LumpOf[i] = -1
 	}
 	for _, comp := range graph.SCC(adj) {
+		a.tick()
 		var l Lump
 		for _, w := range comp {
 			if w < ne {
@@ -246,7 +249,7 @@ func (a *Analysis) blocks(flow [][]int64) {
 func (a *Analysis) split(l *Lump) {
 	internal := map[int]bool{}
 	for _, e := range l.Eqs {
-		if s := a.Eqs[e].Self; s >= 0 && slices.Contains(l.Unknowns, s) {
+		if s := a.Eqs[e].Self; s >= 0 && sortedHas(l.Unknowns, s) {
 			internal[s] = true
 			l.Internal = append(l.Internal, e)
 		} else {
@@ -344,7 +347,7 @@ func (a *Analysis) isStep(l *Lump) bool {
 				continue
 			}
 			for _, u := range a.segAtoms(a.segs[other.ID()]) {
-				if slices.Contains(l.Unknowns, u) {
+				if sortedHas(l.Unknowns, u) {
 					ok = false
 				}
 			}
@@ -355,4 +358,10 @@ func (a *Analysis) isStep(l *Lump) bool {
 		}
 	}
 	return false
+}
+
+// sortedHas reports whether the ascending list xs holds x.
+func sortedHas(xs []int, x int) bool {
+	_, ok := slices.BinarySearch(xs, x)
+	return ok
 }

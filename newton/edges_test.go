@@ -1,6 +1,7 @@
 package newton_test
 
 import (
+	"context"
 	"errors"
 	"math"
 	"strings"
@@ -115,4 +116,40 @@ func FuzzOptions(f *testing.F) {
 			t.Fatalf("reported residual %g, F(X) has %g", res.Residual, m)
 		}
 	})
+}
+
+// TestSolveContext: a done context stops the solve before the next
+// iteration with its error, keeping the iterations completed.
+func TestSolveContext(t *testing.T) {
+	const n = 50
+	g := func(x *tape.Var) *tape.Var {
+		return ops.Add(ops.Add(x, ops.Scale(ops.Sin(x), 0.5)), ops.Scale(ops.Cube(x), 0.1))
+	}
+	F := target(g, randVec(3, n, 2))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	res, err := newton.SolveContext(ctx, F, tensor.Zeros(n), newton.Options{})
+	if !errors.Is(err, context.Canceled) || res.Iters != 0 || res.Converged {
+		t.Fatalf("cancelled before: %v, %d iterations, converged %v", err, res.Iters, res.Converged)
+	}
+	ctx, cancel = context.WithCancel(context.Background())
+	defer cancel()
+	res, err = newton.SolveContext(ctx, F, tensor.Zeros(n), newton.Options{Callback: func(it newton.Iter) error {
+		if it.K == 2 {
+			cancel()
+		}
+		return nil
+	}})
+	if !errors.Is(err, context.Canceled) || res.Iters != 2 || res.Converged || !strings.Contains(err.Error(), "iteration 3") {
+		t.Fatalf("cancelled in iteration 2: %v, %d iterations, converged %v", err, res.Iters, res.Converged)
+	}
+	// The point kept is the one iteration 2 reached.
+	fx := F(tape.NewTape().Input(res.X)).Value()
+	if got := maxDiff(fx.Data(), make([]float64, n)); got != res.Residual {
+		t.Errorf("Residual %g, ‖F(X)‖∞ = %g", res.Residual, got)
+	}
+	full, err := newton.Solve(F, tensor.Zeros(n), newton.Options{})
+	if err != nil || !full.Converged || full.Iters <= 2 {
+		t.Fatalf("uncancelled: %v after %d iterations", err, full.Iters)
+	}
 }

@@ -20,6 +20,7 @@
 package newton
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -121,6 +122,19 @@ func eval(F func(*tape.Var) *tape.Var, x *tensor.Tensor) *tensor.Tensor {
 // ‖F‖∞ ≤ Tol; Result.Residual is always ‖F‖∞ at Result.X as evaluated (NaN
 // if F could not be evaluated there).
 func Solve(F func(x *tape.Var) *tape.Var, x0 *tensor.Tensor, opt Options) (*Result, error) {
+	return SolveContext(context.Background(), F, x0, opt)
+}
+
+// SolveContext is Solve that stops soon after ctx is done: it checks ctx
+// before each iteration and passes it to the analysis and factorization of
+// each linearization (Prepare, where the Linear has one, as
+// *inverse.Linearization does). It then returns ctx.Err() wrapped with the
+// iteration (errors.Is matches it) and the result of the last iteration
+// completed. It panics if ctx is nil, and as Solve does.
+func SolveContext(ctx context.Context, F func(x *tape.Var) *tape.Var, x0 *tensor.Tensor, opt Options) (*Result, error) {
+	if ctx == nil {
+		panic("newton: SolveContext with a nil context")
+	}
 	if x0 == nil {
 		panic("newton: nil x0")
 	}
@@ -169,11 +183,19 @@ func Solve(F func(x *tape.Var) *tape.Var, x0 *tensor.Tensor, opt Options) (*Resu
 	for k := 1; k <= opt.MaxIter; k++ {
 		t0 := time.Now()
 		it := Iter{K: k}
+		if err := ctx.Err(); err != nil {
+			return res, fmt.Errorf("newton: iteration %d: %w", k, err)
+		}
 		if age >= opt.Chord {
 			release()
 			lin, err = linearize(F, x)
 			if err != nil {
 				return res, fmt.Errorf("newton: iteration %d: %w", k, err)
+			}
+			if p, ok := lin.(interface{ Prepare(context.Context) error }); ok {
+				if err := p.Prepare(ctx); err != nil {
+					return res, fmt.Errorf("newton: iteration %d: %w", k, err)
+				}
 			}
 			fx = lin.Output().Clone()
 			if res.LogAbsDet, err = lin.LogAbsDet(); err != nil {

@@ -1,6 +1,7 @@
 package sweep
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -186,11 +187,19 @@ func (w *Workspace[V]) h(i int) V {
 // ---- factorization ----
 
 // Factorize factorizes every lump not yet factorized and sums log|det|.
-func (x *Exec[V]) Factorize() error {
+func (x *Exec[V]) Factorize() error { return x.FactorizeContext(context.Background()) }
+
+// FactorizeContext is Factorize that checks ctx before each lump and
+// returns ctx.Err() (with every factor freed) once it is done.
+func (x *Exec[V]) FactorizeContext(ctx context.Context) error {
 	w := x.NewWorkspace()
 	defer w.Close()
 	for li := range x.P.lumps {
-		if err := x.FactorLump(w, li); err != nil {
+		err := ctx.Err()
+		if err == nil {
+			err = x.FactorLump(w, li)
+		}
+		if err != nil {
 			x.FreeFactors()
 			return err
 		}

@@ -1,0 +1,76 @@
+package inverse_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/invad/invad/inverse"
+	"github.com/invad/invad/ops"
+	"github.com/invad/invad/tape"
+	"github.com/invad/invad/tensor"
+)
+
+// TestPrepareContext: Prepare returns the context's error when it is done
+// (during a long analysis too: roll, one atom per element), keeps nothing, and a later Prepare or
+// product starts over and gives the same answers as a fresh linearization.
+func TestPrepareContext(t *testing.T) {
+	big, err := inverse.Linearize(roll, tensor.Zeros(300000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	if err := big.Prepare(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Prepare over a long analysis: %v, want context.DeadlineExceeded", err)
+	}
+
+	const n = 64
+	x := tensor.Zeros(n)
+	for i := range x.Data() {
+		x.Data()[i] = float64(i%7) / 7
+	}
+	f := func(x *tape.Var) *tape.Var { return roll(ops.Tanh(x)) }
+	lin, err := inverse.Linearize(f, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done, stop := context.WithCancel(context.Background())
+	stop()
+	if err := lin.Prepare(done); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Prepare with a cancelled context: %v", err)
+	}
+	if err := lin.Prepare(context.Background()); err != nil {
+		t.Fatalf("Prepare after a cancelled one: %v", err)
+	}
+	if err := lin.Prepare(done); err != nil {
+		t.Fatalf("Prepare once prepared must return at once whatever ctx: %v", err)
+	}
+	fresh, err := inverse.Linearize(f, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dy := tensor.Zeros(n)
+	dy.Data()[3] = 1
+	got, err1 := lin.IJVP(dy)
+	want, err2 := fresh.IJVP(dy)
+	if err1 != nil || err2 != nil {
+		t.Fatal(err1, err2)
+	}
+	for i := range want.Data() {
+		if got.Data()[i] != want.Data()[i] {
+			t.Fatalf("IJVP after a cancelled Prepare differs at %d: %g, %g", i, got.Data()[i], want.Data()[i])
+		}
+	}
+	// And the answer solves J dx = dy.
+	back, err := lin.JVP(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range back.Data() {
+		if d := v - dy.Data()[i]; d > 1e-12 || d < -1e-12 {
+			t.Fatalf("J·IJVP(dy) − dy = %g at %d", d, i)
+		}
+	}
+}

@@ -1,0 +1,124 @@
+package lump_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/invad/invad/lump"
+	"github.com/invad/invad/ops"
+	"github.com/invad/invad/tape"
+	"github.com/invad/invad/tensor"
+)
+
+// rollProgram is x + 0.5·roll(x) on n elements: a cyclic stencil written
+// with Slice and Concat, one atom per element.
+func rollProgram(n int) *tape.Program {
+	tp := tape.NewTape()
+	x := tp.Input(tensor.Zeros(n))
+	r := ops.Concat(ops.Slice(x, 1, n), ops.Slice(x, 0, 1))
+	return tp.Finish(x, ops.Add(x, ops.Scale(r, 0.5)))
+}
+
+// bratuProgram is the residual of the 1-D Bratu problem on n interior
+// points, (u[i-1] − 2u[i] + u[i+1])/h² + exp(u[i]) with u = 0 outside,
+// written with shifts as a user would.
+func bratuProgram(n int) *tape.Program {
+	tp := tape.NewTape()
+	u := tp.Input(tensor.Zeros(n))
+	zero := tp.Const(tensor.Zeros(1))
+	left := ops.Concat(zero, ops.Slice(u, 0, n-1))
+	right := ops.Concat(ops.Slice(u, 1, n), zero)
+	h2 := float64((n + 1) * (n + 1))
+	lap := ops.Scale(ops.Add(ops.Sub(left, ops.Scale(u, 2)), right), h2)
+	return tp.Finish(u, ops.Add(lap, ops.Exp(u)))
+}
+
+var noLimits = lump.Limits{Width: 1 << 30, Bytes: 1 << 62}
+
+// TestAnalyzeStencilLumps: the stencils are one lump of width n each (their
+// blocks are irreducible), found at a size where the old quadratic cut
+// propagation took minutes.
+func TestAnalyzeStencilLumps(t *testing.T) {
+	const n = 10000
+	for _, c := range []struct {
+		name string
+		p    *tape.Program
+	}{{"roll", rollProgram(n)}, {"bratu", bratuProgram(n)}} {
+		an, err := lump.AnalyzeLimits(c.p, noLimits)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		wide := 0
+		for _, l := range an.Lumps {
+			if l.Width > 1 {
+				wide++
+				if l.Width != n {
+					t.Errorf("%s: a lump of width %d, want %d", c.name, l.Width, n)
+				}
+			}
+		}
+		if wide != 1 {
+			t.Errorf("%s: %d lumps wider than 1, want 1", c.name, wide)
+		}
+		// With the default limits it is refused by width, not analyzed for
+		// minutes.
+		if _, err := lump.Analyze(c.p, 0); !errors.Is(err, lump.ErrLumpTooLarge) {
+			t.Errorf("%s: default limits: %v, want ErrLumpTooLarge", c.name, err)
+		}
+	}
+}
+
+// TestAnalyzeContext: a done context stops the analysis with its error, and
+// a live one changes nothing.
+func TestAnalyzeContext(t *testing.T) {
+	p := rollProgram(200000)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if an, err := lump.AnalyzeContext(ctx, p, noLimits); an != nil || !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled before: %v, %v; want nil, context.Canceled", an, err)
+	}
+	ctx, cancel = context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	an, err := lump.AnalyzeContext(ctx, p, noLimits)
+	if an != nil || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("deadline: %v, %v; want nil, context.DeadlineExceeded", an, err)
+	}
+	t.Logf("returned %v after the start", time.Since(start))
+	small := bratuProgram(50)
+	a1, err1 := lump.AnalyzeContext(context.Background(), small, noLimits)
+	a2, err2 := lump.AnalyzeLimits(small, noLimits)
+	if err1 != nil || err2 != nil || len(a1.Lumps) != len(a2.Lumps) || len(a1.Atoms) != len(a2.Atoms) {
+		t.Fatalf("live context: %v %v, lumps %d and %d", err1, err2, len(a1.Lumps), len(a2.Lumps))
+	}
+	defer func() {
+		if r := recover(); r == nil {
+			t.Error("a nil context did not panic")
+		}
+	}()
+	var none context.Context
+	lump.AnalyzeContext(none, small, noLimits)
+}
+
+// BenchmarkAnalyzeStencil shows how the analysis grows with n on the two
+// stencils (one atom per element): roughly linearly.
+func BenchmarkAnalyzeStencil(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		prog func(int) *tape.Program
+	}{{"roll", rollProgram}, {"bratu", bratuProgram}} {
+		for _, n := range []int{10000, 100000, 1000000} {
+			p := c.prog(n)
+			b.Run(fmt.Sprintf("%s/n=%d", c.name, n), func(b *testing.B) {
+				for b.Loop() {
+					if _, err := lump.AnalyzeLimits(p, noLimits); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
