@@ -17,6 +17,13 @@
 // VJPTo, IJVPTo, VIJPTo), which write into a dst the caller owns, allocate
 // nothing: the forms for hot loops such as Newton's method.
 //
+// # Cancellation
+//
+// The first inverse product analyzes the program and factorizes its lumps,
+// which can take long for a program with wide lumps. Prepare(ctx) does that
+// work ahead of time and returns ctx.Err() soon after ctx is done, keeping
+// nothing: the next call starts over.
+//
 // # Ownership
 //
 // Linearize keeps x without copying it, as do ops.Const for constants: do
