@@ -31,7 +31,10 @@ import (
 // scales its input into a box where the derivative is bounded away from 0
 // (the scale is read off the recorded value, so it is a constant of the
 // program), and the linear maps are diagonally dominant or small
-// perturbations of I.
+// perturbations of I. The rare kinds (genFirstRare on) are the exceptions,
+// drawn now and then: long products of ill-conditioned constants, checked
+// against a κ-scaled bound, and steps that make J singular, whose programs
+// must be refused with a typed error (degenerate_test.go).
 
 // genStepKind is one kind of generator step.
 type genStepKind int
@@ -59,14 +62,70 @@ const (
 	genRotation                       // rotate (a, b) by θ = W·rest, rest passed through
 	genBroadcast                      // v + c·Σ sin v (a rank-0 value broadcast), |c| ≤ 0.4/n
 	genReshape                        // toggle between [n] and [r, n/r]
+	genRoll                           // v + c·roll(v) or v + c·roll(sin v), |c| ∈ [0.1, 0.8]: a cyclic stencil
+	genShift                          // v + c·shift(v), zero-filled, |c| ∈ [0.1, 0.8]: unit triangular
+
+	// The rare kinds (genDraw draws them in about 3% of the steps, see
+	// genKindOf). A program with genChain may be ill-conditioned
+	// and is checked against a κ-scaled bound (propCheckKappa); one with a
+	// singular kind has a singular J and must be refused (propCheckSingular).
+
+	genChain     // W_m···W₁·v (or v·W₁···W_m), m ∈ [2, 4] constants of cond 10^(3+2u) each
+	genConstPart // singular: some rows of v (or all of it) replaced by a constant
+	genDropPart  // singular: (a, b) → (a, sin a[:len b]), so y does not depend on b
+	genZeroMap   // singular: (a, b) → (a, W·b), W = 0 or with two equal rows
 	numGenSteps
 )
 
+// genFirstRare is the first rare kind; the kinds before it are regular.
+const genFirstRare = genChain
+
 var genNames = [...]string{"tanh", "exp", "sigmoid", "softplus", "leaky_relu", "scale", "add_scalar", "cube",
 	"square", "positive", "misc", "sin_res", "sigmoid_res", "coupling", "div_coupling", "linear", "cumsum",
-	"swap", "residual", "rotation", "broadcast", "reshape"}
+	"swap", "residual", "rotation", "broadcast", "reshape", "roll", "shift", "chain", "const_part",
+	"drop_part", "zero_map"}
 
 func (k genStepKind) String() string { return genNames[k] }
+
+// genSingularity is how a step (or a program) is singular.
+type genSingularity int
+
+const (
+	genInvertible genSingularity = iota
+	// genNumericallySingular: J has a zero row or two equal ones, but
+	// only the values say so (a constant matrix that is singular):
+	// lump.ErrStructurallySingular or tape.ErrSingular.
+	genNumericallySingular
+	// genStructurallySingular: fewer than n disjoint scalar paths lead from
+	// x to y: lump.ErrStructurallySingular.
+	genStructurallySingular
+)
+
+func (k genStepKind) singularity() genSingularity {
+	switch k {
+	case genConstPart, genDropPart:
+		return genStructurallySingular
+	case genZeroMap:
+		return genNumericallySingular
+	}
+	return genInvertible
+}
+
+// singularity is the strongest singularity of g's steps: no later step
+// restores a width or a rank once lost.
+func (g genProgram) singularity() genSingularity {
+	s := genInvertible
+	for _, st := range g.steps {
+		s = max(s, st.kind.singularity())
+	}
+	return s
+}
+
+// illConditioned reports whether g has a step that may make J
+// ill-conditioned past maxPropCond.
+func (g genProgram) illConditioned() bool {
+	return slices.ContainsFunc(g.steps, func(s genStep) bool { return s.kind == genChain })
+}
 
 // genStep is one step: its kind, a parameter u ∈ [0, 1) and a seed for its
 // constant matrices and discrete choices.
@@ -131,6 +190,38 @@ func genMatrix(v *tape.Var, seed uint64, r, c int, scale, diag float64) *tape.Va
 		d[i*c+i] += diag
 	}
 	return ops.Const(v, tensor.New([]int{r, c}, d))
+}
+
+// genCondMatrix returns a k×k matrix U·Σ·Vᵀ with U and V orthogonal (the
+// Q of the QR of a Gaussian matrix) and Σ = diag(cond^(−i/(k−1))): its
+// 2-norm is 1 and its condition number cond.
+func genCondMatrix(rng *rand.Rand, k int, cond float64) *tensor.Tensor {
+	orth := func() *mat.Dense {
+		g := mat.NewDense(k, k, nil)
+		for i := range k {
+			for j := range k {
+				g.Set(i, j, rng.NormFloat64())
+			}
+		}
+		var qr mat.QR
+		qr.Factorize(g)
+		var q mat.Dense
+		qr.QTo(&q)
+		return &q
+	}
+	u, vt := orth(), orth()
+	for i := range k {
+		s := 1.0
+		if k > 1 {
+			s = math.Pow(cond, -float64(i)/float64(k-1))
+		}
+		for r := range k {
+			u.Set(r, i, u.At(r, i)*s)
+		}
+	}
+	var w mat.Dense
+	w.Mul(u, vt.T())
+	return tensor.New([]int{k, k}, w.RawMatrix().Data)
 }
 
 // genBound scales v into |v| ≤ lim if it is not there already. The factor is
@@ -288,6 +379,83 @@ func (s genStep) apply(v *tape.Var, n int) *tape.Var {
 			return ops.Reshape(v, r, n/r)
 		}
 		return ops.Reshape(v, n)
+	case genRoll:
+		// J = I + c·P(·diag cos v) with P a cyclic permutation (of rows):
+		// ‖c·P·D‖₂ ≤ |c| ≤ 0.8, so cond J ≤ 1.8/0.2 = 9.
+		c := genSign(seed, 0) * (0.1 + 0.7*u)
+		k := 1 + int(seed>>4%uint64(sh[0]-1))
+		w := v
+		if seed>>1&1 == 1 {
+			w = ops.Sin(v)
+		}
+		return ops.Add(v, ops.Scale(ops.Concat(ops.Slice(w, k, sh[0]), ops.Slice(w, 0, k)), c))
+	case genShift:
+		// J = I + c·S with S a shift by k rows: unit triangular, and
+		// ‖J⁻¹‖ ≤ Σ|c|ʲ ≤ 5, so cond J ≤ 1.8·5 = 9.
+		c := genSign(seed, 0) * (0.1 + 0.7*u)
+		k := 1 + int(seed>>4%uint64(sh[0]-1))
+		zero := ops.Const(v, tensor.Zeros(append([]int{k}, sh[1:]...)...))
+		if seed>>1&1 == 1 {
+			return ops.Add(v, ops.Scale(ops.Concat(ops.Slice(v, k, sh[0]), zero), c))
+		}
+		return ops.Add(v, ops.Scale(ops.Concat(zero, ops.Slice(v, 0, sh[0]-k)), c))
+	case genChain:
+		// Each W has singular values from 1 down to 1/cond, log-spaced, so
+		// ‖W‖₂ = 1 and the chain's κ can reach cond^m (1e6 to 1e20).
+		m := 2 + int(seed%3)
+		cond := math.Pow(10, 3+2*u)
+		rng := rand.New(rand.NewPCG(seed, 31))
+		left := len(sh) == 1 || seed>>2&1 == 0
+		for range m {
+			if left {
+				v = ops.MatMul(ops.Const(v, genCondMatrix(rng, sh[0], cond)), v)
+			} else {
+				v = ops.MatMul(v, ops.Const(v, genCondMatrix(rng, sh[1], cond)))
+			}
+		}
+		return v
+	case genConstPart:
+		k := genPick(u, 0, sh[0]-1) // rows kept; 0: the whole output is constant
+		c := genMatrix(v, seed, sh[0]-k, tensor.SizeOf(sh[1:]), 1, 0)
+		c = ops.Reshape(c, append([]int{sh[0] - k}, sh[1:]...)...)
+		if seed>>1&1 == 1 {
+			c = ops.Exp(c) // an op of constants is a constant too
+		}
+		switch {
+		case k == 0:
+			return c
+		case seed>>2&1 == 1:
+			return ops.Concat(c, ops.Slice(v, sh[0]-k, sh[0]))
+		default:
+			return ops.Concat(ops.Slice(v, 0, k), c)
+		}
+	case genDropPart:
+		h := (sh[0] + 1) / 2
+		k := genPick(u, h, sh[0]-1) // the rows of a, at least as many as b's
+		a := ops.Slice(v, 0, k)
+		d := ops.Sin(ops.Slice(a, 0, sh[0]-k))
+		if seed>>1&1 == 1 {
+			return ops.Concat(d, a)
+		}
+		return ops.Concat(a, d)
+	case genZeroMap:
+		k := genPick(u, 0, sh[0]-1) // the rows of a, passed through
+		m := sh[0] - k
+		var w *tape.Var
+		if seed>>1&1 == 1 && m >= 2 {
+			// Diagonally dominant but for row 1, a copy of row 0: LU
+			// eliminates it to an exact zero.
+			w = genMatrix(v, seed, m, m, 0.5, 2)
+			d := w.Value().Data()
+			copy(d[m:2*m], d[:m])
+		} else {
+			w = ops.Const(v, tensor.Zeros(m, m))
+		}
+		wb := ops.MatMul(w, ops.Slice(v, k, sh[0]))
+		if k == 0 {
+			return wb
+		}
+		return ops.Concat(ops.Slice(v, 0, k), wb)
 	}
 	panic(fmt.Sprintf("unknown step kind %d", s.kind))
 }
@@ -334,17 +502,31 @@ func genGaussian(rng *rand.Rand, shape []int) *tensor.Tensor {
 }
 
 // propCheckProgram linearizes g at x and checks the inverse products against
-// the dense LU of its Jacobian.
+// the dense LU of its Jacobian: a singular g must be refused with a typed
+// error (propCheckSingular), an ill-conditioned one must answer within a
+// κ-scaled bound or be refused (propCheckKappa), and every other one must
+// answer to propTol (propCheckAgainst).
 func propCheckProgram(t propT, g genProgram, x *tensor.Tensor, seed uint64) {
+	sing := g.singularity()
 	lin, err := inverse.Linearize(g.f, x)
 	if err != nil {
+		if sing != genInvertible && propSingularErr(sing, err) {
+			return
+		}
 		t.Fatalf("%v\nLinearize: %v", g, err)
 	}
 	J, err := lin.Jacobian()
 	if err != nil {
 		t.Fatalf("%v\nJacobian: %v", g, err)
 	}
-	propCheckAgainst(t, g, lin, J.Data(), seed)
+	switch {
+	case sing != genInvertible:
+		propCheckSingular(t, g, lin, J.Data(), sing, !g.illConditioned())
+	case g.illConditioned():
+		propCheckKappa(t, g, lin, J.Data(), seed)
+	default:
+		propCheckAgainst(t, g, lin, J.Data(), seed)
+	}
 }
 
 // propCheckAgainst checks lin's inverse products against the LU of J (n×n,
@@ -426,16 +608,47 @@ func propCheckAgainst(t propT, g fmt.Stringer, lin *inverse.Linearization, J []f
 	}
 }
 
+// genDrawStep draws a step's kind as an integer d ∈ [0, genKindDraws) that
+// genKindOf maps to a kind: genRegularWeight values per regular kind, then
+// genRareWeight per rare kind, then one more regular value. rapid draws
+// small integers and the maximum more often than the others (from 11% of
+// the steps for d = 0 down to 0.4% near d = 100, and 3% for the maximum),
+// so the last value is a regular kind's and the rare kinds each come in
+// about 0.8% of the steps: about one program in seven (4.5 steps on
+// average) has a rare step, and the property test keeps most of its draws
+// for invertible programs.
+const (
+	genRegularWeight = 4
+	genRareWeight    = 2
+	genRareLo        = genRegularWeight * int(genFirstRare)                    // the first rare value
+	genRareHi        = genRareLo + genRareWeight*int(numGenSteps-genFirstRare) // past the last one
+	genKindDraws     = genRareHi + 1
+)
+
+// genKindOf maps a draw in [0, genKindDraws) to a kind. Draw 0 (rapid's
+// shrink target) is tanh.
+func genKindOf(d int) genStepKind {
+	if d >= genRareLo && d < genRareHi {
+		return genFirstRare + genStepKind((d-genRareLo)/genRareWeight)
+	}
+	return genStepKind(d % int(genFirstRare))
+}
+
+// genDrawStep draws step i.
+func genDrawStep(t *rapid.T, i int, kinds *rapid.Generator[int]) genStep {
+	return genStep{
+		kind: genKindOf(kinds.Draw(t, fmt.Sprintf("kind%d", i))),
+		u:    rapid.Float64Range(0, 1).Draw(t, fmt.Sprintf("u%d", i)),
+		seed: rapid.Uint64().Draw(t, fmt.Sprintf("seed%d", i)),
+	}
+}
+
 // genDraw draws a program and a point.
 func genDraw(t *rapid.T) (genProgram, *tensor.Tensor) {
 	g := genProgram{n: rapid.IntRange(2, 8).Draw(t, "n"), twoD: rapid.Bool().Draw(t, "twoD")}
 	k := rapid.IntRange(1, maxGenSteps).Draw(t, "steps")
 	for i := range k {
-		g.steps = append(g.steps, genStep{
-			kind: genStepKind(rapid.IntRange(0, int(numGenSteps)-1).Draw(t, fmt.Sprintf("kind%d", i))),
-			u:    rapid.Float64Range(0, 1).Draw(t, fmt.Sprintf("u%d", i)),
-			seed: rapid.Uint64().Draw(t, fmt.Sprintf("seed%d", i)),
-		})
+		g.steps = append(g.steps, genDrawStep(t, i, rapid.IntRange(0, genKindDraws-1)))
 	}
 	xs := rapid.SliceOfN(rapid.Float64Range(-1, 1), g.n, g.n).Draw(t, "x")
 	return g, tensor.New(g.shape(), xs)
@@ -443,7 +656,9 @@ func genDraw(t *rapid.T) (genProgram, *tensor.Tensor) {
 
 // TestInverseProductsOnRandomPrograms is the property test: for random
 // invertible programs at random points, the inverse products agree with
-// the dense LU of the Jacobian and undo the forward products.
+// the dense LU of the Jacobian and undo the forward products; for the
+// ill-conditioned and singular ones genDraw mixes in now and then, they
+// are within a κ-scaled bound or refused with a typed error.
 func TestInverseProductsOnRandomPrograms(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		g, x := genDraw(t)
@@ -453,7 +668,8 @@ func TestInverseProductsOnRandomPrograms(t *testing.T) {
 
 // genDecode is the fuzz target's decoder: byte 0 picks n = 2 + (b&0x7f)%7
 // and (bit 7) the 2-D form; then each pair of bytes is a step, the first
-// picking its kind (b % numGenSteps) and the second its parameter
+// picking its kind (b % numGenSteps: the rare kinds as often as the
+// others, and a byte below numGenSteps is that kind) and the second its parameter
 // u = b/256; the seed of a step's constants is made of both bytes and its
 // position. At most maxGenSteps steps are read; a trailing odd byte is
 // ignored. x is drawn in [-1, 1)ⁿ from a hash of the whole string.
@@ -500,6 +716,11 @@ func FuzzInverseProgram(f *testing.F) {
 	f.Add([]byte{0x80 | 6, byte(genReshape), 0, byte(genLinear), 200, byte(genCumsum), 3, byte(genBroadcast), 77,
 		byte(genDivCoupling), 128, byte(genResidual), 9, byte(genSquare), 1, byte(genCube), 2})
 	f.Add([]byte{0, byte(genRotation), 0, byte(genCoupling), 255, byte(genTanh), 255})
+	f.Add([]byte{6, byte(genRoll), 200, byte(genCoupling), 40, byte(genShift), 90, byte(genRoll), 7})
+	f.Add([]byte{0x80 | 6, byte(genChain), 255, byte(genResidual), 50, byte(genChain), 128})
+	f.Add([]byte{5, byte(genChain), 200, byte(genConstPart), 30, byte(genCumsum), 0})
+	f.Add([]byte{0x80 | 2, byte(genZeroMap), 10, byte(genRoll), 100})
+	f.Add([]byte{6, byte(genSinRes), 60, byte(genDropPart), 250, byte(genLinear), 9})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		g, x, seed := genDecode(data)
 		propCheckProgram(t, g, x, seed)
@@ -614,6 +835,15 @@ func TestDecodeProgram(t *testing.T) {
 	}
 	if g, _, _ := genDecode(long); len(g.steps) != maxGenSteps {
 		t.Errorf("%d steps from 100 bytes, want at most %d", len(g.steps), maxGenSteps)
+	}
+	// Every kind, the rare ones included, is the byte of its number (the
+	// seed corpus relies on it) and comes back every numGenSteps bytes.
+	for k := range numGenSteps {
+		for _, b := range []byte{byte(k), byte(k) + byte(numGenSteps)} {
+			if g, _, _ := genDecode([]byte{6, b, 0}); len(g.steps) != 1 || g.steps[0].kind != k {
+				t.Errorf("byte %d decoded to %v, want %v", b, g, k)
+			}
+		}
 	}
 }
 
