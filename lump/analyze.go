@@ -408,11 +408,16 @@ func shapesOf(nd *tape.Node) ([][]int, []bool) {
 	return sh, vary
 }
 
-// restrict returns the part of segs covering [lo, lo+n), moved to start at pos.
+// restrict returns the part of segs (ascending by Pos, contiguous) covering
+// [lo, lo+n), moved to start at pos.
 func restrict(segs []Seg, lo, n, pos int) []Seg {
 	var out []Seg
-	for _, s := range segs {
+	j, _ := slices.BinarySearchFunc(segs, lo, func(s Seg, lo int) int { return s.Pos + s.Len - 1 - lo })
+	for _, s := range segs[j:] {
 		a, b := max(s.Pos, lo), min(s.Pos+s.Len, lo+n)
+		if s.Pos >= lo+n {
+			break
+		}
 		if a >= b {
 			continue
 		}
@@ -665,6 +670,22 @@ func (a *Analysis) segAtoms(segs []Seg) []int {
 
 // ---- equations ----
 
+// touchRank orders the kinds of an equation's touches of one atom: a dense
+// block covers the diagonal and the identity, the identity a diagonal.
+var touchRank = [...]int{Self: 1, Diag: 0, Pin: 0, DenseEdge: 2}
+
+// mergeTouches sorts an equation's touches by atom and keeps, for an atom
+// touched more than once, the kind of highest rank.
+func mergeTouches(ts []Touch) []Touch {
+	slices.SortFunc(ts, func(x, y Touch) int {
+		if x.Atom != y.Atom {
+			return x.Atom - y.Atom
+		}
+		return touchRank[y.Kind] - touchRank[x.Kind]
+	})
+	return slices.CompactFunc(ts, func(x, y Touch) bool { return x.Atom == y.Atom })
+}
+
 func (a *Analysis) isUnknown(k int) bool {
 	return !(a.outIsNode && a.Atoms[k].Var == a.Prog.Output.ID())
 }
@@ -677,41 +698,40 @@ func (a *Analysis) buildEqs() {
 		}
 		sh, vary := shapesOf(nd)
 		out := nd.Out.ID() == p.Output.ID()
+		kinds := make([]tape.Kind, len(nd.In))
+		for i := range nd.In {
+			if vary[i] {
+				kinds[i] = nd.Op.Structure(i, sh, vary).Kind
+			}
+		}
 		for _, k := range a.atomsOf[nd.Out.ID()] {
 			a.tick()
 			at := a.Atoms[k]
 			e := Eq{Node: nd, Off: at.Off, Len: at.Len, Out: out, Self: -1}
-			touch := map[int]EdgeKind{}
+			var touch []Touch
 			if !out {
 				e.Self = k
-				touch[k] = Self
+				touch = append(touch, Touch{Atom: k, Kind: Self})
 			}
 			for i, in := range nd.In {
 				if !vary[i] {
 					continue
 				}
-				s := nd.Op.Structure(i, sh, vary)
-				switch s.Kind {
+				switch kinds[i] {
 				case tape.Zero:
 				case tape.Diagonal:
 					for _, sg := range restrict(a.segs[in.ID()], at.Off, at.Len, 0) {
 						if sg.Var >= 0 {
-							u := a.atomAt(sg.Var, sg.Off)
-							if _, ok := touch[u]; !ok {
-								touch[u] = Diag
-							}
+							touch = append(touch, Touch{Atom: a.atomAt(sg.Var, sg.Off), Kind: Diag})
 						}
 					}
 				default:
 					for _, u := range a.segAtoms(a.segs[in.ID()]) {
-						touch[u] = DenseEdge
+						touch = append(touch, Touch{Atom: u, Kind: DenseEdge})
 					}
 				}
 			}
-			for u, kind := range touch {
-				e.Touch = append(e.Touch, Touch{Atom: u, Kind: kind})
-			}
-			slices.SortFunc(e.Touch, func(x, y Touch) int { return x.Atom - y.Atom })
+			e.Touch = mergeTouches(touch)
 			a.Eqs = append(a.Eqs, e)
 		}
 	}

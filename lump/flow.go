@@ -9,43 +9,73 @@ import (
 
 // ---- maximum flow: equations ← source, unknowns → sink ----
 
-type fedge struct {
-	to, rev int
-	cap     int64
-}
-
+// dinic is a flow network in compressed form: node u's edges are
+// [start[u], start[u+1]), edge i goes to to[i] with residual capacity
+// cap[i], and rev[i] is its reverse edge.
 type dinic struct {
-	g     [][]fedge
-	level []int
-	it    []int
-	tick  func() // called once per augmenting path
+	start, to, rev []int
+	cap            []int64
+	level, it, q   []int
+	tick           func() // called once per augmenting path
 }
 
-func newDinic(n int, tick func()) *dinic { return &dinic{g: make([][]fedge, n), tick: tick} }
-
-func (d *dinic) add(u, v int, c int64) (int, int) {
-	d.g[u] = append(d.g[u], fedge{to: v, rev: len(d.g[v]), cap: c})
-	d.g[v] = append(d.g[v], fedge{to: u, rev: len(d.g[u]) - 1, cap: 0})
-	return u, len(d.g[u]) - 1
+// edges collects a network's edges before it is laid out.
+type edges struct {
+	n    int
+	u, v []int
+	c    []int64
 }
+
+// add adds the edge u → v of capacity c and returns its number.
+func (es *edges) add(u, v int, c int64) int {
+	es.u, es.v, es.c = append(es.u, u), append(es.v, v), append(es.c, c)
+	return len(es.u) - 1
+}
+
+// build lays the edges out; pos[i] is edge i's place in the network.
+func (es *edges) build(tick func()) (d *dinic, pos []int) {
+	m := len(es.u)
+	d = &dinic{start: make([]int, es.n+1), to: make([]int, 2*m), rev: make([]int, 2*m), cap: make([]int64, 2*m), tick: tick}
+	for i := range m {
+		d.start[es.u[i]+1]++
+		d.start[es.v[i]+1]++
+	}
+	for u := range es.n {
+		d.start[u+1] += d.start[u]
+	}
+	next := slices.Clone(d.start[:es.n])
+	pos = make([]int, m)
+	for i := range m {
+		f, r := next[es.u[i]], next[es.v[i]]
+		next[es.u[i]]++
+		next[es.v[i]]++
+		d.to[f], d.rev[f], d.cap[f] = es.v[i], r, es.c[i]
+		d.to[r], d.rev[r] = es.u[i], f
+		pos[i] = f
+	}
+	d.level, d.it = make([]int, es.n), make([]int, es.n)
+	return d, pos
+}
+
+// flow returns the flow through the edge at pos (its reverse's capacity).
+func (d *dinic) flow(pos int) int64 { return d.cap[d.rev[pos]] }
 
 func (d *dinic) bfs(s, t int) bool {
-	d.level = make([]int, len(d.g))
 	for i := range d.level {
 		d.level[i] = -1
 	}
 	d.level[s] = 0
-	q := []int{s}
-	for len(q) > 0 {
-		u := q[0]
-		q = q[1:]
-		for _, e := range d.g[u] {
-			if e.cap > 0 && d.level[e.to] < 0 {
-				d.level[e.to] = d.level[u] + 1
-				q = append(q, e.to)
+	q := append(d.q[:0], s)
+	for h := 0; h < len(q); h++ {
+		u := q[h]
+		for e := d.start[u]; e < d.start[u+1]; e++ {
+			if v := d.to[e]; d.cap[e] > 0 && d.level[v] < 0 {
+				d.level[v] = d.level[u] + 1
+				q = append(q, v)
 			}
 		}
 	}
+	d.q = q
 	return d.level[t] >= 0
 }
 
@@ -53,12 +83,12 @@ func (d *dinic) dfs(u, t int, f int64) int64 {
 	if u == t {
 		return f
 	}
-	for ; d.it[u] < len(d.g[u]); d.it[u]++ {
-		e := &d.g[u][d.it[u]]
-		if e.cap > 0 && d.level[e.to] == d.level[u]+1 {
-			if got := d.dfs(e.to, t, min(f, e.cap)); got > 0 {
-				e.cap -= got
-				d.g[e.to][e.rev].cap += got
+	for ; d.it[u] < d.start[u+1]; d.it[u]++ {
+		e := d.it[u]
+		if v := d.to[e]; d.cap[e] > 0 && d.level[v] == d.level[u]+1 {
+			if got := d.dfs(v, t, min(f, d.cap[e])); got > 0 {
+				d.cap[e] -= got
+				d.cap[d.rev[e]] += got
 				return got
 			}
 		}
@@ -69,7 +99,7 @@ func (d *dinic) dfs(u, t int, f int64) int64 {
 func (d *dinic) maxflow(s, t int) int64 {
 	var total int64
 	for d.bfs(s, t) {
-		d.it = make([]int, len(d.g))
+		copy(d.it, d.start)
 		for {
 			d.tick()
 			f := d.dfs(s, t, 1<<62)
@@ -84,16 +114,15 @@ func (d *dinic) maxflow(s, t int) int64 {
 
 // reach marks the nodes reachable from s in the residual graph.
 func (d *dinic) reach(s int) []bool {
-	seen := make([]bool, len(d.g))
+	seen := make([]bool, len(d.level))
 	seen[s] = true
 	q := []int{s}
-	for len(q) > 0 {
-		u := q[0]
-		q = q[1:]
-		for _, e := range d.g[u] {
-			if e.cap > 0 && !seen[e.to] {
-				seen[e.to] = true
-				q = append(q, e.to)
+	for h := 0; h < len(q); h++ {
+		u := q[h]
+		for e := d.start[u]; e < d.start[u+1]; e++ {
+			if v := d.to[e]; d.cap[e] > 0 && !seen[v] {
+				seen[v] = true
+				q = append(q, v)
 			}
 		}
 	}
@@ -107,37 +136,40 @@ func (d *dinic) reach(s int) []bool {
 func (a *Analysis) match() ([][]int64, error) {
 	ne := len(a.Eqs)
 	src, sink := ne+len(a.Atoms), ne+len(a.Atoms)+1
-	d := newDinic(ne+len(a.Atoms)+2, a.tick)
-	type ref struct{ u, i int }
-	refs := make([][]ref, ne)
+	m := ne + len(a.Atoms)
+	for _, eq := range a.Eqs {
+		m += len(eq.Touch)
+	}
+	es := &edges{n: ne + len(a.Atoms) + 2, u: make([]int, 0, m), v: make([]int, 0, m), c: make([]int64, 0, m)}
+	refs := make([]int, 0, m-ne-len(a.Atoms))
 	var total int64
 	for e, eq := range a.Eqs {
-		d.add(src, e, int64(eq.Len))
+		es.add(src, e, int64(eq.Len))
 		total += int64(eq.Len)
 		for _, t := range eq.Touch {
 			c := int64(eq.Len)
 			if t.Kind == DenseEdge {
 				c = int64(a.n) + int64(eq.Len) // no bound but the ends'
 			}
-			u, i := d.add(e, ne+t.Atom, c)
-			refs[e] = append(refs[e], ref{u, i})
+			refs = append(refs, es.add(e, ne+t.Atom, c))
 		}
 	}
 	for k, at := range a.Atoms {
 		if a.isUnknown(k) {
-			d.add(ne+k, sink, int64(at.Len))
+			es.add(ne+k, sink, int64(at.Len))
 		}
 	}
+	d, pos := es.build(a.tick)
 	if got := d.maxflow(src, sink); got < total {
 		return nil, a.singular(d, total-got, ne)
 	}
 	flow := make([][]int64, ne)
+	all := make([]int64, len(refs))
+	for i, r := range refs {
+		all[i] = d.flow(pos[r])
+	}
 	for e := range a.Eqs {
-		flow[e] = make([]int64, len(refs[e]))
-		for t, r := range refs[e] {
-			fe := d.g[r.u][r.i]
-			flow[e][t] = d.g[fe.to][fe.rev].cap // the reverse edge holds the flow
-		}
+		flow[e], all = all[:len(a.Eqs[e].Touch):len(a.Eqs[e].Touch)], all[len(a.Eqs[e].Touch):]
 	}
 	return flow, nil
 }
@@ -209,7 +241,20 @@ func (a *Analysis) singular(d *dinic, deficiency int64, ne int) error {
 func (a *Analysis) blocks(flow [][]int64) {
 	ne := len(a.Eqs)
 	nv := ne + len(a.Atoms)
+	deg := make([]int, nv)
+	for e, eq := range a.Eqs {
+		deg[e] += len(eq.Touch)
+		for t, tc := range eq.Touch {
+			if flow[e][t] > 0 {
+				deg[ne+tc.Atom]++
+			}
+		}
+	}
 	adj := make([][]int, nv)
+	back := make([]int, sum(deg))
+	for v, n := range deg {
+		adj[v], back = back[:0:n], back[n:]
+	}
 	for e, eq := range a.Eqs {
 		for t, tc := range eq.Touch {
 			adj[e] = append(adj[e], ne+tc.Atom)
@@ -364,4 +409,12 @@ func (a *Analysis) isStep(l *Lump) bool {
 func sortedHas(xs []int, x int) bool {
 	_, ok := slices.BinarySearch(xs, x)
 	return ok
+}
+
+func sum(xs []int) int {
+	t := 0
+	for _, x := range xs {
+		t += x
+	}
+	return t
 }
