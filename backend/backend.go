@@ -13,6 +13,7 @@
 package backend
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -27,7 +28,8 @@ import (
 
 // Linearization is what every backend's Linearization offers: the four
 // products (with their ...To forms), log|det J|, the lumps, the dense J and
-// J⁻¹, f(x), and Close (a no-op on the CPU, where the garbage collector
+// J⁻¹, f(x), Prepare (analysis and factorization ahead of time, cancellable
+// by a context), and Close (a no-op on the CPU, where the garbage collector
 // frees the tape; on the GPU it frees device memory).
 type Linearization interface {
 	newton.Linear
@@ -40,6 +42,7 @@ type Linearization interface {
 	VIJPTo(dst, cx *tensor.Tensor) error
 	Lumps() ([]sweep.LumpInfo, error)
 	Cond() (float64, error)
+	Prepare(ctx context.Context) error
 	Jacobian() (*tensor.Tensor, error)
 	InverseJacobian() (*tensor.Tensor, error)
 	Input() *tensor.Tensor

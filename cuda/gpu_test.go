@@ -36,6 +36,7 @@ var deviceChecks = []struct {
 	{"InversePrograms", checkInversePrograms},
 	{"LinearizeErrors", checkLinearizeErrors},
 	{"Cond", checkCond},
+	{"Prepare", checkPrepare},
 	{"Newton", checkNewton},
 	{"ConcurrentProducts", checkConcurrentProducts},
 	{"SweepMemory", checkSweepMemory},
@@ -53,7 +54,7 @@ func TestGPU(t *testing.T) {
 // programs of this package's tests). INVAD_HOSTEMU=full runs them all
 // (.ci/run does, as a step of its own): the 26 programs of package
 // inverse's tests, Newton, concurrency and the benchmark families on top.
-var quickChecks = []string{"BatchLU", "BatchLURefuses", "Unary", "Binary", "Gemm", "SumAndAddScalar", "Cumsum", "DiagCheck", "Linearize", "LinearizeErrors", "SweepMemory", "Cond"}
+var quickChecks = []string{"BatchLU", "BatchLURefuses", "Unary", "Binary", "Gemm", "SumAndAddScalar", "Cumsum", "DiagCheck", "Linearize", "LinearizeErrors", "SweepMemory", "Cond", "Prepare"}
 
 // TestHostEmulation runs the device checks on the CPU emulation of the
 // kernels: by default the quick ones, all of them with INVAD_HOSTEMU=full.

@@ -1,6 +1,7 @@
 package cuda
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -287,6 +288,43 @@ func checkCond(t *testing.T, b *Backend) {
 		if err != nil || !closeTo(got, want, 1e-9, 0) {
 			t.Errorf("%s: device Cond %.6g, CPU %.6g, err %v", name, got, want, err)
 		}
+	}
+}
+
+// checkPrepare: Prepare with a done context returns its error and keeps
+// nothing; a later Prepare factorizes, and log|det J| is the CPU's.
+func checkPrepare(t *testing.T, b *Backend) {
+	var p devProgram
+	for _, q := range append(devPrograms[:len(devPrograms):len(devPrograms)], devCoupled...) {
+		if q.name == "sum feeding back (dense lump)" {
+			p = q
+		}
+	}
+	x := randTensor(rand.New(rand.NewPCG(12, 3)), p.shape, p.lo, p.hi)
+	dl, err := Linearize(b, p.f, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dl.Close()
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := dl.Prepare(done); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Prepare with a cancelled context: %v", err)
+	}
+	if err := dl.Prepare(context.Background()); err != nil {
+		t.Fatalf("Prepare after a cancelled one: %v", err)
+	}
+	if err := dl.Prepare(done); err != nil {
+		t.Fatalf("Prepare once prepared: %v", err)
+	}
+	cl, err := inverse.Linearize(p.f, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err1 := cl.LogAbsDet()
+	got, err2 := dl.LogAbsDet()
+	if err1 != nil || err2 != nil || !closeTo(got, want, 1e-12, 1e-12) {
+		t.Errorf("log|det J| after Prepare: device %.15g (%v), CPU %.15g (%v)", got, err2, want, err1)
 	}
 }
 

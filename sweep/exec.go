@@ -207,6 +207,28 @@ func (x *Exec[V]) FactorizeContext(ctx context.Context) error {
 	return nil
 }
 
+// Build analyzes p within the limits, compiles its plan and factorizes
+// every lump on engine e: the work of a backend's first inverse product.
+// It stops soon after ctx is done (Cancelled then reports the error as
+// ctx's: nothing was kept, and the work may be started again).
+func Build[V comparable](ctx context.Context, p *tape.Program, lim lump.Limits, e Engine[V]) (*Exec[V], error) {
+	an, err := lump.AnalyzeContext(ctx, p, lim)
+	if err != nil {
+		return nil, err
+	}
+	x := New(Compile(an), e)
+	if err := x.FactorizeContext(ctx); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// Cancelled reports whether err is ctx's own error, ctx being done: a
+// Build that may be run again, not a final answer.
+func Cancelled(ctx context.Context, err error) bool {
+	return err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err())
+}
+
 // FreeFactors frees every factor.
 func (x *Exec[V]) FreeFactors() {
 	for i, f := range x.F {
