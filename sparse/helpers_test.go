@@ -1,0 +1,193 @@
+package sparse
+
+import (
+	"math"
+	"math/rand/v2"
+
+	"gonum.org/v1/gonum/mat"
+)
+
+// bandPattern returns the full band pattern of an n×n matrix with kl sub-
+// and ku super-diagonals.
+func bandPattern(n, kl, ku int) *Pattern {
+	var rows, cols []int
+	for i := 0; i < n; i++ {
+		for j := max(0, i-kl); j <= min(n-1, i+ku); j++ {
+			rows = append(rows, i)
+			cols = append(cols, j)
+		}
+	}
+	return NewPattern(n, rows, cols)
+}
+
+// gridPattern returns the 5-point stencil on an m×m grid in natural
+// (row-major) ordering: unknown r·m+c couples to its four neighbors.
+func gridPattern(m int) *Pattern {
+	n := m * m
+	rows := make([]int, 0, 5*n)
+	cols := make([]int, 0, 5*n)
+	add := func(i, j int) { rows, cols = append(rows, i), append(cols, j) }
+	for r := 0; r < m; r++ {
+		for c := 0; c < m; c++ {
+			i := r*m + c
+			add(i, i)
+			if c > 0 {
+				add(i, i-1)
+			}
+			if c < m-1 {
+				add(i, i+1)
+			}
+			if r > 0 {
+				add(i, i-m)
+			}
+			if r < m-1 {
+				add(i, i+m)
+			}
+		}
+	}
+	return NewPattern(n, rows, cols)
+}
+
+// randomDense returns an n×n matrix, as rows, with each entry nonzero with
+// probability density, values uniform in [-1, 1) and never exactly 0.
+func randomDense(rng *rand.Rand, n int, density float64) [][]float64 {
+	a := make([][]float64, n)
+	for i := range a {
+		a[i] = make([]float64, n)
+		for j := range a[i] {
+			if rng.Float64() < density {
+				a[i][j] = nonzero(rng)
+			}
+		}
+	}
+	return a
+}
+
+// nonzero returns a value uniform in [-1, -0.01] ∪ [0.01, 1], away from 0
+// so that a structural nonzero is never an accidental zero.
+func nonzero(rng *rand.Rand) float64 {
+	v := 0.01 + 0.99*rng.Float64()
+	if rng.IntN(2) == 0 {
+		return -v
+	}
+	return v
+}
+
+// patternOf returns the pattern of the nonzeros of a.
+func patternOf(a [][]float64) *Pattern {
+	var rows, cols []int
+	for i := range a {
+		for j, v := range a[i] {
+			if v != 0 {
+				rows = append(rows, i)
+				cols = append(cols, j)
+			}
+		}
+	}
+	return NewPattern(len(a), rows, cols)
+}
+
+// Kinds of random band matrix. Off-diagonal band entries are uniform in
+// [-1, 1) unless said otherwise.
+const (
+	// dominant: diagonal ±(kl+ku+1+u), u uniform in [0, 1): strictly
+	// diagonally dominant by columns, so partial pivoting never
+	// interchanges rows and the condition number is below 10.
+	dominant = iota
+	// swapped (kl ≥ 1 and ku ≥ 1): diagonal scaled by 1e-3 and, for every
+	// pair of rows (2q, 2q+1), the entries (2q+1, 2q) and (2q, 2q+1) set to
+	// ±(kl+ku+1+u). Swapping each pair gives a matrix dominant by columns,
+	// so partial pivoting must interchange at every even step and the
+	// matrix is well conditioned.
+	swapped
+	// smallDiag (kl ≥ 1): diagonal scaled by 1e-3, so pivoting interchanges
+	// rows wherever a sub-diagonal entry wins. With ku = 0 or kl = 0 the
+	// matrix is triangular with a tiny diagonal and its condition number is
+	// astronomical (1e15 at n = 5): only backward error is checkable there.
+	smallDiag
+)
+
+// randomBand returns a random n×n band matrix of the given kind.
+func randomBand(rng *rand.Rand, n, kl, ku, kind int) *Band {
+	b := NewBand(n, kl, ku)
+	big := func() float64 {
+		return math.Copysign(float64(kl+ku+1)+rng.Float64(), 2*rng.Float64()-1)
+	}
+	for j := 0; j < n; j++ {
+		for i := max(0, j-ku); i <= min(n-1, j+kl); i++ {
+			v := 2*rng.Float64() - 1
+			switch {
+			case i == j && kind == dominant:
+				v = big()
+			case i == j:
+				v *= 1e-3
+			case kind == swapped && i/2 == j/2:
+				v = big()
+			}
+			b.Set(i, j, v)
+		}
+	}
+	if kind == swapped && n%2 == 1 {
+		b.Set(n-1, n-1, big()) // the unpaired last row keeps a dominant diagonal
+	}
+	return b
+}
+
+// dense returns b as a gonum dense matrix.
+func dense(b *Band) *mat.Dense {
+	n, _, _ := b.Dims()
+	d := mat.NewDense(max(n, 1), max(n, 1), nil) // gonum has no 0×0 Dense
+	for i := 0; i < n; i++ {
+		for j := 0; j < n; j++ {
+			d.Set(i, j, b.At(i, j))
+		}
+	}
+	return d
+}
+
+func randomVector(rng *rand.Rand, n int) []float64 {
+	v := make([]float64, n)
+	for i := range v {
+		v[i] = 2*rng.Float64() - 1
+	}
+	return v
+}
+
+// thomas solves the tridiagonal system sub[i]·x[i−1] + diag[i]·x[i] +
+// sup[i]·x[i+1] = rhs[i] by the Thomas algorithm (no pivoting; stable for
+// diagonally dominant systems), writing x and using cp (length n) as
+// scratch. sub[0] and sup[n−1] are not read. It is the test's independent
+// reference for FactorBand on tridiagonal matrices.
+func thomas(x, cp, sub, diag, sup, rhs []float64) {
+	n := len(diag)
+	beta := diag[0]
+	x[0] = rhs[0] / beta
+	for i := 1; i < n; i++ {
+		cp[i-1] = sup[i-1] / beta
+		beta = diag[i] - sub[i]*cp[i-1]
+		x[i] = (rhs[i] - sub[i]*x[i-1]) / beta
+	}
+	for i := n - 2; i >= 0; i-- {
+		x[i] -= cp[i] * x[i+1]
+	}
+}
+
+// tridiagonal returns random diagonally dominant tridiagonal coefficients
+// (|diag| ≥ 2 > |sub| + |sup|) and the same matrix as a Band.
+func tridiagonal(rng *rand.Rand, n int) (sub, diag, sup []float64, b *Band) {
+	sub, diag, sup = make([]float64, n), make([]float64, n), make([]float64, n)
+	b = NewBand(n, 1, 1)
+	for i := 0; i < n; i++ {
+		diag[i] = 2 + rng.Float64()
+		b.Set(i, i, diag[i])
+		if i > 0 {
+			sub[i] = 2*rng.Float64() - 1
+			b.Set(i, i-1, sub[i])
+		}
+		if i < n-1 {
+			sup[i] = 2*rng.Float64() - 1
+			b.Set(i, i+1, sup[i])
+		}
+	}
+	return sub, diag, sup, b
+}
