@@ -278,9 +278,10 @@ func forwardPlan(p *tape.Program) plan {
 		if id := nd.Out.ID(); id != out {
 			pl.slot[id] = a.get(nd.Out.Len())
 		}
+		first := firstUses(nd.In)
 		for k, v := range nd.In {
 			id := v.ID()
-			if p.LastUse[id] == j && pl.slot[id] >= 0 && id != in && !seenBefore(nd.In, k) {
+			if p.LastUse[id] == j && pl.slot[id] >= 0 && id != in && first[k] {
 				a.put(pl.slot[id])
 			}
 		}
@@ -297,9 +298,10 @@ func reversePlan(p *tape.Program) plan {
 	in, out := p.Input.ID(), p.Output.ID()
 	for j := len(p.Nodes) - 1; j >= 0; j-- {
 		nd := p.Nodes[j]
+		first := firstUses(nd.In)
 		for k, v := range nd.In {
 			id := v.ID()
-			if v.IsConst() || id == in || id == out || seenBefore(nd.In, k) || pl.slot[id] >= 0 {
+			if v.IsConst() || id == in || id == out || !first[k] || pl.slot[id] >= 0 {
 				continue
 			}
 			pl.slot[id] = a.get(v.Len())
@@ -312,13 +314,17 @@ func reversePlan(p *tape.Program) plan {
 	return *pl
 }
 
-func seenBefore(vs []*tape.Var, k int) bool {
-	for _, v := range vs[:k] {
-		if v == vs[k] {
-			return true
-		}
+// firstUses reports, per input of a node, whether it is the first
+// occurrence of its value (a node may read a value twice): O(k) for k
+// inputs (a Concat of many slices has thousands).
+func firstUses(vs []*tape.Var) []bool {
+	out := make([]bool, len(vs))
+	seen := make(map[*tape.Var]bool, len(vs))
+	for k, v := range vs {
+		out[k] = !seen[v]
+		seen[v] = true
 	}
-	return false
+	return out
 }
 
 // workspace holds one sweep's buffers, with a tensor header per value.

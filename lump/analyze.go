@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/bits"
 	"slices"
 	"strings"
@@ -48,12 +49,20 @@ const (
 	// DenseEdge: any other block (a matrix product, a running sum, a
 	// broadcast scalar).
 	DenseEdge
+	// Partial: an elementwise block between ranges of an equation and an
+	// atom that are not both whole, or not aligned: some rows of the
+	// equation against as many elements of the atom, shifted (a stencil
+	// written with Slice and Concat whose values are kept whole).
+	Partial
 )
 
 // Touch is one unknown atom an equation involves.
 type Touch struct {
 	Atom int
 	Kind EdgeKind
+	// N is the number of the equation's rows that involve the atom: the
+	// overlap of a Partial edge, the equation's length otherwise.
+	N int
 }
 
 // Eq is an equation atom: rows [Off, Off+Len) of one op's equation
@@ -224,6 +233,7 @@ type Analysis struct {
 	outIsNode bool
 	ctx       context.Context // while Analyze runs
 	ticks     int
+	structs   map[*tape.Node]nodeStructs // while Analyze runs
 }
 
 // cancelled unwinds Analyze when its context is done.
@@ -262,6 +272,17 @@ func (a *Analysis) AtomsIn(id, off, n int) []int {
 	j, _ := slices.BinarySearchFunc(as, off, func(k, off int) int { return a.Atoms[k].Off - off })
 	var out []int
 	for ; j < len(as) && a.Atoms[as[j]].Off+a.Atoms[as[j]].Len <= off+n; j++ {
+		out = append(out, as[j])
+	}
+	return out
+}
+
+// atomsOver returns the atoms of base value id that overlap [off, off+n).
+func (a *Analysis) atomsOver(id, off, n int) []int {
+	as := a.atomsOf[id]
+	j, _ := slices.BinarySearchFunc(as, off, func(k, off int) int { return a.Atoms[k].Off + a.Atoms[k].Len - 1 - off })
+	var out []int
+	for ; j < len(as) && a.Atoms[as[j]].Off < off+n; j++ {
 		out = append(out, as[j])
 	}
 	return out
@@ -340,9 +361,10 @@ func AnalyzeContext(ctx context.Context, p *tape.Program, lim Limits) (an *Analy
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	a := &Analysis{Prog: p, segs: map[int][]Seg{}, atomsOf: map[int][]int{}, relabel: map[*tape.Node]bool{}, n: p.Input.Len(), ctx: ctx}
+	a := &Analysis{Prog: p, segs: map[int][]Seg{}, atomsOf: map[int][]int{}, relabel: map[*tape.Node]bool{}, n: p.Input.Len(), ctx: ctx,
+		structs: map[*tape.Node]nodeStructs{}}
 	defer func() {
-		a.ctx = nil
+		a.ctx, a.structs = nil, nil
 		if r := recover(); r != nil {
 			c, ok := r.(cancelled)
 			if !ok {
@@ -408,6 +430,24 @@ func shapesOf(nd *tape.Node) ([][]int, []bool) {
 	return sh, vary
 }
 
+// structures returns which inputs of nd vary and every input's structure,
+// computed once per node (tape.Structures: O(inputs) for Concat).
+func (a *Analysis) structures(nd *tape.Node) ([]bool, []tape.Structure) {
+	if c, ok := a.structs[nd]; ok {
+		return c.vary, c.s
+	}
+	a.tick()
+	sh, vary := shapesOf(nd)
+	c := nodeStructs{vary, tape.Structures(nd.Op, sh, vary)}
+	a.structs[nd] = c
+	return c.vary, c.s
+}
+
+type nodeStructs struct {
+	vary []bool
+	s    []tape.Structure
+}
+
 // restrict returns the part of segs (ascending by Pos, contiguous) covering
 // [lo, lo+n), moved to start at pos.
 func restrict(segs []Seg, lo, n, pos int) []Seg {
@@ -448,14 +488,14 @@ func (a *Analysis) buildSegs() {
 // relabelSegs returns the segments of nd's output if every varying input's
 // block is an identity or a selection and no output element is covered twice.
 func (a *Analysis) relabelSegs(nd *tape.Node) ([]Seg, bool) {
-	sh, vary := shapesOf(nd)
+	vary, ss := a.structures(nd)
 	type piece struct{ out, n, in, inOff int }
 	var pieces []piece
 	for i, v := range nd.In {
 		if !vary[i] {
 			continue
 		}
-		s := nd.Op.Structure(i, sh, vary)
+		s := ss[i]
 		switch s.Kind {
 		case tape.Zero:
 		case tape.Identity:
@@ -566,68 +606,96 @@ func (a *Analysis) buildAtoms() {
 			bases = append(bases, nd.Out)
 		}
 	}
-	cuts := make(map[int]cutSet, len(bases))
+	// The structural cuts: both ends of every base value, of every segment
+	// a relabelling or an op reads, and of the output ranges an elementwise
+	// op's input segments map to; and the links of the elementwise ops.
 	type point struct{ id, c int }
-	var work []point
-	addCut := func(id, c int) {
-		if cuts[id].add(c) {
-			work = append(work, point{id, c})
-		}
-	}
+	var structural []point
 	for _, b := range bases {
-		cuts[b.ID()] = make(cutSet, b.Len()/64+1)
-		addCut(b.ID(), 0)
-		addCut(b.ID(), b.Len())
+		structural = append(structural, point{b.ID(), 0}, point{b.ID(), b.Len()})
 	}
 	cutSegs := func(segs []Seg) {
 		for _, s := range segs {
 			if s.Var >= 0 {
-				addCut(s.Var, s.Off)
-				addCut(s.Var, s.Off+s.Len)
+				structural = append(structural, point{s.Var, s.Off}, point{s.Var, s.Off + s.Len})
 			}
 		}
 	}
-	ranges := map[int][]stab{}
+	var links []link
 	for _, nd := range p.Nodes {
 		if a.relabel[nd] {
 			cutSegs(a.segs[nd.Out.ID()])
 			continue
 		}
-		sh, vary := shapesOf(nd)
+		vary, ss := a.structures(nd)
 		for i, in := range nd.In {
 			if !vary[i] {
 				continue
 			}
 			segs := a.segs[in.ID()]
 			cutSegs(segs)
-			if nd.Op.Structure(i, sh, vary).Kind != tape.Diagonal {
+			if ss[i].Kind != tape.Diagonal {
 				continue
 			}
 			v := nd.Out.ID()
 			for _, s := range segs {
-				addCut(v, s.Pos)
-				addCut(v, s.Pos+s.Len)
+				structural = append(structural, point{v, s.Pos}, point{v, s.Pos + s.Len})
 				if s.Var >= 0 && s.Len > 1 {
-					ranges[v] = append(ranges[v], stab{s.Pos, s.Pos + s.Len, s.Var, s.Off})
-					ranges[s.Var] = append(ranges[s.Var], stab{s.Off, s.Off + s.Len, v, s.Pos})
+					links = append(links, link{v, s.Pos, s.Len, s.Var, s.Off})
 				}
 			}
 		}
 	}
 	cutSegs(a.segs[p.Output.ID()])
+
 	// Close the cuts under the links: a worklist of new points, each looked
-	// up once in its value's ranges.
-	index := make(map[int]*stabIndex, len(ranges))
-	for id, r := range ranges {
-		index[id] = newStabIndex(r)
-	}
-	for len(work) > 0 {
-		a.tick()
-		pt := work[len(work)-1]
-		work = work[:len(work)-1]
-		if ix := index[pt.id]; ix != nil {
-			ix.each(0, len(ix.r), pt.c, func(s stab) { addCut(s.to, s.at+pt.c-s.lo) })
+	// up once in its value's ranges. Where the links shift values against
+	// each other around a cycle (a stencil: x + roll(x)), the closure cuts
+	// every element; past a budget, close them under a spanning forest of
+	// consistent links instead (consistent: they agree on one coordinate
+	// for every value of a component), which leaves the shifted equations
+	// touching atoms partly (Partial edges) and the values whole.
+	closure := func(links []link, budget int) (map[int]cutSet, bool) {
+		cuts := make(map[int]cutSet, len(bases))
+		for _, b := range bases {
+			cuts[b.ID()] = make(cutSet, b.Len()/64+1)
 		}
+		var work []point
+		n := 0
+		add := func(id, c int) {
+			if cuts[id].add(c) {
+				work = append(work, point{id, c})
+				n++
+			}
+		}
+		for _, pt := range structural {
+			add(pt.id, pt.c)
+		}
+		ranges := map[int][]stab{}
+		for _, l := range links {
+			ranges[l.v] = append(ranges[l.v], stab{l.pos, l.pos + l.n, l.base, l.off})
+			ranges[l.base] = append(ranges[l.base], stab{l.off, l.off + l.n, l.v, l.pos})
+		}
+		index := make(map[int]*stabIndex, len(ranges))
+		for id, r := range ranges {
+			index[id] = newStabIndex(r)
+		}
+		for len(work) > 0 {
+			if n > budget {
+				return nil, false
+			}
+			a.tick()
+			pt := work[len(work)-1]
+			work = work[:len(work)-1]
+			if ix := index[pt.id]; ix != nil {
+				ix.each(0, len(ix.r), pt.c, func(s stab) { add(s.to, s.at+pt.c-s.lo) })
+			}
+		}
+		return cuts, true
+	}
+	cuts, ok := closure(links, 4*len(structural)+cutBudget)
+	if !ok {
+		cuts, _ = closure(consistentLinks(links), math.MaxInt)
 	}
 	for _, b := range bases {
 		id, cs := b.ID(), cuts[b.ID()]
@@ -645,6 +713,48 @@ func (a *Analysis) buildAtoms() {
 			}
 		}
 	}
+}
+
+// cutBudget bounds the cuts the closure under every link may add beyond a
+// few per structural cut before the analysis keeps shifted values whole
+// (see buildAtoms): a stencil of up to about a thousand elements is cut
+// into one atom per element (a Batch lump of one block), a larger one is
+// a Sparse lump.
+const cutBudget = 1024
+
+// consistentLinks returns the links of a spanning forest of the link graph
+// (values as nodes) that agree on one coordinate per component: a link
+// ties element pos+t of v to element off+t of base, so their coordinates
+// differ by off − pos. A weighted union-find keeps each value's offset
+// from its component's root; a link that closes a cycle with another
+// offset is left out.
+func consistentLinks(links []link) []link {
+	parent := map[int]int{}
+	diff := map[int]int{} // coordinate of the value's element 0 minus its parent's
+	var find func(v int) (int, int)
+	find = func(v int) (int, int) {
+		p, ok := parent[v]
+		if !ok || p == v {
+			return v, 0
+		}
+		r, d := find(p)
+		parent[v], diff[v] = r, diff[v]+d
+		return r, diff[v]
+	}
+	var out []link
+	for _, l := range links {
+		rv, dv := find(l.v)
+		rb, db := find(l.base)
+		if rv == rb {
+			if dv+l.pos == db+l.off {
+				out = append(out, l)
+			}
+			continue
+		}
+		parent[rv], diff[rv] = rb, db+l.off-dv-l.pos
+		out = append(out, l)
+	}
+	return out
 }
 
 // atomAt returns the atom of base value id that starts at off.
@@ -671,19 +781,31 @@ func (a *Analysis) segAtoms(segs []Seg) []int {
 // ---- equations ----
 
 // touchRank orders the kinds of an equation's touches of one atom: a dense
-// block covers the diagonal and the identity, the identity a diagonal.
-var touchRank = [...]int{Self: 1, Diag: 0, Pin: 0, DenseEdge: 2}
+// block covers the others, a partial one a diagonal, the identity a
+// diagonal.
+var touchRank = [...]int{Self: 1, Diag: 0, Pin: 0, DenseEdge: 3, Partial: 2}
 
 // mergeTouches sorts an equation's touches by atom and keeps, for an atom
-// touched more than once, the kind of highest rank.
-func mergeTouches(ts []Touch) []Touch {
+// touched more than once, the kind of highest rank; the rows of partial
+// touches add up (at most the equation's n).
+func mergeTouches(ts []Touch, n int) []Touch {
 	slices.SortFunc(ts, func(x, y Touch) int {
 		if x.Atom != y.Atom {
 			return x.Atom - y.Atom
 		}
 		return touchRank[y.Kind] - touchRank[x.Kind]
 	})
-	return slices.CompactFunc(ts, func(x, y Touch) bool { return x.Atom == y.Atom })
+	out := ts[:0]
+	for _, t := range ts {
+		if len(out) > 0 && out[len(out)-1].Atom == t.Atom {
+			if last := &out[len(out)-1]; last.Kind == Partial && (t.Kind == Partial || t.Kind == Diag) {
+				last.N = min(last.N+t.N, n)
+			}
+			continue
+		}
+		out = append(out, t)
+	}
+	return out
 }
 
 func (a *Analysis) isUnknown(k int) bool {
@@ -696,14 +818,8 @@ func (a *Analysis) buildEqs() {
 		if a.relabel[nd] {
 			continue
 		}
-		sh, vary := shapesOf(nd)
+		vary, ss := a.structures(nd)
 		out := nd.Out.ID() == p.Output.ID()
-		kinds := make([]tape.Kind, len(nd.In))
-		for i := range nd.In {
-			if vary[i] {
-				kinds[i] = nd.Op.Structure(i, sh, vary).Kind
-			}
-		}
 		for _, k := range a.atomsOf[nd.Out.ID()] {
 			a.tick()
 			at := a.Atoms[k]
@@ -711,27 +827,36 @@ func (a *Analysis) buildEqs() {
 			var touch []Touch
 			if !out {
 				e.Self = k
-				touch = append(touch, Touch{Atom: k, Kind: Self})
+				touch = append(touch, Touch{Atom: k, Kind: Self, N: at.Len})
 			}
 			for i, in := range nd.In {
 				if !vary[i] {
 					continue
 				}
-				switch kinds[i] {
+				switch ss[i].Kind {
 				case tape.Zero:
 				case tape.Diagonal:
 					for _, sg := range restrict(a.segs[in.ID()], at.Off, at.Len, 0) {
-						if sg.Var >= 0 {
-							touch = append(touch, Touch{Atom: a.atomAt(sg.Var, sg.Off), Kind: Diag})
+						if sg.Var < 0 {
+							continue
+						}
+						for _, u := range a.atomsOver(sg.Var, sg.Off, sg.Len) {
+							ua := a.Atoms[u]
+							m := min(ua.Off+ua.Len, sg.Off+sg.Len) - max(ua.Off, sg.Off)
+							kind := Diag
+							if sg.Pos != 0 || sg.Off != ua.Off || m != at.Len || ua.Len != at.Len {
+								kind = Partial
+							}
+							touch = append(touch, Touch{Atom: u, Kind: kind, N: m})
 						}
 					}
 				default:
 					for _, u := range a.segAtoms(a.segs[in.ID()]) {
-						touch = append(touch, Touch{Atom: u, Kind: DenseEdge})
+						touch = append(touch, Touch{Atom: u, Kind: DenseEdge, N: at.Len})
 					}
 				}
 			}
-			e.Touch = mergeTouches(touch)
+			e.Touch = mergeTouches(touch, at.Len)
 			a.Eqs = append(a.Eqs, e)
 		}
 	}
@@ -745,7 +870,7 @@ func (a *Analysis) buildEqs() {
 		}
 		for _, k := range a.AtomsIn(s.Var, s.Off, s.Len) {
 			at := a.Atoms[k]
-			a.Eqs = append(a.Eqs, Eq{Off: s.Pos + at.Off - s.Off, Len: at.Len, Out: true, Self: -1, Touch: []Touch{{Atom: k, Kind: Pin}}})
+			a.Eqs = append(a.Eqs, Eq{Off: s.Pos + at.Off - s.Off, Len: at.Len, Out: true, Self: -1, Touch: []Touch{{Atom: k, Kind: Pin, N: at.Len}}})
 		}
 	}
 }

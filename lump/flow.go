@@ -147,7 +147,7 @@ func (a *Analysis) match() ([][]int64, error) {
 		es.add(src, e, int64(eq.Len))
 		total += int64(eq.Len)
 		for _, t := range eq.Touch {
-			c := int64(eq.Len)
+			c := int64(t.N) // a Partial edge's overlap bounds its flow
 			if t.Kind == DenseEdge {
 				c = int64(a.n) + int64(eq.Len) // no bound but the ends'
 			}

@@ -36,6 +36,19 @@ func bratuProgram(n int) *tape.Program {
 	return tp.Finish(u, ops.Add(lap, ops.Exp(u)))
 }
 
+// reversedProgram is x + 0.5·reverse(x), the reversal written as n
+// one-element slices concatenated backwards: n atoms, from structural cuts
+// alone, and a slow analysis at large n.
+func reversedProgram(n int) *tape.Program {
+	tp := tape.NewTape()
+	x := tp.Input(tensor.Zeros(n))
+	parts := make([]*tape.Var, n)
+	for i := range n {
+		parts[n-1-i] = ops.Slice(x, i, i+1)
+	}
+	return tp.Finish(x, ops.Add(x, ops.Scale(ops.Concat(parts...), 0.5)))
+}
+
 var noLimits = lump.Limits{Width: 1 << 30, Bytes: 1 << 62}
 
 // TestAnalyzeStencilLumps: the stencils are one lump of width n each (their
@@ -74,7 +87,7 @@ func TestAnalyzeStencilLumps(t *testing.T) {
 // TestAnalyzeContext: a done context stops the analysis with its error, and
 // a live one changes nothing.
 func TestAnalyzeContext(t *testing.T) {
-	p := rollProgram(200000)
+	p := reversedProgram(200000)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if an, err := lump.AnalyzeContext(ctx, p, noLimits); an != nil || !errors.Is(err, context.Canceled) {

@@ -210,7 +210,7 @@ func (concat) VJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor,
 		off += x.Len()
 	}
 }
-func (concat) Structure(i int, in [][]int, varying []bool) tape.Structure {
+func (c concat) Structure(i int, in [][]int, varying []bool) tape.Structure {
 	sz := sizes(in)
 	off, total := 0, 0
 	for j, s := range sz {
@@ -219,15 +219,38 @@ func (concat) Structure(i int, in [][]int, varying []bool) tape.Structure {
 		}
 		total += s
 	}
-	s := tape.Structure{Rows: total, Cols: sz[i]}
+	return concatStructure(off, sz[i], total, varying[i])
+}
+
+// Structures lists every input's structure with running offsets: O(n) for
+// n inputs, where n calls of Structure cost O(n²).
+func (concat) Structures(in [][]int, varying []bool) []tape.Structure {
+	sz := sizes(in)
+	total := 0
+	for _, s := range sz {
+		total += s
+	}
+	out := make([]tape.Structure, len(in))
+	off := 0
+	for i, s := range sz {
+		out[i] = concatStructure(off, s, total, varying[i])
+		off += s
+	}
+	return out
+}
+
+// concatStructure is the block of an input of size n at offset off of an
+// output of total elements.
+func concatStructure(off, n, total int, varying bool) tape.Structure {
+	s := tape.Structure{Rows: total, Cols: n}
 	switch {
-	case !varying[i]:
+	case !varying:
 		s.Kind = tape.Zero
-	case total == sz[i]:
+	case total == n:
 		s.Kind, s.Constant = tape.Identity, true
 	default:
 		s.Kind, s.Constant = tape.Selection, true
-		s.OutOff, s.Len = off, sz[i]
+		s.OutOff, s.Len = off, n
 	}
 	return s
 }

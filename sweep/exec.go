@@ -209,14 +209,19 @@ func (x *Exec[V]) FactorizeContext(ctx context.Context) error {
 
 // Build analyzes p within the limits, compiles its plan and factorizes
 // every lump on engine e: the work of a backend's first inverse product.
-// It stops soon after ctx is done (Cancelled then reports the error as
+// It stops soon after ctx is done (the analysis checks it as it goes, the
+// compilation and the factorization before each lump) (Cancelled then reports the error as
 // ctx's: nothing was kept, and the work may be started again).
 func Build[V comparable](ctx context.Context, p *tape.Program, lim lump.Limits, e Engine[V]) (*Exec[V], error) {
 	an, err := lump.AnalyzeContext(ctx, p, lim)
 	if err != nil {
 		return nil, err
 	}
-	x := New(Compile(an), e)
+	pl, err := CompileContext(ctx, an)
+	if err != nil {
+		return nil, err
+	}
+	x := New(pl, e)
 	if err := x.FactorizeContext(ctx); err != nil {
 		return nil, err
 	}

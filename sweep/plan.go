@@ -1,6 +1,7 @@
 package sweep
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/invad/invad/lump"
@@ -203,6 +204,13 @@ type lumpPlan struct {
 
 // Compile compiles an analysis into a Plan.
 func Compile(an *lump.Analysis) *Plan {
+	pl, _ := CompileContext(context.Background(), an)
+	return pl
+}
+
+// CompileContext is Compile that checks ctx before each lump and returns
+// ctx.Err() once it is done.
+func CompileContext(ctx context.Context, an *lump.Analysis) (*Plan, error) {
 	p := an.Prog
 	pl := &Plan{An: an, Layout: an.Layout(), input: p.Input.ID(), output: p.Output.ID(),
 		lens: make([]int, p.NumVars), nodes: p.Nodes, hdrKey: map[hdrKey]int{}, uHdrs: map[int][]int{}}
@@ -223,9 +231,12 @@ func Compile(an *lump.Analysis) *Plan {
 	}
 	pl.lumps = make([]lumpPlan, len(an.Lumps))
 	for li := range an.Lumps {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		c.lump(li)
 	}
-	return pl
+	return pl, nil
 }
 
 type compiler struct {

@@ -43,6 +43,30 @@ type Op interface {
 	Inverse(p int, in []*tensor.Tensor, out *tensor.Tensor) (Factor, error)
 }
 
+// StructureLister is an Op whose inputs' structures cost less listed at
+// once than asked one by one: Concat's Structure(i) sums the sizes of the
+// inputs before i, so asking each of n inputs would cost O(n²).
+type StructureLister interface {
+	// Structures returns Structure(i, in, varying) for every input i.
+	Structures(in [][]int, varying []bool) []Structure
+}
+
+// Structures returns the Structure of every input of op: the op's
+// StructureLister if it is one, else one Structure call per varying input
+// (a constant input's block is Zero).
+func Structures(op Op, in [][]int, varying []bool) []Structure {
+	if l, ok := op.(StructureLister); ok {
+		return l.Structures(in, varying)
+	}
+	out := make([]Structure, len(in))
+	for i := range in {
+		if varying[i] {
+			out[i] = op.Structure(i, in, varying)
+		}
+	}
+	return out
+}
+
 // FactorSizer is implemented by ops that can say, from shapes alone, how
 // many bytes their inverse rule allocates for the block with respect to
 // input p (a diagonal's n values, the LU of a matrix factor W): the lump

@@ -1,0 +1,104 @@
+package inverse_test
+
+import (
+	"math"
+	"testing"
+
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/invad/invad/inverse"
+	"github.com/invad/invad/ops"
+	"github.com/invad/invad/tape"
+	"github.com/invad/invad/tensor"
+)
+
+// bratu is the residual of the 1-D Bratu problem on n interior points,
+// (u[i-1] − 2u[i] + u[i+1])/h² + λ·exp(u[i]) with u = 0 outside, written
+// with shifts as a user would.
+func bratu(lambda float64) func(u *tape.Var) *tape.Var {
+	return func(u *tape.Var) *tape.Var {
+		n := u.Len()
+		zero := ops.Const(u, tensor.Zeros(1))
+		left := ops.Concat(zero, ops.Slice(u, 0, n-1))
+		right := ops.Concat(ops.Slice(u, 1, n), zero)
+		h2 := float64((n + 1) * (n + 1))
+		lap := ops.Scale(ops.Add(ops.Sub(left, ops.Scale(u, 2)), right), h2)
+		return ops.Add(lap, ops.Scale(ops.Exp(u), lambda))
+	}
+}
+
+// TestStencilsAgainstLU: stencils written with shifts, at sizes below and
+// above the point where the analysis stops cutting them into one atom per
+// element, against a gonum LU of the dense J.
+func TestStencilsAgainstLU(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		f    func(*tape.Var) *tape.Var
+	}{
+		{"roll", roll},
+		{"roll∘tanh", func(x *tape.Var) *tape.Var { return roll(ops.Tanh(x)) }},
+		{"bratu", bratu(1)},
+	} {
+		for _, n := range []int{300, 1500} {
+			x := tensor.Zeros(n)
+			for i := range x.Data() {
+				x.Data()[i] = 0.3 * math.Sin(float64(i))
+			}
+			lin, err := inverse.Linearize(c.f, x, inverse.MaxLumpWidth(n))
+			if err != nil {
+				t.Fatal(err)
+			}
+			J, err := lin.Jacobian()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var lu mat.LU
+			lu.Factorize(mat.NewDense(n, n, J.Data()))
+			dy := tensor.Zeros(n)
+			for i := range dy.Data() {
+				dy.Data()[i] = math.Cos(float64(3*i + 1))
+			}
+			got, err := lin.IJVP(dy)
+			if err != nil {
+				t.Fatalf("%s n=%d: %v", c.name, n, err)
+			}
+			var want mat.VecDense
+			if err := lu.SolveVecTo(&want, false, mat.NewVecDense(n, dy.Data())); err != nil {
+				t.Fatal(err)
+			}
+			tol := 1e-12 * lu.Cond()
+			if e := relErr(got.Data(), want.RawVector().Data); e > tol {
+				t.Errorf("%s n=%d: IJVP relative error %.3g against LU (bound %.3g)", c.name, n, e, tol)
+			}
+			gotT, err := lin.VIJP(dy)
+			if err != nil {
+				t.Fatalf("%s n=%d: %v", c.name, n, err)
+			}
+			if err := lu.SolveVecTo(&want, true, mat.NewVecDense(n, dy.Data())); err != nil {
+				t.Fatal(err)
+			}
+			if e := relErr(gotT.Data(), want.RawVector().Data); e > tol {
+				t.Errorf("%s n=%d: VIJP relative error %.3g against LU (bound %.3g)", c.name, n, e, tol)
+			}
+			ld, err := lin.LogAbsDet()
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantLD, _ := lu.LogDet()
+			if math.Abs(ld-wantLD) > 1e-9*(1+math.Abs(wantLD)) {
+				t.Errorf("%s n=%d: log|det J| %.12g, LU %.12g", c.name, n, ld, wantLD)
+			}
+			lumps, err := lin.Lumps()
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := lumps[0]
+			for _, l := range lumps {
+				if l.Width > w.Width {
+					w = l
+				}
+			}
+			t.Logf("%s n=%d: %d lumps, widest %s: %s", c.name, n, len(lumps), w.Kind, w.Structure)
+		}
+	}
+}
