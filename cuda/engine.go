@@ -6,6 +6,7 @@ import (
 
 	"github.com/invad/invad/cpu"
 	"github.com/invad/invad/lump"
+	"github.com/invad/invad/sparse"
 	"github.com/invad/invad/sweep"
 )
 
@@ -122,8 +123,40 @@ func (d *devEngine) Factor(b sweep.Block[*Tensor]) (sweep.Factor[*Tensor], error
 			return nil, derr
 		}
 		return devFac{f: f, e: e}, nil
+	case lump.Sparse:
+		// The banded LU stays on the host: each solve copies its vector
+		// there and back (a device banded or sparse LU is not built yet).
+		f, err := sweep.HostSparseFactor(lp, e.download(b.A))
+		if derr := d.deviceErr(); derr != nil {
+			return nil, derr
+		}
+		if err != nil {
+			return nil, err
+		}
+		return devFac{f: &hostBandDev{f: f}, e: e}, nil
 	}
 	panic(fmt.Sprintf("cuda: no factor for a %v lump", lp.Kind))
+}
+
+// hostBandDev is a sparse lump's banded LU, held on the host.
+type hostBandDev struct{ f *sparse.BandFactor }
+
+func (f *hostBandDev) solve(e *seq, dst, v *Tensor)  { f.apply(e, dst, v, f.f.Solve) }
+func (f *hostBandDev) solveT(e *seq, dst, v *Tensor) { f.apply(e, dst, v, f.f.SolveT) }
+
+func (f *hostBandDev) apply(e *seq, dst, v *Tensor, solve func(dst, b []float64)) {
+	b := e.download(v)
+	x := make([]float64, len(b))
+	solve(x, b)
+	e.run(func() error { return e.b.UploadTo(dst, x) })
+}
+
+func (f *hostBandDev) logAbsDet() float64 { return f.f.LogAbsDet() }
+func (f *hostBandDev) free()              {}
+func (f *hostBandDev) bytes() int64       { return f.f.Bytes() }
+func (f *hostBandDev) describe() string {
+	kl, ku := f.f.Bandwidth()
+	return fmt.Sprintf("banded LU on the host, band %d+%d", kl, ku)
 }
 
 // devFac adapts a device factor to the executor's Factor: errors go to the

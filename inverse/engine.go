@@ -1,6 +1,8 @@
 package inverse
 
 import (
+	"fmt"
+
 	"github.com/invad/invad/cpu"
 	"github.com/invad/invad/lump"
 	"github.com/invad/invad/sweep"
@@ -106,6 +108,13 @@ func (e *cpuEngine) Factor(b sweep.Block[*tensor.Tensor]) (sweep.Factor[*tensor.
 			how = d.Describe()
 		}
 		return hostFactor{f: f, how: how}, nil
+	case lump.Sparse:
+		f, err := sweep.HostSparseFactor(lp, b.A.Data())
+		if err != nil {
+			return nil, err
+		}
+		kl, ku := f.Bandwidth()
+		return hostFactor{f: f, how: fmt.Sprintf("banded LU, band %d+%d", kl, ku), bytes: f.Bytes()}, nil
 	case lump.Batch:
 		f, sing := cpu.FactorBatch(b.A.Data(), lp.K, lp.M)
 		if sing != nil {

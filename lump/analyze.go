@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/invad/invad/sparse"
 	"github.com/invad/invad/tape"
 )
 
@@ -92,9 +93,14 @@ const (
 	// Copy: a range of y that is an atom itself (y = concat(a, m) pins a and
 	// m): the unknown is dy's range, no solve.
 	Copy
+	// Sparse: a wide block whose ops couple elements through shifted
+	// diagonals (a stencil written with Slice and Concat): its pattern from
+	// the ops' index maps (Lump.Sparse), built with one JVP per column
+	// color, banded LU.
+	Sparse
 )
 
-var kindNames = [...]string{"expansion", "step", "batch", "dense", "copy"}
+var kindNames = [...]string{"expansion", "step", "batch", "dense", "copy", "sparse"}
 
 func (k Kind) String() string { return kindNames[k] }
 
@@ -114,6 +120,10 @@ const (
 	// DenseBlock: the Width×Width block, built from Width JVP columns,
 	// column-major.
 	DenseBlock
+	// SparseBlocks: the products of the block with the sum of each color's
+	// unit columns (Lump.Sparse.Colors JVPs), color-major, Width each; the
+	// engine reads the values off them (sparse.Recover) and factorizes.
+	SparseBlocks
 )
 
 // Form returns how the sweeps treat the kind's block. A new kind whose
@@ -126,6 +136,8 @@ func (k Kind) Form() Form {
 		return BatchBlocks
 	case DenseLump:
 		return DenseBlock
+	case Sparse:
+		return SparseBlocks
 	}
 	return Direct
 }
@@ -140,6 +152,11 @@ func (a *Analysis) factorBytes(l *Lump) int64 {
 		return 3 * 8 * int64(l.K) * int64(l.K) * int64(l.M)
 	case DenseLump:
 		return 3 * 8 * int64(l.Width) * int64(l.Width)
+	case Sparse:
+		// The colored products, the values, the banded LU and its order.
+		sb := l.Sparse
+		return 8*int64(sb.Colors)*int64(l.Width) + 8*int64(sb.Pattern.NNZ()) +
+			sparse.BandLUBytes(l.Width, sb.KL, sb.KU) + 2*8*int64(l.Width)
 	case Step:
 		nd := l.Node
 		sh, vary := shapesOf(nd)
@@ -181,6 +198,14 @@ func (a *Analysis) Structure(i int) string {
 		return fmt.Sprintf("%d blocks %d×%d (elementwise coupling)", lp.M, lp.K, lp.K)
 	case DenseLump:
 		return fmt.Sprintf("dense %d×%d", lp.Width, lp.Width)
+	case Sparse:
+		sb := lp.Sparse
+		order := "natural order"
+		if sb.Perm != nil {
+			order = "reverse Cuthill–McKee order"
+		}
+		return fmt.Sprintf("sparse %d×%d, %d nonzeros, %d colors, band %d+%d in %s", lp.Width, lp.Width,
+			sb.Pattern.NNZ(), sb.Colors, sb.KL, sb.KU, order)
 	}
 	return lp.Kind.String()
 }
@@ -212,6 +237,8 @@ type Lump struct {
 	// Bytes estimates the memory its factorization takes (the block as
 	// built, the factors and their working copies), from shapes alone.
 	Bytes int64
+	// Sparse: for a Sparse lump, its block's pattern, coloring and order.
+	Sparse *SparseBlock
 }
 
 // Analysis is the tensor-level block triangular form of a program's
@@ -390,7 +417,7 @@ func AnalyzeContext(ctx context.Context, p *tape.Program, lim Limits) (an *Analy
 		if l.Kind == Batch {
 			w = l.K
 		}
-		wide := (l.Kind == DenseLump || l.Kind == Batch) && w > maxWidth
+		wide := (l.Kind == DenseLump || l.Kind == Batch) && w > maxWidth // a Sparse lump is bounded by its memory
 		if wide || l.Bytes > budget {
 			return nil, &LumpTooLargeError{Kind: l.Kind, Width: w, Limit: maxWidth, Bytes: l.Bytes, Budget: budget, Ops: a.LumpOps(i)}
 		}

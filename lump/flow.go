@@ -337,18 +337,26 @@ func (a *Analysis) classify(l *Lump) {
 	}
 	m := a.Atoms[l.Unknowns[0]].Len
 	batch := len(l.Created) == len(l.Killed)
+	partial := false
 	for _, e := range l.Eqs {
 		eq := a.Eqs[e]
 		batch = batch && eq.Len == m
 		for _, t := range eq.Touch {
-			if in[t.Atom] && (t.Kind == DenseEdge || a.Atoms[t.Atom].Len != m) {
+			if in[t.Atom] && (t.Kind == DenseEdge || t.Kind == Partial || a.Atoms[t.Atom].Len != m) {
 				batch = false
 			}
+			partial = partial || (in[t.Atom] && t.Kind == Partial)
 		}
 	}
 	if batch {
 		l.Kind, l.K, l.M = Batch, len(l.Killed), m
 		return
+	}
+	if l.Width >= sparseMinWidth && partial {
+		if sb, ok := a.sparseBlock(l, in); ok {
+			l.Kind, l.Sparse = Sparse, sb
+			return
+		}
 	}
 	l.Kind = DenseLump
 }

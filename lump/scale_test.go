@@ -51,36 +51,47 @@ func reversedProgram(n int) *tape.Program {
 
 var noLimits = lump.Limits{Width: 1 << 30, Bytes: 1 << 62}
 
-// TestAnalyzeStencilLumps: the stencils are one lump of width n each (their
-// blocks are irreducible), found at a size where the old quadratic cut
-// propagation took minutes.
+// TestAnalyzeStencilLumps: each stencil is one sparse lump of width n (its
+// block is irreducible), whose pattern, coloring and band follow from the
+// shifts: bratu's block is tridiagonal (3 colors, band 1+1 in natural
+// order), roll's is x + 0.5·x shifted cyclically (2 nonzeros a row, band
+// 2+2 or less after reverse Cuthill–McKee). The default limits accept them: a
+// sparse lump is bounded by its memory, not its width.
 func TestAnalyzeStencilLumps(t *testing.T) {
 	const n = 10000
 	for _, c := range []struct {
-		name string
-		p    *tape.Program
-	}{{"roll", rollProgram(n)}, {"bratu", bratuProgram(n)}} {
-		an, err := lump.AnalyzeLimits(c.p, noLimits)
+		name        string
+		p           *tape.Program
+		nnz, colors int
+		maxBand     int
+		perm        bool
+	}{
+		{"roll", rollProgram(n), 2 * n, 2, 4, true},
+		{"bratu", bratuProgram(n), 3*n - 2, 3, 2, false},
+	} {
+		an, err := lump.Analyze(c.p, 0)
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
-		wide := 0
-		for _, l := range an.Lumps {
+		var wide []lump.Lump
+		at := -1
+		for i, l := range an.Lumps {
 			if l.Width > 1 {
-				wide++
-				if l.Width != n {
-					t.Errorf("%s: a lump of width %d, want %d", c.name, l.Width, n)
-				}
+				wide, at = append(wide, l), i
 			}
 		}
-		if wide != 1 {
-			t.Errorf("%s: %d lumps wider than 1, want 1", c.name, wide)
+		if len(wide) != 1 || wide[0].Width != n || wide[0].Kind != lump.Sparse {
+			t.Fatalf("%s: lumps wider than 1: %d, want one sparse lump of width %d", c.name, len(wide), n)
 		}
-		// With the default limits it is refused by width, not analyzed for
-		// minutes.
-		if _, err := lump.Analyze(c.p, 0); !errors.Is(err, lump.ErrLumpTooLarge) {
-			t.Errorf("%s: default limits: %v, want ErrLumpTooLarge", c.name, err)
+		sb := wide[0].Sparse
+		if got := sb.Pattern.NNZ(); got != c.nnz {
+			t.Errorf("%s: %d nonzeros, want %d", c.name, got, c.nnz)
 		}
+		if sb.Colors != c.colors || sb.KL+sb.KU > c.maxBand || (sb.Perm != nil) != c.perm {
+			t.Errorf("%s: %d colors, band %d+%d, reordered %v; want %d colors, band ≤ %d, reordered %v",
+				c.name, sb.Colors, sb.KL, sb.KU, sb.Perm != nil, c.colors, c.maxBand, c.perm)
+		}
+		t.Logf("%s: %s", c.name, an.Structure(at))
 	}
 }
 

@@ -27,6 +27,21 @@
 //	lu.Solve(dy)                          // in place: dy ← A⁻¹ dy
 //	lu.SolveT(cx)                         // in place: cx ← A⁻ᵀ cx
 //
+// # Ordering
+//
+// A block whose band is wide only because of its numbering is factorized
+// in another order: perm := RCM(p) (reverse Cuthill–McKee on A + Aᵀ), then
+// f, err := FactorBandPermuted(p, vals, perm), which factorizes
+// B = P A Pᵀ, B(i, j) = A(perm[i], perm[j]), as a band of
+// PermutedBandwidth(p, perm) (check EstimateBandFactorBytes first). RCM
+// gives bandwidth 1 for a tridiagonal block in any numbering and 2 for a
+// periodic one, but m for the m×m 5-point grid, no better than its natural
+// order. f.Solve(dst, b) and f.SolveT(dst, b) solve with A itself and
+// write dst, reading b in full first; they borrow scratch from a pool in
+// f, allocate nothing in steady state, and are safe for concurrent use.
+// The errors of FactorBandPermuted name A's indices: a *SingularError's
+// Row is perm[k], the original unknown at the failed step k.
+//
 // # Storage
 //
 // Pattern is compressed sparse row (CSR): the columns of row i are

@@ -1,6 +1,13 @@
 package sweep
 
-import "github.com/invad/invad/lump"
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/invad/invad/lump"
+	"github.com/invad/invad/sparse"
+)
 
 // Engine is what the executor needs of a backend: vectors of type V (host
 // tensors on the CPU, device tensors on a GPU), the op rules on them, and
@@ -55,8 +62,11 @@ type Block[V any] struct {
 	// A is the block the executor built from JVP columns: for a Batch, the
 	// M independent K×K blocks batch-minor (entry (i, j) of block b at
 	// (i·K+j)·M + b, i over created equations, j over killed atoms); for a
-	// DenseLump, the Width×Width block column-major (column c at c·Width).
-	// Zero for the other kinds. Factor does not keep it.
+	// DenseLump, the Width×Width block column-major (column c at c·Width);
+	// for a Sparse lump, the products of A with each color's seed
+	// (Lump.Sparse), color-major (product c at c·Width), whose values
+	// HostSparseFactor reads off. Zero for the other kinds. Factor does not
+	// keep it.
 	A V
 }
 
@@ -86,3 +96,26 @@ type Singular struct {
 }
 
 func (s *Singular) Error() string { return s.Why }
+
+// HostSparseFactor reads a Sparse lump's block off its colored products
+// (host memory, as Block.A holds them) and factorizes it by a banded LU in
+// the lump's order: the factorization both engines keep on the host. A
+// zero pivot is *Singular naming the row of A (in created order).
+func HostSparseFactor(lp *lump.Lump, products []float64) (*sparse.BandFactor, error) {
+	sb := lp.Sparse
+	n := lp.Width
+	prods := make([][]float64, sb.Colors)
+	for c := range prods {
+		prods[c] = products[c*n : (c+1)*n]
+	}
+	vals := sparse.Recover(sb.Pattern, sb.Color, prods)
+	f, err := sparse.FactorBandPermuted(sb.Pattern, vals, sb.Perm)
+	var se *sparse.SingularError
+	if errors.As(err, &se) {
+		return nil, &Singular{Pivot: se.Pivot, Figure: "pivot", Why: fmt.Sprintf("sparse: banded LU: zero pivot at row %d of the block", se.Row)}
+	}
+	if err != nil {
+		return nil, &Singular{Pivot: math.NaN(), Figure: "non-finite entry", Why: err.Error()}
+	}
+	return f, nil
+}

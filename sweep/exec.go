@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/invad/invad/lump"
+	"github.com/invad/invad/sparse"
 	"github.com/invad/invad/tape"
 	"github.com/invad/invad/tensor"
 )
@@ -258,6 +259,8 @@ func (x *Exec[V]) FactorLump(w *Workspace[V], li int) error {
 		b.A = x.extractBatch(w, li)
 	case lump.DenseBlock:
 		b.A = x.extractDense(w, li)
+	case lump.SparseBlocks:
+		b.A = x.extractSparse(w, li)
 	default:
 		return nil
 	}
@@ -315,8 +318,11 @@ func (e *DeviceError) Unwrap() error { return e.Err }
 
 // blockSize returns the elements of a batch or dense block.
 func blockSize(lp *lump.Lump) int {
-	if lp.Kind.Form() == lump.BatchBlocks {
+	switch lp.Kind.Form() {
+	case lump.BatchBlocks:
 		return lp.K * lp.K * lp.M
+	case lump.SparseBlocks:
+		return lp.Sparse.Colors * lp.Width
 	}
 	return lp.Width * lp.Width
 }
@@ -326,9 +332,21 @@ func blockSize(lp *lump.Lump) int {
 // values propagated from it into trial, and nothing known: one column of A
 // (of every block, for a batch), written at dst[doff:].
 func (x *Exec[V]) column(w *Workspace[V], L *lumpPlan, u int, unit, trial V, dst V, doff int) {
-	look := func(k int) (V, int, bool) {
+	x.columnOf(w, L, func(k int) (V, int, bool) {
 		if k == u {
 			return unit, 0, true
+		}
+		var zero V
+		return zero, 0, false
+	}, trial, dst, doff)
+}
+
+// columnOf is column with the killed tangents given by killed (an atom's
+// vector and offset; false for a zero).
+func (x *Exec[V]) columnOf(w *Workspace[V], L *lumpPlan, killed lookup[V], trial V, dst V, doff int) {
+	look := func(k int) (V, int, bool) {
+		if v, off, ok := killed(k); ok {
+			return v, off, true
 		}
 		if off, ok := L.trialOff[k]; ok {
 			return trial, off, true
@@ -338,6 +356,36 @@ func (x *Exec[V]) column(w *Workspace[V], L *lumpPlan, u int, unit, trial V, dst
 	}
 	x.pass(w, L.ext, look, func(r *eqRow) (V, int) { return trial, L.trialOff[r.dst] })
 	x.eval(w, L.extEqs, look, dst, doff)
+}
+
+// extractSparse forms a sparse lump's colored products: for each color c,
+// A times the sum of color c's unit columns (the killed tangent, laid out
+// as the solution vector), at offset c·Width. The engine reads A's values
+// off them.
+func (x *Exec[V]) extractSparse(w *Workspace[V], li int) V {
+	lp := &x.P.An.Lumps[li]
+	L := &x.P.lumps[li]
+	sb := lp.Sparse
+	n := lp.Width
+	a := w.takeDirty(sb.Colors * n) // every product is written whole
+	trial := w.takeDirty(max(L.trialLen, 1))
+	seed := w.Take(n)
+	host := make([]float64, n)
+	killed := func(k int) (V, int, bool) {
+		if pos, ok := L.killPos[k]; ok {
+			return seed, pos, true
+		}
+		var zero V
+		return zero, 0, false
+	}
+	for c := range sb.Colors {
+		sparse.SeedTo(host, sb.Color, c)
+		x.E.Upload(seed, host)
+		x.columnOf(w, L, killed, trial, a, c*n)
+	}
+	w.Release(seed, n)
+	w.Release(trial, max(L.trialLen, 1))
+	return a
 }
 
 func (x *Exec[V]) extractBatch(w *Workspace[V], li int) V {

@@ -200,6 +200,7 @@ type lumpPlan struct {
 	extEqs   *eqList // the created equations, atoms of the lump assigned
 	trialOff map[int]int
 	trialLen int
+	killPos  map[int]int // a sparse lump's killed atoms' positions in the solution vector
 }
 
 // Compile compiles an analysis into a Plan.
@@ -542,10 +543,16 @@ func (c *compiler) lump(li int) {
 		L.rows = L.rhs.n
 		_, L.rhsHdr = c.scratch(roleRHS, []int{L.rows})
 		_, L.solHdr = c.scratch(roleSol, []int{L.rows})
-		if f := lp.Kind.Form(); f == lump.BatchBlocks || f == lump.DenseBlock {
+		if f := lp.Kind.Form(); f == lump.BatchBlocks || f == lump.DenseBlock || f == lump.SparseBlocks {
 			L.ext = c.eqs(lp.Internal, inLump, true)
 			L.extEqs = c.eqs(lp.Created, inLump, false)
 			L.trialOff = map[int]int{}
+			if f == lump.SparseBlocks {
+				L.killPos = map[int]int{}
+				for _, pl := range c.Places[li] {
+					L.killPos[pl[0]] = pl[1]
+				}
+			}
 			for _, q := range lp.Internal {
 				k := an.Eqs[q].Self
 				L.trialOff[k] = L.trialLen

@@ -1,0 +1,157 @@
+package lump
+
+import (
+	"slices"
+
+	"github.com/invad/invad/sparse"
+	"github.com/invad/invad/tape"
+)
+
+// SparseBlock describes a Sparse lump's block A, of order Width: its
+// nonzero pattern, the column coloring its extraction uses (one JVP per
+// color), and the order its banded LU takes. Rows are the created
+// equations' rows in Created order, columns the killed atoms' elements in
+// Killed order, as for every other lump's A.
+type SparseBlock struct {
+	Pattern *sparse.Pattern
+	Color   []int // per column
+	Colors  int
+	Perm    []int // the banded LU's order (position → row and column), nil for the natural one
+	KL, KU  int   // the bandwidth in that order
+}
+
+// sparseMinWidth is the least width a lump needs to be treated as sparse:
+// below it, a dense LU is as fast and pivots over the whole block.
+const sparseMinWidth = 128
+
+// sparseMaxFill bounds a sparse block's nonzeros per row on average; a
+// denser block is a DenseLump.
+const sparseMaxFill = 32
+
+// run is a range of an equation's rows whose terms come from consecutive
+// elements of one atom: rows [r0, r0+n) read element e0 + (r − r0).
+type run struct{ r0, n, atom, e0 int }
+
+// runs lists, for equation eq, the atoms its varying diagonal inputs read,
+// row range by row range (a Pin reads its atom row for row).
+func (a *Analysis) runs(eq *Eq) [][]run {
+	if eq.Node == nil {
+		k := eq.Touch[0].Atom
+		return [][]run{{{0, eq.Len, k, 0}}}
+	}
+	vary, ss := a.structures(eq.Node)
+	var out [][]run
+	for i, in := range eq.Node.In {
+		if !vary[i] || ss[i].Kind != tape.Diagonal {
+			continue
+		}
+		var rs []run
+		for _, sg := range restrict(a.segs[in.ID()], eq.Off, eq.Len, 0) {
+			if sg.Var < 0 {
+				continue
+			}
+			for _, k := range a.atomsOver(sg.Var, sg.Off, sg.Len) {
+				at := a.Atoms[k]
+				lo, hi := max(at.Off, sg.Off), min(at.Off+at.Len, sg.Off+sg.Len)
+				rs = append(rs, run{r0: sg.Pos + lo - sg.Off, n: hi - lo, atom: k, e0: lo - at.Off})
+			}
+		}
+		out = append(out, rs)
+	}
+	return out
+}
+
+// sparseBlock builds the pattern of lump l's block from the ops' index maps:
+// each internal value's elements depend on killed elements through the
+// diagonal (shifted or not) blocks of its op, composed in tape order, and
+// each created row likewise. It returns false if some row reads a dense
+// block of the lump, or the pattern is too dense to pay.
+func (a *Analysis) sparseBlock(l *Lump, inLump map[int]bool) (*SparseBlock, bool) {
+	for _, e := range l.Eqs {
+		for _, t := range a.Eqs[e].Touch {
+			if inLump[t.Atom] && t.Kind == DenseEdge {
+				return nil, false
+			}
+		}
+	}
+	n := l.Width
+	maxNNZ := int64(sparseMaxFill)*int64(n) + 1024
+	col := make(map[int]int, len(l.Killed)) // killed atom → its first column
+	c := 0
+	for _, k := range l.Killed {
+		col[k] = c
+		c += a.Atoms[k].Len
+	}
+	// The internal atoms' rows of killed columns, in one CSR.
+	first := map[int]int{} // internal atom → its first row in ptr
+	ptr, idx := []int{0}, []int(nil)
+	var rows, cols []int // the created rows' pattern
+	var row []int
+	total := int64(0)
+	emit := func(eq *Eq, rs [][]run, r int) {
+		row = row[:0]
+		for _, in := range rs {
+			j, _ := slices.BinarySearchFunc(in, r, func(x run, r int) int {
+				if r < x.r0 {
+					return 1
+				}
+				if r >= x.r0+x.n {
+					return -1
+				}
+				return 0
+			})
+			if j >= len(in) || r < in[j].r0 || r >= in[j].r0+in[j].n {
+				continue
+			}
+			x := in[j]
+			e := x.e0 + r - x.r0
+			if c, ok := col[x.atom]; ok {
+				row = append(row, c+e)
+			} else if f, ok := first[x.atom]; ok {
+				row = append(row, idx[ptr[f+e]:ptr[f+e+1]]...)
+			}
+		}
+		slices.Sort(row)
+		row = slices.Compact(row)
+	}
+	for _, q := range l.Internal {
+		a.tick()
+		eq := &a.Eqs[q]
+		rs := a.runs(eq)
+		first[eq.Self] = len(ptr) - 1
+		for r := range eq.Len {
+			emit(eq, rs, r)
+			if total += int64(len(row)); total > maxNNZ {
+				return nil, false
+			}
+			idx = append(idx, row...)
+			ptr = append(ptr, len(idx))
+		}
+	}
+	base := 0
+	for _, q := range l.Created {
+		a.tick()
+		eq := &a.Eqs[q]
+		rs := a.runs(eq)
+		for r := range eq.Len {
+			emit(eq, rs, r)
+			if total += int64(len(row)); total > maxNNZ {
+				return nil, false
+			}
+			for _, c := range row {
+				rows, cols = append(rows, base+r), append(cols, c)
+			}
+		}
+		base += eq.Len
+	}
+	sb := &SparseBlock{Pattern: sparse.NewPattern(n, rows, cols)}
+	sb.Color, sb.Colors = sparse.ColorColumns(sb.Pattern)
+	sb.KL, sb.KU = sb.Pattern.Bandwidth()
+	if sb.KL+sb.KU > 2 {
+		perm := sparse.RCM(sb.Pattern)
+		if kl, ku := sparse.PermutedBandwidth(sb.Pattern, perm); kl+ku < sb.KL+sb.KU {
+			sb.Perm, sb.KL, sb.KU = perm, kl, ku
+		}
+	}
+	return sb, true
+}
