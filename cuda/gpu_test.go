@@ -37,6 +37,7 @@ var deviceChecks = []struct {
 	{"LinearizeErrors", checkLinearizeErrors},
 	{"Cond", checkCond},
 	{"Prepare", checkPrepare},
+	{"Stencils", checkStencils},
 	{"Newton", checkNewton},
 	{"ConcurrentProducts", checkConcurrentProducts},
 	{"SweepMemory", checkSweepMemory},
@@ -54,7 +55,7 @@ func TestGPU(t *testing.T) {
 // programs of this package's tests). INVAD_HOSTEMU=full runs them all
 // (.ci/run does, as a step of its own): the 26 programs of package
 // inverse's tests, Newton, concurrency and the benchmark families on top.
-var quickChecks = []string{"BatchLU", "BatchLURefuses", "Unary", "Binary", "Gemm", "SumAndAddScalar", "Cumsum", "DiagCheck", "Linearize", "LinearizeErrors", "SweepMemory", "Cond", "Prepare"}
+var quickChecks = []string{"BatchLU", "BatchLURefuses", "Unary", "Binary", "Gemm", "SumAndAddScalar", "Cumsum", "DiagCheck", "Linearize", "LinearizeErrors", "SweepMemory", "Cond", "Prepare", "Stencils"}
 
 // TestHostEmulation runs the device checks on the CPU emulation of the
 // kernels: by default the quick ones, all of them with INVAD_HOSTEMU=full.

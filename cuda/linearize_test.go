@@ -194,6 +194,56 @@ func checkInversePrograms(t *testing.T, b *Backend) {
 	}
 }
 
+// checkStencils cross-checks sparse lumps (stencils written with shifts:
+// a cyclic one and the 1-D Bratu residual) against the CPU, and that the
+// device reports them as sparse.
+func checkStencils(t *testing.T, b *Backend) {
+	const n = 300
+	shift := func(v *tape.Var, k int) *tape.Var {
+		zero := ops.Const(v, tensor.Zeros(1))
+		if k > 0 {
+			return ops.Concat(zero, ops.Slice(v, 0, n-1))
+		}
+		return ops.Concat(ops.Slice(v, 1, n), zero)
+	}
+	for i, c := range []struct {
+		name string
+		f    func(*tape.Var) *tape.Var
+	}{
+		{"x + 0.5·roll(tanh x)", func(x *tape.Var) *tape.Var {
+			y := ops.Tanh(x)
+			return ops.Add(x, ops.Scale(ops.Concat(ops.Slice(y, 1, n), ops.Slice(y, 0, 1)), 0.5))
+		}},
+		{"bratu", func(u *tape.Var) *tape.Var {
+			lap := ops.Sub(ops.Add(shift(u, 1), shift(u, -1)), ops.Scale(u, 2))
+			return ops.Add(ops.Scale(lap, float64((n+1)*(n+1))), ops.Exp(u))
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			x := randTensor(rand.New(rand.NewPCG(uint64(i), 5)), []int{n}, -0.5, 0.5)
+			crossCheck(t, b, c.f, x, 1e-8, uint64(i))
+			dl, err := Linearize(b, c.f, x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer dl.Close()
+			lumps, err := dl.Lumps()
+			if err != nil {
+				t.Fatal(err)
+			}
+			sparse := 0
+			for _, l := range lumps {
+				if l.Kind == "sparse" && l.Width == n {
+					sparse++
+				}
+			}
+			if sparse != 1 {
+				t.Errorf("%d sparse lumps of width %d, want 1: %+v", sparse, n, lumps)
+			}
+		})
+	}
+}
+
 // crossCheck compares the device Linearization of f at x with the CPU's:
 // f(x), the four products (1e-12 relative), log|det J|, and the round trip
 // IJVP(JVP(v)) = v on the device alone (within trip; 0 means 1e-10).
