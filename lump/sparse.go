@@ -1,6 +1,7 @@
 package lump
 
 import (
+	"math"
 	"slices"
 
 	"github.com/invad/invad/sparse"
@@ -75,6 +76,9 @@ func (a *Analysis) sparseBlock(l *Lump, inLump map[int]bool) (*SparseBlock, bool
 		}
 	}
 	n := l.Width
+	if n >= math.MaxInt32 {
+		return nil, false
+	}
 	maxNNZ := int64(sparseMaxFill)*int64(n) + 1024
 	col := make(map[int]int, len(l.Killed)) // killed atom → its first column
 	c := 0
@@ -82,64 +86,97 @@ func (a *Analysis) sparseBlock(l *Lump, inLump map[int]bool) (*SparseBlock, bool
 		col[k] = c
 		c += a.Atoms[k].Len
 	}
-	// The internal atoms' rows of killed columns, in one CSR.
+	// The internal atoms' rows of killed columns, in one CSR of 32-bit
+	// indices (the columns are < n < 2³¹), presized: the appends were most
+	// of the cost.
+	internalRows := 0
+	for _, q := range l.Internal {
+		internalRows += a.Eqs[q].Len
+	}
 	first := map[int]int{} // internal atom → its first row in ptr
-	ptr, idx := []int{0}, []int(nil)
-	var rows, cols []int // the created rows' pattern
-	var row []int
+	ptr := make([]int32, 1, internalRows+1)
+	idx := make([]int32, 0, 3*internalRows)
+	rows, cols := make([]int, 0, 3*n), make([]int, 0, 3*n) // the created rows' pattern
+	var row []int32
 	total := int64(0)
-	emit := func(eq *Eq, rs [][]run, r int) {
-		row = row[:0]
+	// source resolves a run once: killed (its first column), internal (its
+	// first row in ptr) or known (nothing).
+	type source struct {
+		r0, n int
+		kind  int8 // 0 known, 1 killed, 2 internal
+		base  int
+	}
+	var srcs [][]source
+	var cur []int
+	prepare := func(eq *Eq) {
+		rs := a.runs(eq)
+		srcs, cur = srcs[:0], cur[:0]
 		for _, in := range rs {
-			j, _ := slices.BinarySearchFunc(in, r, func(x run, r int) int {
-				if r < x.r0 {
-					return 1
+			ss := make([]source, len(in))
+			for j, x := range in {
+				ss[j] = source{r0: x.r0, n: x.n}
+				if c, ok := col[x.atom]; ok {
+					ss[j].kind, ss[j].base = 1, c+x.e0
+				} else if f, ok := first[x.atom]; ok {
+					ss[j].kind, ss[j].base = 2, f+x.e0
 				}
-				if r >= x.r0+x.n {
-					return -1
-				}
-				return 0
-			})
-			if j >= len(in) || r < in[j].r0 || r >= in[j].r0+in[j].n {
+			}
+			srcs, cur = append(srcs, ss), append(cur, 0)
+		}
+	}
+	// emit gathers row r's columns; rows come in increasing order, so each
+	// input's runs are walked once.
+	emit := func(r int) {
+		row = row[:0]
+		for i, ss := range srcs {
+			j := cur[i]
+			for j < len(ss) && r >= ss[j].r0+ss[j].n {
+				j++
+			}
+			cur[i] = j
+			if j == len(ss) || r < ss[j].r0 {
 				continue
 			}
-			x := in[j]
-			e := x.e0 + r - x.r0
-			if c, ok := col[x.atom]; ok {
-				row = append(row, c+e)
-			} else if f, ok := first[x.atom]; ok {
-				row = append(row, idx[ptr[f+e]:ptr[f+e+1]]...)
+			x := &ss[j]
+			e := x.base + r - x.r0
+			switch x.kind {
+			case 1:
+				row = append(row, int32(e))
+			case 2:
+				row = append(row, idx[ptr[e]:ptr[e+1]]...)
 			}
 		}
-		slices.Sort(row)
-		row = slices.Compact(row)
+		if len(row) > 1 {
+			slices.Sort(row)
+			row = slices.Compact(row)
+		}
 	}
 	for _, q := range l.Internal {
 		a.tick()
 		eq := &a.Eqs[q]
-		rs := a.runs(eq)
+		prepare(eq)
 		first[eq.Self] = len(ptr) - 1
 		for r := range eq.Len {
-			emit(eq, rs, r)
+			emit(r)
 			if total += int64(len(row)); total > maxNNZ {
 				return nil, false
 			}
 			idx = append(idx, row...)
-			ptr = append(ptr, len(idx))
+			ptr = append(ptr, int32(len(idx)))
 		}
 	}
 	base := 0
 	for _, q := range l.Created {
 		a.tick()
 		eq := &a.Eqs[q]
-		rs := a.runs(eq)
+		prepare(eq)
 		for r := range eq.Len {
-			emit(eq, rs, r)
+			emit(r)
 			if total += int64(len(row)); total > maxNNZ {
 				return nil, false
 			}
 			for _, c := range row {
-				rows, cols = append(rows, base+r), append(cols, c)
+				rows, cols = append(rows, base+r), append(cols, int(c))
 			}
 		}
 		base += eq.Len
