@@ -107,10 +107,7 @@ func solve(cfg config, w io.Writer) (*result, error) {
 		return nil, fmt.Errorf("bratu: -dim %d: 1 or 2", cfg.dim)
 	}
 	t0 := time.Now()
-	res, err := newton.Solve(f, tensor.Zeros(size), newton.Options{Tol: tolerance(float64((cfg.n + 1) * (cfg.n + 1))), Callback: func(it newton.Iter) error {
-		fmt.Fprintf(w, "iteration %d: ‖F‖∞ = %.3g, step %.3g (%v)\n", it.K, it.Residual, it.Step, it.Time.Round(time.Microsecond))
-		return nil
-	}})
+	res, err := newtonSolve(f, size, float64((cfg.n+1)*(cfg.n+1)), w)
 	if err != nil {
 		return nil, err
 	}
@@ -141,6 +138,15 @@ func solve(cfg config, w io.Writer) (*result, error) {
 		out.mid = (u[(m/2-1)*m+m/2-1] + u[(m/2-1)*m+m/2] + u[(m/2)*m+m/2-1] + u[(m/2)*m+m/2]) / 4
 	}
 	return out, nil
+}
+
+// newtonSolve solves F(u) = 0 from u = 0 by Newton with IJVP steps, to
+// tolerance(h2), printing each iteration to w.
+func newtonSolve(f func(*tape.Var) *tape.Var, size int, h2 float64, w io.Writer) (*newton.Result, error) {
+	return newton.Solve(f, tensor.Zeros(size), newton.Options{Tol: tolerance(h2), Callback: func(it newton.Iter) error {
+		fmt.Fprintf(w, "iteration %d: ‖F‖∞ = %.3g, step %.3g (%v)\n", it.K, it.Residual, it.Step, it.Time.Round(time.Microsecond))
+		return nil
+	}})
 }
 
 func main() {

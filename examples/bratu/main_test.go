@@ -10,8 +10,8 @@ import (
 )
 
 // thomasNewton solves the 1-D discrete Bratu problem by a plain Newton
-// iteration whose tridiagonal systems are solved by the Thomas algorithm:
-// the reference, independent of invad.
+// iteration whose tridiagonal systems are solved by the Thomas algorithm,
+// stopping at solve's tolerance: the reference, independent of invad.
 func thomasNewton(n int, lambda float64) []float64 {
 	h2 := float64((n + 1) * (n + 1))
 	u := make([]float64, n)
@@ -31,7 +31,7 @@ func thomasNewton(n int, lambda float64) []float64 {
 			norm = math.Max(norm, math.Abs(f[i]))
 			diag[i] = -2*h2 + lambda*math.Exp(u[i])
 		}
-		if norm < 1e-11 {
+		if norm <= tolerance(h2) {
 			break
 		}
 		// J = tridiag(h2, diag, h2); solve J·du = f, u −= du.
