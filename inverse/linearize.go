@@ -29,9 +29,10 @@ type Linearization struct {
 	consts   [][]float64 // the data of the constants the ops read (dst must not overlap them)
 	maxWidth int
 	maxBytes int64
-	refine   int        // iterative refinement steps of IJVP and VIJP
-	invMu    sync.Mutex // held while the lumps are analyzed and factorized
-	invDone  bool       // inv or invErr final
+	refine   int            // iterative refinement steps of IJVP and VIJP
+	reuse    *Linearization // Reuse's: whose plan to take if the program is the same
+	invMu    sync.Mutex     // held while the lumps are analyzed and factorized
+	invDone  bool           // inv or invErr final
 	inv      *cpuExec
 	invErr   error
 	invIdle  idle[*sweep.Workspace[*tensor.Tensor]]
@@ -70,6 +71,18 @@ func Refine(k int) Option {
 		panic(fmt.Sprintf("inverse: Refine(%d): the number of steps must not be negative", k))
 	}
 	return func(l *Linearization) { l.refine = k }
+}
+
+// Reuse makes the Linearization take prev's analysis and plan instead of
+// building its own when f records the same program as prev's up to values
+// (tape.Program.SameStructure: the same ops with the same parameters and
+// shapes, reading the same values) under the same limits: only the lumps'
+// factorizations are redone. Newton's method, whose every iteration records
+// the same program at a new point, uses it. Otherwise, or if prev has no
+// plan (not prepared, or failed), it changes nothing. The plan keeps prev's
+// program reachable while the new Linearization is.
+func Reuse(prev *Linearization) Option {
+	return func(l *Linearization) { l.reuse = prev }
 }
 
 // MaxLumpBytes is the memory budget of one lump's factorization (default
@@ -603,17 +616,40 @@ func (l *Linearization) prepareContext(ctx context.Context) (*cpuExec, error) {
 	if l.invDone {
 		return l.inv, l.invErr
 	}
-	x, err := sweep.Build(ctx, l.prog, lump.Limits{Width: l.maxWidth, Bytes: l.maxBytes}, sweep.Engine[*tensor.Tensor](newCPUEngine(l.prog)))
+	engine := sweep.Engine[*tensor.Tensor](newCPUEngine(l.prog))
+	var x *cpuExec
+	var err error
+	if plan := l.reusablePlan(); plan != nil {
+		x = sweep.New(plan, engine)
+		err = x.FactorizeContext(ctx)
+	} else {
+		x, err = sweep.Build(ctx, l.prog, lump.Limits{Width: l.maxWidth, Bytes: l.maxBytes}, engine)
+	}
 	if sweep.Cancelled(ctx, err) {
 		return nil, err // not final
 	}
-	l.invDone = true
+	l.invDone, l.reuse = true, nil
 	if err != nil {
 		l.invErr = err
 		return nil, err
 	}
 	l.inv = x
 	return x, nil
+}
+
+// reusablePlan returns Reuse's plan if it fits this program and limits.
+func (l *Linearization) reusablePlan() *sweep.Plan {
+	p := l.reuse
+	if p == nil || p == l || p.maxWidth != l.maxWidth || p.maxBytes != l.maxBytes {
+		return nil
+	}
+	p.invMu.Lock()
+	x := p.inv
+	p.invMu.Unlock()
+	if x == nil || !x.P.An.Prog.SameStructure(l.prog) {
+		return nil
+	}
+	return x.P
 }
 
 func (l *Linearization) getInvWS(x *cpuExec) *sweep.Workspace[*tensor.Tensor] {

@@ -144,11 +144,15 @@ func SolveContext(ctx context.Context, F func(x *tape.Var) *tape.Var, x0 *tensor
 	opt = defaults(opt)
 	linearize := opt.Linearizer
 	if linearize == nil {
+		// Each linearization reuses the analysis and plan of the one
+		// before when F records the same program (inverse.Reuse).
+		var prev *inverse.Linearization
 		linearize = func(F func(x *tape.Var) *tape.Var, x *tensor.Tensor) (Linear, error) {
-			l, err := inverse.Linearize(F, x, opt.Linearize...)
+			l, err := inverse.Linearize(F, x, append(opt.Linearize[:len(opt.Linearize):len(opt.Linearize)], inverse.Reuse(prev))...)
 			if err != nil {
 				return nil, err // not a typed nil in the interface
 			}
+			prev = l
 			return l, nil
 		}
 	}

@@ -2,6 +2,7 @@ package tape
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/invad/invad/tensor"
 )
@@ -195,6 +196,39 @@ type Program struct {
 	LastUse []int
 	// Pruned is the number of recorded ops dropped as dead code.
 	Pruned int
+}
+
+// SameStructure reports whether q records the same program as p up to
+// values: the same input and output (value IDs and shapes), and the same
+// ops in the same order, each with the same parameters (as the op prints
+// them), output and inputs (value IDs, shapes, constant or varying).
+// Everything the lump analysis reads is then the same, so its result can
+// be reused.
+func (p *Program) SameStructure(q *Program) bool {
+	sameVar := func(a, b *Var) bool {
+		return a.ID() == b.ID() && a.IsConst() == b.IsConst() && slices.Equal(a.Shape(), b.Shape())
+	}
+	if p == q {
+		return true
+	}
+	if p.NumVars != q.NumVars || len(p.Nodes) != len(q.Nodes) || !sameVar(p.Input, q.Input) || !sameVar(p.Output, q.Output) {
+		return false
+	}
+	for i, a := range p.Nodes {
+		b := q.Nodes[i]
+		if a.Pos != b.Pos || len(a.In) != len(b.In) || !sameVar(a.Out, b.Out) || a.Op.Name() != b.Op.Name() {
+			return false
+		}
+		for j, v := range a.In {
+			if !sameVar(v, b.In[j]) {
+				return false
+			}
+		}
+		if fmt.Sprint(a.Op) != fmt.Sprint(b.Op) {
+			return false
+		}
+	}
+	return true
 }
 
 // Finish prunes the ops out does not depend on and computes liveness. The

@@ -95,3 +95,47 @@ func TestCallerMistakesPanic(t *testing.T) {
 		}()
 	}
 }
+
+// TestSameStructure: two recordings of one program at other points (and
+// other constant values) have the same structure; an op parameter, a shape,
+// or a constant in place of a varying input makes them differ.
+func TestSameStructure(t *testing.T) {
+	record := func(x []float64, f func(*tape.Var) *tape.Var) *tape.Program {
+		tp := tape.NewTape()
+		in := tp.Input(tensor.New([]int{len(x)}, x))
+		return tp.Finish(in, f(in))
+	}
+	base := func(c float64) func(*tape.Var) *tape.Var {
+		return func(x *tape.Var) *tape.Var {
+			k := ops.Const(x, tensor.New([]int{x.Len()}, slices.Repeat([]float64{c}, x.Len())))
+			return ops.Add(ops.Mul(ops.Tanh(x), k), ops.Scale(x, 2))
+		}
+	}
+	p := record([]float64{1, 2, 3}, base(1))
+	for _, c := range []struct {
+		name string
+		q    *tape.Program
+		want bool
+	}{
+		{"another point and constant", record([]float64{-1, 0, 5}, base(7)), true},
+		{"another size", record([]float64{1, 2, 3, 4}, base(1)), false},
+		{"another parameter", record([]float64{1, 2, 3}, func(x *tape.Var) *tape.Var {
+			k := ops.Const(x, tensor.New([]int{3}, []float64{1, 1, 1}))
+			return ops.Add(ops.Mul(ops.Tanh(x), k), ops.Scale(x, 3))
+		}), false},
+		{"another op", record([]float64{1, 2, 3}, func(x *tape.Var) *tape.Var {
+			k := ops.Const(x, tensor.New([]int{3}, []float64{1, 1, 1}))
+			return ops.Add(ops.Mul(ops.Sin(x), k), ops.Scale(x, 2))
+		}), false},
+		{"a varying input in place of a constant", record([]float64{1, 2, 3}, func(x *tape.Var) *tape.Var {
+			return ops.Add(ops.Mul(ops.Tanh(x), x), ops.Scale(x, 2))
+		}), false},
+	} {
+		if got := p.SameStructure(c.q); got != c.want {
+			t.Errorf("%s: SameStructure %v, want %v", c.name, got, c.want)
+		}
+		if got := c.q.SameStructure(p); got != c.want {
+			t.Errorf("%s (swapped): SameStructure %v, want %v", c.name, got, c.want)
+		}
+	}
+}
