@@ -39,10 +39,34 @@ type Problem struct {
 	Arrays map[string][]float64
 }
 
-// Families returns the four problem families of the comparison:
-// elementwise, coupling, kinetics and wx.
+// Families returns the five problem families of the comparison:
+// elementwise, coupling, kinetics, stencil and wx.
 func Families() []Family {
-	return []Family{elementwiseFamily(), couplingFamily(), kineticsFamily(), wxFamily()}
+	return []Family{elementwiseFamily(), couplingFamily(), kineticsFamily(), stencilFamily(), wxFamily()}
+}
+
+// ---- 1-D Bratu residual (catalog program "bratu-1d") ----
+
+func stencilFamily() Family {
+	return Family{
+		Name:  "stencil",
+		About: catalog.MustGet("bratu-1d").About,
+		Note: "The sparse lump's block is tridiagonal: invad forms it with 3 JVPs (one per column color) and a banded LU. " +
+			"The dense methods form all n columns; GMRES without a preconditioner needs about n iterations " +
+			"on this Laplacian (its condition number grows as n²).",
+		Size: func(n int) int { return max(n, 3) },
+		// u, eleven op values; the pattern, colored products and band LU
+		// about as many again.
+		Words: func(n int) float64 { return 30 * float64(n) },
+		New: func(n int) *Problem {
+			x := tensor.Zeros(n)
+			for i := range x.Data() {
+				t := float64(i+1) / float64(n+1)
+				x.Data()[i] = 0.5 * t * (1 - t) // near the solution for λ = 1
+			}
+			return &Problem{F: catalog.Bratu1D(1), X: x, Kind: "bratu", Params: map[string]float64{"lambda": 1}}
+		},
+	}
 }
 
 // ---- elementwise chain (catalog program "elementwise10") ----

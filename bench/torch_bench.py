@@ -66,6 +66,14 @@ def build(torch, kind, n, params, arrays):
             ys = [y1, y2, y3]
             return torch.cat([(ys[i] - yn[i * m:(i + 1) * m]) - h * fs[i] for i in range(3)])
         return f
+    if kind == "bratu":
+        lam, h2 = params["lambda"], float((n + 1) ** 2)
+        z = torch.zeros(1, dtype=torch.float64)
+
+        def f(u):
+            left, right = torch.cat([z, u[:-1]]), torch.cat([u[1:], z])
+            return ((left + right) - 2 * u) * h2 + lam * torch.exp(u)
+        return f
     if kind == "wx":
         Wm = arrays["W"].reshape(n, n)
         return lambda x: Wm @ x

@@ -25,6 +25,9 @@ var benchPrograms = []Program{
 	{Name: "robertson", About: "implicit Euler residual of Robertson's 3-species kinetics over n/3 cells (h = 0.01, rate constants varied per cell): J block diagonal, 3×3 blocks",
 		Shape: []int{12}, Lo: 0.1, Hi: 1, Sets: []Set{Bench},
 		Build: func(n int) func(*tape.Var) *tape.Var { return Kinetics(n).F }},
+	{Name: "bratu-1d", About: "the residual of the 1-D Bratu problem, (u[i−1] − 2u[i] + u[i+1])/h² + exp(u[i]) with u = 0 outside, the neighbours as shifts (Slice and Concat): one sparse lump, tridiagonal",
+		Shape: []int{16}, Lo: 0, Hi: 0.2, Sets: []Set{Bench},
+		Build: func(int) func(*tape.Var) *tape.Var { return Bratu1D(1) }},
 	{Name: "wx-dense", About: "a dense layer y = W x with a constant W = G/√n + 3I (G standard normal): one lump as wide as n, the LU of W",
 		Shape: []int{8}, Lo: -1, Hi: 1, Sets: []Set{Bench},
 		Build: func(n int) func(*tape.Var) *tape.Var { return DenseWx(n).F }},
@@ -309,4 +312,22 @@ func DenseWx(n int) Problem {
 	}
 	f := func(x *tape.Var) *tape.Var { return ops.MatMul(ops.Const(x, W), x) }
 	return Problem{F: f, X: x, Arrays: map[string][]float64{"W": w}}
+}
+
+// ---- 1-D Bratu (a stencil written with shifts) ----
+
+// Bratu1D is the residual of the 1-D Bratu problem Δu + λ·eᵘ = 0 on the n
+// interior points of (0, 1), u = 0 outside, h = 1/(n+1):
+// F(u)_i = (u[i−1] − 2u[i] + u[i+1])/h² + λ·exp(u[i]), the neighbours
+// written as shifts with Slice and Concat. Its Jacobian is tridiagonal.
+func Bratu1D(lambda float64) func(u *tape.Var) *tape.Var {
+	return func(u *tape.Var) *tape.Var {
+		n := u.Len()
+		zero := ops.Const(u, tensor.Zeros(1))
+		left := ops.Concat(zero, ops.Slice(u, 0, n-1))
+		right := ops.Concat(ops.Slice(u, 1, n), zero)
+		h2 := float64((n + 1) * (n + 1))
+		lap := ops.Sub(ops.Add(left, right), ops.Scale(u, 2))
+		return ops.Add(ops.Scale(lap, h2), ops.Scale(ops.Exp(u), lambda))
+	}
 }
