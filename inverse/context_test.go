@@ -3,6 +3,7 @@ package inverse_test
 import (
 	"context"
 	"errors"
+	"math"
 	"testing"
 	"time"
 
@@ -82,4 +83,29 @@ func TestPrepareContext(t *testing.T) {
 			t.Fatalf("J·IJVP(dy) − dy = %g at %d", d, i)
 		}
 	}
+}
+
+// TestPrepareContextInsideALump: a done context stops the forming of one
+// wide dense lump between its columns (x + 0.1·tanh(W·x) with a dense W:
+// 1500 JVPs through a 1500×1500 product), not only between lumps.
+func TestPrepareContextInsideALump(t *testing.T) {
+	const n = 1500
+	w := tensor.Zeros(n, n)
+	for i := range w.Data() {
+		w.Data()[i] = math.Sin(float64(i)) / n
+	}
+	f := func(x *tape.Var) *tape.Var {
+		return ops.Add(x, ops.Scale(ops.Tanh(ops.MatMul(ops.Const(x, w), x)), 0.1))
+	}
+	lin, err := inverse.Linearize(f, tensor.Zeros(n))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if err := lin.Prepare(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Prepare: %v, want context.DeadlineExceeded", err)
+	}
+	t.Logf("returned %v after the start", time.Since(start))
 }

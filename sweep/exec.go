@@ -20,7 +20,12 @@ type Exec[V comparable] struct {
 	E      Engine[V]
 	F      []Factor[V] // per lump; nil for copies and expansions
 	LogDet float64
+	ctx    context.Context // while FactorizeContext runs: checked per column of a block
 }
+
+// stopped reports whether FactorizeContext's context is done: the block
+// extractions stop early, and FactorLump returns its error.
+func (x *Exec[V]) stopped() bool { return x.ctx != nil && x.ctx.Err() != nil }
 
 // New returns an Exec of plan p on engine e with no lump factorized.
 func New[V comparable](p *Plan, e Engine[V]) *Exec[V] {
@@ -191,10 +196,13 @@ func (w *Workspace[V]) h(i int) V {
 func (x *Exec[V]) Factorize() error { return x.FactorizeContext(context.Background()) }
 
 // FactorizeContext is Factorize that checks ctx before each lump and
-// returns ctx.Err() (with every factor freed) once it is done.
+// each column of a block it forms, and returns ctx.Err() (with every
+// factor freed) once it is done.
 func (x *Exec[V]) FactorizeContext(ctx context.Context) error {
 	w := x.NewWorkspace()
 	defer w.Close()
+	x.ctx = ctx
+	defer func() { x.ctx = nil }()
 	for li := range x.P.lumps {
 		err := ctx.Err()
 		if err == nil {
@@ -264,7 +272,14 @@ func (x *Exec[V]) FactorLump(w *Workspace[V], li int) error {
 	default:
 		return nil
 	}
-	if err := x.E.Err(); err != nil {
+	err := x.E.Err()
+	if err == nil && x.stopped() {
+		err = x.ctx.Err()
+	}
+	if err != nil {
+		if b.A != zero {
+			w.Release(b.A, blockSize(lp))
+		}
 		return err
 	}
 	f, err := x.E.Factor(b)
@@ -404,6 +419,9 @@ func (x *Exec[V]) extractBatch(w *Workspace[V], li int) V {
 	}
 	col := w.takeDirty(k * m)
 	for j, u := range lp.Killed {
+		if x.stopped() {
+			break
+		}
 		x.column(w, L, u, ones, trial, col, 0)
 		for i := 0; i < k; i++ {
 			e.Copy(a, (i*k+j)*m, col, i*m, m)
@@ -430,6 +448,9 @@ func (x *Exec[V]) extractDense(w *Workspace[V], li int) V {
 		unit := w.Take(ln)
 		host := make([]float64, ln)
 		for j := range host {
+			if x.stopped() {
+				break
+			}
 			host[j] = 1
 			e.Upload(unit, host)
 			host[j] = 0
