@@ -26,7 +26,7 @@ var benchPrograms = []Program{
 		Shape: []int{12}, Lo: 0.1, Hi: 1, Sets: []Set{Bench},
 		Build: func(n int) func(*tape.Var) *tape.Var { return Kinetics(n).F }},
 	{Name: "bratu-1d", About: "the residual of the 1-D Bratu problem, (u[i−1] − 2u[i] + u[i+1])/h² + exp(u[i]) with u = 0 outside, the neighbours as shifts (Slice and Concat): one sparse lump, tridiagonal",
-		Shape: []int{16}, Lo: 0, Hi: 0.2, Sets: []Set{Bench},
+		Shape: []int{16}, Lo: 0, Hi: 0.2, Sets: []Set{Bench, Explain},
 		Build: func(int) func(*tape.Var) *tape.Var { return Bratu1D(1) }},
 	{Name: "wx-dense", About: "a dense layer y = W x with a constant W = G/√n + 3I (G standard normal): one lump as wide as n, the LU of W",
 		Shape: []int{8}, Lo: -1, Hi: 1, Sets: []Set{Bench},

@@ -20,6 +20,10 @@
 //     independent K×K blocks and a batched LU.
 //   - DenseLump: dense LU, bounded by maxWidth.
 //   - Copy: a range of y that is an atom itself.
+//   - Sparse: a wide block coupled through shifted diagonals (a stencil
+//     written with Slice and Concat), whose pattern (Lump.Sparse) comes from
+//     the ops' index maps; formed with one JVP per column color, banded LU;
+//     bounded by memory.
 //
 // Analysis.Layout returns what the sweeps need to lay the analysis out in
 // vectors: the killed atoms, the equations' offsets in their lumps, and the
