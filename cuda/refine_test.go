@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -116,7 +117,12 @@ func TestRefine(t *testing.T) {
 	}{{"hostemu", func(t testing.TB) *Backend { return emuBackend(t.(*testing.T)) }}, {"GPU", gpuBackend}} {
 		t.Run(c.name, func(t *testing.T) {
 			b := c.be(t)
-			t.Run("accuracy", func(t *testing.T) { checkRefine(t, b) })
+			t.Run("accuracy", func(t *testing.T) {
+				if quick(b) {
+					t.Skip("the emulation is slow: INVAD_HOSTEMU=full runs it (CI does)")
+				}
+				checkRefine(t, b)
+			})
 			t.Run("convergence", func(t *testing.T) { checkRefineConverges(t, b) })
 		})
 	}
@@ -447,6 +453,9 @@ func TestRefineSteps(t *testing.T) {
 		{refinePrograms[0].name, refinePrograms[0].f, refinePrograms[0].x, k, k, k,
 			"κ ≈ 1e12: rounding leaves a residual at every step"},
 	} {
+		if cs.k == k && cs.ijvp == k && os.Getenv("INVAD_HOSTEMU") != "full" {
+			continue // slow under emulation: INVAD_HOSTEMU=full runs it (CI does)
+		}
 		l, err := Linearize(b, cs.f, cs.x, Refine(cs.k))
 		if err != nil {
 			t.Fatal(err)
