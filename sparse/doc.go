@@ -42,6 +42,35 @@
 // The errors of FactorBandPermuted name A's indices: a *SingularError's
 // Row is perm[k], the original unknown at the failed step k.
 //
+// # Sparse LU
+//
+// A block whose band stays wide in every order, such as the 5-point
+// stencil of a 2-D grid, is factorized by the sparse LU instead:
+//
+//	perm := NestedDissection(p)           // fill-reducing order of A + Aᵀ
+//	an := AnalyzeSparse(p, perm)          // symbolic: no values, no factor
+//	if an.PeakBytes() > budget { … }      // refuse before allocating
+//	f, err := an.Factor(vals)             // or FactorSparse(p, vals, perm)
+//	f.Solve(dst, b); f.SolveT(dst, b)     // as BandFactor's
+//
+// NestedDissection splits the graph by level-structure separators (George
+// and Liu) down to leaves of 64 nodes ordered by minimum degree. The
+// analysis builds the elimination tree of B + Bᵀ, B = P A Pᵀ, its column
+// counts and supernodes, and predicts the factor's size exactly when no
+// pivot is delayed (AnalyzeSparse's Bytes, NNZ) and the peak memory of
+// the factorization (PeakBytes). Factor is multifrontal: each supernode
+// assembles a dense front, eliminates its columns with threshold partial
+// pivoting (the diagonal while it is within a factor 10 of its column's
+// largest entry, else the largest fully summed one, else the column is
+// delayed to the parent front) and passes its Schur complement up; the
+// dense updates run on gonum's BLAS, independent subtrees on separate
+// goroutines. On the 5-point grid with k = 1000 (n = 10⁶) the fill
+// nnz(L+U)/nnz(A) is 12.4 and the whole pipeline takes seconds (see
+// BenchmarkFactorSparse), against 24 GB for the band. A *SingularError
+// from Factor names the ORIGINAL index of the dependent column; its
+// message speaks of a band matrix and an elimination step, but the
+// number is that column.
+//
 // # Storage
 //
 // Pattern is compressed sparse row (CSR): the columns of row i are
