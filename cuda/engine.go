@@ -6,7 +6,6 @@ import (
 
 	"github.com/invad/invad/cpu"
 	"github.com/invad/invad/lump"
-	"github.com/invad/invad/sparse"
 	"github.com/invad/invad/sweep"
 )
 
@@ -138,8 +137,9 @@ func (d *devEngine) Factor(b sweep.Block[*Tensor]) (sweep.Factor[*Tensor], error
 	panic(fmt.Sprintf("cuda: no factor for a %v lump", lp.Kind))
 }
 
-// hostBandDev is a sparse lump's banded LU, held on the host.
-type hostBandDev struct{ f *sparse.BandFactor }
+// hostBandDev is a sparse lump's factorization (banded or sparse LU), held
+// on the host.
+type hostBandDev struct{ f sweep.SparseFactor }
 
 func (f *hostBandDev) solve(e *seq, dst, v *Tensor)  { f.apply(e, dst, v, f.f.Solve) }
 func (f *hostBandDev) solveT(e *seq, dst, v *Tensor) { f.apply(e, dst, v, f.f.SolveT) }
@@ -154,10 +154,7 @@ func (f *hostBandDev) apply(e *seq, dst, v *Tensor, solve func(dst, b []float64)
 func (f *hostBandDev) logAbsDet() float64 { return f.f.LogAbsDet() }
 func (f *hostBandDev) free()              {}
 func (f *hostBandDev) bytes() int64       { return f.f.Bytes() }
-func (f *hostBandDev) describe() string {
-	kl, ku := f.f.Bandwidth()
-	return fmt.Sprintf("banded LU on the host, band %d+%d", kl, ku)
-}
+func (f *hostBandDev) describe() string   { return f.f.Describe() + ", on the host" }
 
 // devFac adapts a device factor to the executor's Factor: errors go to the
 // engine's seq, which the executor reads at the end of the product.

@@ -1,8 +1,6 @@
 package inverse
 
 import (
-	"fmt"
-
 	"github.com/invad/invad/cpu"
 	"github.com/invad/invad/lump"
 	"github.com/invad/invad/sweep"
@@ -113,8 +111,7 @@ func (e *cpuEngine) Factor(b sweep.Block[*tensor.Tensor]) (sweep.Factor[*tensor.
 		if err != nil {
 			return nil, err
 		}
-		kl, ku := f.Bandwidth()
-		return hostFactor{f: f, how: fmt.Sprintf("banded LU, band %d+%d", kl, ku), bytes: f.Bytes()}, nil
+		return hostFactor{f: f, how: f.Describe(), bytes: f.Bytes()}, nil
 	case lump.Batch:
 		f, sing := cpu.FactorBatch(b.A.Data(), lp.K, lp.M)
 		if sing != nil {

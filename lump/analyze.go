@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/invad/invad/sparse"
 	"github.com/invad/invad/tape"
 )
 
@@ -155,8 +154,7 @@ func (a *Analysis) factorBytes(l *Lump) int64 {
 	case Sparse:
 		// The colored products, the values, the banded LU and its order.
 		sb := l.Sparse
-		return 8*int64(sb.Colors)*int64(l.Width) + 8*int64(sb.Pattern.NNZ()) +
-			sparse.BandLUBytes(l.Width, sb.KL, sb.KU) + 2*8*int64(l.Width)
+		return 8*int64(sb.Colors)*int64(l.Width) + 8*int64(sb.Pattern.NNZ()) + sb.FactorBytes(l.Width)
 	case Step:
 		nd := l.Node
 		sh, vary := shapesOf(nd)
@@ -200,6 +198,10 @@ func (a *Analysis) Structure(i int) string {
 		return fmt.Sprintf("dense %d×%d", lp.Width, lp.Width)
 	case Sparse:
 		sb := lp.Sparse
+		if sb.LU != nil {
+			return fmt.Sprintf("sparse %d×%d, %d nonzeros, %d colors, LU in nested dissection order, fill %.3g×", lp.Width, lp.Width,
+				sb.Pattern.NNZ(), sb.Colors, float64(sb.LU.NNZ())/float64(sb.Pattern.NNZ()))
+		}
 		order := "natural order"
 		if sb.Perm != nil {
 			order = "reverse Cuthill–McKee order"

@@ -19,7 +19,24 @@ type SparseBlock struct {
 	Colors  int
 	Perm    []int // the banded LU's order (position → row and column), nil for the natural one
 	KL, KU  int   // the bandwidth in that order
+	// LU, if set, is the symbolic analysis of a general sparse LU in
+	// nested dissection order, chosen where the band is wide (a 2-D
+	// stencil): the factorization uses it instead of the banded LU.
+	LU *sparse.SparseAnalysis
 }
+
+// FactorBytes estimates the memory of the block's factorization: the
+// banded LU's, or the sparse LU's peak.
+func (sb *SparseBlock) FactorBytes(n int) int64 {
+	if sb.LU != nil {
+		return sb.LU.PeakBytes()
+	}
+	return sparse.BandLUBytes(n, sb.KL, sb.KU) + 8*int64(n)
+}
+
+// narrowBand is the widest band (kl + ku) the banded LU takes without
+// trying the sparse LU: its O(n·b²) work is then small.
+const narrowBand = 8
 
 // sparseMinWidth is the least width a lump needs to be treated as sparse:
 // below it, a dense LU is as fast and pivots over the whole block.
@@ -188,6 +205,15 @@ func (a *Analysis) sparseBlock(l *Lump, inLump map[int]bool) (*SparseBlock, bool
 		perm := sparse.RCM(sb.Pattern)
 		if kl, ku := sparse.PermutedBandwidth(sb.Pattern, perm); kl+ku < sb.KL+sb.KU {
 			sb.Perm, sb.KL, sb.KU = perm, kl, ku
+		}
+	}
+	if sb.KL+sb.KU > narrowBand {
+		// A wide band: the sparse LU where it takes less memory (its fill
+		// grows as n log n on a 2-D grid, the band's as n^1.5).
+		a.tick()
+		lu := sparse.AnalyzeSparse(sb.Pattern, nil) // nested dissection
+		if lu.PeakBytes() < sb.FactorBytes(n) {
+			sb.LU = lu
 		}
 	}
 	return sb, true

@@ -98,10 +98,11 @@ type Singular struct {
 func (s *Singular) Error() string { return s.Why }
 
 // HostSparseFactor reads a Sparse lump's block off its colored products
-// (host memory, as Block.A holds them) and factorizes it by a banded LU in
-// the lump's order: the factorization both engines keep on the host. A
-// zero pivot is *Singular naming the row of A (in created order).
-func HostSparseFactor(lp *lump.Lump, products []float64) (*sparse.BandFactor, error) {
+// (host memory, as Block.A holds them) and factorizes it by the lump's
+// choice: a banded LU in its order, or a sparse LU on its symbolic
+// analysis. It is the factorization both engines keep on the host. A zero
+// pivot is *Singular naming the row of A (in created order).
+func HostSparseFactor(lp *lump.Lump, products []float64) (SparseFactor, error) {
 	sb := lp.Sparse
 	n := lp.Width
 	prods := make([][]float64, sb.Colors)
@@ -109,13 +110,46 @@ func HostSparseFactor(lp *lump.Lump, products []float64) (*sparse.BandFactor, er
 		prods[c] = products[c*n : (c+1)*n]
 	}
 	vals := sparse.Recover(sb.Pattern, sb.Color, prods)
-	f, err := sparse.FactorBandPermuted(sb.Pattern, vals, sb.Perm)
+	var f SparseFactor
+	var err error
+	if sb.LU != nil {
+		var lu *sparse.SparseLU
+		if lu, err = sb.LU.Factor(vals); err == nil {
+			f = sparseLU{lu}
+		}
+	} else {
+		var band *sparse.BandFactor
+		if band, err = sparse.FactorBandPermuted(sb.Pattern, vals, sb.Perm); err == nil {
+			kl, ku := band.Bandwidth()
+			f = bandLU{band, fmt.Sprintf("banded LU, band %d+%d", kl, ku)}
+		}
+	}
 	var se *sparse.SingularError
 	if errors.As(err, &se) {
-		return nil, &Singular{Pivot: se.Pivot, Figure: "pivot", Why: fmt.Sprintf("sparse: banded LU: zero pivot at row %d of the block", se.Row)}
+		return nil, &Singular{Pivot: se.Pivot, Figure: "pivot", Why: fmt.Sprintf("sparse: zero pivot at row %d of the block", se.Row)}
 	}
 	if err != nil {
 		return nil, &Singular{Pivot: math.NaN(), Figure: "non-finite entry", Why: err.Error()}
 	}
 	return f, nil
 }
+
+// SparseFactor is a sparse lump's factorization on the host: solves in A
+// and Aᵀ (dst and b may be the same slice), log|det A|, its memory and how
+// it was made.
+type SparseFactor interface {
+	Solve(dst, b []float64)
+	SolveT(dst, b []float64)
+	LogAbsDet() float64
+	Bytes() int64
+	Describe() string
+}
+
+type bandLU struct {
+	*sparse.BandFactor
+	how string
+}
+
+func (f bandLU) Describe() string { return f.how }
+
+type sparseLU struct{ *sparse.SparseLU }
