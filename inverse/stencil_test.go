@@ -1,12 +1,16 @@
 package inverse_test
 
 import (
+	"errors"
 	"math"
+	"slices"
+	"strings"
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/invad/invad/inverse"
+	"github.com/invad/invad/lump"
 	"github.com/invad/invad/ops"
 	"github.com/invad/invad/tape"
 	"github.com/invad/invad/tensor"
@@ -100,5 +104,35 @@ func TestStencilsAgainstLU(t *testing.T) {
 			}
 			t.Logf("%s n=%d: %d lumps, widest %s: %s", c.name, n, len(lumps), w.Kind, w.Structure)
 		}
+	}
+}
+
+// TestSingularSparseLump: x − roll(x) (J = I − P with P the cyclic shift)
+// is singular: the constant vector is in its null space. It is one sparse
+// lump, and every inverse product is refused with a typed singular error
+// naming the lump's ops, never an answer.
+func TestSingularSparseLump(t *testing.T) {
+	const n = 3000 // past the cut budget: one sparse lump, not 3000 atoms
+	f := func(x *tape.Var) *tape.Var {
+		return ops.Sub(x, ops.Concat(ops.Slice(x, 1, n), ops.Slice(x, 0, 1)))
+	}
+	x := tensor.Zeros(n)
+	lin, err := inverse.Linearize(f, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = lin.IJVP(x)
+	if !errors.Is(err, tape.ErrSingular) {
+		t.Fatalf("IJVP: %v, want an error matching tape.ErrSingular", err)
+	}
+	var sb *lump.SingularBlockError
+	if !errors.As(err, &sb) || !slices.Contains(sb.Ops, "sub") || !strings.Contains(err.Error(), "sparse") {
+		t.Errorf("IJVP: %v, want a *lump.SingularBlockError from the sparse LU naming sub", err)
+	}
+	if _, err := lin.LogAbsDet(); !errors.Is(err, tape.ErrSingular) {
+		t.Errorf("LogAbsDet: %v, want tape.ErrSingular", err)
+	}
+	if _, err := lin.VIJP(x); !errors.Is(err, tape.ErrSingular) {
+		t.Errorf("VIJP: %v, want tape.ErrSingular", err)
 	}
 }
