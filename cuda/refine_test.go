@@ -3,7 +3,6 @@ package cuda
 import (
 	"fmt"
 	"math"
-	"math/big"
 	"os"
 	"strings"
 	"sync"
@@ -12,66 +11,15 @@ import (
 	gmat "gonum.org/v1/gonum/mat"
 
 	"github.com/invad/invad/inverse"
+	"github.com/invad/invad/inverse/inversetest"
 	"github.com/invad/invad/ops"
 	"github.com/invad/invad/tape"
 	"github.com/invad/invad/tensor"
 )
 
-// bigSolve solves a x = b (row-major n×n) by Gaussian elimination with
-// partial pivoting in 256-bit floating point: the reference (a copy of
-// package inverse's test helper).
-func bigSolve(a, b []float64, n int) []float64 {
-	const prec = 256
-	m := make([][]*big.Float, n)
-	for i := range m {
-		m[i] = make([]*big.Float, n+1)
-		for j := range n {
-			m[i][j] = new(big.Float).SetPrec(prec).SetFloat64(a[i*n+j])
-		}
-		m[i][n] = new(big.Float).SetPrec(prec).SetFloat64(b[i])
-	}
-	for k := range n {
-		p := k
-		for i := k + 1; i < n; i++ {
-			if new(big.Float).Abs(m[i][k]).Cmp(new(big.Float).Abs(m[p][k])) > 0 {
-				p = i
-			}
-		}
-		m[k], m[p] = m[p], m[k]
-		for i := k + 1; i < n; i++ {
-			f := new(big.Float).SetPrec(prec).Quo(m[i][k], m[k][k])
-			for j := k; j <= n; j++ {
-				m[i][j].Sub(m[i][j], new(big.Float).SetPrec(prec).Mul(f, m[k][j]))
-			}
-		}
-	}
-	x := make([]*big.Float, n)
-	for i := n - 1; i >= 0; i-- {
-		s := new(big.Float).SetPrec(prec).Set(m[i][n])
-		for j := i + 1; j < n; j++ {
-			s.Sub(s, new(big.Float).SetPrec(prec).Mul(m[i][j], x[j]))
-		}
-		x[i] = s.Quo(s, m[i][i])
-	}
-	out := make([]float64, n)
-	for i, v := range x {
-		out[i], _ = v.Float64()
-	}
-	return out
-}
+var bigSolve = inversetest.BigSolve
 
-// fwdErr is the forward error ‖got − want‖∞ / ‖want‖∞.
-func fwdErr(got, want []float64) float64 {
-	d, m := 0.0, 0.0
-	for i, w := range want {
-		d = math.Max(d, math.Abs(got[i]-w))
-		m = math.Max(m, math.Abs(w))
-	}
-	if math.IsNaN(d) {
-		return math.Inf(1)
-	}
-	return d / m
-}
+var fwdErr = inversetest.ForwardError
 
 func hilbert(n int) *tensor.Tensor {
 	h := tensor.Zeros(n, n)

@@ -16,82 +16,19 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/invad/invad/inverse"
+	"github.com/invad/invad/inverse/inversetest"
 	"github.com/invad/invad/ops"
 	"github.com/invad/invad/tape"
 	"github.com/invad/invad/tensor"
 )
 
-// bigSolve solves a x = b (row-major n×n) by Gaussian elimination with
-// partial pivoting in 256-bit floating point: the reference.
-func bigSolve(a, b []float64, n int) []float64 {
-	m := make([][]*big.Float, n)
-	for i := range m {
-		m[i] = make([]*big.Float, n)
-		for j := range n {
-			m[i][j] = new(big.Float).SetPrec(bigPrec).SetFloat64(a[i*n+j])
-		}
-	}
-	return bigSolveOf(m, b, false)
-}
+var (
+	bigSolve   = inversetest.BigSolve
+	bigSolveOf = inversetest.BigSolveOf
+	relErrTo   = inversetest.ForwardError
+)
 
-// bigPrec is the precision of the reference solves, in bits.
-const bigPrec = 256
-
-// bigSolveOf solves a x = b, or aᵀ x = b with trans, for a big-float
-// matrix a (rows of n), by Gaussian elimination with partial pivoting in
-// bigPrec bits; a is not modified. The answer is rounded to float64.
-func bigSolveOf(a [][]*big.Float, b []float64, trans bool) []float64 {
-	n := len(b)
-	m := make([][]*big.Float, n)
-	for i := range m {
-		m[i] = make([]*big.Float, n+1)
-		for j := range n {
-			e := a[i][j]
-			if trans {
-				e = a[j][i]
-			}
-			m[i][j] = new(big.Float).SetPrec(bigPrec).Set(e)
-		}
-		m[i][n] = new(big.Float).SetPrec(bigPrec).SetFloat64(b[i])
-	}
-	for k := range n {
-		p := k
-		for i := k + 1; i < n; i++ {
-			if new(big.Float).Abs(m[i][k]).Cmp(new(big.Float).Abs(m[p][k])) > 0 {
-				p = i
-			}
-		}
-		m[k], m[p] = m[p], m[k]
-		for i := k + 1; i < n; i++ {
-			f := new(big.Float).SetPrec(bigPrec).Quo(m[i][k], m[k][k])
-			for j := k; j <= n; j++ {
-				m[i][j].Sub(m[i][j], new(big.Float).SetPrec(bigPrec).Mul(f, m[k][j]))
-			}
-		}
-	}
-	x := make([]*big.Float, n)
-	for i := n - 1; i >= 0; i-- {
-		s := new(big.Float).SetPrec(bigPrec).Set(m[i][n])
-		for j := i + 1; j < n; j++ {
-			s.Sub(s, new(big.Float).SetPrec(bigPrec).Mul(m[i][j], x[j]))
-		}
-		x[i] = s.Quo(s, m[i][i])
-	}
-	out := make([]float64, n)
-	for i, v := range x {
-		out[i], _ = v.Float64()
-	}
-	return out
-}
-
-func relErrTo(got, want []float64) float64 {
-	d, m := 0.0, 0.0
-	for i, w := range want {
-		d = math.Max(d, math.Abs(got[i]-w))
-		m = math.Max(m, math.Abs(w))
-	}
-	return d / m
-}
+const bigPrec = inversetest.BigPrec
 
 // TestRefineAccuracy compares, on ill-conditioned programs, the forward
 // error of IJVP, of IJVP with Refine(2), and of gonum's pivoted LU on the

@@ -9,27 +9,13 @@ import (
 
 	"gonum.org/v1/gonum/mat"
 
+	"github.com/invad/invad/catalog"
 	"github.com/invad/invad/inverse"
 	"github.com/invad/invad/lump"
 	"github.com/invad/invad/ops"
 	"github.com/invad/invad/tape"
 	"github.com/invad/invad/tensor"
 )
-
-// bratu is the residual of the 1-D Bratu problem on n interior points,
-// (u[i-1] − 2u[i] + u[i+1])/h² + λ·exp(u[i]) with u = 0 outside, written
-// with shifts as a user would.
-func bratu(lambda float64) func(u *tape.Var) *tape.Var {
-	return func(u *tape.Var) *tape.Var {
-		n := u.Len()
-		zero := ops.Const(u, tensor.Zeros(1))
-		left := ops.Concat(zero, ops.Slice(u, 0, n-1))
-		right := ops.Concat(ops.Slice(u, 1, n), zero)
-		h2 := float64((n + 1) * (n + 1))
-		lap := ops.Scale(ops.Add(ops.Sub(left, ops.Scale(u, 2)), right), h2)
-		return ops.Add(lap, ops.Scale(ops.Exp(u), lambda))
-	}
-}
 
 // TestStencilsAgainstLU: stencils written with shifts, at sizes below and
 // above the point where the analysis stops cutting them into one atom per
@@ -41,7 +27,7 @@ func TestStencilsAgainstLU(t *testing.T) {
 	}{
 		{"roll", roll},
 		{"roll∘tanh", func(x *tape.Var) *tape.Var { return roll(ops.Tanh(x)) }},
-		{"bratu", bratu(1)},
+		{"bratu", catalog.Bratu1D(1)},
 	} {
 		for _, n := range []int{300, 1500} {
 			x := tensor.Zeros(n)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/invad/invad/catalog"
 	"github.com/invad/invad/lump"
 	"github.com/invad/invad/ops"
 	"github.com/invad/invad/tape"
@@ -22,18 +23,12 @@ func rollProgram(n int) *tape.Program {
 	return tp.Finish(x, ops.Add(x, ops.Scale(r, 0.5)))
 }
 
-// bratuProgram is the residual of the 1-D Bratu problem on n interior
-// points, (u[i-1] − 2u[i] + u[i+1])/h² + exp(u[i]) with u = 0 outside,
-// written with shifts as a user would.
+// bratuProgram is the 1-D Bratu residual of the catalogue (the neighbours
+// as shifts) on n interior points.
 func bratuProgram(n int) *tape.Program {
 	tp := tape.NewTape()
 	u := tp.Input(tensor.Zeros(n))
-	zero := tp.Const(tensor.Zeros(1))
-	left := ops.Concat(zero, ops.Slice(u, 0, n-1))
-	right := ops.Concat(ops.Slice(u, 1, n), zero)
-	h2 := float64((n + 1) * (n + 1))
-	lap := ops.Scale(ops.Add(ops.Sub(left, ops.Scale(u, 2)), right), h2)
-	return tp.Finish(u, ops.Add(lap, ops.Exp(u)))
+	return tp.Finish(u, catalog.Bratu1D(1)(u))
 }
 
 // reversedProgram is x + 0.5·reverse(x), the reversal written as n

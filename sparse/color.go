@@ -17,29 +17,14 @@ package sparse
 // ColorColumns panics if p is nil or malformed.
 func ColorColumns(p *Pattern) (color []int, ncolors int) {
 	checkPattern(p)
-	n, nnz := p.N, p.NNZ()
+	n := p.N
 	rowPtr, cols := p.RowPtr, p.Col
 
 	// The transpose of the pattern: the rows of column j are
 	// rowIdx[colPtr[j]:colPtr[j+1]].
-	colPtr := make([]int, n+1)
-	for _, j := range cols {
-		colPtr[j+1]++
-	}
-	for j := 0; j < n; j++ {
-		colPtr[j+1] += colPtr[j]
-	}
-	next := make([]int, n)
-	copy(next, colPtr[:n])
-	rowIdx := make([]int, nnz)
-	for i := 0; i < n; i++ {
-		for _, j := range cols[rowPtr[i]:rowPtr[i+1]] {
-			rowIdx[next[j]] = i
-			next[j]++
-		}
-	}
+	colPtr, rowIdx := p.transpose()
 
-	color = next // reuse: next is spent
+	color = make([]int, n)
 	for j := range color {
 		color[j] = -1
 	}

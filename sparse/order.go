@@ -152,24 +152,8 @@ func symmetricAdjacency(p *Pattern) (ptr, adj []int) {
 	n, nnz := p.N, p.NNZ()
 	rowPtr, cols := p.RowPtr, p.Col
 
-	// The transpose: rows of column j are rowIdx[colPtr[j]:colPtr[j+1]],
-	// increasing because the rows are visited in order.
-	colPtr := make([]int, n+1)
-	for _, j := range cols {
-		colPtr[j+1]++
-	}
-	for j := 0; j < n; j++ {
-		colPtr[j+1] += colPtr[j]
-	}
-	next := make([]int, n)
-	copy(next, colPtr[:n])
-	rowIdx := make([]int, nnz)
-	for i := 0; i < n; i++ {
-		for _, j := range cols[rowPtr[i]:rowPtr[i+1]] {
-			rowIdx[next[j]] = i
-			next[j]++
-		}
-	}
+	// The transpose: rows of column j are rowIdx[colPtr[j]:colPtr[j+1]].
+	colPtr, rowIdx := p.transpose()
 
 	// Merge row v of A with row v of Aᵀ (column v of A), both sorted,
 	// dropping v itself and repeats.

@@ -120,3 +120,26 @@ func checkPattern(p *Pattern) {
 		panic("sparse: malformed pattern")
 	}
 }
+
+// transpose returns the pattern of Aᵀ in CSR form, which is A's in CSC
+// form: the rows of column j are rowIdx[colPtr[j]:colPtr[j+1]], increasing.
+func (p *Pattern) transpose() (colPtr, rowIdx []int) {
+	n, rowPtr, cols := p.N, p.RowPtr, p.Col
+	colPtr = make([]int, n+1)
+	for _, j := range cols {
+		colPtr[j+1]++
+	}
+	for j := range n {
+		colPtr[j+1] += colPtr[j]
+	}
+	next := make([]int, n)
+	copy(next, colPtr[:n])
+	rowIdx = make([]int, p.NNZ())
+	for i := range n {
+		for _, j := range cols[rowPtr[i]:rowPtr[i+1]] {
+			rowIdx[next[j]] = i
+			next[j]++
+		}
+	}
+	return colPtr, rowIdx
+}
