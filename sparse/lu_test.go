@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
@@ -416,42 +415,7 @@ func TestSparseLUConcurrent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := randomVector(rng, p.N)
-	bIn := slices.Clone(b)
-	want, wantT := make([]float64, p.N), make([]float64, p.N)
-	f.Solve(want, b)
-	f.SolveT(wantT, b)
-
-	const goroutines, rounds = 8, 40 // a few hundred overlapping solves
-	var wg sync.WaitGroup
-	bad := make([]int, goroutines)
-	for g := range goroutines {
-		wg.Go(func() {
-			x := make([]float64, p.N)
-			for r := range rounds {
-				if (g+r)%2 == 0 {
-					f.Solve(x, b)
-					if !slices.Equal(x, want) {
-						bad[g]++
-					}
-				} else {
-					f.SolveT(x, b)
-					if !slices.Equal(x, wantT) {
-						bad[g]++
-					}
-				}
-			}
-		})
-	}
-	wg.Wait()
-	for g, c := range bad {
-		if c != 0 {
-			t.Errorf("goroutine %d: %d of %d solves differ from the serial one", g, c, rounds)
-		}
-	}
-	if !slices.Equal(b, bIn) {
-		t.Error("the shared b was modified")
-	}
+	checkConcurrentSolves(t, f, randomVector(rng, p.N), 40)
 }
 
 func TestSparseLUZeroSize(t *testing.T) {
