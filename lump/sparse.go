@@ -113,7 +113,9 @@ func (a *Analysis) sparseBlock(l *Lump, inLump map[int]bool) (*SparseBlock, bool
 	first := map[int]int{} // internal atom → its first row in ptr
 	ptr := make([]int32, 1, internalRows+1)
 	idx := make([]int32, 0, 3*internalRows)
-	rows, cols := make([]int, 0, 3*n), make([]int, 0, 3*n) // the created rows' pattern
+	// The created rows' pattern, built in CSR form directly: the rows come
+	// in order, each sorted and without repeats.
+	rowPtr, cols := make([]int, 1, n+1), make([]int, 0, 3*n)
 	var row []int32
 	total := int64(0)
 	// source resolves a run once: killed (its first column), internal (its
@@ -182,7 +184,6 @@ func (a *Analysis) sparseBlock(l *Lump, inLump map[int]bool) (*SparseBlock, bool
 			ptr = append(ptr, int32(len(idx)))
 		}
 	}
-	base := 0
 	for _, q := range l.Created {
 		a.tick()
 		eq := &a.Eqs[q]
@@ -193,12 +194,12 @@ func (a *Analysis) sparseBlock(l *Lump, inLump map[int]bool) (*SparseBlock, bool
 				return nil, false
 			}
 			for _, c := range row {
-				rows, cols = append(rows, base+r), append(cols, int(c))
+				cols = append(cols, int(c))
 			}
+			rowPtr = append(rowPtr, len(cols))
 		}
-		base += eq.Len
 	}
-	sb := &SparseBlock{Pattern: sparse.NewPattern(n, rows, cols)}
+	sb := &SparseBlock{Pattern: &sparse.Pattern{N: n, RowPtr: rowPtr, Col: cols}}
 	sb.Color, sb.Colors = sparse.ColorColumns(sb.Pattern)
 	sb.KL, sb.KU = sb.Pattern.Bandwidth()
 	if sb.KL+sb.KU > 2 {
