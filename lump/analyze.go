@@ -465,10 +465,12 @@ func (a *Analysis) structures(nd *tape.Node) ([]bool, []tape.Structure) {
 	if c, ok := a.structs[nd]; ok {
 		return c.vary, c.s
 	}
-	a.tick()
 	sh, vary := shapesOf(nd)
 	c := nodeStructs{vary, tape.Structures(nd.Op, sh, vary)}
-	a.structs[nd] = c
+	if a.structs != nil { // while Analyze runs
+		a.tick()
+		a.structs[nd] = c
+	}
 	return c.vary, c.s
 }
 

@@ -92,114 +92,12 @@ func (a *Analysis) sparseBlock(l *Lump, inLump map[int]bool) (*SparseBlock, bool
 			}
 		}
 	}
-	n := l.Width
-	if n >= math.MaxInt32 {
+	pattern, ok := a.blockPattern(l)
+	if !ok {
 		return nil, false
 	}
-	maxNNZ := int64(sparseMaxFill)*int64(n) + 1024
-	col := make(map[int]int, len(l.Killed)) // killed atom → its first column
-	c := 0
-	for _, k := range l.Killed {
-		col[k] = c
-		c += a.Atoms[k].Len
-	}
-	// The internal atoms' rows of killed columns, in one CSR of 32-bit
-	// indices (the columns are < n < 2³¹), presized: the appends were most
-	// of the cost.
-	internalRows := 0
-	for _, q := range l.Internal {
-		internalRows += a.Eqs[q].Len
-	}
-	first := map[int]int{} // internal atom → its first row in ptr
-	ptr := make([]int32, 1, internalRows+1)
-	idx := make([]int32, 0, 3*internalRows)
-	// The created rows' pattern, built in CSR form directly: the rows come
-	// in order, each sorted and without repeats.
-	rowPtr, cols := make([]int, 1, n+1), make([]int, 0, 3*n)
-	var row []int32
-	total := int64(0)
-	// source resolves a run once: killed (its first column), internal (its
-	// first row in ptr) or known (nothing).
-	type source struct {
-		r0, n int
-		kind  int8 // 0 known, 1 killed, 2 internal
-		base  int
-	}
-	var srcs [][]source
-	var cur []int
-	prepare := func(eq *Eq) {
-		rs := a.runs(eq)
-		srcs, cur = srcs[:0], cur[:0]
-		for _, in := range rs {
-			ss := make([]source, len(in))
-			for j, x := range in {
-				ss[j] = source{r0: x.r0, n: x.n}
-				if c, ok := col[x.atom]; ok {
-					ss[j].kind, ss[j].base = 1, c+x.e0
-				} else if f, ok := first[x.atom]; ok {
-					ss[j].kind, ss[j].base = 2, f+x.e0
-				}
-			}
-			srcs, cur = append(srcs, ss), append(cur, 0)
-		}
-	}
-	// emit gathers row r's columns; rows come in increasing order, so each
-	// input's runs are walked once.
-	emit := func(r int) {
-		row = row[:0]
-		for i, ss := range srcs {
-			j := cur[i]
-			for j < len(ss) && r >= ss[j].r0+ss[j].n {
-				j++
-			}
-			cur[i] = j
-			if j == len(ss) || r < ss[j].r0 {
-				continue
-			}
-			x := &ss[j]
-			e := x.base + r - x.r0
-			switch x.kind {
-			case 1:
-				row = append(row, int32(e))
-			case 2:
-				row = append(row, idx[ptr[e]:ptr[e+1]]...)
-			}
-		}
-		if len(row) > 1 {
-			slices.Sort(row)
-			row = slices.Compact(row)
-		}
-	}
-	for _, q := range l.Internal {
-		a.tick()
-		eq := &a.Eqs[q]
-		prepare(eq)
-		first[eq.Self] = len(ptr) - 1
-		for r := range eq.Len {
-			emit(r)
-			if total += int64(len(row)); total > maxNNZ {
-				return nil, false
-			}
-			idx = append(idx, row...)
-			ptr = append(ptr, int32(len(idx)))
-		}
-	}
-	for _, q := range l.Created {
-		a.tick()
-		eq := &a.Eqs[q]
-		prepare(eq)
-		for r := range eq.Len {
-			emit(r)
-			if total += int64(len(row)); total > maxNNZ {
-				return nil, false
-			}
-			for _, c := range row {
-				cols = append(cols, int(c))
-			}
-			rowPtr = append(rowPtr, len(cols))
-		}
-	}
-	sb := &SparseBlock{Pattern: &sparse.Pattern{N: n, RowPtr: rowPtr, Col: cols}}
+	n := l.Width
+	sb := &SparseBlock{Pattern: pattern}
 	sb.Color, sb.Colors = sparse.ColorColumns(sb.Pattern)
 	sb.KL, sb.KU = sb.Pattern.Bandwidth()
 	if sb.KL+sb.KU > 2 {
@@ -218,4 +116,139 @@ func (a *Analysis) sparseBlock(l *Lump, inLump map[int]bool) (*SparseBlock, bool
 		}
 	}
 	return sb, true
+}
+
+// maxRowDeps bounds the columns one element of a sparse lump may depend
+// on: a longer list means a dense coupling, which is a DenseLump's.
+const maxRowDeps = 64
+
+// dseg is a range of rows, of an equation or of an internal atom's
+// elements, whose columns move in lockstep with the row: row r of
+// [r0, r1) has the columns cols[i] + (r − r0). The ops' diagonal blocks,
+// shifted or not, map consecutive rows to consecutive elements, so a
+// stencil's rows fall into a few such ranges, split where a run of
+// elements changes atom.
+type dseg struct {
+	r0, r1 int
+	cols   []int32
+}
+
+// blockPattern builds the pattern of lump l's block (rows: the created
+// equations' rows in Created order; columns: the killed atoms' elements in
+// Killed order) from the ops' index maps, range by range: each internal
+// atom's elements get their columns through the diagonal blocks of its op,
+// composed in tape order, as dsegs; each created row likewise, written out
+// in CSR form. The work is proportional to the number of ranges plus the
+// nonzeros written. It returns false if a row depends on more than
+// maxRowDeps columns or the pattern would pass sparseMaxFill.
+func (a *Analysis) blockPattern(l *Lump) (*sparse.Pattern, bool) {
+	n := l.Width
+	if n >= math.MaxInt32 {
+		return nil, false
+	}
+	maxNNZ := int64(sparseMaxFill)*int64(n) + 1024
+	col := make(map[int]int, len(l.Killed)) // killed atom → its first column
+	c := 0
+	for _, k := range l.Killed {
+		col[k] = c
+		c += a.Atoms[k].Len
+	}
+	internal := map[int][]dseg{} // internal atom → its ranges, ascending
+	var list []int32
+	// ranges splits equation eq's rows into dsegs.
+	ranges := func(eq *Eq) ([]dseg, bool) {
+		rs := a.runs(eq)
+		bps := []int{0, eq.Len}
+		for _, in := range rs {
+			for _, x := range in {
+				bps = append(bps, x.r0, x.r0+x.n)
+				for _, d := range internal[x.atom] {
+					// element e of the atom is row x.r0 + e − x.e0
+					for _, e := range [2]int{d.r0, d.r1} {
+						if r := x.r0 + e - x.e0; r > x.r0 && r < x.r0+x.n {
+							bps = append(bps, r)
+						}
+					}
+				}
+			}
+		}
+		slices.Sort(bps)
+		bps = slices.Compact(bps)
+		var out []dseg
+		cur := make([]int, len(rs))
+		for i := 0; i+1 < len(bps); i++ {
+			b0, b1 := bps[i], bps[i+1]
+			list = list[:0]
+			for j, in := range rs {
+				for cur[j] < len(in) && b0 >= in[cur[j]].r0+in[cur[j]].n {
+					cur[j]++
+				}
+				if cur[j] == len(in) || b0 < in[cur[j]].r0 {
+					continue
+				}
+				x := in[cur[j]]
+				e := x.e0 + b0 - x.r0
+				if c, ok := col[x.atom]; ok {
+					list = append(list, int32(c+e))
+				} else if ds, ok := internal[x.atom]; ok {
+					k, _ := slices.BinarySearchFunc(ds, e, func(d dseg, e int) int {
+						if e < d.r0 {
+							return 1
+						}
+						if e >= d.r1 {
+							return -1
+						}
+						return 0
+					})
+					d := ds[k]
+					for _, c := range d.cols {
+						list = append(list, c+int32(e-d.r0))
+					}
+				}
+			}
+			slices.Sort(list)
+			list = slices.Compact(list)
+			if len(list) > maxRowDeps {
+				return nil, false
+			}
+			out = append(out, dseg{b0, b1, slices.Clone(list)})
+		}
+		return out, true
+	}
+	for _, q := range l.Internal {
+		a.tick()
+		eq := &a.Eqs[q]
+		ds, ok := ranges(eq)
+		if !ok {
+			return nil, false
+		}
+		internal[eq.Self] = ds
+	}
+	var total int64
+	var rowSegs [][]dseg
+	for _, q := range l.Created {
+		a.tick()
+		ds, ok := ranges(&a.Eqs[q])
+		if !ok {
+			return nil, false
+		}
+		for _, d := range ds {
+			if total += int64(len(d.cols)) * int64(d.r1-d.r0); total > maxNNZ {
+				return nil, false
+			}
+		}
+		rowSegs = append(rowSegs, ds)
+	}
+	rowPtr, cols := make([]int, 1, n+1), make([]int, 0, total)
+	for _, ds := range rowSegs {
+		for _, d := range ds {
+			for r := d.r0; r < d.r1; r++ {
+				for _, c := range d.cols {
+					cols = append(cols, int(c)+r-d.r0)
+				}
+				rowPtr = append(rowPtr, len(cols))
+			}
+		}
+	}
+	return &sparse.Pattern{N: n, RowPtr: rowPtr, Col: cols}, true
 }
