@@ -98,8 +98,17 @@ func (a *Analysis) sparseBlock(l *Lump, inLump map[int]bool) (*SparseBlock, bool
 	}
 	n := l.Width
 	sb := &SparseBlock{Pattern: pattern}
-	sb.Color, sb.Colors = sparse.ColorColumns(sb.Pattern)
 	sb.KL, sb.KU = sb.Pattern.Bandwidth()
+	if w := sb.KL + sb.KU + 1; w <= narrowBand {
+		// A narrow band: column j gets color j mod w, optimal for a full
+		// band and what the greedy coloring finds there, in O(n).
+		sb.Color, sb.Colors = make([]int, n), min(w, n)
+		for j := range sb.Color {
+			sb.Color[j] = j % w
+		}
+	} else {
+		sb.Color, sb.Colors = sparse.ColorColumns(sb.Pattern)
+	}
 	if sb.KL+sb.KU > 2 {
 		perm := sparse.RCM(sb.Pattern)
 		if kl, ku := sparse.PermutedBandwidth(sb.Pattern, perm); kl+ku < sb.KL+sb.KU {

@@ -200,6 +200,17 @@ func TestBlockPatternByRanges(t *testing.T) {
 				if !slices.Equal(got.RowPtr, want.RowPtr) || !slices.Equal(got.Col, want.Col) {
 					t.Fatalf("lump %d: patterns differ: %d and %d nonzeros%s", i, got.NNZ(), want.NNZ(), firstDiff(got, want))
 				}
+				// The coloring is valid: no row has two columns of one color.
+				for r := range got.N {
+					seen := map[int]int{}
+					for _, j := range got.Col[got.RowPtr[r]:got.RowPtr[r+1]] {
+						c := l.Sparse.Color[j]
+						if k, dup := seen[c]; dup {
+							t.Fatalf("lump %d: row %d has columns %d and %d of color %d", i, r, k, j, c)
+						}
+						seen[c] = j
+					}
+				}
 			}
 			if found == 0 {
 				t.Fatal("no sparse lump")
