@@ -486,10 +486,7 @@ func TestBandPanics(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := NewBand(5, 1, 1)
-	for _, tc := range []struct {
-		name string
-		f    func()
-	}{
+	checkPanics(t, []panicCase{
 		{"negative n", func() { NewBand(-1, 0, 0) }},
 		{"negative kl", func() { NewBand(3, -1, 0) }},
 		{"negative bytes", func() { BandLUBytes(3, 0, -1) }},
@@ -500,16 +497,7 @@ func TestBandPanics(t *testing.T) {
 		{"Solve length", func() { lu.Solve(make([]float64, 4)) }},
 		{"SolveT length", func() { lu.SolveT(make([]float64, 6)) }},
 		{"NewBandCSR values", func() { NewBandCSR(bandPattern(5, 1, 1), make([]float64, 3), 1, 1) }},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			defer func() {
-				if recover() == nil {
-					t.Error("did not panic")
-				}
-			}()
-			tc.f()
-		})
-	}
+	})
 }
 
 // TestFactorBandTo refactorizes into one BandLU across sizes and

@@ -239,10 +239,7 @@ func TestRecoverPanics(t *testing.T) {
 	p := bandPattern(4, 1, 1)
 	good := []int{0, 1, 2, 0}
 	ys := [][]float64{make([]float64, 4), make([]float64, 4), make([]float64, 4)}
-	for _, tc := range []struct {
-		name string
-		f    func()
-	}{
+	checkPanics(t, []panicCase{
 		{"invalid coloring", func() { Recover(p, []int{0, 0, 0, 0}, ys) }},
 		{"short coloring", func() { Recover(p, good[:3], ys) }},
 		{"missing product", func() { Recover(p, good, ys[:2]) }},
@@ -250,14 +247,5 @@ func TestRecoverPanics(t *testing.T) {
 		{"short dst", func() { RecoverTo(make([]float64, p.NNZ()-1), p, good, ys) }},
 		{"nil pattern", func() { Recover(nil, good, ys) }},
 		{"seed length", func() { SeedTo(make([]float64, 3), good, 0) }},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			defer func() {
-				if recover() == nil {
-					t.Error("did not panic")
-				}
-			}()
-			tc.f()
-		})
-	}
+	})
 }

@@ -484,10 +484,7 @@ func TestBandFactorPanics(t *testing.T) {
 	}
 	var zero BandFactor
 	v4, v5 := make([]float64, 4), make([]float64, 5)
-	for _, tc := range []struct {
-		name string
-		f    func()
-	}{
+	checkPanics(t, []panicCase{
 		{"nil pattern", func() { FactorBandPermuted(nil, nil, nil) }},
 		{"values length", func() { FactorBandPermuted(p, vals[1:], nil) }},
 		{"perm short", func() { FactorBandPermuted(p, vals, []int{0, 1, 2, 3}) }},
@@ -498,16 +495,7 @@ func TestBandFactorPanics(t *testing.T) {
 		{"zero Solve", func() { zero.Solve(nil, nil) }},
 		{"zero LogAbsDet", func() { zero.LogAbsDet() }},
 		{"negative estimate", func() { EstimateBandFactorBytes(-1, 0, 0) }},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			defer func() {
-				if recover() == nil {
-					t.Error("did not panic")
-				}
-			}()
-			tc.f()
-		})
-	}
+	})
 }
 
 // BenchmarkFactorBandPermuted factorizes and solves the circulant

@@ -242,3 +242,25 @@ func checkConcurrentSolves(t *testing.T, f solver, b []float64, rounds int) {
 		t.Error("the shared b was modified")
 	}
 }
+
+// panicCase is a call that must panic.
+type panicCase struct {
+	name string
+	f    func()
+}
+
+// checkPanics runs each case as a subtest and fails it if its call does
+// not panic.
+func checkPanics(t *testing.T, cases []panicCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			defer func() {
+				if recover() == nil {
+					t.Error("did not panic")
+				}
+			}()
+			tc.f()
+		})
+	}
+}
