@@ -129,18 +129,7 @@ func checkRefine(t *testing.T, b *Backend) {
 				}
 			}
 			n := p.x.Len()
-			J, err := cl.Jacobian()
-			if err != nil {
-				t.Fatal(err)
-			}
-			Jt := make([]float64, n*n)
-			for i := range n {
-				for j := range n {
-					Jt[i*n+j] = J.Data()[j*n+i]
-				}
-			}
-			var lu gmat.LU
-			lu.Factorize(gmat.NewDense(n, n, J.Data()))
+			J, Jt, lu := denseReference(t, cl)
 			cond, err := cl.Cond()
 			if err != nil {
 				t.Fatal(err)
@@ -293,18 +282,7 @@ func checkRefineConverges(t *testing.T, b *Backend) {
 		t.Fatal(err)
 	}
 	n := p.x.Len()
-	J, err := cl.Jacobian()
-	if err != nil {
-		t.Fatal(err)
-	}
-	Jt := make([]float64, n*n)
-	for i := range n {
-		for j := range n {
-			Jt[i*n+j] = J.Data()[j*n+i]
-		}
-	}
-	var lu gmat.LU
-	lu.Factorize(gmat.NewDense(n, n, J.Data()))
+	J, Jt, lu := denseReference(t, cl)
 	v := tensor.Zeros(n)
 	for i := range v.Data() {
 		v.Data()[i] = math.Cos(float64(3*i + 1))
@@ -431,4 +409,24 @@ func TestRefineSteps(t *testing.T) {
 		}
 		l.Close()
 	}
+}
+
+// denseReference returns the CPU's dense J (row-major, as a tensor), its
+// transpose and gonum's LU of J: the references of the refinement checks.
+func denseReference(t *testing.T, cl *inverse.Linearization) (*tensor.Tensor, []float64, *gmat.LU) {
+	t.Helper()
+	J, err := cl.Jacobian()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := cl.Len()
+	Jt := make([]float64, n*n)
+	for i := range n {
+		for j := range n {
+			Jt[i*n+j] = J.Data()[j*n+i]
+		}
+	}
+	lu := new(gmat.LU)
+	lu.Factorize(gmat.NewDense(n, n, J.Data()))
+	return J, Jt, lu
 }
