@@ -272,7 +272,7 @@ type cancelled struct{ err error }
 // the context and unwinds Analyze (to AnalyzeContext's recover) if it is
 // done.
 func (a *Analysis) tick() {
-	if a.ticks++; a.ticks&1023 == 0 {
+	if a.ticks++; a.ticks&1023 == 0 && a.ctx != nil {
 		if err := a.ctx.Err(); err != nil {
 			panic(cancelled{err})
 		}
