@@ -186,17 +186,7 @@ func TestFactorBandPermutedAgainstGonum(t *testing.T) {
 						if cond > maxCond {
 							continue
 						}
-						var want mat.VecDense
-						if err := ref.SolveVecTo(&want, trans, mat.NewVecDense(n, slices.Clone(b))); err != nil {
-							t.Fatalf("gonum SolveVecTo: %v", err)
-						}
-						var diff float64
-						for i := range x {
-							diff = max(diff, math.Abs(x[i]-want.AtVec(i)))
-						}
-						if rel := diff / normInf(want.RawVector().Data); !(rel <= cond*forwardTol) {
-							t.Errorf("trans=%v: relative difference from gonum %.3g > cond %.3g × %.3g", trans, rel, cond, forwardTol)
-						}
+						checkForwardError(t, &ref, trans, x, b, cond)
 					}
 					// The elimination order differs from gonum's, so do the
 					// pivots; below maxCond the sums still agree within
@@ -422,16 +412,12 @@ func TestBandFactorSolveAllocs(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, x := randomVector(rng, p.N), make([]float64, p.N)
-	for name, solve := range map[string]func(){
+	checkNoAllocs(t, map[string]func(){
 		"Solve":          func() { f.Solve(x, b) },
 		"SolveT":         func() { f.SolveT(x, b) },
 		"Solve in place": func() { f.Solve(x, x) },
 		"Solve natural":  func() { nat.Solve(x, b) },
-	} {
-		if got := testing.AllocsPerRun(10, solve); got != 0 {
-			t.Errorf("%s allocates %v times per call, want 0", name, got)
-		}
-	}
+	})
 }
 
 // TestBandFactorConcurrent runs Solve and SolveT on one factor from

@@ -264,3 +264,30 @@ func checkPanics(t *testing.T, cases []panicCase) {
 		})
 	}
 }
+
+// checkForwardError checks a solve x of A x = b (Aᵀ x = b with trans)
+// against gonum's LU ref of A: relative difference within cond·forwardTol.
+func checkForwardError(t *testing.T, ref *mat.LU, trans bool, x, b []float64, cond float64) {
+	t.Helper()
+	var want mat.VecDense
+	if err := ref.SolveVecTo(&want, trans, mat.NewVecDense(len(b), slices.Clone(b))); err != nil {
+		t.Fatalf("gonum SolveVecTo: %v", err)
+	}
+	var diff float64
+	for i := range x {
+		diff = max(diff, math.Abs(x[i]-want.AtVec(i)))
+	}
+	if rel := diff / normInf(want.RawVector().Data); !(rel <= cond*forwardTol) {
+		t.Errorf("trans=%v: relative difference from gonum %.3g > cond %.3g × %.3g", trans, rel, cond, forwardTol)
+	}
+}
+
+// checkNoAllocs fails for each solve that allocates.
+func checkNoAllocs(t *testing.T, solves map[string]func()) {
+	t.Helper()
+	for name, solve := range solves {
+		if got := testing.AllocsPerRun(10, solve); got != 0 {
+			t.Errorf("%s allocates %v times per call, want 0", name, got)
+		}
+	}
+}

@@ -394,15 +394,11 @@ func TestSparseLUSolveAllocs(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, x := randomVector(rng, p.N), make([]float64, p.N)
-	for name, solve := range map[string]func(){
+	checkNoAllocs(t, map[string]func(){
 		"Solve":          func() { f.Solve(x, b) },
 		"SolveT":         func() { f.SolveT(x, b) },
 		"Solve in place": func() { f.Solve(x, x) },
-	} {
-		if got := testing.AllocsPerRun(10, solve); got != 0 {
-			t.Errorf("%s allocates %v times per call, want 0", name, got)
-		}
-	}
+	})
 }
 
 // TestSparseLUConcurrent runs Solve and SolveT on one factor from several
