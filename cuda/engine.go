@@ -132,29 +132,29 @@ func (d *devEngine) Factor(b sweep.Block[*Tensor]) (sweep.Factor[*Tensor], error
 		if err != nil {
 			return nil, err
 		}
-		return devFac{f: &hostBandDev{f: f}, e: e}, nil
+		return devFac{f: &hostSparseDev{f: f}, e: e}, nil
 	}
 	panic(fmt.Sprintf("cuda: no factor for a %v lump", lp.Kind))
 }
 
-// hostBandDev is a sparse lump's factorization (banded or sparse LU), held
+// hostSparseDev is a sparse lump's factorization (banded or sparse LU), held
 // on the host.
-type hostBandDev struct{ f sweep.SparseFactor }
+type hostSparseDev struct{ f sweep.SparseFactor }
 
-func (f *hostBandDev) solve(e *seq, dst, v *Tensor)  { f.apply(e, dst, v, f.f.Solve) }
-func (f *hostBandDev) solveT(e *seq, dst, v *Tensor) { f.apply(e, dst, v, f.f.SolveT) }
+func (f *hostSparseDev) solve(e *seq, dst, v *Tensor)  { f.apply(e, dst, v, f.f.Solve) }
+func (f *hostSparseDev) solveT(e *seq, dst, v *Tensor) { f.apply(e, dst, v, f.f.SolveT) }
 
-func (f *hostBandDev) apply(e *seq, dst, v *Tensor, solve func(dst, b []float64)) {
+func (f *hostSparseDev) apply(e *seq, dst, v *Tensor, solve func(dst, b []float64)) {
 	b := e.download(v)
 	x := make([]float64, len(b))
 	solve(x, b)
 	e.run(func() error { return e.b.UploadTo(dst, x) })
 }
 
-func (f *hostBandDev) logAbsDet() float64 { return f.f.LogAbsDet() }
-func (f *hostBandDev) free()              {}
-func (f *hostBandDev) bytes() int64       { return f.f.Bytes() }
-func (f *hostBandDev) describe() string   { return f.f.Describe() + ", on the host" }
+func (f *hostSparseDev) logAbsDet() float64 { return f.f.LogAbsDet() }
+func (f *hostSparseDev) free()              {}
+func (f *hostSparseDev) bytes() int64       { return f.f.Bytes() }
+func (f *hostSparseDev) describe() string   { return f.f.Describe() + ", on the host" }
 
 // devFac adapts a device factor to the executor's Factor: errors go to the
 // engine's seq, which the executor reads at the end of the product.

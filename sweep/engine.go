@@ -115,7 +115,7 @@ func HostSparseFactor(lp *lump.Lump, products []float64) (SparseFactor, error) {
 	if sb.LU != nil {
 		var lu *sparse.SparseLU
 		if lu, err = sb.LU.Factor(vals); err == nil {
-			f = sparseLU{lu}
+			f = lu // a SparseFactor as it is
 		}
 	} else {
 		var band *sparse.BandFactor
@@ -145,11 +145,10 @@ type SparseFactor interface {
 	Describe() string
 }
 
+// bandLU is a banded LU with the words Describe gives.
 type bandLU struct {
 	*sparse.BandFactor
 	how string
 }
 
 func (f bandLU) Describe() string { return f.how }
-
-type sparseLU struct{ *sparse.SparseLU }
