@@ -788,16 +788,6 @@ func consistentLinks(links []link) []link {
 	return out
 }
 
-// atomAt returns the atom of base value id that starts at off.
-func (a *Analysis) atomAt(id, off int) int {
-	as := a.atomsOf[id]
-	j, ok := slices.BinarySearchFunc(as, off, func(k, off int) int { return a.Atoms[k].Off - off })
-	if !ok {
-		panic(fmt.Sprintf("lump: no atom of value %d starts at %d", id, off))
-	}
-	return as[j]
-}
-
 // segAtoms lists the atoms covering segs (constant segments skipped).
 func (a *Analysis) segAtoms(segs []Seg) []int {
 	var out []int

@@ -31,7 +31,7 @@ func (sb *SparseBlock) FactorBytes(n int) int64 {
 	if sb.LU != nil {
 		return sb.LU.PeakBytes()
 	}
-	return sparse.BandLUBytes(n, sb.KL, sb.KU) + 8*int64(n)
+	return sparse.EstimateBandFactorBytes(n, sb.KL, sb.KU)
 }
 
 // narrowBand is the widest band (kl + ku) the banded LU takes without
