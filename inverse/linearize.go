@@ -294,7 +294,7 @@ func forwardPlan(p *tape.Program) plan {
 		first := firstUses(nd.In)
 		for k, v := range nd.In {
 			id := v.ID()
-			if p.LastUse[id] == j && pl.slot[id] >= 0 && id != in && first[k] {
+			if p.LastUse[id] == j && pl.slot[id] >= 0 && id != in && first.is(nd.In, k) {
 				a.put(pl.slot[id])
 			}
 		}
@@ -314,7 +314,7 @@ func reversePlan(p *tape.Program) plan {
 		first := firstUses(nd.In)
 		for k, v := range nd.In {
 			id := v.ID()
-			if v.IsConst() || id == in || id == out || !first[k] || pl.slot[id] >= 0 {
+			if v.IsConst() || id == in || id == out || !first.is(nd.In, k) || pl.slot[id] >= 0 {
 				continue
 			}
 			pl.slot[id] = a.get(v.Len())
@@ -327,17 +327,37 @@ func reversePlan(p *tape.Program) plan {
 	return *pl
 }
 
-// firstUses reports, per input of a node, whether it is the first
-// occurrence of its value (a node may read a value twice): O(k) for k
-// inputs (a Concat of many slices has thousands).
-func firstUses(vs []*tape.Var) []bool {
-	out := make([]bool, len(vs))
+// firstUse tells, per input of a node, whether it is the first occurrence
+// of its value (a node may read a value twice). A node with few inputs is
+// scanned in place; one with many (a Concat of thousands of slices) gets a
+// table, built once, so that the plan stays O(inputs).
+type firstUse []bool
+
+// firstUses returns the table for a node with many inputs, nil otherwise.
+func firstUses(vs []*tape.Var) firstUse {
+	if len(vs) <= 16 {
+		return nil
+	}
+	out := make(firstUse, len(vs))
 	seen := make(map[*tape.Var]bool, len(vs))
 	for k, v := range vs {
 		out[k] = !seen[v]
 		seen[v] = true
 	}
 	return out
+}
+
+// is reports whether input k of vs is its value's first occurrence.
+func (f firstUse) is(vs []*tape.Var, k int) bool {
+	if f != nil {
+		return f[k]
+	}
+	for _, v := range vs[:k] {
+		if v == vs[k] {
+			return false
+		}
+	}
+	return true
 }
 
 // workspace holds one sweep's buffers, with a tensor header per value.
