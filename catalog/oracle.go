@@ -81,6 +81,20 @@ var oraclePrograms = []Program{
 		F: func(x *tape.Var) *tape.Var {
 			return ops.Add(x, ops.Scale(ops.Tanh(ops.MatMul(oracleConst(x, 10, 6, 6, 0), x)), 0.3))
 		}},
+	{Name: "residual-fm-oracle", About: "X + W2 tanh(W1 X), X feature-major [4 features, 3 samples]: one batch lump of 3 blocks 4×4 (the oracle's W)", Shape: []int{4, 3}, Lo: -1, Hi: 1,
+		Sets: []Set{Oracle, Inverse}, Lumps: "batch:1",
+		F: func(x *tape.Var) *tape.Var {
+			h := ops.Tanh(ops.MatMul(oracleConst(x, 12, 5, 4, 0), x))
+			return ops.Add(x, ops.MatMul(oracleConst(x, 13, 4, 5, 0), h))
+		}},
+	{Name: "coupling-fm-oracle", About: "feature-major [4, 3]: a 1×1 mixing W X, then an affine coupling whose scale reads the first two features through W X: one Kron step, copies, a diagonal step", Shape: []int{4, 3}, Lo: -1, Hi: 1,
+		Sets: []Set{Oracle, Inverse}, Lumps: "copy:2 expansion:3 step:2",
+		F: func(x *tape.Var) *tape.Var {
+			m := ops.MatMul(oracleConst(x, 14, 4, 4, 3), x)
+			ab := ops.Split(m, 2, 2)
+			s := ops.Tanh(ops.MatMul(oracleConst(x, 15, 2, 2, 0), ab[0]))
+			return ops.Concat(ab[0], ops.Mul(ab[1], ops.Exp(s)))
+		}},
 	{Name: "broadcast-half", About: "a rank-0 sum of one half shifts the other half: one-way, dense edge", Shape: []int{6}, Lo: -1, Hi: 1,
 		Sets: []Set{Oracle},
 		F: func(x *tape.Var) *tape.Var {

@@ -263,6 +263,9 @@ type Analysis struct {
 	ctx       context.Context // while Analyze runs
 	ticks     int
 	structs   map[*tape.Node]nodeStructs // while Analyze runs
+	// kron: the nodes whose Kron blocks are followed row by row (nil:
+	// none; every other Kron block is taken as dense).
+	kron map[*tape.Node]bool
 }
 
 // cancelled unwinds Analyze when its context is done.
@@ -390,8 +393,56 @@ func AnalyzeContext(ctx context.Context, p *tape.Program, lim Limits) (an *Analy
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	a, err := analyze(ctx, p, nil)
+	if err != nil {
+		return nil, err
+	}
+	// A dense lump through a Kron block (W·X with the samples of a batch
+	// along X's rows) may be a batch of small blocks: analyze again with
+	// those blocks followed row by row. Only there: cutting every W·X into
+	// rows would split steps and expansions into one lump per row.
+	kron := map[*tape.Node]bool{}
+	for i := range a.Lumps {
+		if a.Lumps[i].Kind != DenseLump {
+			continue
+		}
+		for _, e := range a.Lumps[i].Eqs {
+			nd := a.Eqs[e].Node
+			if nd == nil || kron[nd] {
+				continue
+			}
+			sh, vary := shapesOf(nd)
+			for _, s := range tape.Structures(nd.Op, sh, vary) {
+				if s.Kind == tape.Kron && kronFits(s) {
+					kron[nd] = true
+				}
+			}
+		}
+	}
+	if len(kron) > 0 {
+		if a, err = analyze(ctx, p, kron); err != nil {
+			return nil, err
+		}
+	}
+	for i := range a.Lumps {
+		l := &a.Lumps[i]
+		w := l.Width
+		if l.Kind == Batch {
+			w = l.K
+		}
+		wide := (l.Kind == DenseLump || l.Kind == Batch) && w > maxWidth // a Sparse lump is bounded by its memory
+		if wide || l.Bytes > budget {
+			return nil, &LumpTooLargeError{Kind: l.Kind, Width: w, Limit: maxWidth, Bytes: l.Bytes, Budget: budget, Ops: a.LumpOps(i)}
+		}
+	}
+	return a, nil
+}
+
+// analyze builds the analysis of p, its Kron blocks followed row by row in
+// the nodes of kron and taken as dense elsewhere.
+func analyze(ctx context.Context, p *tape.Program, kron map[*tape.Node]bool) (an *Analysis, err error) {
 	a := &Analysis{Prog: p, segs: map[int][]Seg{}, atomsOf: map[int][]int{}, relabel: map[*tape.Node]bool{}, n: p.Input.Len(), ctx: ctx,
-		structs: map[*tape.Node]nodeStructs{}}
+		structs: map[*tape.Node]nodeStructs{}, kron: kron}
 	defer func() {
 		a.ctx, a.structs = nil, nil
 		if r := recover(); r != nil {
@@ -415,14 +466,6 @@ func AnalyzeContext(ctx context.Context, p *tape.Program, lim Limits) (an *Analy
 		l := &a.Lumps[i]
 		a.classify(l)
 		l.Bytes = a.factorBytes(l)
-		w := l.Width
-		if l.Kind == Batch {
-			w = l.K
-		}
-		wide := (l.Kind == DenseLump || l.Kind == Batch) && w > maxWidth // a Sparse lump is bounded by its memory
-		if wide || l.Bytes > budget {
-			return nil, &LumpTooLargeError{Kind: l.Kind, Width: w, Limit: maxWidth, Bytes: l.Bytes, Budget: budget, Ops: a.LumpOps(i)}
-		}
 	}
 	return a, nil
 }
@@ -467,6 +510,11 @@ func (a *Analysis) structures(nd *tape.Node) ([]bool, []tape.Structure) {
 	}
 	sh, vary := shapesOf(nd)
 	c := nodeStructs{vary, tape.Structures(nd.Op, sh, vary)}
+	for i := range c.s {
+		if s := &c.s[i]; s.Kind == tape.Kron && (!a.kron[nd] || !kronFits(*s)) {
+			s.Kind = tape.Dense
+		}
+	}
 	if a.structs != nil { // while Analyze runs
 		a.tick()
 		a.structs[nd] = c
@@ -665,10 +713,37 @@ func (a *Analysis) buildAtoms() {
 			}
 			segs := a.segs[in.ID()]
 			cutSegs(segs)
+			v := nd.Out.ID()
+			if s := ss[i]; s.Kind == tape.Kron {
+				// Rows of Inner elements: cut both sides at every row, and
+				// tie every row of the input to the output's first and
+				// every row of the output to the input's first, so that a
+				// cut inside one row is a cut at the same place of all.
+				m := s.Inner
+				for r := 0; r <= s.Rows/m; r++ {
+					structural = append(structural, point{v, r * m})
+				}
+				for c := 0; c < s.Cols/m; c++ {
+					cutSegs(restrict(segs, c*m, m, 0))
+				}
+				tie := func(rs []Seg) {
+					for _, sg := range rs {
+						if sg.Var >= 0 && sg.Len > 1 {
+							links = append(links, link{v, sg.Pos, sg.Len, sg.Var, sg.Off})
+						}
+					}
+				}
+				for c := 0; c < s.Cols/m; c++ {
+					tie(restrict(segs, c*m, m, 0))
+				}
+				for r := 1; r < s.Rows/m; r++ {
+					tie(restrict(segs, 0, m, r*m))
+				}
+				continue
+			}
 			if ss[i].Kind != tape.Diagonal {
 				continue
 			}
-			v := nd.Out.ID()
 			for _, s := range segs {
 				structural = append(structural, point{v, s.Pos}, point{v, s.Pos + s.Len})
 				if s.Var >= 0 && s.Len > 1 {
@@ -829,6 +904,41 @@ func mergeTouches(ts []Touch, n int) []Touch {
 	return out
 }
 
+// kronMaxPairs bounds the row pairs of a Kron block the analysis follows
+// (each output row touches every input row): past it, as for W·X with a
+// wide W and few columns, the block is taken as dense.
+const kronMaxPairs = 1 << 14
+
+// kronFits reports whether the analysis follows Kron block s row by row.
+func kronFits(s tape.Structure) bool {
+	m := s.Inner
+	return m > 0 && s.Rows%m == 0 && s.Cols%m == 0 && int64(s.Rows/m)*int64(s.Cols/m) <= kronMaxPairs
+}
+
+// diagOffsets returns, for the output elements [off, off+n) of a block s,
+// the input offsets lo whose elements [lo, lo+n) they read one for one: a
+// diagonal block's own range, or the same place in every row of a Kron
+// block. It reports false for any other block, or for a range crossing a
+// Kron row (never an atom's: the rows are cut).
+func diagOffsets(s tape.Structure, off, n int) ([]int, bool) {
+	switch s.Kind {
+	case tape.Diagonal:
+		return []int{off}, true
+	case tape.Kron:
+		m := s.Inner
+		t := off % m
+		if t+n > m {
+			return nil, false
+		}
+		los := make([]int, s.Cols/m)
+		for c := range los {
+			los[c] = c*m + t
+		}
+		return los, true
+	}
+	return nil, false
+}
+
 func (a *Analysis) isUnknown(k int) bool {
 	return !(a.outIsNode && a.Atoms[k].Var == a.Prog.Output.ID())
 }
@@ -854,24 +964,27 @@ func (a *Analysis) buildEqs() {
 				if !vary[i] {
 					continue
 				}
-				switch ss[i].Kind {
-				case tape.Zero:
-				case tape.Diagonal:
-					for _, sg := range restrict(a.segs[in.ID()], at.Off, at.Len, 0) {
-						if sg.Var < 0 {
-							continue
-						}
-						for _, u := range a.atomsOver(sg.Var, sg.Off, sg.Len) {
-							ua := a.Atoms[u]
-							m := min(ua.Off+ua.Len, sg.Off+sg.Len) - max(ua.Off, sg.Off)
-							kind := Diag
-							if sg.Pos != 0 || sg.Off != ua.Off || m != at.Len || ua.Len != at.Len {
-								kind = Partial
+				if ss[i].Kind == tape.Zero {
+					continue
+				}
+				if los, ok := diagOffsets(ss[i], at.Off, at.Len); ok {
+					for _, lo := range los {
+						for _, sg := range restrict(a.segs[in.ID()], lo, at.Len, 0) {
+							if sg.Var < 0 {
+								continue
 							}
-							touch = append(touch, Touch{Atom: u, Kind: kind, N: m})
+							for _, u := range a.atomsOver(sg.Var, sg.Off, sg.Len) {
+								ua := a.Atoms[u]
+								m := min(ua.Off+ua.Len, sg.Off+sg.Len) - max(ua.Off, sg.Off)
+								kind := Diag
+								if sg.Pos != 0 || sg.Off != ua.Off || m != at.Len || ua.Len != at.Len {
+									kind = Partial
+								}
+								touch = append(touch, Touch{Atom: u, Kind: kind, N: m})
+							}
 						}
 					}
-				default:
+				} else {
 					for _, u := range a.segAtoms(a.segs[in.ID()]) {
 						touch = append(touch, Touch{Atom: u, Kind: DenseEdge, N: at.Len})
 					}

@@ -81,6 +81,8 @@ var oracleClaims = []struct {
 	{name: "one-way-coupling", exact: true},
 	{name: "x-sin-swap", exact: true},
 	{name: "residual-oracle", exact: true},
+	{name: "residual-fm-oracle", exact: true},
+	{name: "coupling-fm-oracle", exact: true},
 	{name: "divlog", exact: true},
 	{name: "identity", exact: true},
 	{name: "reshape-only", exact: true},
@@ -292,7 +294,8 @@ func oracleTensorBlocks(an *lump.Analysis) oracleBlocks {
 //     Selection and LowerTriangular blocks are one scalar step per element
 //     (the BTF of a triangular matrix with a nonzero diagonal is all
 //     singletons), a BlockDiagonal of B blocks is B blocks of consecutive
-//     elements of the pivot input, a Dense one is one block;
+//     elements of the pivot input, a Kron A ⊗ I of rows of m is m blocks
+//     (one per position in a row), a Dense one is one block;
 //   - a DenseLump: one block.
 func oracleDeclaredBlocks(t *testing.T, an *lump.Analysis) oracleBlocks {
 	t.Helper()
@@ -343,6 +346,16 @@ func oracleDeclaredBlocks(t *testing.T, an *lump.Analysis) oracleBlocks {
 				for _, sg := range an.Segs(nd.In[l.Input]) {
 					for j := range sg.Len {
 						b := (sg.Pos + j) / per // the block of this position of the pivot input
+						groups[b] = append(groups[b], lumptest.Elem{Var: sg.Var, Index: sg.Off + j})
+					}
+				}
+				p = append(p, groups...)
+			case tape.Kron:
+				// A ⊗ I: one block per position within a row.
+				groups := make([][]lumptest.Elem, st.Inner)
+				for _, sg := range an.Segs(nd.In[l.Input]) {
+					for j := range sg.Len {
+						b := (sg.Pos + j) % st.Inner
 						groups[b] = append(groups[b], lumptest.Elem{Var: sg.Var, Index: sg.Off + j})
 					}
 				}
@@ -602,6 +615,10 @@ func TestLumpKindsOfKnownPrograms(t *testing.T) {
 		{name: "swap-pieces", kinds: map[lump.Kind]int{lump.Copy: 2}},
 		{name: "x-sin-swap", kinds: map[lump.Kind]int{lump.Copy: 2, lump.Batch: 1}, batches: []batch{{2, 3}}},
 		{name: "residual-oracle", kinds: map[lump.Kind]int{lump.DenseLump: 1}},
+		// The samples along the inner axis: W X is A ⊗ I3, so the residual
+		// block is 3 independent 4×4 blocks, one per sample.
+		{name: "residual-fm-oracle", kinds: map[lump.Kind]int{lump.Batch: 1}, batches: []batch{{4, 3}}},
+		{name: "coupling-fm-oracle", kinds: map[lump.Kind]int{lump.Copy: 2, lump.Expansion: 3, lump.Step: 2}},
 		{name: "identity", kinds: map[lump.Kind]int{lump.Copy: 1}},
 	}
 	for _, c := range cases {
@@ -822,7 +839,7 @@ func (rp *oracleRandomProgram) f(x *tape.Var) *tape.Var {
 	for range steps {
 		i := rng.IntN(len(pieces))
 		p := pieces[i]
-		switch rng.IntN(11) {
+		switch rng.IntN(12) {
 		case 0: // split
 			if p.Len() < 2 {
 				continue
@@ -919,6 +936,26 @@ func (rp *oracleRandomProgram) f(x *tape.Var) *tape.Var {
 			m := ops.MatMul(ops.Reshape(p, r, c), oracleMatrix(x, rng.Uint64(), c, c, 2))
 			pieces[i] = ops.Reshape(ops.Tanh(tame(m)), p.Len())
 			logf("X·W on piece %d viewed as %d×%d", i, r, c)
+		case 11: // W·X on a feature-major view: a Kron block
+			r := 0
+			for d := 2; d*2 <= p.Len(); d++ {
+				if p.Len()%d == 0 {
+					r = d
+				}
+			}
+			if r == 0 {
+				continue
+			}
+			c := p.Len() / r
+			v := ops.Reshape(p, r, c)
+			w := oracleMatrix(x, rng.Uint64(), r, r, 2)
+			if rng.IntN(2) == 0 {
+				pieces[i] = ops.Reshape(ops.MatMul(w, v), p.Len())
+				logf("W·X on piece %d viewed as %d×%d", i, r, c)
+			} else {
+				pieces[i] = ops.Reshape(ops.Add(v, ops.Scale(ops.Tanh(tame(ops.MatMul(w, v))), 0.3)), p.Len())
+				logf("X + tanh(W·X) on piece %d viewed as %d×%d", i, r, c)
+			}
 		}
 	}
 	if len(pieces) == 1 {

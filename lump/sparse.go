@@ -5,7 +5,6 @@ import (
 	"slices"
 
 	"github.com/invad/invad/sparse"
-	"github.com/invad/invad/tape"
 )
 
 // SparseBlock describes a Sparse lump's block A, of order Width: its
@@ -50,8 +49,8 @@ const sparseMaxFill = 32
 // elements of one atom: rows [r0, r0+n) read element e0 + (r − r0).
 type run struct{ r0, n, atom, e0 int }
 
-// runs lists, for equation eq, the atoms its varying diagonal inputs read,
-// row range by row range (a Pin reads its atom row for row).
+// runs lists, for equation eq, the atoms its varying diagonal inputs (and
+// each row of a Kron input) read, row range by row range (a Pin reads its atom row for row).
 func (a *Analysis) runs(eq *Eq) [][]run {
 	if eq.Node == nil {
 		k := eq.Touch[0].Atom
@@ -60,21 +59,27 @@ func (a *Analysis) runs(eq *Eq) [][]run {
 	vary, ss := a.structures(eq.Node)
 	var out [][]run
 	for i, in := range eq.Node.In {
-		if !vary[i] || ss[i].Kind != tape.Diagonal {
+		if !vary[i] {
 			continue
 		}
-		var rs []run
-		for _, sg := range restrict(a.segs[in.ID()], eq.Off, eq.Len, 0) {
-			if sg.Var < 0 {
-				continue
-			}
-			for _, k := range a.atomsOver(sg.Var, sg.Off, sg.Len) {
-				at := a.Atoms[k]
-				lo, hi := max(at.Off, sg.Off), min(at.Off+at.Len, sg.Off+sg.Len)
-				rs = append(rs, run{r0: sg.Pos + lo - sg.Off, n: hi - lo, atom: k, e0: lo - at.Off})
-			}
+		los, ok := diagOffsets(ss[i], eq.Off, eq.Len)
+		if !ok {
+			continue
 		}
-		out = append(out, rs)
+		for _, lo := range los {
+			var rs []run
+			for _, sg := range restrict(a.segs[in.ID()], lo, eq.Len, 0) {
+				if sg.Var < 0 {
+					continue
+				}
+				for _, k := range a.atomsOver(sg.Var, sg.Off, sg.Len) {
+					at := a.Atoms[k]
+					lo, hi := max(at.Off, sg.Off), min(at.Off+at.Len, sg.Off+sg.Len)
+					rs = append(rs, run{r0: sg.Pos + lo - sg.Off, n: hi - lo, atom: k, e0: lo - at.Off})
+				}
+			}
+			out = append(out, rs)
+		}
 	}
 	return out
 }

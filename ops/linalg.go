@@ -115,7 +115,8 @@ func (matMul) VJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor,
 
 // Structure: with respect to a, out's row i reads a's row i alone, so the
 // block is block-diagonal over the m rows, every block bᵀ (shared). With
-// respect to b it is a ⊗ I_c, which is dense in row-major order.
+// respect to b it is a ⊗ I_c (Kron): each of the c columns of out reads
+// the same column of b alone, dense for one column.
 func (matMul) Structure(i int, in [][]int, varying []bool) tape.Structure {
 	m, _, c := mmDims(in[0], in[1])
 	s := tape.Structure{Rows: m * c, Cols: tensor.SizeOf(in[i]), Constant: !varying[1-i]}
@@ -124,6 +125,8 @@ func (matMul) Structure(i int, in [][]int, varying []bool) tape.Structure {
 		s.Kind, s.Constant = tape.Zero, false
 	case i == 0 && m > 1:
 		s.Kind, s.Blocks, s.Shared = tape.BlockDiagonal, m, true
+	case i == 1 && c > 1:
+		s.Kind, s.Inner = tape.Kron, c
 	default:
 		s.Kind = tape.Dense
 	}

@@ -117,9 +117,16 @@ const (
 	Selection
 	// Dense: no known pattern.
 	Dense
+	// Kron: the block is A ⊗ I_Inner. Out and in are read as rows of Inner
+	// elements (Rows/Inner and Cols/Inner of them), and element j of out's
+	// row r depends on element j of in's rows alone: a matrix product W·X
+	// with Inner columns, taken against X. With the samples of a batch
+	// along the inner axis (a feature-major [d, B] value), the block couples
+	// features within each sample and never two samples.
+	Kron
 )
 
-var kindNames = [...]string{"zero", "identity", "diagonal", "lower-triangular", "block-diagonal", "selection", "dense"}
+var kindNames = [...]string{"zero", "identity", "diagonal", "lower-triangular", "block-diagonal", "selection", "dense", "kron"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -135,6 +142,9 @@ type Structure struct {
 	Rows, Cols int
 	// Blocks is the number of diagonal blocks of a BlockDiagonal block.
 	Blocks int
+	// Inner is the length of the rows of a Kron block (the order of its
+	// identity factor).
+	Inner int
 	// InOff, OutOff and Len place a Selection.
 	InOff, OutOff, Len int
 	// Constant says the block's entries do not depend on the point: the op
@@ -153,6 +163,10 @@ func (s Structure) String() string {
 		str += fmt.Sprintf(" (%d blocks)", s.Blocks)
 	case Selection:
 		str += fmt.Sprintf(" (out[%d:%d] = in[%d:%d])", s.OutOff, s.OutOff+s.Len, s.InOff, s.InOff+s.Len)
+	case Kron:
+		if s.Inner > 0 {
+			str += fmt.Sprintf(" (%dx%d ⊗ I%d)", s.Rows/s.Inner, s.Cols/s.Inner, s.Inner)
+		}
 	}
 	if s.Constant {
 		str += " constant"

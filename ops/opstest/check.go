@@ -512,6 +512,13 @@ func (k *checker) checkPattern(i int, s tape.Structure, J []float64) {
 			return j >= 0 && j < s.Len && c == s.InOff+j
 		}
 		zeroAt = func(r, c int) bool { return !oneAt(r, c) }
+	case tape.Kron:
+		m := s.Inner
+		if m < 1 || rows%m != 0 || cols%m != 0 {
+			bad("rows of %d do not divide the block", m)
+			return
+		}
+		zeroAt = func(r, c int) bool { return r%m != c%m }
 	case tape.Dense:
 	default:
 		bad("unknown kind")

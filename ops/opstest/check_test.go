@@ -286,14 +286,18 @@ func TestCheckCatchesWrongOps(t *testing.T) {
 				Ref: func(in [][]float64) []float64 { return slices.Clone(in[0][3:9]) }}, "structure"},
 		{"structure-shared", "MatMul's blocks w.r.t. a are bᵀ, declared Shared, but not block-diagonal here",
 			opstest.Case{Name: "matmul", Op: declares{ops.MatMulOp, func(s tape.Structure) tape.Structure {
-				if s.Kind == tape.Dense {
+				if s.Kind == tape.Kron {
 					s.Kind, s.Blocks, s.Shared = tape.BlockDiagonal, 2, true
 				}
 				return s
-			}}, Inputs: []opstest.Input{{Shape: []int{2, 2}}, {Shape: []int{2, 2}}}, Out: []int{2, 2}, Ref: func(in [][]float64) []float64 {
-				a, b := in[0], in[1]
-				return []float64{a[0]*b[0] + a[1]*b[2], a[0]*b[1] + a[1]*b[3], a[2]*b[0] + a[3]*b[2], a[2]*b[1] + a[3]*b[3]}
-			}}, "structure"},
+			}}, Inputs: []opstest.Input{{Shape: []int{2, 2}}, {Shape: []int{2, 2}}}, Out: []int{2, 2}, Ref: mm22}, "structure"},
+		{"structure-kron", "MatMul's block w.r.t. a reads whole rows of a: declared a ⊗ I2 it is not",
+			opstest.Case{Name: "matmul", Op: declares{ops.MatMulOp, func(s tape.Structure) tape.Structure {
+				if s.Kind == tape.BlockDiagonal {
+					s.Kind, s.Blocks, s.Shared, s.Inner = tape.Kron, 0, false, 2
+				}
+				return s
+			}}, Inputs: []opstest.Input{{Shape: []int{2, 2}}, {Shape: []int{2, 2}}}, Out: []int{2, 2}, Ref: mm22}, "structure"},
 		{"factor-multiplies", "a factor solving A·v instead of A⁻¹v",
 			expCase(inverse{ops.ExpOp, func(p int, in []*tensor.Tensor, out *tensor.Tensor) (tape.Factor, error) {
 				f, err := ops.ExpOp.Inverse(p, in, out)
@@ -363,6 +367,12 @@ func TestCheckCatchesWrongOps(t *testing.T) {
 			}
 		})
 	}
+}
+
+// mm22 is the product of two 2×2 matrices, written out.
+func mm22(in [][]float64) []float64 {
+	a, b := in[0], in[1]
+	return []float64{a[0]*b[0] + a[1]*b[2], a[0]*b[1] + a[1]*b[3], a[2]*b[0] + a[3]*b[2], a[2]*b[1] + a[3]*b[3]}
 }
 
 // hasCheck reports whether some error is a *opstest.Failure of that check.
