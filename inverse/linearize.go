@@ -7,6 +7,7 @@ import (
 	"sync"
 	"unsafe"
 
+	"github.com/invad/invad/batch"
 	"github.com/invad/invad/lump"
 	"github.com/invad/invad/sweep"
 	"github.com/invad/invad/tape"
@@ -30,6 +31,9 @@ type Linearization struct {
 	maxWidth int
 	maxBytes int64
 	refine   int            // iterative refinement steps of IJVP and VIJP
+	// asRecorded: AsRecorded's; else a program with samples along axis 0
+	// of x is analyzed batch-minor (package batch).
+	asRecorded bool
 	reuse    *Linearization // Reuse's: whose plan to take if the program is the same
 	invMu    sync.Mutex     // held while the lumps are analyzed and factorized
 	invDone  bool           // inv or invErr final
@@ -85,6 +89,16 @@ func Reuse(prev *Linearization) Option {
 	return func(l *Linearization) { l.reuse = prev }
 }
 
+// AsRecorded makes the Linearization analyze the program as f recorded
+// it. By default a program whose samples are stored as rows (x of shape
+// [B, d...]) and go through a row-batched product X·W is recorded again
+// with every value's sample axis moved last (package batch), where the
+// lump finder sees B per-sample blocks instead of one dense lump of width
+// B·d; J and every product are the same.
+func AsRecorded() Option {
+	return func(l *Linearization) { l.asRecorded = true }
+}
+
 // MaxLumpBytes is the memory budget of one lump's factorization (default
 // lump.DefaultMaxBytes, 1 GiB), estimated from shapes before anything is
 // allocated, for every kind of lump: a batch's blocks, a dense block, a
@@ -128,6 +142,14 @@ func Linearize(f func(x *tape.Var) *tape.Var, x *tensor.Tensor, opts ...Option) 
 	l := &Linearization{prog: prog, x: x, n: x.Len()}
 	for _, o := range opts {
 		o(l)
+	}
+	if !l.asRecorded && batch.Gains(prog) {
+		// Samples stored as rows through X·W: record the program again
+		// with the samples innermost, where the lumps are per sample.
+		if q, err := batch.Minor(prog); err == nil {
+			prog, l.prog = q, q
+			in = q.Input
+		}
 	}
 	l.varying = make([]bool, prog.NumVars)
 	l.vars = make([]*tape.Var, prog.NumVars)
@@ -184,7 +206,10 @@ func (l *Linearization) Output() *tensor.Tensor { return l.prog.Output.Value() }
 // Input returns x.
 func (l *Linearization) Input() *tensor.Tensor { return l.x }
 
-// Program returns the recorded program (pruned, with liveness).
+// Program returns the recorded program (pruned, with liveness), or the
+// batch-minor program the Linearization analyzes in its place (see
+// AsRecorded): the same function of x, whose tape positions the lump
+// report and errors name.
 func (l *Linearization) Program() *tape.Program { return l.prog }
 
 // Len returns n, the number of elements of x and of f(x).

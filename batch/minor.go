@@ -1,0 +1,225 @@
+package batch
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/invad/invad/lump"
+	"github.com/invad/invad/ops"
+	"github.com/invad/invad/tape"
+	"github.com/invad/invad/tensor"
+)
+
+// ErrMixes is matched (errors.Is) by every *MixError.
+var ErrMixes = errors.New("an op mixes the samples of the batch")
+
+// MixError names the op that makes a program's Jacobian couple two samples
+// along axis 0 of x (or keeps Minor from following the samples).
+type MixError struct {
+	Op  string // the op's name, "" when the input or output is at fault
+	Pos int    // its tape position, -1 for none
+	Why string
+}
+
+func (e *MixError) Error() string {
+	if e.Pos >= 0 {
+		return fmt.Sprintf("batch: %s at tape position %d mixes the samples along axis 0: %s", e.Op, e.Pos, e.Why)
+	}
+	return "batch: " + e.Why
+}
+
+// Is makes errors.Is(err, ErrMixes) true.
+func (e *MixError) Is(target error) bool { return target == ErrMixes }
+
+// Minor returns p recorded again, on a new tape at p's input value, with
+// the samples along axis 0 of every value moved last (see the package
+// comment), or a *MixError naming the first op that mixes samples. The
+// program returned maps x to y as p does (same shapes, same layout).
+func Minor(p *tape.Program) (*tape.Program, error) {
+	x := p.Input
+	xs := x.Shape()
+	if len(xs) < 2 {
+		return nil, &MixError{Pos: -1, Why: fmt.Sprintf("x of shape %v has no batch axis besides its elements", xs)}
+	}
+	b := xs[0]
+	if ys := p.Output.Shape(); len(ys) < 1 || ys[0] != b || p.Output.IsConst() {
+		return nil, &MixError{Pos: -1, Why: fmt.Sprintf("y of shape %v does not keep the %d samples of x along axis 0", ys, b)}
+	}
+	tp := tape.NewTape()
+	in := tp.Input(x.Value())
+	m := &minor{b: b, moved: map[int]*tape.Var{x.ID(): toMinor(in)}}
+	for _, nd := range p.Nodes {
+		out, err := m.node(nd)
+		if err != nil {
+			return nil, err
+		}
+		m.moved[nd.Out.ID()] = out
+	}
+	y, ok := m.moved[p.Output.ID()]
+	if !ok {
+		return nil, &MixError{Pos: -1, Why: "y is not computed from x"}
+	}
+	return tp.Finish(in, fromMinor(y, p.Output.Shape())), nil
+}
+
+// Gains reports whether moving the samples of p pays: some op is a
+// row-batched product X·W (block diagonal over the samples in row-major
+// order, a Kron block batch-minor) and the lumps of p as recorded include
+// a dense one (or one too large to accept), which batch-minor may split
+// into per-sample blocks. Elsewhere the lumps are as fine either way, and
+// the moves would only cost two transposes a product.
+func Gains(p *tape.Program) bool {
+	rowBatched := false
+	for _, nd := range p.Nodes {
+		if nd.Op == ops.MatMulOp && !nd.In[0].IsConst() && nd.In[1].IsConst() && len(nd.In[0].Shape()) == 2 && nd.In[0].Shape()[0] > 1 {
+			rowBatched = true
+			break
+		}
+	}
+	if !rowBatched || len(p.Input.Shape()) < 2 {
+		return false
+	}
+	an, err := lump.Analyze(p, 0)
+	if err != nil {
+		return errors.Is(err, lump.ErrLumpTooLarge)
+	}
+	for _, l := range an.Lumps {
+		if l.Kind == lump.DenseLump {
+			return true
+		}
+	}
+	return false
+}
+
+type minor struct {
+	b     int
+	moved map[int]*tape.Var // value id in p → its batch-minor value
+}
+
+// arg returns the batch-minor counterpart of varying input v of nd, which
+// must hold the samples along axis 0 at rank rank (rank < 0: any).
+func (m *minor) arg(nd *tape.Node, v *tape.Var, rank int) (*tape.Var, error) {
+	s := v.Shape()
+	mv, ok := m.moved[v.ID()]
+	if !ok || len(s) == 0 || s[0] != m.b || (rank >= 0 && len(s) != rank) {
+		return nil, &MixError{Op: nd.Op.Name(), Pos: nd.Pos, Why: fmt.Sprintf("an operand of shape %v does not hold the %d samples along axis 0 of the result", s, m.b)}
+	}
+	return mv, nil
+}
+
+// node records nd's batch-minor counterpart.
+func (m *minor) node(nd *tape.Node) (*tape.Var, error) {
+	mix := func(why string) error { return &MixError{Op: nd.Op.Name(), Pos: nd.Pos, Why: why} }
+	outRank := len(nd.Out.Shape())
+	switch op := nd.Op.(type) {
+	case *ops.Elementwise:
+		a, err := m.arg(nd, nd.In[0], -1)
+		if err != nil {
+			return nil, err
+		}
+		return tape.Apply(op, a), nil
+	case *ops.Binary:
+		args := make([]*tape.Var, 2)
+		var tp *tape.Tape
+		for i, v := range nd.In {
+			if v.IsConst() {
+				continue
+			}
+			a, err := m.arg(nd, v, outRank)
+			if err != nil {
+				return nil, err
+			}
+			args[i], tp = a, a.Tape()
+		}
+		for i, v := range nd.In {
+			if v.IsConst() {
+				c, err := constMinor(v.Value(), outRank, m.b)
+				if err != nil {
+					return nil, mix(err.Error())
+				}
+				args[i] = tp.Const(c)
+			}
+		}
+		return tape.Apply(op, args...), nil
+	case *ops.ReshapeOp:
+		if len(op.To) == 0 || op.To[0] != m.b {
+			return nil, mix(fmt.Sprintf("a reshape to %v does not keep the %d samples along axis 0", op.To, m.b))
+		}
+		a, err := m.arg(nd, nd.In[0], -1)
+		if err != nil {
+			return nil, err
+		}
+		return ops.Reshape(a, append(append([]int(nil), op.To[1:]...), m.b)...), nil
+	}
+	if nd.Op == ops.MatMulOp {
+		if nd.In[0].IsConst() || !nd.In[1].IsConst() {
+			return nil, mix("a matrix product is batched only as X·W with X varying and W constant")
+		}
+		a, err := m.arg(nd, nd.In[0], 2)
+		if err != nil {
+			return nil, err
+		}
+		w := nd.In[1].Value()
+		if w.Rank() == 1 { // X·w: [B] = (wᵀ X')ᵀ
+			row := a.Tape().Const(tensor.New([]int{1, w.Len()}, w.Data()))
+			return ops.Reshape(ops.MatMul(row, a), m.b), nil
+		}
+		return ops.MatMul(a.Tape().Const(transpose(w)), a), nil
+	}
+	return nil, mix("no batch-minor form of this op")
+}
+
+// constMinor returns constant c, an operand of a binary op whose result has
+// rank rank and the samples along axis 0, in batch-minor order: padded to
+// rank rank with leading ones, its axis 0 moved last (a copy only if that
+// axis holds the samples; a rank-0 c stays as it is).
+func constMinor(c *tensor.Tensor, rank, b int) (*tensor.Tensor, error) {
+	s := c.Shape()
+	if len(s) == 0 {
+		return c, nil
+	}
+	full := make([]int, rank)
+	for i := range full {
+		full[i] = 1
+	}
+	copy(full[rank-len(s):], s)
+	to := append(append([]int(nil), full[1:]...), full[0])
+	switch full[0] {
+	case 1:
+		return tensor.New(to, c.Data()), nil
+	case b:
+		t := transpose(tensor.New([]int{b, c.Len() / b}, c.Data()))
+		return tensor.New(to, t.Data()), nil
+	}
+	return nil, fmt.Errorf("a constant operand of shape %v has %d rows, neither 1 nor the %d samples", s, full[0], b)
+}
+
+// transpose returns the transpose of the 2-D t.
+func transpose(t *tensor.Tensor) *tensor.Tensor {
+	s := t.Shape()
+	r, c := s[0], s[1]
+	out := tensor.Zeros(c, r)
+	src, dst := t.Data(), out.Data()
+	for i := 0; i < r; i++ {
+		for j := 0; j < c; j++ {
+			dst[j*r+i] = src[i*c+j]
+		}
+	}
+	return out
+}
+
+// toMinor moves the samples along axis 0 of v last: [B, s...] → [s..., B].
+func toMinor(v *tape.Var) *tape.Var {
+	s := v.Shape()
+	b, rest := s[0], v.Len()/s[0]
+	t := tape.Apply(transposeOp{}, ops.Reshape(v, b, rest))
+	return ops.Reshape(t, append(append([]int(nil), s[1:]...), b)...)
+}
+
+// fromMinor moves the samples of a batch-minor v back to axis 0, shaped as
+// shape ([B, s...]).
+func fromMinor(v *tape.Var, shape []int) *tape.Var {
+	b := shape[0]
+	t := tape.Apply(transposeOp{}, ops.Reshape(v, v.Len()/b, b))
+	return ops.Reshape(t, shape...)
+}

@@ -1,0 +1,213 @@
+package batch_test
+
+import (
+	"errors"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/invad/invad/batch"
+	"github.com/invad/invad/inverse"
+	"github.com/invad/invad/ops"
+	"github.com/invad/invad/tape"
+	"github.com/invad/invad/tensor"
+)
+
+// seeded returns a tensor of the shape with entries in [lo, hi).
+func seeded(rng *rand.Rand, lo, hi float64, shape ...int) *tensor.Tensor {
+	t := tensor.Zeros(shape...)
+	for i := range t.Data() {
+		t.Data()[i] = lo + (hi-lo)*rng.Float64()
+	}
+	return t
+}
+
+// residual is X + tanh(X W1 + b) W2 on X of shape [B, d], hidden width h,
+// with b a constant of shape [B, h] (one bias row per sample) and a
+// rank-0 scale: the row-major residual block of a batched network.
+func residual(b, d, h int, seed uint64) func(x *tape.Var) *tape.Var {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	// Weights of norm well below 1 keep J = I + ... far from singular.
+	w1 := seeded(rng, -0.5, 0.5, d, h)
+	w2 := seeded(rng, -0.5, 0.5, h, d)
+	bias := seeded(rng, -1, 1, b, h)
+	return func(x *tape.Var) *tape.Var {
+		z := ops.Add(ops.MatMul(x, ops.Const(x, w1)), ops.Const(x, bias))
+		g := ops.MatMul(ops.Tanh(z), ops.Const(x, w2))
+		return ops.Add(x, ops.Mul(g, ops.Const(x, tensor.Scalar(0.8))))
+	}
+}
+
+func record(f func(*tape.Var) *tape.Var, x *tensor.Tensor) *tape.Program {
+	tp := tape.NewTape()
+	in := tp.Input(x)
+	return tp.Finish(in, f(in))
+}
+
+// TestMinorComputesTheSameFunction: the batch-minor program's output and
+// Jacobian (by JVPs through it) are the recorded program's, within
+// rounding (the products sum in another order).
+func TestMinorComputesTheSameFunction(t *testing.T) {
+	const b, d, h = 5, 3, 4
+	rng := rand.New(rand.NewPCG(2, 2))
+	x := seeded(rng, -1, 1, b, d)
+	f := residual(b, d, h, 1)
+	p := record(f, x)
+	if !batch.Gains(p) {
+		t.Fatal("Gains: false for a program with X·W")
+	}
+	q, err := batch.Minor(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := q.Output.Shape(), p.Output.Shape(); !slices.Equal(got, want) {
+		t.Fatalf("output shape %v, want %v", got, want)
+	}
+	if e := maxDiff(q.Output.Value().Data(), p.Output.Value().Data()); e > 1e-14 {
+		t.Errorf("outputs differ by %g", e)
+	}
+	// The Jacobians, each by n JVPs through its own program.
+	as, err := inverse.Linearize(f, x, inverse.AsRecorded())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mv, err := inverse.Linearize(f, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mv.Program().Nodes[0].Op.Name() != "reshape" && mv.Program().Nodes[0].Op.Name() != "transpose" {
+		t.Fatalf("default Linearize did not move the samples: first op %s", mv.Program().Nodes[0].Op.Name())
+	}
+	ja, _ := as.Jacobian()
+	jm, _ := mv.Jacobian()
+	if e := maxDiff(ja.Data(), jm.Data()); e > 1e-14 {
+		t.Errorf("Jacobians differ by %g", e)
+	}
+}
+
+// TestBatchMinorLumps: the row-major residual block is one batch lump of B
+// blocks d×d (plus the two transposes), not a dense lump of width B·d, and
+// its inverse products and log|det| are those of gonum's LU of the dense
+// J of the program as recorded.
+func TestBatchMinorLumps(t *testing.T) {
+	const b, d, h = 6, 3, 5
+	rng := rand.New(rand.NewPCG(3, 3))
+	x := seeded(rng, -1, 1, b, d)
+	f := residual(b, d, h, 2)
+	as, err := inverse.Linearize(f, x, inverse.AsRecorded())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls, err := as.Lumps()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ls) != 1 || ls[0].Kind != "dense" || ls[0].Width != b*d {
+		t.Errorf("as recorded: lumps %+v, want one dense lump of width %d", ls, b*d)
+	}
+	lin, err := inverse.Linearize(f, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls, err = lin.Lumps()
+	if err != nil {
+		t.Fatal(err)
+	}
+	batches := 0
+	for _, l := range ls {
+		switch l.Kind {
+		case "batch":
+			batches++
+			if want := "6 blocks 3×3"; !strings.HasPrefix(l.Structure, want) {
+				t.Errorf("batch lump %q, want %q", l.Structure, want)
+			}
+		case "dense":
+			t.Errorf("a dense lump of width %d: %+v", l.Width, l)
+		}
+	}
+	if batches != 1 {
+		t.Errorf("%d batch lumps, want 1: %+v", batches, ls)
+	}
+	// The reference: J of the recorded program (JVPs through it), LU.
+	j, err := as.Jacobian()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := b * d
+	var lu mat.LU
+	lu.Factorize(mat.NewDense(n, n, j.Data()))
+	v := seeded(rng, -1, 1, b, d)
+	var want mat.VecDense
+	if err := lu.SolveVecTo(&want, false, mat.NewVecDense(n, v.Data())); err != nil {
+		t.Fatal(err)
+	}
+	got, err := lin.IJVP(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := maxDiff(got.Data(), want.RawVector().Data); e > 1e-12 {
+		t.Errorf("IJVP differs from gonum's LU solve by %g", e)
+	}
+	if err := lu.SolveVecTo(&want, true, mat.NewVecDense(n, v.Data())); err != nil {
+		t.Fatal(err)
+	}
+	got, err = lin.VIJP(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := maxDiff(got.Data(), want.RawVector().Data); e > 1e-12 {
+		t.Errorf("VIJP differs from gonum's LU solve by %g", e)
+	}
+	ld, err := lin.LogAbsDet()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wantLD, _ := lu.LogDet(); math.Abs(ld-wantLD) > 1e-12*math.Max(1, math.Abs(wantLD)) {
+		t.Errorf("LogAbsDet %g, gonum %g", ld, wantLD)
+	}
+}
+
+// TestMinorMixErrors: ops that mix samples are named.
+func TestMinorMixErrors(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	w := seeded(rng, -1, 1, 4, 4)
+	cases := []struct {
+		name, op string
+		f        func(x *tape.Var) *tape.Var
+	}{
+		{"W·X mixes rows", "matmul", func(x *tape.Var) *tape.Var { return ops.MatMul(ops.Const(x, w), x) }},
+		{"a sum over every element", "sum", func(x *tape.Var) *tape.Var { return ops.Add(x, ops.Sum(x)) }},
+		{"cumsum down the samples", "cumsum", func(x *tape.Var) *tape.Var { return ops.Cumsum(x) }},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := batch.Minor(record(c.f, seeded(rng, -1, 1, 4, 2)))
+			var me *batch.MixError
+			if !errors.As(err, &me) || !errors.Is(err, batch.ErrMixes) {
+				t.Fatalf("Minor: %v, want a *MixError", err)
+			}
+			if me.Op != c.op || me.Pos < 0 {
+				t.Errorf("MixError names %s@%d, want %s", me.Op, me.Pos, c.op)
+			}
+		})
+	}
+	_, err := batch.Minor(record(ops.Tanh, seeded(rng, -1, 1, 6)))
+	if !errors.Is(err, batch.ErrMixes) {
+		t.Errorf("a 1-D x: %v, want ErrMixes", err)
+	}
+}
+
+func maxDiff(a, b []float64) float64 {
+	if len(a) != len(b) {
+		return math.Inf(1)
+	}
+	m := 0.0
+	for i := range a {
+		m = math.Max(m, math.Abs(a[i]-b[i]))
+	}
+	return m
+}
