@@ -30,16 +30,16 @@ type Linearization struct {
 	consts   [][]float64 // the data of the constants the ops read (dst must not overlap them)
 	maxWidth int
 	maxBytes int64
-	refine   int            // iterative refinement steps of IJVP and VIJP
+	refine   int // iterative refinement steps of IJVP and VIJP
 	// asRecorded: AsRecorded's; else a program with samples along axis 0
 	// of x is analyzed batch-minor (package batch).
 	asRecorded bool
-	reuse    *Linearization // Reuse's: whose plan to take if the program is the same
-	invMu    sync.Mutex     // held while the lumps are analyzed and factorized
-	invDone  bool           // inv or invErr final
-	inv      *cpuExec
-	invErr   error
-	invIdle  idle[*sweep.Workspace[*tensor.Tensor]]
+	reuse      *Linearization // Reuse's: whose plan to take if the program is the same
+	invMu      sync.Mutex     // held while the lumps are analyzed and factorized
+	invDone    bool           // inv or invErr final
+	inv        *cpuExec
+	invErr     error
+	invIdle    idle[*sweep.Workspace[*tensor.Tensor]]
 }
 
 // Option configures Linearize.
