@@ -86,6 +86,24 @@ func (f permFactor) LogAbsDet() float64 { return 0 }
 
 func (f permFactor) Solve(dst, v []float64) { f.apply(dst, v, f.c, f.r) }
 
+// LogAbsDetParts: Minor's moves transpose x viewed as [samples, rest] and
+// y' viewed as [rest, samples], keeping each sample's elements in its
+// sample; every part is 0 where each row, or each column, of the input is
+// in one group.
+func (f permFactor) LogAbsDetParts(dst []float64, group func(int) int) bool {
+	uniform := func(n, m, stride, step int) bool { // n lines of m elements
+		for i := 0; i < n; i++ {
+			for j := 1; j < m; j++ {
+				if group(i*stride+j*step) != group(i*stride) {
+					return false
+				}
+			}
+		}
+		return true
+	}
+	return uniform(f.r, f.c, f.c, 1) || uniform(f.c, f.r, 1, f.c)
+}
+
 func (f permFactor) SolveT(dst, v []float64) { f.apply(dst, v, f.r, f.c) }
 
 // apply writes the transpose of the r×c matrix v into dst, through a copy

@@ -155,3 +155,19 @@ func (h hostFactor) LogAbsDet() float64                 { return h.f.LogAbsDet()
 func (h hostFactor) Describe() (string, float64)        { return h.how, h.growth }
 func (h hostFactor) Bytes() int64                       { return h.bytes }
 func (h hostFactor) Free()                              {}
+
+// LogAbsDetParts: a batched LU's blocks, or the op rule's own split.
+func (h hostFactor) LogAbsDetParts(dst []float64, group func(int) int) bool {
+	switch f := h.f.(type) {
+	case *cpu.BatchLU:
+		ld := make([]float64, f.M())
+		f.LogAbsDets(ld)
+		for b, v := range ld {
+			dst[group(b)] += v
+		}
+		return true
+	case tape.LogDetParter:
+		return f.LogAbsDetParts(dst, group)
+	}
+	return false
+}

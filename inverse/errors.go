@@ -1,6 +1,12 @@
 package inverse
 
-import "github.com/invad/invad/tape"
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/invad/invad/tape"
+)
 
 // The errors of Linearize and the products. They are package tape's, so
 // that every backend (this one, package cuda) returns the same types.
@@ -19,3 +25,22 @@ var ErrNonFinite = tape.ErrNonFinite
 
 // NonFiniteError reports a NaN or ±Inf.
 type NonFiniteError = tape.NonFiniteError
+
+// ErrCouplesSamples is matched (errors.Is) by every *CouplingError.
+var ErrCouplesSamples = errors.New("J couples two samples")
+
+// CouplingError reports that J is not block diagonal along the axis of x
+// that LogAbsDetAlong was asked for: a lump couples elements of two
+// samples (or reads a value that holds no sample along that axis).
+type CouplingError struct {
+	Axis int      // the axis of x
+	Lump int      // the lump's index in the lump report
+	Ops  []string // its ops, "name@position"
+}
+
+func (e *CouplingError) Error() string {
+	return fmt.Sprintf("inverse: J couples samples along axis %d of x: lump %d (%s) mixes them", e.Axis, e.Lump, strings.Join(e.Ops, " "))
+}
+
+// Is makes errors.Is(err, ErrCouplesSamples) true.
+func (e *CouplingError) Is(target error) bool { return target == ErrCouplesSamples }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/invad/invad/batch"
 	"github.com/invad/invad/lump"
+	"github.com/invad/invad/ops"
 	"github.com/invad/invad/sweep"
 	"github.com/invad/invad/tape"
 	"github.com/invad/invad/tensor"
@@ -34,6 +35,7 @@ type Linearization struct {
 	// asRecorded: AsRecorded's; else a program with samples along axis 0
 	// of x is analyzed batch-minor (package batch).
 	asRecorded bool
+	minor      bool           // prog is batch.Minor's: samples innermost between x and y
 	reuse      *Linearization // Reuse's: whose plan to take if the program is the same
 	invMu      sync.Mutex     // held while the lumps are analyzed and factorized
 	invDone    bool           // inv or invErr final
@@ -147,7 +149,7 @@ func Linearize(f func(x *tape.Var) *tape.Var, x *tensor.Tensor, opts ...Option) 
 		// Samples stored as rows through X·W: record the program again
 		// with the samples innermost, where the lumps are per sample.
 		if q, err := batch.Minor(prog); err == nil {
-			prog, l.prog = q, q
+			prog, l.prog, l.minor = q, q, true
 			in = q.Input
 		}
 	}
@@ -820,6 +822,69 @@ func (l *Linearization) VIJPTo(dst, cx *tensor.Tensor) error {
 		return err
 	}
 	return checkResult("VIJP", dst)
+}
+
+// LogAbsDetAlong returns one log|det| per index of axis of x (per sample of
+// a batch along it): J is then block diagonal over those indices, and entry
+// i is log|det| of sample i's block, the sum of the log|det| of sample i's
+// blocks of every lump, read from the lumps' factorizations. Their sum is
+// LogAbsDet. The axis must be x's first (samples stored as rows) or last
+// (samples innermost, as in a feature-major [d, B] program); a value the
+// lumps read must hold the samples along the same axis.
+//
+// It panics if axis is not an axis of x. It returns *CouplingError
+// (ErrCouplesSamples) naming the first lump that couples two samples, and
+// the errors of LogAbsDet.
+func (l *Linearization) LogAbsDetAlong(axis int) (*tensor.Tensor, error) {
+	xs := l.x.Shape()
+	if axis < 0 || axis >= len(xs) {
+		panic(fmt.Sprintf("inverse: LogAbsDetAlong(%d): x has shape %v", axis, xs))
+	}
+	if axis != 0 && axis != len(xs)-1 {
+		return nil, fmt.Errorf("inverse: LogAbsDetAlong(%d): the samples must lie along the first or last axis of x (shape %v)", axis, xs)
+	}
+	s, err := l.prepare()
+	if err != nil {
+		return nil, err
+	}
+	b := xs[axis]
+	p := l.prog
+	leading := map[int]bool{}
+	trailing := axis == len(xs)-1 && axis > 0
+	if l.minor {
+		// x and y hold the samples as rows, the values between last.
+		y := p.Output
+		for y.Node() != nil {
+			if _, ok := y.Node().Op.(*ops.ReshapeOp); !ok {
+				break
+			}
+			y = y.Node().In[0]
+		}
+		leading[p.Input.ID()], leading[y.ID()] = true, true
+		trailing = true
+	}
+	group := func(v, off int) int {
+		val := l.vars[v]
+		sh := val.Shape()
+		if len(sh) == 0 {
+			return -1
+		}
+		if leading[v] || !trailing {
+			if sh[0] != b {
+				return -1
+			}
+			return off / (val.Len() / b)
+		}
+		if sh[len(sh)-1] != b {
+			return -1
+		}
+		return off % b
+	}
+	out := tensor.Zeros(b)
+	if li := s.LogAbsDetParts(out.Data(), group); li >= 0 {
+		return nil, &CouplingError{Axis: axis, Lump: li, Ops: s.P.An.LumpOps(li)}
+	}
+	return out, nil
 }
 
 // LogAbsDet returns log|det J|, the sum of log|det A| over the lumps. Errors

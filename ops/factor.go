@@ -137,6 +137,14 @@ func (f *diagFactor) Solve(dst, v []float64) {
 }
 func (f *diagFactor) SolveT(dst, v []float64) { f.Solve(dst, v) }
 
+// LogAbsDetParts adds each element's log|d| to its group (inv holds 1/d).
+func (f *diagFactor) LogAbsDetParts(dst []float64, group func(int) int) bool {
+	for i, r := range f.inv {
+		dst[group(i)] -= math.Log(math.Abs(r))
+	}
+	return true
+}
+
 func checkLen(n int, dst, v []float64) {
 	if len(dst) != n || len(v) != n {
 		panic(fmt.Sprintf("ops: solve with a block of order %d given %d and %d elements", n, len(v), len(dst)))
@@ -155,6 +163,9 @@ func (f identityFactor) Solve(dst, v []float64) {
 }
 func (f identityFactor) SolveT(dst, v []float64) { f.Solve(dst, v) }
 
+// LogAbsDetParts: every group's part is 0.
+func (f identityFactor) LogAbsDetParts(dst []float64, group func(int) int) bool { return true }
+
 // kronRightFactor is the block of X ↦ M X for a k×times input X and a k×k
 // matrix M: A = M ⊗ I_times. One LU of M solves for all columns at once.
 type kronRightFactor struct {
@@ -167,6 +178,25 @@ func (f *kronRightFactor) Describe() string {
 	return fmt.Sprintf("LU of the %d×%d left factor, once for %d columns (rcond %.2g)", f.lu.Size(), f.lu.Size(), f.times, f.lu.RCond())
 }
 func (f *kronRightFactor) LogAbsDet() float64 { return float64(f.times) * f.lu.LogAbsDet() }
+
+// LogAbsDetParts: column j of X is one block M; every element of it must
+// be in one group.
+func (f *kronRightFactor) LogAbsDetParts(dst []float64, group func(int) int) bool {
+	k, c := f.lu.Size(), f.times
+	for j := 0; j < c; j++ {
+		for r := 1; r < k; r++ {
+			if group(r*c+j) != group(j) {
+				return false
+			}
+		}
+	}
+	ld := f.lu.LogAbsDet()
+	for j := 0; j < c; j++ {
+		dst[group(j)] += ld
+	}
+	return true
+}
+
 func (f *kronRightFactor) Solve(dst, v []float64) {
 	checkLen(f.Size(), dst, v)
 	f.lu.SolveMany(dst, v, f.times)
@@ -189,6 +219,24 @@ func (f *kronLeftFactor) Describe() string {
 	return fmt.Sprintf("LU of the %d×%d right factor, once for %d rows (rcond %.2g)", f.lu.Size(), f.lu.Size(), f.rows, f.lu.RCond())
 }
 func (f *kronLeftFactor) LogAbsDet() float64 { return float64(f.rows) * f.lu.LogAbsDet() }
+
+// LogAbsDetParts: row i of X is one block Mᵀ; every element of it must be
+// in one group.
+func (f *kronLeftFactor) LogAbsDetParts(dst []float64, group func(int) int) bool {
+	k, m := f.lu.Size(), f.rows
+	for i := 0; i < m; i++ {
+		for t := 1; t < k; t++ {
+			if group(i*k+t) != group(i*k) {
+				return false
+			}
+		}
+	}
+	ld := f.lu.LogAbsDet()
+	for i := 0; i < m; i++ {
+		dst[group(i*k)] += ld
+	}
+	return true
+}
 
 // Solve: each row x of the input solves x M = v, that is Mᵀ xᵀ = vᵀ.
 func (f *kronLeftFactor) Solve(dst, v []float64) { f.solve(dst, v, true) }

@@ -891,3 +891,75 @@ func (w *Workspace[V]) Done() error {
 	}
 	return err
 }
+
+// PartedFactor is a Factor whose log|det| splits over groups of its
+// block's indices, as tape.LogDetParter says: for a Batch lump the indices
+// are its M blocks, for a Step the elements of its pivot input.
+type PartedFactor interface {
+	LogAbsDetParts(dst []float64, group func(i int) int) bool
+}
+
+// LogAbsDetParts adds each lump's log|det| to the groups (the samples of a
+// batch) its elements belong to: group(v, off) is the group of element off
+// of base value v, −1 for none. Every lump must lie in one group per
+// independent block: it returns the index of the first lump that couples
+// two groups (or holds an element of none), −1 if none does; dst is then
+// partly summed. Every lump must be factorized.
+func (x *Exec[V]) LogAbsDetParts(dst []float64, group func(v, off int) int) int {
+	an := x.P.An
+	for li := range an.Lumps {
+		lp := &an.Lumps[li]
+		switch lp.Kind {
+		case lump.Copy, lump.Expansion:
+			continue
+		case lump.Step:
+			var gs []int
+			for _, sg := range an.Segs(lp.Node.In[lp.Input]) {
+				for j := range sg.Len {
+					g := -1
+					if sg.Var >= 0 {
+						g = group(sg.Var, sg.Off+j)
+					}
+					if g < 0 {
+						return li
+					}
+					gs = append(gs, g)
+				}
+			}
+			pf, ok := x.F[li].(PartedFactor)
+			if !ok || !pf.LogAbsDetParts(dst, func(i int) int { return gs[i] }) {
+				return li
+			}
+		case lump.Batch:
+			gs := make([]int, lp.M)
+			for u, k := range lp.Unknowns {
+				at := an.Atoms[k]
+				for b := range lp.M {
+					g := group(at.Var, at.Off+b)
+					if g < 0 || (u > 0 && g != gs[b]) {
+						return li
+					}
+					gs[b] = g
+				}
+			}
+			pf, ok := x.F[li].(PartedFactor)
+			if !ok || !pf.LogAbsDetParts(dst, func(b int) int { return gs[b] }) {
+				return li
+			}
+		default: // one block: all of it in one group
+			g0 := -2
+			for _, k := range lp.Unknowns {
+				at := an.Atoms[k]
+				for j := range at.Len {
+					g := group(at.Var, at.Off+j)
+					if g < 0 || (g0 != -2 && g != g0) {
+						return li
+					}
+					g0 = g
+				}
+			}
+			dst[g0] += x.F[li].LogAbsDet()
+		}
+	}
+	return -1
+}

@@ -96,6 +96,16 @@ type Factor interface {
 	LogAbsDet() float64
 }
 
+// LogDetParter is a Factor whose log|det| splits over groups of the
+// block's indices (the samples of a batch): LogAbsDetParts adds the
+// log|det| of each group's sub-block to dst[group(i)], where group maps an
+// index i of the block (an element of the pivot input) to its group, and
+// reports false, leaving dst as it was, if the block couples indices of two
+// groups.
+type LogDetParter interface {
+	LogAbsDetParts(dst []float64, group func(i int) int) bool
+}
+
 // Kind is the shape of a Jacobian block's nonzero pattern.
 type Kind uint8
 
