@@ -923,12 +923,7 @@ func (rp *oracleRandomProgram) f(x *tape.Var) *tape.Var {
 				}
 				continue
 			}
-			r := 0
-			for d := 2; d*2 <= p.Len(); d++ {
-				if p.Len()%d == 0 {
-					r = d
-				}
-			}
+			r := largestDivisor(p.Len())
 			if r == 0 {
 				continue
 			}
@@ -937,12 +932,7 @@ func (rp *oracleRandomProgram) f(x *tape.Var) *tape.Var {
 			pieces[i] = ops.Reshape(ops.Tanh(tame(m)), p.Len())
 			logf("X·W on piece %d viewed as %d×%d", i, r, c)
 		case 11: // W·X on a feature-major view: a Kron block
-			r := 0
-			for d := 2; d*2 <= p.Len(); d++ {
-				if p.Len()%d == 0 {
-					r = d
-				}
-			}
+			r := largestDivisor(p.Len())
 			if r == 0 {
 				continue
 			}
@@ -962,6 +952,18 @@ func (rp *oracleRandomProgram) f(x *tape.Var) *tape.Var {
 		return pieces[0]
 	}
 	return ops.Concat(pieces...)
+}
+
+// largestDivisor returns the largest d with 2 ≤ d ≤ n/2 dividing n, 0 if
+// none: the rows of a 2-D view of a piece of n elements.
+func largestDivisor(n int) int {
+	r := 0
+	for d := 2; d*2 <= n; d++ {
+		if n%d == 0 {
+			r = d
+		}
+	}
+	return r
 }
 
 // TestRandomProgramsAgainstScalarOracle runs the comparisons of
