@@ -199,12 +199,7 @@ func transpose(t *tensor.Tensor) *tensor.Tensor {
 	s := t.Shape()
 	r, c := s[0], s[1]
 	out := tensor.Zeros(c, r)
-	src, dst := t.Data(), out.Data()
-	for i := 0; i < r; i++ {
-		for j := 0; j < c; j++ {
-			dst[j*r+i] = src[i*c+j]
-		}
-	}
+	transposeTo(out.Data(), t.Data(), r, c)
 	return out
 }
 
