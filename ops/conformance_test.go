@@ -158,7 +158,7 @@ func TestFunctionPanics(t *testing.T) {
 		{"Reshape/size", "10 elements into 12", func() { ops.Reshape(m, 3, 4) }},
 		{"Slice/range", "rows past the end", func() { ops.Slice(m, 4, 6) }},
 		{"MatMul/inner", "inner dimensions differ", func() { ops.MatMul(m, m) }},
-		{"Add/shapes", "no broadcasting of a rank-1 operand", func() { ops.Add(m, tp.Input(tensor.Zeros(2))) }},
+		{"Add/shapes", "last axes 2 and 3 do not broadcast", func() { ops.Add(m, tp.Input(tensor.Zeros(3))) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			msg := panicMessage(tc.call)
@@ -166,6 +166,17 @@ func TestFunctionPanics(t *testing.T) {
 				t.Errorf("%s: panicked with %q, want a message starting with \"ops: \"", tc.reason, msg)
 			}
 		})
+	}
+}
+
+// TestBroadcastMessage pins the message of shapes that do not broadcast:
+// the op's name and both shapes.
+func TestBroadcastMessage(t *testing.T) {
+	tp := tape.NewTape()
+	a, b := tp.Input(tensor.Zeros(2, 3)), tp.Input(tensor.Zeros(4))
+	const want = "ops: mul: shapes [2 3] and [4] do not broadcast"
+	if msg := panicMessage(func() { ops.Mul(a, b) }); msg != want {
+		t.Errorf("Mul([2 3], [4]) panicked with %q, want %q", msg, want)
 	}
 }
 

@@ -15,8 +15,21 @@
 //
 // # Broadcasting
 //
-// Binary elementwise ops take operands of the same shape, or one rank-0
-// operand that is broadcast over the other.
+// Binary elementwise ops (Add, Sub, Mul, Div) broadcast their operands as
+// NumPy does: the shapes are aligned on their last axes, a missing leading
+// axis counts as size 1, and along each axis the two sizes are equal or one
+// of them is 1; the result takes the larger size of each axis. So
+// Add(X [B,h], b [h]) adds b to each of the B rows, Mul(X [B,d], s [B,1])
+// scales row i by s[i], [B,1] + [1,d] gives [B,d], and a rank-0 operand is
+// broadcast over the other. Shapes that do not broadcast panic with
+// "ops: add: shapes [2 3] and [4] do not broadcast".
+//
+// The VJP of a broadcast operand sums the cotangent over the axes it is
+// broadcast along. Its Jacobian block is dense (output size × operand
+// size) and never square: an operand that depends on the program's input
+// and is broadcast couples every output element it feeds, which the lump
+// analysis sees as a dense edge. The block of an operand with the output's
+// shape stays diagonal, whatever the other operand's shape.
 //
 // # Errors
 //
