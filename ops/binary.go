@@ -58,7 +58,7 @@ func (o *Binary) Shape(in [][]int) []int {
 // simple reports whether operands of na and nb elements read as the loops
 // with at do for n outputs: each full (n elements, read at the output's
 // index) or of one element. Any other operand is broadcast along some axes
-// and read through a bcastPlan.
+// and read through a stridePlan.
 func simple(n, na, nb int) bool {
 	return (na == n || na == 1) && (nb == n || nb == 1)
 }
@@ -170,7 +170,7 @@ func (o *Binary) JVP(dst *tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor
 }
 
 // jvpPlan is JVP for operands broadcast along some axes.
-func (o *Binary) jvpPlan(d, a, b, y, ta, tb []float64, p *bcastPlan) {
+func (o *Binary) jvpPlan(d, a, b, y, ta, tb []float64, p *stridePlan) {
 	da, db := o.d[0], o.d[1]
 	sa, sb := p.inner()
 	cpu.For(len(d), func(lo, hi int) {
@@ -286,7 +286,7 @@ func (o *Binary) VJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.Tens
 // vjpPlan adds ∂f/∂(input k)ᵀ c into g for operands broadcast along some
 // axes. A full g is written in parallel; a broadcast one collects its sums
 // in a scratch vector, in output order, then adds them to g.
-func (o *Binary) vjpPlan(k int, g, a, b, y, cs []float64, p *bcastPlan) {
+func (o *Binary) vjpPlan(k int, g, a, b, y, cs []float64, p *stridePlan) {
 	dk := o.d[k]
 	sa, sb := p.inner()
 	if len(g) == len(cs) {

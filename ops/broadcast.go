@@ -1,5 +1,10 @@
 package ops
 
+import (
+	"github.com/invad/invad/cpu"
+	"github.com/invad/invad/tensor"
+)
+
 // NumPy broadcasting of the binary elementwise ops: shapes are aligned on
 // their last axes, a missing leading axis counts as 1, and along each axis
 // the sizes are equal or one of them is 1 (that operand is read again for
@@ -48,20 +53,26 @@ func bcastStrides(s, out []int) []int {
 	return st
 }
 
-// bcastPlan walks the flat index of a broadcast output with the flat
-// indices of its two operands. The output's axes are collapsed where both
-// operands step through them contiguously, so that the inner runs are long.
-type bcastPlan struct {
-	dims []int    // collapsed output axes, outermost first
+// stridePlan walks a row-major index space (a broadcast output, a
+// permuted value) with the flat indices of two operands, each stepping by
+// its own stride along each axis. Axes are collapsed where both operands
+// step through them contiguously, so that the inner runs are long.
+type stridePlan struct {
+	dims []int    // collapsed axes, outermost first
 	st   [2][]int // each operand's stride along them
 }
 
 // newBcastPlan returns the plan of operands of shapes a and b broadcast to
 // out (which broadcastShape gave).
-func newBcastPlan(out, a, b []int) *bcastPlan {
-	sa, sb := bcastStrides(a, out), bcastStrides(b, out)
-	p := &bcastPlan{}
-	for i, d := range out {
+func newBcastPlan(out, a, b []int) *stridePlan {
+	return newStridePlan(out, bcastStrides(a, out), bcastStrides(b, out))
+}
+
+// newStridePlan returns the plan of the index space of shape dims whose
+// operands step by sa and sb along its axes.
+func newStridePlan(dims, sa, sb []int) *stridePlan {
+	p := &stridePlan{}
+	for i, d := range dims {
 		if d == 1 {
 			continue // its index is always 0
 		}
@@ -81,17 +92,17 @@ func newBcastPlan(out, a, b []int) *bcastPlan {
 
 // inner returns the operands' strides along the innermost collapsed axis,
 // the step within a run.
-func (p *bcastPlan) inner() (sa, sb int) {
+func (p *stridePlan) inner() (sa, sb int) {
 	if r := len(p.dims); r > 0 {
 		return p.st[0][r-1], p.st[1][r-1]
 	}
 	return 0, 0
 }
 
-// runs calls f for consecutive runs covering the output's flat range
-// [lo, hi): output elements i..i+m-1 read a at ia + j·sa and b at ib + j·sb
+// runs calls f for consecutive runs covering the flat range [lo, hi) of
+// the index space: elements i..i+m-1 read a at ia + j·sa and b at ib + j·sb
 // for j < m, with sa and sb from inner.
-func (p *bcastPlan) runs(lo, hi int, f func(i, ia, ib, m int)) {
+func (p *stridePlan) runs(lo, hi int, f func(i, ia, ib, m int)) {
 	r := len(p.dims)
 	if r == 0 {
 		if lo < hi {
@@ -122,4 +133,36 @@ func (p *bcastPlan) runs(lo, hi int, f func(i, ia, ib, m int)) {
 			idx[d-1]++
 		}
 	}
+}
+
+// rowMajor returns the strides of a row-major value of the shape.
+func rowMajor(shape []int) []int {
+	st := make([]int, len(shape))
+	acc := 1
+	for i := len(shape) - 1; i >= 0; i-- {
+		st[i] = acc
+		acc *= shape[i]
+	}
+	return st
+}
+
+// stridedCopy walks the index space of shape dims and writes (add false) or
+// adds (add true) src[Σ idx·ss] into dst[Σ idx·sd]. The destination indices
+// must be distinct: the space is split across goroutines.
+func stridedCopy(dst []float64, sd []int, src []float64, ss []int, dims []int, add bool) {
+	p := newStridePlan(dims, sd, ss)
+	a, b := p.inner()
+	cpu.For(tensor.SizeOf(dims), func(lo, hi int) {
+		p.runs(lo, hi, func(_, id, is, m int) {
+			if add {
+				for j := 0; j < m; j++ {
+					dst[id+j*a] += src[is+j*b]
+				}
+				return
+			}
+			for j := 0; j < m; j++ {
+				dst[id+j*a] = src[is+j*b]
+			}
+		})
+	})
 }

@@ -455,5 +455,6 @@ func Rows() []Row {
 	rows = append(rows, binaryRows()...)
 	rows = append(rows, matmulRows()...)
 	rows = append(rows, structuralRows()...)
+	rows = append(rows, axisRows()...)
 	return rows
 }
