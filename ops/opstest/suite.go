@@ -456,5 +456,6 @@ func Rows() []Row {
 	rows = append(rows, matmulRows()...)
 	rows = append(rows, structuralRows()...)
 	rows = append(rows, axisRows()...)
+	rows = append(rows, batchMatMulRows()...)
 	return rows
 }
