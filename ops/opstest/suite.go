@@ -211,6 +211,9 @@ func ElementwiseRows() []Row {
 			"both signs; the derivative at 0 is 0, singular; the gap keeps central differences off the kink"},
 		{"Pow", ops.PowOp(2.5), func(v *tape.Var) *tape.Var { return ops.Pow(v, 2.5) }, func(x float64) float64 { return math.Pow(x, 2.5) },
 			pos, withZero(), "a parameter as exponent; on x > 0; the derivative 2.5·x^1.5 vanishes at 0"},
+		{"Exp2", ops.Exp2Op, ops.Exp2, func(x float64) float64 { return math.Pow(2, x) }, std, nil, "f' = y·ln 2 from the output"},
+		{"Log2", ops.Log2Op, ops.Log2, func(x float64) float64 { return math.Log(x) / math.Ln2 }, pos, nil,
+			"needs x > 0, where 1/(x ln 2) is finite and nonzero"},
 	}
 	rows := make([]Row, 0, len(table)+1)
 	for _, e := range table {
@@ -223,8 +226,8 @@ func ElementwiseRows() []Row {
 		}
 		rows = append(rows, Row{Fn: e.fn, Apply: apply1(e.apply), Case: c})
 	}
-	rows = append(rows, Row{Fn: "LeakyReLU", Apply: apply1(func(v *tape.Var) *tape.Var { return ops.LeakyReLU(v, 0) }), Case: Case{
-		Name: "LeakyReLU/alpha=0", Reason: "alpha 0 is ReLU: regular for x ≥ 0, a zero derivative (singular) below",
+	rows = append(rows, Row{Fn: "ReLU", Apply: apply1(ops.ReLU), Case: Case{
+		Name: "ReLU", Reason: "LeakyReLU with alpha 0: regular for x ≥ 0, a zero derivative (singular) below",
 		Op: ops.LeakyReLUOp(0), Inputs: []Input{{Shape: ewShape, Lo: 0.1, Hi: 2}}, Out: ewShape, Ref: unaryRef(leaky(0)),
 		BadShapes:  unaryBad,
 		SingularAt: []Singular{{Input: 0, Values: [][]float64{{1, 2, -0.5, 1, 1, 1}}}},
