@@ -103,12 +103,17 @@ func TestEmbeddedPTX(t *testing.T) {
 	}
 }
 
-// TestOpsHaveKernels checks that every elementwise op of the conformance
-// suite has kernels under its name, and that every declared unary op has a
-// conformance row (so it is checked on the device too).
+// TestOpsHaveKernels checks that every op of the conformance suite has a
+// device rule (so that checkConformance runs every row on the device: no
+// row is left to the CPU) and every elementwise one kernels under its name,
+// and that every declared unary op has a conformance row (so it is checked
+// on the device too).
 func TestOpsHaveKernels(t *testing.T) {
 	rows := map[string]bool{}
 	for _, r := range opstest.Rows() {
+		if _, err := deviceOp(&tape.Node{Op: r.Case.Op, Pos: 0}); err != nil {
+			t.Errorf("row %s: %v", r.Case.Name, err)
+		}
 		switch op := r.Case.Op.(type) {
 		case *ops.Elementwise:
 			rows[op.Name()] = true
