@@ -31,6 +31,20 @@
 // analysis sees as a dense edge. The block of an operand with the output's
 // shape stays diagonal, whatever the other operand's shape.
 //
+// # Axes
+//
+// SliceAxis, SplitAxis and ConcatAxis along axis 0 record Slice and Concat,
+// whose blocks are selections that the lump analysis treats as relabelled
+// elements. Along another axis they are strided copies (SliceAxisOp,
+// ConcatAxisOp) whose blocks are declared dense, unless every dimension
+// before the axis is 1 (then they are selections too). Permute and
+// Transpose declare a dense block (a permutation: the analysis has no kind
+// for it yet) unless the flat order is kept; alone on a lump, the inverse
+// permutation solves it. SumAxis and MeanAxis are block diagonal along the
+// last axis and dense otherwise. BatchMatMul is block diagonal per row (with
+// respect to its left operand) and per sample (with respect to a 3-D right
+// operand).
+//
 // # Errors
 //
 // Shape mistakes panic with a message starting with "ops: ". Inverse rules
