@@ -15,7 +15,7 @@ var ptxFS embed.FS
 var Archs = []string{"compute_70", "compute_90"}
 
 // Sources are the kernel source files, without their .cu suffix.
-var Sources = []string{"batchlu", "elementwise", "linalg"}
+var Sources = []string{"batchlu", "elementwise", "gather", "linalg"}
 
 // PTX returns the embedded PTX of source (one of Sources) for arch (one of
 // Archs). It panics if there is none.

@@ -28,6 +28,8 @@ var deviceChecks = []struct {
 	{"Binary", checkBinary},
 	{"AllocatorReuse", checkAllocatorReuse},
 	{"Gemm", checkGemm},
+	{"GemmBatched", checkGemmBatched},
+	{"Strided", checkStrided},
 	{"SumAndAddScalar", checkSum},
 	{"Cumsum", checkCumsum},
 	{"DiagCheck", checkDiagCheck},
@@ -55,7 +57,7 @@ func TestGPU(t *testing.T) {
 // programs of this package's tests). INVAD_HOSTEMU=full runs them all
 // (.ci/run does, as a step of its own): the 26 programs of package
 // inverse's tests, Newton, concurrency and the benchmark families on top.
-var quickChecks = []string{"BatchLU", "BatchLURefuses", "Unary", "Binary", "Gemm", "SumAndAddScalar", "Cumsum", "DiagCheck", "Linearize", "LinearizeErrors", "SweepMemory", "Cond", "Prepare", "Stencils"}
+var quickChecks = []string{"BatchLU", "BatchLURefuses", "Unary", "Binary", "Gemm", "GemmBatched", "Strided", "SumAndAddScalar", "Cumsum", "DiagCheck", "Linearize", "LinearizeErrors", "SweepMemory", "Cond", "Prepare", "Stencils"}
 
 // TestHostEmulation runs the device checks on the CPU emulation of the
 // kernels: by default the quick ones, all of them with INVAD_HOSTEMU=full.

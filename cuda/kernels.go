@@ -94,6 +94,7 @@ var kernels = func() map[string]kernelSpec {
 		add("batchlu", fmt.Sprintf("lu_solveT_%d", k), i64, p, p, p, p)
 	}
 	add("linalg", "gemm", i32, i32, i64, i64, i64, f64, p, i64, p, i64, f64, p, i64)
+	add("linalg", "gemm_batched", i32, i32, i64, i64, i64, f64, p, i64, i64, p, i64, i64, f64, p, i64, i64)
 	add("linalg", "sum_part", i64, p, p)
 	add("linalg", "sum_finish", i32, p, p)
 	add("linalg", "bcast_add", i64, p, p)
@@ -105,6 +106,8 @@ var kernels = func() map[string]kernelSpec {
 	add("batchlu", "lu_factor_warp", i32, i64, p, p, p, p, p, p, p)
 	add("batchlu", "lu_solve_gen", i32, i64, p, p, p, p)
 	add("batchlu", "lu_solveT_gen", i32, i64, p, p, p, p)
+	add("gather", "strided_copy", i64, i32, f64, p, p, p)
+	add("gather", "strided_sum", i64, i32, f64, p, p, p)
 	return m
 }()
 

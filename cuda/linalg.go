@@ -88,6 +88,65 @@ func (b *Backend) Gemm(m, n, k int, alpha float64, a, bm GemmOperand, beta float
 	})
 }
 
+// gemmBatchedLaunch builds batch products C_s = alpha·op(A_s)·op(B_s) +
+// beta·C_s, X_s at X's element s·stride.
+func gemmBatchedLaunch(batch, m, n, k int, alpha float64, a GemmOperand, sa int, b GemmOperand, sb int, beta float64, c cudadrv.DevicePtr, ldc, sc int) launch {
+	l := gemmLaunch(m, n, k, alpha, a, b, beta, c, ldc)
+	tiles := int(l.grid)
+	l.name, l.grid = "gemm_batched", uint32(tiles*batch)
+	l.args = []any{l.args[0], l.args[1], int64(m), int64(n), int64(k), alpha, a.T.ptr, int64(a.LD), int64(sa),
+		b.T.ptr, int64(b.LD), int64(sb), beta, c, int64(ldc), int64(sc)}
+	return l
+}
+
+// GemmBatched computes batch products dst_s = alpha·op(a_s)·op(b_s) +
+// beta·dst_s for s < batch, as Gemm does each, in one launch: x_s is the
+// matrix of x starting at element s·stride of its tensor (a stride of 0
+// reads the same matrix for every product). It always runs the package's
+// kernel (cuBLAS, where enabled, serves Gemm only). It panics as Gemm does,
+// for a negative batch or stride, a batch whose last matrix does not fit
+// in its tensor, products of more than 2³¹ − 1 tiles in all, or dst
+// matrices that overlap each other (sc below dst's span).
+func (b *Backend) GemmBatched(batch, m, n, k int, alpha float64, a GemmOperand, sa int, bm GemmOperand, sb int, beta float64, dst *Tensor, ldc, sc int) error {
+	if a.T == nil || bm.T == nil || dst == nil {
+		panic("cuda: GemmBatched: missing operand")
+	}
+	if batch < 0 || m < 0 || n < 0 || k < 0 || sa < 0 || sb < 0 || sc < 0 {
+		panic(fmt.Sprintf("cuda: GemmBatched of %d products %d×%d by %d×%d, strides %d %d %d", batch, m, k, k, n, sa, sb, sc))
+	}
+	b.same(a.T, bm.T, dst)
+	if dst == a.T || dst == bm.T {
+		panic("cuda: GemmBatched: dst is one of its factors")
+	}
+	check := func(what string, t *Tensor, rows, cols, ld, stride int) {
+		if ld < cols || (batch > 0 && rows > 0 && cols > 0 && t.n < (batch-1)*stride+span(rows, cols, ld)) {
+			panic(fmt.Sprintf("cuda: GemmBatched: %s of %d elements with leading dimension %d and stride %d cannot hold %d matrices %d×%d", what, t.n, ld, stride, batch, rows, cols))
+		}
+	}
+	ar, ac := m, k
+	if a.Trans {
+		ar, ac = k, m
+	}
+	br, bc := k, n
+	if bm.Trans {
+		br, bc = n, k
+	}
+	check("a", a.T, ar, ac, a.LD, sa)
+	check("b", bm.T, br, bc, bm.LD, sb)
+	check("dst", dst, m, n, ldc, sc)
+	if batch > 1 && sc < span(m, n, ldc) {
+		panic(fmt.Sprintf("cuda: GemmBatched: dst matrices %d×%d (leading dimension %d) overlap at stride %d", m, n, ldc, sc))
+	}
+	if batch == 0 || m == 0 || n == 0 {
+		return nil
+	}
+	if tiles := ((m + gemmTile - 1) / gemmTile) * ((n + gemmTile - 1) / gemmTile); tiles*batch > 1<<31-1 {
+		panic(fmt.Sprintf("cuda: GemmBatched: %d products of %d tiles", batch, tiles))
+	}
+	l := gemmBatchedLaunch(batch, m, n, k, alpha, a, sa, bm, sb, beta, dst.ptr, ldc, sc)
+	return b.do(func() error { return b.launch(l) })
+}
+
 // scratchPartials returns the Backend's partial-sums buffer of ewMaxGrid elements.
 func (b *Backend) scratchPartials() (cudadrv.DevicePtr, error) {
 	if b.scrat == nil {

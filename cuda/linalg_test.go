@@ -98,6 +98,12 @@ func checkGemm(t *testing.T, b *Backend) {
 		"small ld": func() {
 			b.Gemm(2, 2, 2, 1, GemmOperand{d, 1, false}, GemmOperand{d, 2, false}, 0, upload(t, b, make([]float64, 4)), 2)
 		},
+		"batched short b": func() { // the second 2×2 b would end at element 7 of 6
+			b.GemmBatched(2, 2, 2, 2, 1, GemmOperand{d, 2, false}, 0, GemmOperand{d, 2, false}, 3, 0, upload(t, b, make([]float64, 8)), 2, 4)
+		},
+		"batched overlapping dst": func() { // 2×2 results 2 elements apart
+			b.GemmBatched(2, 2, 2, 2, 1, GemmOperand{d, 2, false}, 0, GemmOperand{d, 2, false}, 0, 0, upload(t, b, make([]float64, 8)), 2, 2)
+		},
 	} {
 		func() {
 			defer func() {
@@ -108,6 +114,61 @@ func checkGemm(t *testing.T, b *Backend) {
 			f()
 		}()
 	}
+}
+
+// checkGemmBatched compares GemmBatched with gonum's Dgemm per product:
+// padded rows, gaps between the matrices (which must stay unwritten), a
+// stride-0 operand read for every product, every transpose. (Not part of
+// checkGemm, which also runs on the fake cuBLAS: GemmBatched always runs
+// the package's kernel.)
+func checkGemmBatched(t *testing.T, b *Backend) {
+	rng := rand.New(rand.NewPCG(14, 14))
+	const batch = 3
+	for _, sh := range [][3]int{{5, 7, 4}, {17, 3, 9}} {
+		m, n, k := sh[0], sh[1], sh[2]
+		for _, ta := range []bool{false, true} {
+			for _, tb := range []bool{false, true} {
+				ar, ac, br, bc := m, k, k, n
+				if ta {
+					ar, ac = k, m
+				}
+				if tb {
+					br, bc = n, k
+				}
+				lda, ldb, ldc := ac+1, bc, n+2
+				sa, sb, sc := span(ar, ac, lda)+3, 0, span(m, n, ldc)+2 // b: one matrix for all
+				av, bv := randSlice(rng, (batch-1)*sa+span(ar, ac, lda)), randSlice(rng, span(br, bc, ldb))
+				cv := randSlice(rng, (batch-1)*sc+span(m, n, ldc))
+				want := slices.Clone(cv)
+				for s := 0; s < batch; s++ {
+					blas64.Gemm(transOf(ta), transOf(tb), -0.5,
+						blas64.General{Rows: ar, Cols: ac, Stride: lda, Data: av[s*sa:]},
+						blas64.General{Rows: br, Cols: bc, Stride: ldb, Data: bv},
+						1, blas64.General{Rows: m, Cols: n, Stride: ldc, Data: want[s*sc:]})
+				}
+				dc := upload(t, b, cv)
+				if err := b.GemmBatched(batch, m, n, k, -0.5, GemmOperand{upload(t, b, av), lda, ta}, sa,
+					GemmOperand{upload(t, b, bv), ldb, tb}, sb, 1, dc, ldc, sc); err != nil {
+					t.Fatal(err)
+				}
+				got := download(t, dc)
+				for i := range got {
+					// As Gemm: k products of numbers below 1, rounding below
+					// k·1e-16; gaps and padding must be exactly as uploaded.
+					if !closeTo(got[i], want[i], 1e-13, 1e-13) {
+						t.Fatalf("gemm_batched %d×%d×%d ta=%v tb=%v: element %d = %v, gonum %v", m, n, k, ta, tb, i, got[i], want[i])
+					}
+				}
+			}
+		}
+	}
+}
+
+func transOf(x bool) blas.Transpose {
+	if x {
+		return blas.Trans
+	}
+	return blas.NoTrans
 }
 
 // checkSum compares Sum with a compensated (Kahan–Neumaier) host sum, and

@@ -99,6 +99,31 @@ var devPrograms = []devProgram{
 			s := ops.Sum(a)
 			return ops.Concat(a, ops.Add(ops.Tanh(b), ops.Mul(ops.Const(x, tensor.New([]int{3}, []float64{0.3, -0.1, 0.2})), s)))
 		}},
+	// Batched networks: broadcasting, the ops along an axis, BatchMatMul.
+	{name: "batched layer, transposed", shape: []int{4, 3}, lo: -1, hi: 1,
+		f: func(x *tape.Var) *tape.Var {
+			// tanh(X W + b) with a bias broadcast over the rows, then a
+			// permutation step (reshaped back to x's shape).
+			b := ops.Const(x, tensor.New([]int{3}, []float64{0.2, -0.1, 0.3}))
+			return ops.Reshape(ops.Transpose(ops.Tanh(ops.Add(ops.MatMul(x, ops.Const(x, mat(13, 3, 3, 2))), b))), 4, 3)
+		}},
+	{name: "per-sample matrices", shape: []int{2, 3, 3}, lo: -1, hi: 1,
+		f: func(x *tape.Var) *tape.Var {
+			// X[s]·W[s], a scale per row ([B,n,1] broadcast), each sample
+			// transposed, and a unary chain (Exp2, ReLU, Log2).
+			w := ops.Const(x, tensor.New([]int{2, 3, 3}, append(mat(14, 3, 3, 2).Data(), mat(15, 3, 3, 2).Data()...)))
+			s := ops.Const(x, tensor.New([]int{2, 3, 1}, []float64{1, 2, 0.5, 1.5, -1, 0.8}))
+			v := ops.Permute(ops.Mul(ops.BatchMatMul(x, w), s), 0, 2, 1)
+			return ops.Log2(ops.ReLU(ops.Exp2(v))) // ReLU of positive values: regular
+		}},
+	{name: "halves along axis 1", shape: []int{3, 4}, lo: -1, hi: 1,
+		f: func(x *tape.Var) *tape.Var {
+			// [a, tanh(b) + Σ_j a[i, j]] with a, b the column halves: the
+			// row sums broadcast along the last axis (an expansion).
+			ab := ops.SplitAxis(x, 1, 2, 2)
+			r := ops.Reshape(ops.SumAxis(ab[0], 1), 3, 1)
+			return ops.ConcatAxis(1, ab[0], ops.Add(ops.Tanh(ab[1]), r))
+		}},
 }
 
 // devCoupled are programs whose lumps couple several ops: batches and dense
@@ -136,6 +161,12 @@ var devCoupled = []devProgram{
 			s := ops.Sum(ops.Slice(x, 1, 3))
 			return ops.Add(ops.Tanh(x), ops.Mul(ops.Const(x, tensor.New([]int{5}, []float64{0, 0, 0, 0.1, 0.2})), s))
 		}},
+	{name: "x + batch mean (dense lump)", shape: []int{4, 3}, lo: -1, hi: 1,
+		f: func(x *tape.Var) *tape.Var {
+			// A varying [3] broadcast over the 4 rows couples them all.
+			m := ops.MeanAxis(ops.Tanh(ops.SliceAxis(x, 1, 0, 3)), 0)
+			return ops.Add(ops.Scale(x, 2), ops.Mul(ops.Const(x, tensor.New([]int{3}, []float64{0.3, -0.2, 0.1})), m))
+		}},
 	{name: "x + W tanh(x) (dense lump of 40)", shape: []int{40}, lo: -1, hi: 1,
 		f: func(x *tape.Var) *tape.Var {
 			return ops.Add(ops.Scale(x, 2), ops.MatMul(ops.Const(x, mat(12, 40, 40, 0)), ops.Tanh(x)))
@@ -167,7 +198,7 @@ func relErr(a, b *tensor.Tensor) float64 {
 // of each lump kind (steps of every op family, a copy, batches of 1×1 and
 // 2×2, a dense lump, expansions).
 var quickPrograms = []string{"exp(2 tanh x)", "W X (columns)", "cumsum 2-D", "coupling", "x·x (one input in two slots)",
-	"x + sin x (batch of 1×1)", "rotation (batch of 2×2)", "sum feeding back (dense lump)"}
+	"x + sin x (batch of 1×1)", "rotation (batch of 2×2)", "sum feeding back (dense lump)", "batched layer, transposed"}
 
 // checkLinearize cross-checks the device Linearization with the CPU's on
 // the programs of this file: every op, every lump kind.

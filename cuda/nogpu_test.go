@@ -103,12 +103,17 @@ func TestEmbeddedPTX(t *testing.T) {
 	}
 }
 
-// TestOpsHaveKernels checks that every elementwise op of the conformance
-// suite has kernels under its name, and that every declared unary op has a
-// conformance row (so it is checked on the device too).
+// TestOpsHaveKernels checks that every op of the conformance suite has a
+// device rule (so that checkConformance runs every row on the device: no
+// row is left to the CPU) and every elementwise one kernels under its name,
+// and that every declared unary op has a conformance row (so it is checked
+// on the device too).
 func TestOpsHaveKernels(t *testing.T) {
 	rows := map[string]bool{}
 	for _, r := range opstest.Rows() {
+		if _, err := deviceOp(&tape.Node{Op: r.Case.Op, Pos: 0}); err != nil {
+			t.Errorf("row %s: %v", r.Case.Name, err)
+		}
 		switch op := r.Case.Op.(type) {
 		case *ops.Elementwise:
 			rows[op.Name()] = true
@@ -166,6 +171,26 @@ func TestLaunches(t *testing.T) {
 		l.checkArgs()
 		if l.block != gemmTile*gemmTile || int(l.grid) != ((m+15)/16)*((n+15)/16) {
 			t.Errorf("gemm %d×%d: %d blocks of %d threads", m, n, l.grid, l.block)
+		}
+	}
+	// gemm_batched: the tiles of every product.
+	for _, sh := range [][4]int{{1, 1, 1, 1}, {3, 17, 33, 5}, {1000, 2, 2, 2}} {
+		batch, m, n, k := sh[0], sh[1], sh[2], sh[3]
+		ta := &Tensor{ptr: p}
+		l := gemmBatchedLaunch(batch, m, n, k, 1, GemmOperand{ta, k, false}, m*k, GemmOperand{ta, n, true}, 0, 0, p, n, m*n)
+		l.checkArgs()
+		if l.block != gemmTile*gemmTile || int(l.grid) != batch*((m+15)/16)*((n+15)/16) {
+			t.Errorf("gemm_batched %d×(%d×%d): %d blocks of %d threads", batch, m, n, l.grid, l.block)
+		}
+	}
+	// The strided kernels: one thread per element of the index space.
+	for _, name := range []string{"strided_copy", "strided_sum"} {
+		for _, n := range []int{1, 1000, 1 << 24} {
+			l := stridedLaunch(name, n, true, 0.5, p, p, p)
+			l.checkArgs()
+			if int(l.grid*l.block) < n && l.grid < ewMaxGrid {
+				t.Errorf("%s: %d×%d threads for %d elements", name, l.grid, l.block, n)
+			}
 		}
 	}
 	// The scan: its chunks cover the rows, and a column's carries stay

@@ -185,19 +185,32 @@ func (cumsumDev) logAbsDet() float64 { return 0 }
 
 // kronDev is MatMul's block with respect to one operand, the other (W,
 // k×k) square: W·X (left) or X·W (right), solved by a product with W⁻¹,
-// computed once on the host from W's LU.
+// computed once on the host from W's LU. With samples > 1 (BatchMatMul's
+// per-sample W) winv holds one W⁻¹ per sample and the block is block
+// diagonal, one product per sample.
 type kronDev struct {
-	winv   *Tensor
-	k      int // W's order
-	c      int // columns of X (left) or rows of X (right)
-	left   bool
-	logdet float64
-	how    string // "dense LU", or W's description
+	winv    *Tensor
+	k       int // W's order
+	c       int // columns of X (left) or rows of X (right), per sample
+	left    bool
+	samples int // W's samples; 0 or 1: one W
+	logdet  float64
+	how     string // "dense LU", or W's description
 }
 
 func (f *kronDev) product(e *seq, dst, v *Tensor, trans bool) {
+	w := GemmOperand{T: f.winv, LD: f.k, Trans: trans}
+	if f.samples > 1 { // one product per sample, in one launch
+		kk, kc := f.k*f.k, f.k*f.c
+		e.run(func() error {
+			if f.left {
+				return e.b.GemmBatched(f.samples, f.k, f.c, f.k, 1, w, kk, GemmOperand{T: v, LD: f.c}, kc, 0, dst, f.c, kc)
+			}
+			return e.b.GemmBatched(f.samples, f.c, f.k, f.k, 1, GemmOperand{T: v, LD: f.k}, kc, w, kk, 0, dst, f.k, kc)
+		})
+		return
+	}
 	e.run(func() error {
-		w := GemmOperand{T: f.winv, LD: f.k, Trans: trans}
 		if f.left { // X = W⁻¹ V, V k×c; transposed: W⁻ᵀ V
 			return e.b.Gemm(f.k, f.c, f.k, 1, w, GemmOperand{T: v, LD: f.c}, 0, dst, f.c)
 		}
@@ -219,6 +232,6 @@ func (f *kronDev) describe() string  { return f.how }
 func (identityDev) describe() string { return "identity" }
 func (cumsumDev) describe() string   { return "differences (unit lower triangular, O(n))" }
 func (f *diagDev) bytes() int64      { return int64(f.d.Len()) * 8 }
-func (f *kronDev) bytes() int64      { return int64(f.k*f.k) * 8 }
+func (f *kronDev) bytes() int64      { return int64(f.k*f.k*max(f.samples, 1)) * 8 }
 func (identityDev) bytes() int64     { return 0 }
 func (cumsumDev) bytes() int64       { return 0 }

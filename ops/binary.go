@@ -9,8 +9,10 @@ import (
 )
 
 // Binary is an elementwise binary op declared by f and its two partial
-// derivatives. Operands have the same shape, or one is rank-0 and is
-// broadcast.
+// derivatives. Operands broadcast as in NumPy (see the package
+// documentation's Broadcasting section): same shapes, a rank-0 operand, or
+// shapes aligned on their last axes whose sizes are equal or 1 along each
+// axis.
 type Binary struct {
 	name string
 	f    func(a, b float64) float64
@@ -37,20 +39,28 @@ const (
 // Name returns the op's name.
 func (o *Binary) Name() string { return o.name }
 
-// Shape returns the common shape, or the other shape when one operand is
-// rank-0. It panics for any other pair.
+// Shape returns the shape the operands broadcast to. It panics with
+// "ops: add: shapes [2 3] and [4] do not broadcast" (the op's name and the
+// shapes) for shapes that do not broadcast, and for other than two inputs.
 func (o *Binary) Shape(in [][]int) []int {
 	arity(o.name, in, 2)
 	a, b := in[0], in[1]
-	switch {
-	case tensor.SameShape(a, b):
-		return append([]int(nil), a...)
-	case len(a) == 0:
-		return append([]int(nil), b...)
-	case len(b) == 0:
+	if tensor.SameShape(a, b) {
 		return append([]int(nil), a...)
 	}
-	panic(fmt.Sprintf("ops: %s: shapes %v and %v do not match (only a rank-0 operand is broadcast)", o.name, a, b))
+	out, ok := broadcastShape(a, b)
+	if !ok {
+		panic(fmt.Sprintf("ops: %s: shapes %v and %v do not broadcast", o.name, a, b))
+	}
+	return out
+}
+
+// simple reports whether operands of na and nb elements read as the loops
+// with at do for n outputs: each full (n elements, read at the output's
+// index) or of one element. Any other operand is broadcast along some axes
+// and read through a stridePlan.
+func simple(n, na, nb int) bool {
+	return (na == n || na == 1) && (nb == n || nb == 1)
 }
 
 // at returns element i of s, broadcasting a one-element operand.
@@ -65,6 +75,14 @@ func at(s []float64, i int) float64 {
 func (o *Binary) Forward(dst *tensor.Tensor, in []*tensor.Tensor) {
 	d, a, b := dst.Data(), in[0].Data(), in[1].Data()
 	f := o.f
+	if !simple(len(d), len(a), len(b)) {
+		p := newBcastPlan(dst.Shape(), in[0].Shape(), in[1].Shape())
+		sa, sb := p.inner()
+		cpu.For(len(d), func(lo, hi int) {
+			p.runs(lo, hi, func(i, ia, ib, m int) { o.run(d[i:i+m], a[ia:], sa, b[ib:], sb) })
+		})
+		return
+	}
 	cpu.For(len(d), func(lo, hi int) {
 		switch {
 		case o.kind != binGeneric && len(a) == len(d) && len(b) == len(d):
@@ -95,7 +113,29 @@ func (o *Binary) Forward(dst *tensor.Tensor, in []*tensor.Tensor) {
 	})
 }
 
-// JVP computes ∂f/∂a ta + ∂f/∂b tb.
+// run writes f(a[j·sa], b[j·sb]) into d[j] for every j.
+func (o *Binary) run(d, a []float64, sa int, b []float64, sb int) {
+	switch o.kind {
+	case binAdd:
+		for j := range d {
+			d[j] = a[j*sa] + b[j*sb]
+		}
+	case binSub:
+		for j := range d {
+			d[j] = a[j*sa] - b[j*sb]
+		}
+	case binMul:
+		for j := range d {
+			d[j] = a[j*sa] * b[j*sb]
+		}
+	default:
+		for j := range d {
+			d[j] = o.f(a[j*sa], b[j*sb])
+		}
+	}
+}
+
+// JVP computes ∂f/∂a ta + ∂f/∂b tb; a tangent is read as its operand is.
 func (o *Binary) JVP(dst *tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor, t []*tensor.Tensor) {
 	d, a, b, y := dst.Data(), in[0].Data(), in[1].Data(), out.Data()
 	var ta, tb []float64
@@ -104,6 +144,10 @@ func (o *Binary) JVP(dst *tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor
 	}
 	if t[1] != nil {
 		tb = t[1].Data()
+	}
+	if !simple(len(d), len(a), len(b)) {
+		o.jvpPlan(d, a, b, y, ta, tb, newBcastPlan(dst.Shape(), in[0].Shape(), in[1].Shape()))
+		return
 	}
 	if o.kind != binGeneric && len(a) == len(d) && len(b) == len(d) && (ta == nil || len(ta) == len(d)) && (tb == nil || len(tb) == len(d)) {
 		o.jvpSame(d, a, b, ta, tb)
@@ -122,6 +166,27 @@ func (o *Binary) JVP(dst *tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor
 			}
 			d[i] = s
 		}
+	})
+}
+
+// jvpPlan is JVP for operands broadcast along some axes.
+func (o *Binary) jvpPlan(d, a, b, y, ta, tb []float64, p *stridePlan) {
+	da, db := o.d[0], o.d[1]
+	sa, sb := p.inner()
+	cpu.For(len(d), func(lo, hi int) {
+		p.runs(lo, hi, func(i, ia, ib, m int) {
+			for j := 0; j < m; j++ {
+				ja, jb := ia+j*sa, ib+j*sb
+				s := 0.0
+				if ta != nil {
+					s = da(a[ja], b[jb], y[i+j]) * ta[ja]
+				}
+				if tb != nil {
+					s += db(a[ja], b[jb], y[i+j]) * tb[jb]
+				}
+				d[i+j] = s
+			}
+		})
 	})
 }
 
@@ -159,9 +224,18 @@ func (o *Binary) jvpSame(d, a, b, ta, tb []float64) {
 }
 
 // VJP adds ∂f/∂a c into dst[0] and ∂f/∂b c into dst[1]; a broadcast
-// operand receives the sum over the broadcast.
+// operand receives the sum over the axes it is broadcast along.
 func (o *Binary) VJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor, c *tensor.Tensor) {
 	a, b, y, cs := in[0].Data(), in[1].Data(), out.Data(), c.Data()
+	if !simple(len(cs), len(a), len(b)) {
+		p := newBcastPlan(out.Shape(), in[0].Shape(), in[1].Shape())
+		for k := 0; k < 2; k++ {
+			if dst[k] != nil {
+				o.vjpPlan(k, dst[k].Data(), a, b, y, cs, p)
+			}
+		}
+		return
+	}
 	for k := 0; k < 2; k++ {
 		if dst[k] == nil {
 			continue
@@ -209,8 +283,42 @@ func (o *Binary) VJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.Tens
 	}
 }
 
-// Structure is diagonal for a full operand and dense (a column) for a
-// broadcast one.
+// vjpPlan adds ∂f/∂(input k)ᵀ c into g for operands broadcast along some
+// axes. A full g is written in parallel; a broadcast one collects its sums
+// in a scratch vector, in output order, then adds them to g.
+func (o *Binary) vjpPlan(k int, g, a, b, y, cs []float64, p *stridePlan) {
+	dk := o.d[k]
+	sa, sb := p.inner()
+	if len(g) == len(cs) {
+		cpu.For(len(cs), func(lo, hi int) {
+			p.runs(lo, hi, func(i, ia, ib, m int) {
+				for j := 0; j < m; j++ {
+					g[i+j] += dk(a[ia+j*sa], b[ib+j*sb], y[i+j]) * cs[i+j]
+				}
+			})
+		})
+		return
+	}
+	acc := make([]float64, len(g))
+	p.runs(0, len(cs), func(i, ia, ib, m int) {
+		at, st := ia, sa
+		if k == 1 {
+			at, st = ib, sb
+		}
+		for j := 0; j < m; j++ {
+			acc[at+j*st] += dk(a[ia+j*sa], b[ib+j*sb], y[i+j]) * cs[i+j]
+		}
+	})
+	addTo(g, acc)
+}
+
+// Structure: with respect to an operand of the output's shape the block is
+// diagonal (constant where the partial reads no varying operand: Add, Sub,
+// Mul by a constant). With respect to a broadcast operand (fewer elements
+// than the output) it is dense, Rows = output size, Cols = the operand's
+// size: each of its elements feeds every output along the broadcast axes,
+// so a broadcast operand that depends on the program's input couples those
+// outputs (a bias b in X + b ties every row of the batch to b).
 func (o *Binary) Structure(i int, in [][]int, varying []bool) tape.Structure {
 	sz := sizes(in)
 	rows := tensor.SizeOf(o.Shape(in))
@@ -233,18 +341,32 @@ func (o *Binary) Structure(i int, in [][]int, varying []bool) tape.Structure {
 	return s
 }
 
-// Inverse factorizes diag(∂f/∂(input p)). Input p must not be broadcast.
 // FactorBytes: the inverse rule keeps the n reciprocals of the partial.
 func (o *Binary) FactorBytes(p int, in [][]int) int64 { return 8 * int64(tensor.SizeOf(in[p])) }
 
+// Inverse factorizes diag(∂f/∂(input p)), the other operand broadcast as
+// it may be. With respect to a broadcast operand the block is not square:
+// the error matches tape.ErrNotSquare. A zero or non-finite partial is a
+// *tape.SingularError.
 func (o *Binary) Inverse(p int, in []*tensor.Tensor, out *tensor.Tensor) (tape.Factor, error) {
 	if in[p].Len() != out.Len() {
 		return nil, notSquare(o.name, p, [][]int{in[0].Shape(), in[1].Shape()}, out.Shape())
 	}
 	a, b, y := in[0].Data(), in[1].Data(), out.Data()
 	d := make([]float64, len(y))
-	for i := range d {
-		d[i] = o.d[p](at(a, i), at(b, i), y[i])
+	dp := o.d[p]
+	if simple(len(y), len(a), len(b)) {
+		for i := range d {
+			d[i] = dp(at(a, i), at(b, i), y[i])
+		}
+	} else {
+		pl := newBcastPlan(out.Shape(), in[0].Shape(), in[1].Shape())
+		sa, sb := pl.inner()
+		pl.runs(0, len(y), func(i, ia, ib, m int) {
+			for j := 0; j < m; j++ {
+				d[i+j] = dp(a[ia+j*sa], b[ib+j*sb], y[i+j])
+			}
+		})
 	}
 	return newDiagFactor(o.name, p, d)
 }
@@ -264,14 +386,19 @@ var (
 		deps: [2]uint8{2, 3}}
 )
 
-// Add returns a + b.
+// Add returns a + b elementwise, the operands broadcast as in NumPy
+// (Add(X [B,h], b [h]) adds b to every row). It panics if the shapes do not
+// broadcast.
 func Add(a, b *tape.Var) *tape.Var { return tape.Apply(AddOp, a, b) }
 
-// Sub returns a - b.
+// Sub returns a - b elementwise, broadcast as Add. It panics if the shapes
+// do not broadcast.
 func Sub(a, b *tape.Var) *tape.Var { return tape.Apply(SubOp, a, b) }
 
-// Mul returns a * b elementwise.
+// Mul returns a * b elementwise, broadcast as Add (Mul(X [B,d], s [B,1])
+// scales each row). It panics if the shapes do not broadcast.
 func Mul(a, b *tape.Var) *tape.Var { return tape.Apply(MulOp, a, b) }
 
-// Div returns a / b elementwise.
+// Div returns a / b elementwise, broadcast as Add. It panics if the shapes
+// do not broadcast.
 func Div(a, b *tape.Var) *tape.Var { return tape.Apply(DivOp, a, b) }

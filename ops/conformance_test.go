@@ -158,7 +158,18 @@ func TestFunctionPanics(t *testing.T) {
 		{"Reshape/size", "10 elements into 12", func() { ops.Reshape(m, 3, 4) }},
 		{"Slice/range", "rows past the end", func() { ops.Slice(m, 4, 6) }},
 		{"MatMul/inner", "inner dimensions differ", func() { ops.MatMul(m, m) }},
-		{"Add/shapes", "no broadcasting of a rank-1 operand", func() { ops.Add(m, tp.Input(tensor.Zeros(2))) }},
+		{"Add/shapes", "last axes 2 and 3 do not broadcast", func() { ops.Add(m, tp.Input(tensor.Zeros(3))) }},
+		{"Transpose/rank", "a 3-D value has no single transpose", func() { ops.Transpose(tp.Input(tensor.Zeros(2, 2, 2))) }},
+		{"Permute/repeat", "axis 0 twice is not a permutation", func() { ops.Permute(m, 0, 0) }},
+		{"SliceAxis/range", "columns past the end", func() { ops.SliceAxis(m, 1, 1, 3) }},
+		{"SplitAxis/sizes", "sizes must add up to axis 1", func() { ops.SplitAxis(m, 1, 1, 2) }},
+		{"SplitAxis/negative", "a negative size", func() { ops.SplitAxis(m, 1, 3, -1) }},
+		{"SplitAxis/axis", "a [5 2] value has no axis 2", func() { ops.SplitAxis(m, 2, 1) }},
+		{"ConcatAxis/none", "nothing to join", func() { ops.ConcatAxis(1) }},
+		{"ConcatAxis/shapes", "axis-0 sizes 5 and 1 differ", func() { ops.ConcatAxis(1, m, tp.Input(tensor.Zeros(1, 2))) }},
+		{"SumAxis/axis", "a rank-0 value has no axis", func() { ops.SumAxis(s, 0) }},
+		{"MeanAxis/empty", "the mean over an empty axis", func() { ops.MeanAxis(tp.Input(tensor.Zeros(2, 0)), 1) }},
+		{"BatchMatMul/samples", "5 samples against 2", func() { ops.BatchMatMul(tp.Input(tensor.Zeros(5, 2, 2)), tp.Input(tensor.Zeros(2, 2, 2))) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			msg := panicMessage(tc.call)
@@ -166,6 +177,17 @@ func TestFunctionPanics(t *testing.T) {
 				t.Errorf("%s: panicked with %q, want a message starting with \"ops: \"", tc.reason, msg)
 			}
 		})
+	}
+}
+
+// TestBroadcastMessage pins the message of shapes that do not broadcast:
+// the op's name and both shapes.
+func TestBroadcastMessage(t *testing.T) {
+	tp := tape.NewTape()
+	a, b := tp.Input(tensor.Zeros(2, 3)), tp.Input(tensor.Zeros(4))
+	const want = "ops: mul: shapes [2 3] and [4] do not broadcast"
+	if msg := panicMessage(func() { ops.Mul(a, b) }); msg != want {
+		t.Errorf("Mul([2 3], [4]) panicked with %q, want %q", msg, want)
 	}
 }
 

@@ -15,8 +15,35 @@
 //
 // # Broadcasting
 //
-// Binary elementwise ops take operands of the same shape, or one rank-0
-// operand that is broadcast over the other.
+// Binary elementwise ops (Add, Sub, Mul, Div) broadcast their operands as
+// NumPy does: the shapes are aligned on their last axes, a missing leading
+// axis counts as size 1, and along each axis the two sizes are equal or one
+// of them is 1; the result takes the larger size of each axis. So
+// Add(X [B,h], b [h]) adds b to each of the B rows, Mul(X [B,d], s [B,1])
+// scales row i by s[i], [B,1] + [1,d] gives [B,d], and a rank-0 operand is
+// broadcast over the other. Shapes that do not broadcast panic with
+// "ops: add: shapes [2 3] and [4] do not broadcast".
+//
+// The VJP of a broadcast operand sums the cotangent over the axes it is
+// broadcast along. Its Jacobian block is dense (output size × operand
+// size) and never square: an operand that depends on the program's input
+// and is broadcast couples every output element it feeds, which the lump
+// analysis sees as a dense edge. The block of an operand with the output's
+// shape stays diagonal, whatever the other operand's shape.
+//
+// # Axes
+//
+// SliceAxis, SplitAxis and ConcatAxis along axis 0 record Slice and Concat,
+// whose blocks are selections that the lump analysis treats as relabelled
+// elements. Along another axis they are strided copies (SliceAxisOp,
+// ConcatAxisOp) whose blocks are declared dense, unless every dimension
+// before the axis is 1 (then they are selections too). Permute and
+// Transpose declare a dense block (a permutation: the analysis has no kind
+// for it yet) unless the flat order is kept; alone on a lump, the inverse
+// permutation solves it. SumAxis and MeanAxis are block diagonal along the
+// last axis and dense otherwise. BatchMatMul is block diagonal per row (with
+// respect to its left operand) and per sample (with respect to a 3-D right
+// operand).
 //
 // # Errors
 //

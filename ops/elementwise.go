@@ -296,6 +296,12 @@ var unaryDecls = withF([]*UnaryDecl{
 	// p is the exponent c.
 	{Name: "pow", F: math.Pow, DF: func(x, y, p float64) float64 { return p * math.Pow(x, p-1) },
 		DevF: "pow(x, p)", DevDF: "p * pow(x, p - 1.0)", Param: true},
+	// ln 2 in the device formulas is math.Ln2 to the 17 digits that round
+	// to the same double.
+	{Name: "exp2", F1: math.Exp2, DF: func(x, y, p float64) float64 { return y * math.Ln2 },
+		DevF: "exp2(x)", DevDF: "y * 0.6931471805599453"},
+	{Name: "log2", F1: math.Log2, DF: func(x, y, p float64) float64 { return 1 / (x * math.Ln2) },
+		DevF: "log2(x)", DevDF: "1.0 / (x * 0.6931471805599453)"},
 })
 
 // The elementwise unary ops without parameters.
@@ -315,6 +321,8 @@ var (
 	Expm1Op    = unary("expm1")
 	RecipOp    = unary("recip")
 	AbsOp      = unary("abs")
+	Exp2Op     = unary("exp2")
+	Log2Op     = unary("log2")
 )
 
 // Neg returns -v.
@@ -359,6 +367,12 @@ func Expm1(v *tape.Var) *tape.Var { return tape.Apply(Expm1Op, v) }
 // Recip returns 1/v.
 func Recip(v *tape.Var) *tape.Var { return tape.Apply(RecipOp, v) }
 
+// Exp2 returns 2ᵛ.
+func Exp2(v *tape.Var) *tape.Var { return tape.Apply(Exp2Op, v) }
+
+// Log2 returns the base-2 logarithm of v.
+func Log2(v *tape.Var) *tape.Var { return tape.Apply(Log2Op, v) }
+
 // Abs returns |v|. Its derivative at 0 is taken as 0, so the inverse rule
 // refuses a zero element (a singular block).
 func Abs(v *tape.Var) *tape.Var { return tape.Apply(AbsOp, v) }
@@ -388,6 +402,12 @@ func LeakyReLUOp(alpha float64) *Elementwise {
 // LeakyReLU returns v where v ≥ 0 and alpha·v elsewhere. Its derivative at
 // 0 is taken as 1.
 func LeakyReLU(v *tape.Var, alpha float64) *tape.Var { return tape.Apply(LeakyReLUOp(alpha), v) }
+
+// ReLU returns max(v, 0) elementwise: the op LeakyReLUOp(0). Its
+// derivative is 1 for v ≥ 0 (at 0 as LeakyReLU takes it) and 0 below, so
+// its inverse rule refuses a negative element: a *tape.SingularError (zero
+// derivative) naming leaky_relu.
+func ReLU(v *tape.Var) *tape.Var { return tape.Apply(LeakyReLUOp(0), v) }
 
 // ScaleOp returns the op v ↦ c·v.
 func ScaleOp(c float64) *Elementwise { return declared("scale").op(c, fmt.Sprintf("(%g)", c)) }

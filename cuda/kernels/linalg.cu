@@ -1,6 +1,7 @@
 // Linear-algebra kernels in float64: the matrix product of ops.MatMul (with
-// either operand transposed, for its JVP and VJP), the sum of ops.Sum and the
-// scans along axis 0 of ops.Cumsum, with the differences that invert them.
+// either operand transposed, for its JVP and VJP) and its batched form for
+// ops.BatchMatMul, the sum of ops.Sum and the scans along axis 0 of
+// ops.Cumsum, with the differences that invert them.
 // All matrices are row-major; a tensor scanned along axis 0 is seen as r rows
 // of c columns. Launch geometry is one-dimensional: gemm takes blocks of 256
 // threads laid out as 16×16, the others use grid-stride loops.
@@ -11,15 +12,21 @@
 // Block b covers the 16×16 tile (b / nbx, b % nbx) of C, nbx = ⌈n/16⌉, in
 // 16-wide steps along k staged in shared memory. beta == 0 ignores C's
 // contents (NaN included). C must not overlap A or B.
+//
+// gemm_batched: the same for `batch` products at once, product s on the
+// matrices at A + s·sa, B + s·sb and C + s·sc (a stride of 0 reads one
+// matrix for every product: BatchMatMul's shared right operand, a per-sample
+// W⁻¹). Block b covers tile b % tiles of product b / tiles, with
+// tiles = ⌈m/16⌉·⌈n/16⌉. The C matrices must not overlap each other.
 #define LA_TILE 16
-extern "C" __global__ void gemm(int ta, int tb, i64 m, i64 n, i64 k, double alpha, const double* A, i64 lda,
-                                const double* B, i64 ldb, double beta, double* C, i64 ldc) {
+__device__ __forceinline__ void gemm_tile(i64 tile, int ta, int tb, i64 m, i64 n, i64 k, double alpha, const double* A,
+                                          i64 lda, const double* B, i64 ldb, double beta, double* C, i64 ldc) {
     __shared__ double as[LA_TILE][LA_TILE + 1];
     __shared__ double bs[LA_TILE][LA_TILE + 1];
     const int tx = threadIdx.x % LA_TILE, ty = threadIdx.x / LA_TILE;
     const i64 nbx = (n + LA_TILE - 1) / LA_TILE;
-    const i64 row = (i64)(blockIdx.x / nbx) * LA_TILE + ty;
-    const i64 col = (i64)(blockIdx.x % nbx) * LA_TILE + tx;
+    const i64 row = (tile / nbx) * LA_TILE + ty;
+    const i64 col = (tile % nbx) * LA_TILE + tx;
     double acc = 0.0;
     for (i64 p0 = 0; p0 < k; p0 += LA_TILE) {
         const i64 pa = p0 + tx, pb = p0 + ty;
@@ -33,6 +40,17 @@ extern "C" __global__ void gemm(int ta, int tb, i64 m, i64 n, i64 k, double alph
         double* c = &C[row * ldc + col];
         *c = beta == 0.0 ? alpha * acc : alpha * acc + beta * *c;
     }
+}
+extern "C" __global__ void gemm(int ta, int tb, i64 m, i64 n, i64 k, double alpha, const double* A, i64 lda,
+                                const double* B, i64 ldb, double beta, double* C, i64 ldc) {
+    gemm_tile(blockIdx.x, ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+extern "C" __global__ void gemm_batched(int ta, int tb, i64 m, i64 n, i64 k, double alpha, const double* A, i64 lda,
+                                        i64 sa, const double* B, i64 ldb, i64 sb, double beta, double* C, i64 ldc,
+                                        i64 sc) {
+    const i64 tiles = ((m + LA_TILE - 1) / LA_TILE) * ((n + LA_TILE - 1) / LA_TILE);
+    const i64 s = blockIdx.x / tiles;
+    gemm_tile(blockIdx.x % tiles, ta, tb, m, n, k, alpha, A + s * sa, lda, B + s * sb, ldb, beta, C + s * sc, ldc);
 }
 
 // sum_part writes block b's share of Σx into part[b]; sum_finish sets

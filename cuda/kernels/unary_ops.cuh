@@ -82,6 +82,14 @@ struct U_pow {
     static __device__ __forceinline__ double f(double x, double p) { return pow(x, p); }
     static __device__ __forceinline__ double df(double x, double y, double p) { return p * pow(x, p - 1.0); }
 };
+struct U_exp2 {
+    static __device__ __forceinline__ double f(double x, double p) { return exp2(x); }
+    static __device__ __forceinline__ double df(double x, double y, double p) { return y * 0.6931471805599453; }
+};
+struct U_log2 {
+    static __device__ __forceinline__ double f(double x, double p) { return log2(x); }
+    static __device__ __forceinline__ double df(double x, double y, double p) { return 1.0 / (x * 0.6931471805599453); }
+};
 
 #define INVAD_UNARY_OPS(X) \
     X(neg, U_neg) \
@@ -102,4 +110,6 @@ struct U_pow {
     X(scale, U_scale) \
     X(add_scalar, U_add_scalar) \
     X(abs, U_abs) \
-    X(pow, U_pow)
+    X(pow, U_pow) \
+    X(exp2, U_exp2) \
+    X(log2, U_log2)

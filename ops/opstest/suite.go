@@ -35,23 +35,50 @@ func unaryRef(f func(x float64) float64) func([][]float64) []float64 {
 	}
 }
 
-// binaryRef broadcasts a one-element operand.
-func binaryRef(f func(a, b float64) float64) func([][]float64) []float64 {
-	return func(in [][]float64) []float64 {
-		a, b := in[0], in[1]
-		n := max(len(a), len(b))
-		out := make([]float64, n)
-		for i := range out {
-			ai, bi := a[0], b[0]
-			if len(a) > 1 {
-				ai = a[i]
+// bcastRef applies f to operands of shapes sa and sb broadcast as in NumPy:
+// for each output multi-index, an operand's index along an axis is the
+// output's, or 0 where the operand has size 1 there or lacks the axis.
+func bcastRef(f func(a, b float64) float64, sa, sb []int) func([][]float64) []float64 {
+	r := max(len(sa), len(sb))
+	pad := func(s []int) []int { // s with leading 1s up to rank r
+		p := make([]int, r)
+		for i := range p {
+			p[i] = 1
+			if j := i - (r - len(s)); j >= 0 {
+				p[i] = s[j]
 			}
-			if len(b) > 1 {
-				bi = b[i]
-			}
-			out[i] = f(ai, bi)
 		}
-		return out
+		return p
+	}
+	pa, pb := pad(sa), pad(sb)
+	out := make([]int, r)
+	n := 1
+	for i := range out {
+		out[i] = max(pa[i], pb[i])
+		n *= out[i]
+	}
+	// flat returns the row-major index into an operand of padded shape p
+	// of the output multi-index idx.
+	flat := func(p, idx []int) int {
+		k := 0
+		for i, d := range p {
+			if d > 1 {
+				k = k*d + idx[i]
+			}
+		}
+		return k
+	}
+	return func(in [][]float64) []float64 {
+		res := make([]float64, n)
+		idx := make([]int, r)
+		for e := range res {
+			for i, rem := r-1, e; i >= 0; i-- {
+				idx[i] = rem % out[i]
+				rem /= out[i]
+			}
+			res[e] = f(in[0][flat(pa, idx)], in[1][flat(pb, idx)])
+		}
+		return res
 	}
 }
 
@@ -184,6 +211,9 @@ func ElementwiseRows() []Row {
 			"both signs; the derivative at 0 is 0, singular; the gap keeps central differences off the kink"},
 		{"Pow", ops.PowOp(2.5), func(v *tape.Var) *tape.Var { return ops.Pow(v, 2.5) }, func(x float64) float64 { return math.Pow(x, 2.5) },
 			pos, withZero(), "a parameter as exponent; on x > 0; the derivative 2.5·x^1.5 vanishes at 0"},
+		{"Exp2", ops.Exp2Op, ops.Exp2, func(x float64) float64 { return math.Pow(2, x) }, std, nil, "f' = y·ln 2 from the output"},
+		{"Log2", ops.Log2Op, ops.Log2, func(x float64) float64 { return math.Log(x) / math.Ln2 }, pos, nil,
+			"needs x > 0, where 1/(x ln 2) is finite and nonzero"},
 	}
 	rows := make([]Row, 0, len(table)+1)
 	for _, e := range table {
@@ -196,8 +226,8 @@ func ElementwiseRows() []Row {
 		}
 		rows = append(rows, Row{Fn: e.fn, Apply: apply1(e.apply), Case: c})
 	}
-	rows = append(rows, Row{Fn: "LeakyReLU", Apply: apply1(func(v *tape.Var) *tape.Var { return ops.LeakyReLU(v, 0) }), Case: Case{
-		Name: "LeakyReLU/alpha=0", Reason: "alpha 0 is ReLU: regular for x ≥ 0, a zero derivative (singular) below",
+	rows = append(rows, Row{Fn: "ReLU", Apply: apply1(ops.ReLU), Case: Case{
+		Name: "ReLU", Reason: "LeakyReLU with alpha 0: regular for x ≥ 0, a zero derivative (singular) below",
 		Op: ops.LeakyReLUOp(0), Inputs: []Input{{Shape: ewShape, Lo: 0.1, Hi: 2}}, Out: ewShape, Ref: unaryRef(leaky(0)),
 		BadShapes:  unaryBad,
 		SingularAt: []Singular{{Input: 0, Values: [][]float64{{1, 2, -0.5, 1, 1, 1}}}},
@@ -207,10 +237,11 @@ func ElementwiseRows() []Row {
 
 // binaryBad are shape lists every binary op must reject.
 var binaryBad = [][][]int{
-	{{2, 3}, {3, 2}}, // same size, different shapes
-	{{2, 3}, {3}},    // a rank-1 operand is not broadcast
-	{{2, 3}},         // one operand
-	{{2}, {2}, {2}},  // three operands
+	{{2, 3}, {3, 2}},    // same size, axes that do not broadcast
+	{{2, 3}, {2}},       // last axes 3 and 2, neither 1
+	{{2, 3, 4}, {3, 3}}, // aligned on the right, 4 against 3
+	{{2, 3}},            // one operand
+	{{2}, {2}, {2}},     // three operands
 }
 
 func binaryRows() []Row {
@@ -239,15 +270,17 @@ func binaryRows() []Row {
 		add := func(name, reason string, a, bb Input, out []int, sing ...Singular) {
 			rows = append(rows, Row{Fn: b.fn, Apply: apply2(b.apply), Case: Case{
 				Name: b.fn + "/" + name, Reason: reason, Op: b.op, Inputs: []Input{a, bb}, Out: out,
-				Ref: binaryRef(b.f), BadShapes: binaryBad, SingularAt: sing,
+				Ref: bcastRef(b.f, a.Shape, bb.Shape), BadShapes: binaryBad, SingularAt: sing,
 			}})
 		}
-		var sameSing, constSing []Singular
+		var sameSing, constSing, biasSing []Singular
 		switch b.fn {
 		case "Mul":
 			// ∂(a·b)/∂b = a: singular where a has a zero; by a zero constant b, ∂/∂a = 0.
 			sameSing = []Singular{{Input: 1, Values: [][]float64{withZero(), filled(6, 1)}}}
 			constSing = []Singular{{Input: 0, Values: [][]float64{filled(6, 1), filled(6, 0)}}}
+			// ∂(X·b)/∂X = b broadcast over the rows: singular where b has a zero.
+			biasSing = []Singular{{Input: 0, Values: [][]float64{filled(6, 1), {1, 0}}}}
 		case "Div":
 			// ∂(a/b)/∂b = -a/b²: singular where a has a zero.
 			sameSing = []Singular{{Input: 1, Values: [][]float64{withZero(), filled(6, 2)}}}
@@ -262,6 +295,19 @@ func binaryRows() []Row {
 			in(ewShape, free, false), in(ewShape, b.den, true), ewShape, constSing...)
 		add("const-left", "a constant left operand: zero structure for it",
 			in(ewShape, free, true), in(ewShape, b.den, false), ewShape)
+		// NumPy broadcasting, on [3, 2] outputs (and one [2, 2, 3]).
+		add("bias-row", "X [B,h] with b [h]: b is read again for every row, its block dense (6×2) and its VJP a sum over the rows; X's block stays diagonal",
+			in([]int{3, 2}, free, false), in([]int{2}, b.den, false), []int{3, 2}, biasSing...)
+		add("bias-left", "b [h] with X [B,h]: the broadcast operand on the left",
+			in([]int{2}, free, false), in([]int{3, 2}, b.den, false), []int{3, 2})
+		add("row-scale", "X [B,d] with s [B,1]: s is read again along the last axis",
+			in([]int{3, 2}, free, false), in([]int{3, 1}, b.den, false), []int{3, 2})
+		add("outer", "[B,1] with [1,d]: both operands broadcast, both blocks dense and neither square",
+			in([]int{3, 1}, free, false), in([]int{1, 2}, b.den, false), []int{3, 2})
+		add("ranks-differ", "[2,1,3] with [2,3]: the left broadcast along its middle axis, the right along a missing leading one; no axes merge",
+			in([]int{2, 1, 3}, free, false), in([]int{2, 3}, b.den, false), []int{2, 2, 3})
+		add("const-bias", "a constant broadcast operand: zero structure for it; X's diagonal block constant where ∂f/∂X reads only the constant",
+			in([]int{3, 2}, free, false), in([]int{2}, b.den, true), []int{3, 2})
 	}
 	return rows
 }
@@ -412,5 +458,7 @@ func Rows() []Row {
 	rows = append(rows, binaryRows()...)
 	rows = append(rows, matmulRows()...)
 	rows = append(rows, structuralRows()...)
+	rows = append(rows, axisRows()...)
+	rows = append(rows, batchMatMulRows()...)
 	return rows
 }

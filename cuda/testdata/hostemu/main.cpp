@@ -7,6 +7,7 @@
 
 #include "batchlu.cu"
 #include "elementwise.cu"
+#include "gather.cu"
 #include "linalg.cu"
 
 #include <map>
@@ -91,6 +92,7 @@ void register_all() {
     REG(sum_add_partials, true);
     REG_LU(1); REG_LU(2); REG_LU(3); REG_LU(4); REG_LU(5); REG_LU(6); REG_LU(7); REG_LU(8);
     REG(gemm, true);
+    REG(gemm_batched, true);
     REG(sum_part, true);
     REG(sum_finish, true);
     REG(bcast_add, false);
@@ -102,6 +104,8 @@ void register_all() {
     REG(lu_factor_warp, true);
     REG(lu_solve_gen, false);
     REG(lu_solveT_gen, false);
+    REG(strided_copy, false);
+    REG(strided_sum, false);
 }
 
 // The fibers of one CTA and their scheduler.
