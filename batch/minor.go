@@ -150,6 +150,60 @@ func (m *minor) node(nd *tape.Node) (*tape.Var, error) {
 			return nil, err
 		}
 		return ops.Reshape(a, append(append([]int(nil), op.To[1:]...), m.b)...), nil
+	case *ops.SliceAxisOp: // along axis ≥ 1: the same slice, one axis lower
+		a, err := m.arg(nd, nd.In[0], -1)
+		if err != nil {
+			return nil, err
+		}
+		return ops.SliceAxis(a, op.Axis-1, op.Lo, op.Hi), nil
+	case *ops.SumAxisOp:
+		a, err := m.arg(nd, nd.In[0], -1)
+		if err != nil {
+			return nil, err
+		}
+		if op.Axis == 0 {
+			return nil, mix("a sum along axis 0 adds the samples together")
+		}
+		return tape.Apply(&ops.SumAxisOp{Axis: op.Axis - 1, Mean: op.Mean}, a), nil
+	case *ops.ConcatAxisOp: // along axis ≥ 1; constant pieces moved too
+		args := make([]*tape.Var, len(nd.In))
+		var tp *tape.Tape
+		for i, v := range nd.In {
+			if !v.IsConst() {
+				a, err := m.arg(nd, v, outRank)
+				if err != nil {
+					return nil, err
+				}
+				args[i], tp = a, a.Tape()
+			}
+		}
+		for i, v := range nd.In {
+			if v.IsConst() {
+				if s := v.Shape(); s[0] != m.b {
+					return nil, mix(fmt.Sprintf("a constant piece of shape %v has %d rows, not the %d samples", s, s[0], m.b))
+				}
+				c, err := constMinor(v.Value(), outRank, m.b)
+				if err != nil {
+					return nil, mix(err.Error())
+				}
+				args[i] = tp.Const(c)
+			}
+		}
+		return ops.ConcatAxis(op.Axis-1, args...), nil
+	case *ops.PermuteOp:
+		if op.Perm[0] != 0 {
+			return nil, mix(fmt.Sprintf("permutation %v moves the samples off axis 0", op.Perm))
+		}
+		a, err := m.arg(nd, nd.In[0], -1)
+		if err != nil {
+			return nil, err
+		}
+		perm := make([]int, len(op.Perm))
+		for i, p := range op.Perm[1:] {
+			perm[i] = p - 1
+		}
+		perm[len(perm)-1] = len(perm) - 1
+		return ops.Permute(a, perm...), nil
 	}
 	if nd.Op == ops.MatMulOp {
 		if nd.In[0].IsConst() || !nd.In[1].IsConst() {
