@@ -27,7 +27,7 @@ import (
 )
 
 const (
-	dim    = 8  // features per sample
+	dim    = 8 // features per sample
 	half   = dim / 2
 	hidden = 32 // hidden units of each coupling MLP
 )
