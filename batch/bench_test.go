@@ -8,6 +8,7 @@ import (
 
 	"github.com/invad/invad/inverse"
 	"github.com/invad/invad/tape"
+	"github.com/invad/invad/tensor"
 )
 
 // The residual block of issue 16's targets: X + tanh(X W1 + b) W2 at
@@ -69,5 +70,78 @@ func BenchmarkResidualBlock(b *testing.B) {
 				}
 			}
 		})
+		b.Run(fmt.Sprintf("B=%d/logabsdet-along", nb), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := lin.LogAbsDetAlong(0); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// benchProducts times f's primal, Linearize + factorization, IJVP, VIJP
+// and the per-sample log|det| along axis at x.
+func benchProducts(b *testing.B, name string, f func(*tape.Var) *tape.Var, x *tensor.Tensor, axis int) {
+	v := x.Clone()
+	b.Run(name+"/primal", func(b *testing.B) {
+		for b.Loop() {
+			f(tape.NewTape().Input(x))
+		}
+	})
+	b.Run(name+"/linearize+factorize", func(b *testing.B) {
+		for b.Loop() {
+			lin, err := inverse.Linearize(f, x)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := lin.Prepare(context.Background()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	lin, err := inverse.Linearize(f, x)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := lin.Prepare(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	dst := v.Clone()
+	b.Run(name+"/ijvp", func(b *testing.B) {
+		for b.Loop() {
+			if err := lin.IJVPTo(dst, v); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run(name+"/vijp", func(b *testing.B) {
+		for b.Loop() {
+			if err := lin.VIJPTo(dst, v); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run(name+"/logabsdet-along", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := lin.LogAbsDetAlong(axis); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkFlow times the 4-layer RealNVP/Glow flow of issue 16's targets
+// row-major ([B, d], analyzed batch-minor) and feature-major ([d, B], the
+// same flow written on columns), B = 10⁵, d = 8 and 32, hidden 32: compare
+// each with its primal, and the layouts with each other.
+func BenchmarkFlow(b *testing.B) {
+	const nb = 100_000
+	for _, d := range []int{8, 32} {
+		fl := newRowFlow(4, d, 32, 3)
+		rng := rand.New(rand.NewPCG(8, 8))
+		x := seeded(rng, -1, 1, nb, d)
+		benchProducts(b, fmt.Sprintf("d=%d/rows", d), fl.f, x, 0)
+		benchProducts(b, fmt.Sprintf("d=%d/columns", d), fl.columns, transpose2(x), 1)
 	}
 }

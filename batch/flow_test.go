@@ -71,6 +71,36 @@ func (fl *rowFlow) f(x *tape.Var) *tape.Var {
 	return x
 }
 
+// columns is f on the feature-major layout, x of shape [d, B]: the same
+// flow with W·X products, Split/Concat along axis 0 and [h, 1] biases.
+func (fl *rowFlow) columns(x *tape.Var) *tape.Var {
+	k := fl.d / 2
+	col := func(t *tensor.Tensor) *tape.Var { return ops.Const(x, tensor.New([]int{t.Len(), 1}, t.Data())) }
+	tr := func(t *tensor.Tensor) *tape.Var { return ops.Const(x, transpose2(t)) }
+	for l := range fl.w1 {
+		parts := ops.Split(x, k, fl.d-k)
+		hid := ops.Tanh(ops.Add(ops.MatMul(tr(fl.w1[l]), parts[0]), col(fl.b1[l])))
+		s := ops.Tanh(ops.Add(ops.MatMul(tr(fl.ws[l]), hid), col(fl.bs[l])))
+		t := ops.MatMul(tr(fl.wt[l]), hid)
+		x = ops.Concat(parts[0], ops.Add(ops.Mul(parts[1], ops.Exp(s)), t))
+		x = ops.Mul(x, col(fl.scale[l]))
+		x = ops.MatMul(tr(fl.wm[l]), x)
+	}
+	return x
+}
+
+// transpose2 returns the transpose of a 2-D tensor.
+func transpose2(t *tensor.Tensor) *tensor.Tensor {
+	r, c := t.Shape()[0], t.Shape()[1]
+	out := tensor.Zeros(c, r)
+	for i := range r {
+		for j := range c {
+			out.Data()[j*r+i] = t.Data()[i*c+j]
+		}
+	}
+	return out
+}
+
 // logDet is the closed form at x, one value per row, from the layers'
 // s (each evaluated on its own small tape) and constant terms.
 func (fl *rowFlow) logDet(x *tensor.Tensor) []float64 {
@@ -122,6 +152,9 @@ func TestRowMajorFlow(t *testing.T) {
 	}
 	if e := maxDiff(q.Output.Value().Data(), p.Output.Value().Data()); e > 1e-13 {
 		t.Errorf("outputs differ by %g", e)
+	}
+	if e := maxDiff(transpose2(record(fl.columns, transpose2(x)).Output.Value()).Data(), p.Output.Value().Data()); e > 1e-13 {
+		t.Errorf("the feature-major flow differs by %g", e)
 	}
 	lin, err := inverse.Linearize(fl.f, x)
 	if err != nil {
