@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/invad/invad/lump"
 	"github.com/invad/invad/sparse"
@@ -907,14 +908,20 @@ type PartedFactor interface {
 // partly summed. Every lump must be factorized.
 func (x *Exec[V]) LogAbsDetParts(dst []float64, group func(v, off int) int) int {
 	an := x.P.An
+	var gs []int // the groups of a lump's elements, reused
 	for li := range an.Lumps {
 		lp := &an.Lumps[li]
 		switch lp.Kind {
 		case lump.Copy, lump.Expansion:
 			continue
 		case lump.Step:
-			var gs []int
-			for _, sg := range an.Segs(lp.Node.In[lp.Input]) {
+			segs := an.Segs(lp.Node.In[lp.Input])
+			n := 0
+			for _, sg := range segs {
+				n += sg.Len
+			}
+			gs = slices.Grow(gs[:0], n)
+			for _, sg := range segs {
 				for j := range sg.Len {
 					g := -1
 					if sg.Var >= 0 {
@@ -931,7 +938,7 @@ func (x *Exec[V]) LogAbsDetParts(dst []float64, group func(v, off int) int) int 
 				return li
 			}
 		case lump.Batch:
-			gs := make([]int, lp.M)
+			gs = slices.Grow(gs[:0], lp.M)[:lp.M]
 			for u, k := range lp.Unknowns {
 				at := an.Atoms[k]
 				for b := range lp.M {
