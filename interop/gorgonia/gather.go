@@ -147,36 +147,3 @@ func repeatSrc(in []int, axis, rep int) (shape, src []int) {
 	})
 	return shape, src
 }
-
-// concatSrc returns the shape and source map of concatenating values of the
-// given shapes along axis, reading from their flat concatenation.
-func concatSrc(in [][]int, axis int) (shape, src []int) {
-	shape = append([]int(nil), in[0]...)
-	shape[axis] = 0
-	base := make([]int, len(in))
-	starts := make([]int, len(in))
-	sts := make([][]int, len(in))
-	for i, s := range in {
-		if i > 0 {
-			base[i] = base[i-1] + tensor.SizeOf(in[i-1])
-		}
-		starts[i] = shape[axis]
-		shape[axis] += s[axis]
-		sts[i] = strides(s)
-	}
-	src = indexMap(shape, func(idx []int) int {
-		i := len(in) - 1
-		for i > 0 && idx[axis] < starts[i] {
-			i--
-		}
-		s := base[i]
-		for d, k := range idx {
-			if d == axis {
-				k -= starts[i]
-			}
-			s += k * sts[i][d]
-		}
-		return s
-	})
-	return shape, src
-}

@@ -414,11 +414,18 @@ func broadcast(a, b *tape.Var, shape []int) (*tape.Var, *tape.Var) {
 	return fit(a), fit(b)
 }
 
-// transpose2D transposes an r×c matrix.
-func transpose2D(v *tape.Var) *tape.Var {
-	sh := v.Shape()
-	out, src := transposeSrc(sh, []int{1, 0})
-	return gather(v, src, out)
+// transpose2D transposes an r×c matrix: a constant in Go, a varying value
+// by ops.Transpose.
+func transpose2D(v *tape.Var) *tape.Var { return permute(v, 1, 0) }
+
+// permute reorders v's axes (output axis i is axis perm[i] of v): a
+// constant in Go, a varying value by ops.Permute.
+func permute(v *tape.Var, perm ...int) *tape.Var {
+	if v.IsConst() {
+		out, src := transposeSrc(v.Shape(), perm)
+		return gather(v, src, out)
+	}
+	return ops.Permute(v, perm...)
 }
 
 // mat returns v as a 2-D value, transposed if t.
@@ -449,7 +456,7 @@ func linAlgRule(n *G.Node, form string, kids []*G.Node, shape []int) (rule, *Nod
 		ta, tb := strings.HasPrefix(form, "Aᵀ"), strings.HasSuffix(form, "Bᵀ")
 		as := "matmul"
 		if ta || tb {
-			as = "matmul of transposed operands (a gather of each transposed one)"
+			as = "matmul of transposed operands (a permute of each transposed one)"
 		}
 		return mk(as, func(a, b *tape.Var) *tape.Var { return ops.MatMul(mat(a, ta), mat(b, tb)) })
 	case "A × b":
@@ -469,12 +476,13 @@ func linAlgRule(n *G.Node, form string, kids []*G.Node, shape []int) (rule, *Nod
 		})
 	case "A ××× B", "Aᵀ ××× B", "A ××× Bᵀ", "Aᵀ ××× Bᵀ":
 		ta, tb := strings.HasPrefix(form, "Aᵀ"), strings.HasSuffix(form, "Bᵀ")
-		return mk("matmul per batch entry (slices and a concat)", func(a, b *tape.Var) *tape.Var { return batched(a, b, ta, tb) })
+		return mk("batch_matmul", func(a, b *tape.Var) *tape.Var { return batched(a, b, ta, tb) })
 	}
 	return rule{}, unsupported(n, "unrecognized form of a known op type")
 }
 
-// batched multiplies the matrices of a [..., r, c] by those of b.
+// batched multiplies the matrices of a [..., r, c] by those of b, each
+// transposed first where ta or tb say, by one BatchMatMul.
 func batched(a, b *tape.Var, ta, tb bool) *tape.Var {
 	as, bs := a.Shape(), b.Shape()
 	if len(as) < 2 || len(bs) < 2 {
@@ -486,14 +494,14 @@ func batched(a, b *tape.Var, ta, tb bool) *tape.Var {
 	if tensor.SizeOf(bs[:len(bs)-2]) != nb {
 		panic(fmt.Sprintf("gorgonia: batched matmul of shapes %v and %v", as, bs))
 	}
-	a2, b2 := reshapeTo(a, []int{nb * ar, ac}), reshapeTo(b, []int{nb * br, bc})
-	out := make([]*tape.Var, nb)
-	for i := range out {
-		ai := mat(ops.Slice(a2, i*ar, (i+1)*ar), ta)
-		bi := mat(ops.Slice(b2, i*br, (i+1)*br), tb)
-		out[i] = ops.MatMul(ai, bi)
+	a3, b3 := reshapeTo(a, []int{nb, ar, ac}), reshapeTo(b, []int{nb, br, bc})
+	if ta {
+		a3 = permute(a3, 0, 2, 1)
 	}
-	return ops.Concat(out...)
+	if tb {
+		b3 = permute(b3, 0, 2, 1)
+	}
+	return ops.BatchMatMul(a3, b3)
 }
 
 // parseInts parses "[0 1]" or "0, 1" into ints.
@@ -530,33 +538,13 @@ func sumRule(n *G.Node, form string, kids []*G.Node, shape []int) (rule, *NodeEr
 			return reshapeTo(ops.Sum(in[0]), shape)
 		}}, nil
 	}
-	return rule{deps: kids, as: fmt.Sprintf("sum along axes %v (matmul by ones)", axes), run: func(c *call, in []*tape.Var) *tape.Var {
-		v := in[0]
+	return rule{deps: kids, as: fmt.Sprintf("sum_axis along axes %v", axes), run: func(c *call, in []*tape.Var) *tape.Var {
+		v := reshapeTo(in[0], shapeOf(kids[0]))
 		for i := len(axes) - 1; i >= 0; i-- {
-			v = sumAxis(c, v, axes[i])
+			v = ops.SumAxis(v, axes[i])
 		}
 		return reshapeTo(v, shape)
 	}}, nil
-}
-
-// sumAxis sums v along one axis: a [A, d, B] value becomes [A, B].
-func sumAxis(c *call, v *tape.Var, axis int) *tape.Var {
-	sh := v.Shape()
-	a, d, b := tensor.SizeOf(sh[:axis]), sh[axis], tensor.SizeOf(sh[axis+1:])
-	rest := append(slices.Clone(sh[:axis]), sh[axis+1:]...)
-	ones := make([]float64, d)
-	for i := range ones {
-		ones[i] = 1
-	}
-	if b == 1 { // [A, d] · 1
-		return reshapeTo(ops.MatMul(reshapeTo(v, []int{a, d}), c.konst(tensor.New([]int{d}, ones))), rest)
-	}
-	// S · [A·d, B] with S = I_A ⊗ 1ᵀ_d.
-	s := make([]float64, a*a*d)
-	for i := 0; i < a; i++ {
-		copy(s[i*a*d+i*d:], ones)
-	}
-	return reshapeTo(ops.MatMul(c.konst(tensor.New([]int{a, a * d}, s)), reshapeTo(v, []int{a * d, b})), rest)
 }
 
 func sliceRule(n *G.Node, form string, kids []*G.Node, shape []int) (rule, *NodeError) {
@@ -592,6 +580,12 @@ func sliceRule(n *G.Node, form string, kids []*G.Node, shape []int) (rule, *Node
 	if axis >= len(in) || start < 0 || end > in[axis] || start >= end || step < 1 {
 		return rule{}, unsupported(n, "slice %d:%d:%d along axis %d of shape %v", start, end, step, axis, in)
 	}
+	if step == 1 || end == start+1 {
+		return rule{deps: kids, as: fmt.Sprintf("slice_axis (%d:%d along axis %d)", start, end, axis),
+			run: func(c *call, v []*tape.Var) *tape.Var {
+				return reshapeTo(ops.SliceAxis(reshapeTo(v[0], in), axis, start, end), shape)
+			}}, nil
+	}
 	return rule{deps: kids, as: fmt.Sprintf("gather (slice %d:%d:%d along axis %d)", start, end, step, axis),
 		run: func(c *call, v []*tape.Var) *tape.Var {
 			_, src := sliceSrc(v[0].Shape(), axis, start, end, step)
@@ -604,19 +598,14 @@ func concatRule(n *G.Node, form string, kids []*G.Node, shape []int) (rule, *Nod
 	if _, err := fmt.Sscanf(form, "Concat(axis=%d)", &axis); err != nil || len(kids) == 0 {
 		return rule{}, unsupported(n, "unrecognized form of a known op type")
 	}
-	return rule{deps: kids, as: fmt.Sprintf("concat (along axis %d: of the flattened operands, then a gather)", axis),
+	for _, k := range kids {
+		if axis < 0 || axis >= len(shapeOf(k)) {
+			return rule{}, unsupported(n, "concatenation along axis %d of an operand of shape %v", axis, shapeOf(k))
+		}
+	}
+	return rule{deps: kids, as: fmt.Sprintf("concat_axis (along axis %d)", axis),
 		run: func(c *call, in []*tape.Var) *tape.Var {
-			shapes := make([][]int, len(in))
-			flats := make([]*tape.Var, len(in))
-			for i, v := range in {
-				shapes[i], flats[i] = v.Shape(), vec(v)
-			}
-			cat := ops.Concat(flats...)
-			if tensor.SizeOf(shapes[0][:axis]) == 1 {
-				return reshapeTo(cat, shape)
-			}
-			_, src := concatSrc(shapes, axis)
-			return gather(cat, src, shape)
+			return reshapeTo(ops.ConcatAxis(axis, in...), shape)
 		}}, nil
 }
 
@@ -627,9 +616,12 @@ func transposeRule(n *G.Node, form string, kids []*G.Node, shape []int) (rule, *
 	if !ok || !ok2 || !ok3 || len(kids) != 1 || len(perm) != len(kids[0].Shape()) {
 		return rule{}, unsupported(n, "unrecognized form of a known op type")
 	}
-	return rule{deps: kids, as: fmt.Sprintf("gather (transpose %v)", perm), run: func(c *call, in []*tape.Var) *tape.Var {
-		_, src := transposeSrc(in[0].Shape(), perm)
-		return gather(in[0], src, shape)
+	return rule{deps: kids, as: fmt.Sprintf("permute %v", perm), run: func(c *call, in []*tape.Var) *tape.Var {
+		if in[0].IsConst() { // computed in Go: a constant stays one
+			_, src := transposeSrc(in[0].Shape(), perm)
+			return gather(in[0], src, shape)
+		}
+		return reshapeTo(ops.Permute(in[0], perm...), shape)
 	}}, nil
 }
 
