@@ -350,6 +350,16 @@ func (iv *inverter) solve(li int) error {
 		defer func() { *iv.trace = append(*iv.trace, rec) }()
 	}
 	le := iv.evalPlan(li)
+	// The engine reads the ops of the lump's equations at the iterate: a
+	// created value keeps its (known) target for the ops that read it.
+	for _, i := range le.redir {
+		iv.e.outs[i] = iv.fw[i]
+	}
+	defer func() {
+		for _, i := range le.redir {
+			iv.e.outs[i] = iv.prog.Nodes[i].Out.Value()
+		}
+	}()
 	if lp.Kind == lump.Copy {
 		for _, pl := range iv.x.P.LumpPlaces(li) {
 			copy(iv.vals[pl.Var].Data()[pl.Off:pl.Off+pl.N], iv.y[pl.Pos:pl.Pos+pl.N])
@@ -361,16 +371,6 @@ func (iv *inverter) solve(li int) error {
 		iv.eval(le)
 		return nil
 	}
-	// The engine reads the ops of the lump's equations at the iterate: a
-	// created value keeps its (known) target for the ops that read it.
-	for _, i := range le.redir {
-		iv.e.outs[i] = iv.fw[i]
-	}
-	defer func() {
-		for _, i := range le.redir {
-			iv.e.outs[i] = iv.prog.Nodes[i].Out.Value()
-		}
-	}()
 	rows, rlen, slen := iv.x.P.LumpRows(li)
 	places := iv.x.P.LumpPlaces(li)
 	r, sol := tensor.Zeros(rlen), tensor.Zeros(slen)

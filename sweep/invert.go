@@ -40,6 +40,13 @@ func (p *Plan) LumpRows(li int) (rows []LumpRow, rlen, slen int) {
 	an := p.An
 	lp := &an.Lumps[li]
 	L := &p.lumps[li]
+	for _, q := range lp.Created {
+		if an.Eqs[q].Node == nil {
+			// A pin of y is a lump of its own (a copy): its only unknown
+			// is the atom it pins.
+			panic(fmt.Sprintf("sweep: LumpRows(%d): a pin of y in a lump that solves", li))
+		}
+	}
 	switch L.kind {
 	case kStep:
 		nd := p.nodes[L.node]
