@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/invad/invad/lump"
 	"github.com/invad/invad/sweep"
@@ -153,13 +154,17 @@ func Invert(f func(x *tape.Var) *tape.Var, y *tensor.Tensor, opts ...Option) (*t
 }
 
 // recordStart linearizes f at x0 (Invert's own copy of the start point).
-// At the default start point, f panicking on y's shape is reported as an
-// error that says so.
+// At the default start point, an op of f panicking on y's shape ("ops: ...")
+// is reported as an error that says so; other panics go on.
 func recordStart(f func(x *tape.Var) *tape.Var, x0 *tensor.Tensor, byDefault bool, opts []Option) (l *Linearization, err error) {
 	if byDefault {
 		defer func() {
-			if r := recover(); r != nil {
-				l, err = nil, fmt.Errorf("inverse: Invert: f does not take y's shape %v as its input (%v): give a start point shaped like x with StartAt", x0.Shape(), r)
+			r := recover()
+			if msg, ok := r.(string); ok && strings.HasPrefix(msg, "ops: ") {
+				// An op's shape check: f takes another shape than y's.
+				l, err = nil, fmt.Errorf("inverse: Invert: f does not take y's shape %v as its input (%s): give a start point shaped like x with StartAt", x0.Shape(), msg)
+			} else if r != nil {
+				panic(r)
 			}
 		}()
 	}

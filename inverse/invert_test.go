@@ -387,6 +387,9 @@ func TestInvertStartPoint(t *testing.T) {
 	mustPanic(t, "inverse: ", func() { inverse.InvertTol(0) })
 	mustPanic(t, "inverse: ", func() { inverse.InvertMaxIter(0) })
 	mustPanic(t, "inverse: ", func() { inverse.Invert(f, tensor.Zeros(5), inverse.StartAt(x0)) })
+	// A caller mistake at the default start point still panics: only an
+	// op's shape check is taken for "f does not take y's shape".
+	mustPanic(t, "inverse: f returned nil", func() { inverse.Invert(func(*tape.Var) *tape.Var { return nil }, y) })
 }
 
 // TestInvertAgainstNewton: Invert and newton.Solve on F(x) = f(x) − y
