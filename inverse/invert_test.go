@@ -310,6 +310,29 @@ func TestInvertExpansion(t *testing.T) {
 	}
 }
 
+// TestInvertPartialOutputs: u = exp(x) is cut in two by the Split after
+// it, and y = concat(u1, u2·exp(u1)): each half of u's equation is solved
+// by a lump of its own (the op's output then belongs to two lumps, each
+// reading only its rows of the op's value at the iterate). The start is far
+// (x0 = y reaches 40, exp(x0) 10¹⁷): the affine mul may take a second step
+// to clear the cancellation of K0 + dK, and the exps many.
+func TestInvertPartialOutputs(t *testing.T) {
+	f := func(x *tape.Var) *tape.Var {
+		u := ops.Split(ops.Exp(x), 3, 3)
+		return ops.Concat(u[0], ops.Mul(u[1], ops.Exp(u[0])))
+	}
+	s := solved(checkInvert(t, f, uniform(rand.New(rand.NewPCG(8, 1)), -1, 1, 6)))
+	exps := 0
+	for _, r := range s {
+		if len(r.Ops) == 1 && r.Ops[0] == "exp@0" {
+			exps++
+		}
+	}
+	if exps != 2 {
+		t.Errorf("solved lumps %v, want two lumps of the first exp alone", s)
+	}
+}
+
 // TestInvertStencil: y = x + ¼·tanh(x shifted left + x shifted right) (the
 // shifts written with Slice and Concat): one tridiagonal lump, a batch of
 // 1×1 blocks per atom while the analysis cuts the stencil into one atom per
