@@ -1,7 +1,9 @@
 // Package inverse linearizes a program f: Rⁿ → Rⁿ at a point and offers its
 // Jacobian products: JVP J·v and VJP vᵀ·J (ordinary forward and reverse
 // modes), the dense Jacobian, and the inverse accumulation products IJVP
-// J⁻¹·v and VIJP vᵀ·J⁻¹, with log|det J| and the dense inverse.
+// J⁻¹·v and VIJP vᵀ·J⁻¹, with log|det J| and the dense inverse. Invert
+// solves f(x) = y itself, lump by lump (Newton on each lump's killed values
+// with its own block, from y back to x), on the CPU.
 //
 // # Use
 //
@@ -37,5 +39,7 @@
 // from another tape) panic with a message starting with "inverse: ".
 // Data-dependent failures are returned: *SizeError (ErrSize) when f(x) does
 // not have n elements, *NonFiniteError (ErrNonFinite) for NaN or ±Inf in x,
-// in an argument, or produced by an op, naming the op and its tape position.
+// in an argument, or produced by an op, naming the op and its tape position,
+// and *InvertError (ErrNoConvergence) for a lump of Invert whose Newton
+// iteration does not converge.
 package inverse

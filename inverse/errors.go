@@ -44,3 +44,33 @@ func (e *CouplingError) Error() string {
 
 // Is makes errors.Is(err, ErrCouplesSamples) true.
 func (e *CouplingError) Is(target error) bool { return target == ErrCouplesSamples }
+
+// ErrNoConvergence is matched (errors.Is) by every *InvertError.
+var ErrNoConvergence = errors.New("a lump's Newton iteration did not converge")
+
+// InvertError reports a lump whose local Newton iteration in Invert did not
+// reach the tolerance: within the step limit, or because its block was
+// singular at an iterate (Err, also matched by errors.Is(err,
+// tape.ErrSingular)) or a residual or step was NaN or ±Inf (Err says so).
+type InvertError struct {
+	Lump     int      // the lump's index in solve order (the lump report's)
+	Ops      []string // its ops, "name@position"
+	Iter     int      // the Newton steps taken
+	Residual float64  // the last ‖r‖∞ relative to the scale of the lump's values
+	Err      error    // the cause, nil when the step limit was reached
+}
+
+func (e *InvertError) Error() string {
+	why := "did not converge"
+	if e.Err != nil {
+		why = "failed: " + e.Err.Error()
+	}
+	return fmt.Sprintf("inverse: Invert: lump %d (%s) %s after %d Newton steps (relative residual %.3g)",
+		e.Lump, strings.Join(e.Ops, " "), why, e.Iter, e.Residual)
+}
+
+// Is makes errors.Is(err, ErrNoConvergence) true.
+func (e *InvertError) Is(target error) bool { return target == ErrNoConvergence }
+
+// Unwrap returns the cause.
+func (e *InvertError) Unwrap() error { return e.Err }

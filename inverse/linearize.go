@@ -42,6 +42,12 @@ type Linearization struct {
 	inv        *cpuExec
 	invErr     error
 	invIdle    idle[*sweep.Workspace[*tensor.Tensor]]
+
+	// Invert's options (Linearize ignores them).
+	start      *tensor.Tensor
+	invTol     float64
+	invMaxIter int
+	invTrace   *[]InvertLump
 }
 
 // Option configures Linearize.
