@@ -20,10 +20,12 @@ func TestFlow(t *testing.T) {
 	if s.perSampleErr > 1e-12 || s.logpErr > 1e-12 {
 		t.Errorf("per-sample log|det J| off by %g, log p off by %g", s.perSampleErr, s.logpErr)
 	}
-	if s.residual > 1e-12 {
-		t.Errorf("Newton residual %g", s.residual)
+	// Invert: every lump is affine in its unknowns (couplings, scales,
+	// mixings): one Newton step each.
+	if s.invertSteps != 1 || s.xErr > 1e-10 {
+		t.Errorf("Invert: %d steps on a lump, max |x − x_true| = %g", s.invertSteps, s.xErr)
 	}
-	if s.xErr > 1e-9 {
-		t.Errorf("max |x − x_true| = %g", s.xErr)
+	if s.residual > 1e-12 || s.newtonErr > 1e-9 {
+		t.Errorf("global Newton: residual %g, max |x − x_true| = %g", s.residual, s.newtonErr)
 	}
 }

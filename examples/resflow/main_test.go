@@ -27,6 +27,9 @@ func TestResflow(t *testing.T) {
 	if s.residual > 1e-12 || s.xErr > 1e-10 {
 		t.Errorf("Newton: residual %g, max |x − x_true| %g", s.residual, s.xErr)
 	}
+	if s.invertErr > 1e-10 {
+		t.Errorf("Invert: max |x − x_true| %g", s.invertErr)
+	}
 	if s.fixedErr > 1e-10 {
 		t.Errorf("fixed point: max |x − x_true| %g", s.fixedErr)
 	}
