@@ -134,7 +134,8 @@ func benchProducts(b *testing.B, name string, f func(*tape.Var) *tape.Var, x *te
 // BenchmarkFlow times the 4-layer RealNVP/Glow flow of issue 16's targets
 // row-major ([B, d], analyzed batch-minor) and feature-major ([d, B], the
 // same flow written on columns), B = 10⁵, d = 8 and 32, hidden 32: compare
-// each with its primal, and the layouts with each other.
+// each with its primal, and the layouts with each other; and Invert of the
+// row-major flow (from y) against its primal.
 func BenchmarkFlow(b *testing.B) {
 	const nb = 100_000
 	for _, d := range []int{8, 32} {
@@ -142,6 +143,14 @@ func BenchmarkFlow(b *testing.B) {
 		rng := rand.New(rand.NewPCG(8, 8))
 		x := seeded(rng, -1, 1, nb, d)
 		benchProducts(b, fmt.Sprintf("d=%d/rows", d), fl.f, x, 0)
+		y := fl.f(tape.NewTape().Input(x)).Value()
+		b.Run(fmt.Sprintf("d=%d/rows/invert", d), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := inverse.Invert(fl.f, y); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 		benchProducts(b, fmt.Sprintf("d=%d/columns", d), fl.columns, transpose2(x), 1)
 	}
 }
