@@ -869,22 +869,30 @@ func (l *Linearization) LogAbsDetAlong(axis int) (*tensor.Tensor, error) {
 		leading[p.Input.ID()], leading[y.ID()] = true, true
 		trailing = true
 	}
-	group := func(v, off int) int {
-		val := l.vars[v]
+	// Element off of value v is in sample (off / div[v]) % b: div is the
+	// length of a sample's row where v holds the samples along its first
+	// axis, 1 where along its last; 0 where along neither.
+	div := make([]int, len(l.vars))
+	for v, val := range l.vars {
+		if val == nil {
+			continue
+		}
 		sh := val.Shape()
-		if len(sh) == 0 {
-			return -1
-		}
-		if leading[v] || !trailing {
-			if sh[0] != b {
-				return -1
+		switch {
+		case len(sh) == 0:
+		case leading[v] || !trailing:
+			if sh[0] == b {
+				div[v] = val.Len() / b
 			}
-			return off / (val.Len() / b)
+		case sh[len(sh)-1] == b:
+			div[v] = 1
 		}
-		if sh[len(sh)-1] != b {
-			return -1
+	}
+	group := func(v, off int) int {
+		if d := div[v]; d > 0 {
+			return (off / d) % b
 		}
-		return off % b
+		return -1
 	}
 	out := tensor.Zeros(b)
 	if li := s.LogAbsDetParts(out.Data(), group); li >= 0 {
