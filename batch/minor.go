@@ -3,6 +3,7 @@ package batch
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/invad/invad/lump"
 	"github.com/invad/invad/ops"
@@ -36,18 +37,61 @@ func (e *MixError) Is(target error) bool { return target == ErrMixes }
 // comment), or a *MixError naming the first op that mixes samples. The
 // program returned maps x to y as p does (same shapes, same layout).
 func Minor(p *tape.Program) (*tape.Program, error) {
-	x := p.Input
-	xs := x.Shape()
-	if len(xs) < 2 {
-		return nil, &MixError{Pos: -1, Why: fmt.Sprintf("x of shape %v has no batch axis besides its elements", xs)}
-	}
-	b := xs[0]
-	if ys := p.Output.Shape(); len(ys) < 1 || ys[0] != b || p.Output.IsConst() {
-		return nil, &MixError{Pos: -1, Why: fmt.Sprintf("y of shape %v does not keep the %d samples of x along axis 0", ys, b)}
+	if err := check(p); err != nil {
+		return nil, err
 	}
 	tp := tape.NewTape()
-	in := tp.Input(x.Value())
-	m := &minor{b: b, moved: map[int]*tape.Var{x.ID(): toMinor(in)}}
+	in := tp.Input(p.Input.Value())
+	y, err := walk(p, in)
+	if err != nil {
+		return nil, err
+	}
+	return tp.Finish(in, y), nil
+}
+
+// MinorFunc returns the function that records p's batch-minor program (as
+// Minor does) on the tape of its input, whatever the tape: a shape tape, a
+// stream tape (the tapeless VIJP runs it that way) or a recording one. The
+// input must be shaped like p's. It returns Minor's *MixError, found once
+// here on a shape tape; the function then records the same ops at every
+// call.
+func MinorFunc(p *tape.Program) (func(x *tape.Var) *tape.Var, error) {
+	if err := check(p); err != nil {
+		return nil, err
+	}
+	tp := tape.NewShapeTape()
+	if _, err := walk(p, tp.Input(tensor.Zeros(p.Input.Shape()...))); err != nil {
+		return nil, err
+	}
+	return func(x *tape.Var) *tape.Var {
+		if !slices.Equal(x.Shape(), p.Input.Shape()) {
+			panic(fmt.Sprintf("batch: the batch-minor program of an input of shape %v called on shape %v", p.Input.Shape(), x.Shape()))
+		}
+		y, err := walk(p, x)
+		if err != nil { // check's walk found none: p's ops and shapes do not change
+			panic("batch: " + err.Error())
+		}
+		return y
+	}, nil
+}
+
+// check returns a *MixError unless x and y of p hold the samples along
+// axis 0.
+func check(p *tape.Program) error {
+	xs := p.Input.Shape()
+	if len(xs) < 2 {
+		return &MixError{Pos: -1, Why: fmt.Sprintf("x of shape %v has no batch axis besides its elements", xs)}
+	}
+	if ys := p.Output.Shape(); len(ys) < 1 || ys[0] != xs[0] || p.Output.IsConst() {
+		return &MixError{Pos: -1, Why: fmt.Sprintf("y of shape %v does not keep the %d samples of x along axis 0", ys, xs[0])}
+	}
+	return nil
+}
+
+// walk records p's batch-minor program on in's tape, in standing for p's
+// input, and returns its output.
+func walk(p *tape.Program, in *tape.Var) (*tape.Var, error) {
+	m := &minor{b: p.Input.Shape()[0], moved: map[int]*tape.Var{p.Input.ID(): toMinor(in)}}
 	for _, nd := range p.Nodes {
 		out, err := m.node(nd)
 		if err != nil {
@@ -59,7 +103,7 @@ func Minor(p *tape.Program) (*tape.Program, error) {
 	if !ok {
 		return nil, &MixError{Pos: -1, Why: "y is not computed from x"}
 	}
-	return tp.Finish(in, fromMinor(y, p.Output.Shape())), nil
+	return fromMinor(y, p.Output.Shape()), nil
 }
 
 // Gains reports whether moving the samples of p pays: some op is a

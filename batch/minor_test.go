@@ -211,3 +211,40 @@ func maxDiff(a, b []float64) float64 {
 	}
 	return m
 }
+
+// TestTapelessVIJPMinor: the tapeless VIJP streams the row-major residual
+// block batch-minor: under a width limit of one sample (d) it solves what
+// the program as recorded (one dense lump of width B·d) refuses, and its
+// result is gonum's LU solve of Jᵀ.
+func TestTapelessVIJPMinor(t *testing.T) {
+	const b, d, h = 6, 3, 5
+	rng := rand.New(rand.NewPCG(13, 13))
+	x := seeded(rng, -1, 1, b, d)
+	cx := seeded(rng, -1, 1, b, d)
+	f := residual(b, d, h, 9)
+	if _, err := inverse.VIJP(f, x, cx, inverse.MaxLumpWidth(d), inverse.AsRecorded()); err == nil {
+		t.Fatal("as recorded under a width limit of d: no error, want the dense lump refused")
+	}
+	got, err := inverse.VIJP(f, x, cx, inverse.MaxLumpWidth(d))
+	if err != nil {
+		t.Fatal(err)
+	}
+	as, err := inverse.Linearize(f, x, inverse.AsRecorded())
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := as.Jacobian()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := b * d
+	var lu mat.LU
+	lu.Factorize(mat.NewDense(n, n, j.Data()))
+	var want mat.VecDense
+	if err := lu.SolveVecTo(&want, true, mat.NewVecDense(n, cx.Data())); err != nil {
+		t.Fatal(err)
+	}
+	if e := maxDiff(got.Data(), want.RawVector().Data); e > 1e-12 {
+		t.Errorf("tapeless VIJP differs from gonum's LU solve of Jᵀ by %g", e)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 
+	"github.com/invad/invad/batch"
 	"github.com/invad/invad/lump"
 	"github.com/invad/invad/sweep"
 	"github.com/invad/invad/tape"
@@ -39,7 +40,9 @@ type StreamStats struct {
 // f must record the same ops on both runs and must not read a varying
 // value (Var.Value) to decide what to record; otherwise the result is
 // ErrValueDependent or an error naming the mismatch. Other errors and
-// panics are those of Linearize and Linearization.VIJP.
+// panics are those of Linearize and Linearization.VIJP. A batch stored as
+// rows is streamed batch-minor where Linearize would analyze it so
+// (package batch; AsRecorded turns it off).
 func VIJP(f func(x *tape.Var) *tape.Var, x, cx *tensor.Tensor, opts ...Option) (*tensor.Tensor, error) {
 	cy, _, err := VIJPStats(f, x, cx, opts...)
 	return cy, err
@@ -70,6 +73,16 @@ func VIJPStats(f func(x *tape.Var) *tape.Var, x, cx *tensor.Tensor, opts ...Opti
 	prog, err := recordShapes(f, x)
 	if err != nil {
 		return nil, st, err
+	}
+	if !cfg.asRecorded && batch.Gains(prog) {
+		// Samples as rows through X·W: stream the batch-minor program, as
+		// Linearize analyzes it.
+		if g, err := batch.MinorFunc(prog); err == nil {
+			f = g
+			if prog, err = recordShapes(f, x); err != nil {
+				return nil, st, err
+			}
+		}
 	}
 	an, err := lump.AnalyzeLimits(prog, lump.Limits{Width: cfg.maxWidth, Bytes: cfg.maxBytes})
 	if err != nil {
