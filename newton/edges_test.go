@@ -153,3 +153,42 @@ func TestSolveContext(t *testing.T) {
 		t.Fatalf("uncancelled: %v after %d iterations", err, full.Iters)
 	}
 }
+
+// TestUntilStall: F(x) = s·(x + x³ − c) with s = 1e-6 and root x = 1 per
+// element, Tol = 1e-9: ‖F‖∞ ≤ Tol holds already where |x − 1| ~ 1e-4
+// (a small F, not a small error: J = s·(1 + 3x²) is tiny), which plain
+// Solve accepts; UntilStall goes on to the end of Newton's quadratic phase,
+// the root to rounding.
+func TestUntilStall(t *testing.T) {
+	const s = 1e-6
+	F := func(x *tape.Var) *tape.Var {
+		c := ops.Const(x, tensor.New([]int{3}, []float64{2, 2, 2})) // 1 + 1³
+		return ops.Scale(ops.Sub(ops.Add(x, ops.Cube(x)), c), s)
+	}
+	x0 := tensor.New([]int{3}, []float64{0.2, 0.5, 3})
+	errOf := func(r *newton.Result) float64 {
+		e := 0.0
+		for _, v := range r.X.Data() {
+			e = math.Max(e, math.Abs(v-1))
+		}
+		return e
+	}
+	plain, err := newton.Solve(F, x0, newton.Options{Tol: 1e-9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := errOf(plain); e < 1e-8 {
+		t.Fatalf("plain Solve stopped at |x − 1| = %g: the test needs a Tol it meets early", e)
+	}
+	full, err := newton.Solve(F, x0, newton.Options{Tol: 1e-9, UntilStall: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !full.Converged || errOf(full) > 1e-14 {
+		t.Errorf("UntilStall: converged %v, |x − 1| = %g after %d iterations (plain: %g after %d)",
+			full.Converged, errOf(full), full.Iters, errOf(plain), plain.Iters)
+	}
+	if full.Iters <= plain.Iters {
+		t.Errorf("UntilStall took %d iterations, plain %d", full.Iters, plain.Iters)
+	}
+}

@@ -50,6 +50,15 @@ type Options struct {
 	// Chord reuses a linearization for this many steps before
 	// linearizing again (default 1: full Newton).
 	Chord int
+	// UntilStall: once ‖F‖∞ ≤ Tol, keep taking full steps (no line
+	// search) while they shrink (each at most half the one before:
+	// Newton's quadratic phase) and stop, converged, at the first that
+	// does not, without taking it. Where F is evaluated with
+	// rounding errors amplified by an ill-conditioned J, as a fine
+	// discretization's F (divided by h²), ‖F‖∞ ≤ Tol leaves x far less
+	// accurate than the end of the steps does. MaxIter still bounds the
+	// iterations; reaching it after ‖F‖∞ ≤ Tol is converged.
+	UntilStall bool
 	// Callback, if set, sees every iteration; an error from it stops the
 	// solve and is returned.
 	Callback func(Iter) error
@@ -184,6 +193,7 @@ func SolveContext(ctx context.Context, F func(x *tape.Var) *tape.Var, x0 *tensor
 	}
 	age := opt.Chord
 	dx := tensor.Zeros(x.Shape()...) // the step, reused by every iteration
+	reached, prevStep := false, math.Inf(1) // UntilStall: ‖F‖∞ ≤ Tol seen; the last step
 	for k := 1; k <= opt.MaxIter; k++ {
 		t0 := time.Now()
 		it := Iter{K: k}
@@ -229,7 +239,9 @@ func SolveContext(ctx context.Context, F func(x *tape.Var) *tape.Var, x0 *tensor
 			}
 			_, f1 := norms(fn.Data())
 			// Armijo on ½‖F‖²: the Newton direction decreases it at rate ‖F‖².
-			if opt.NoLineSearch || (f1 <= (1-1e-4*alpha)*f0 && !math.IsNaN(f1)) {
+			// Past Tol (UntilStall) the full step is taken: its length,
+			// not ‖F‖ at rounding level, decides.
+			if opt.NoLineSearch || reached || (f1 <= (1-1e-4*alpha)*f0 && !math.IsNaN(f1)) {
 				break
 			}
 			alpha /= 2
@@ -240,6 +252,12 @@ func SolveContext(ctx context.Context, F func(x *tape.Var) *tape.Var, x0 *tensor
 		step, _ := norms(dx.Data())
 		xinf, _ := norms(x.Data())
 		it.Step, it.Alpha = alpha*step, alpha
+		if reached && it.Step > prevStep/2 {
+			// The steps stopped shrinking: rounding decides them now. Keep
+			// the iterate before this step.
+			res.Converged = true
+			return res, nil
+		}
 		x, fx = xn, fn
 		res.X = x
 		res.Residual, _ = norms(fx.Data())
@@ -252,12 +270,25 @@ func SolveContext(ctx context.Context, F func(x *tape.Var) *tape.Var, x0 *tensor
 			}
 		}
 		if res.Residual <= opt.Tol {
-			res.Converged = true
-			return res, nil
+			if !opt.UntilStall {
+				res.Converged = true
+				return res, nil
+			}
+			reached = true
+		}
+		prevStep = it.Step
+		if reached {
+			continue
 		}
 		if it.Step <= opt.StepTol*(1+xinf) {
 			return res, fmt.Errorf("newton: iteration %d: the step %.3g fell below StepTol·(1 + ‖x‖∞) with ‖F‖∞ = %.3g still above Tol = %.3g: %w",
 				k, it.Step, res.Residual, opt.Tol, ErrNoConvergence)
+		}
+	}
+	if reached {
+		res.Converged = res.Residual <= opt.Tol
+		if res.Converged {
+			return res, nil
 		}
 	}
 	return res, fmt.Errorf("newton: ‖F‖∞ = %g after %d iterations: %w", res.Residual, opt.MaxIter, ErrNoConvergence)

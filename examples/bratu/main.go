@@ -143,7 +143,7 @@ func solve(cfg config, w io.Writer) (*result, error) {
 // newtonSolve solves F(u) = 0 from u = 0 by Newton with IJVP steps, to
 // tolerance(h2), printing each iteration to w.
 func newtonSolve(f func(*tape.Var) *tape.Var, size int, h2 float64, w io.Writer) (*newton.Result, error) {
-	return newton.Solve(f, tensor.Zeros(size), newton.Options{Tol: tolerance(h2), Callback: func(it newton.Iter) error {
+	return newton.Solve(f, tensor.Zeros(size), newton.Options{Tol: tolerance(h2), UntilStall: true, Callback: func(it newton.Iter) error {
 		fmt.Fprintf(w, "iteration %d: ‖F‖∞ = %.3g, step %.3g (%v)\n", it.K, it.Residual, it.Step, it.Time.Round(time.Microsecond))
 		return nil
 	}})

@@ -67,6 +67,16 @@ func TestBratu1D(t *testing.T) {
 	if d := math.Abs(r.mid - exactMid(1)); d > 1e-6 {
 		t.Errorf("u(1/2) = %.10f, exact %.10f", r.mid, exactMid(1))
 	}
+	// Finer: at n = 10⁵ ‖F‖∞ cannot fall much below ε·h² ≈ 2e-6, which
+	// a u off by 1e-7 already meets; Newton goes on until its steps
+	// stall (UntilStall), and u(1/2) is the continuous value to O(h²).
+	fine, err := solve(config{dim: 1, n: 99_999, lambda: 1}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := math.Abs(fine.mid - exactMid(1)); d > 1e-9 {
+		t.Errorf("n = 99999: u(1/2) = %.12f, exact %.12f (off by %.2g)", fine.mid, exactMid(1), d)
+	}
 	if math.Abs(exactMid(1)-0.1405392) > 1e-7 {
 		t.Errorf("exactMid(1) = %.10f, want 0.1405392...", exactMid(1))
 	}
