@@ -26,6 +26,7 @@ func runBench(args []string, out io.Writer) error {
 	quick := fs.Bool("quick", false, "a short run for CI: n ≤ 10⁴, 2 repetitions, GMRES capped at 300 iterations")
 	backend := fs.String("backend", "auto", "auto or cpu: the harness times the CPU backend (cuda: see the GPU benchmarks of package cuda)")
 	reps := fs.Int("reps", 0, "most repetitions of a method; times are medians (0: 3, or 2 with --quick)")
+	repBudget := fs.Duration("rep-budget", 0, "a method stops repeating once it has used this much time (0: 2s)")
 	memory := fs.Float64("memory", 8, "memory budget of one size, in GB: sizes estimated over it are skipped")
 	denseMax := fs.Int("dense-max", 4000, "largest n of the dense methods (dense J + LU, PyTorch)")
 	restart := fs.Int("gmres-restart", 30, "GMRES restart length")
@@ -57,8 +58,8 @@ flags:`)
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	if *perDecade < 1 || *reps < 0 || *memory <= 0 || *denseMax < 1 || *restart < 1 || *gmresIter < 0 || *gmresTime < 0 || *gmresMaxN < 0 {
-		return fmt.Errorf("--reps, --gmres-max-iter, --gmres-time and --gmres-max-n must not be negative; --per-decade, --memory, --dense-max and --gmres-restart must be positive")
+	if *perDecade < 1 || *reps < 0 || *memory <= 0 || *denseMax < 1 || *restart < 1 || *gmresIter < 0 || *gmresTime < 0 || *gmresMaxN < 0 || *repBudget < 0 {
+		return fmt.Errorf("--reps, --rep-budget, --gmres-max-iter, --gmres-time and --gmres-max-n must not be negative; --per-decade, --memory, --dense-max and --gmres-restart must be positive")
 	}
 	switch *backend {
 	case "cuda":
@@ -72,6 +73,7 @@ flags:`)
 		MemoryBudget:   int64(*memory * 1e9),
 		Quick:          *quick,
 		Reps:           *reps,
+		RepBudget:      *repBudget,
 		DenseMax:       *denseMax,
 		GMRESRestart:   *restart,
 		GMRESMaxIter:   *gmresIter,
