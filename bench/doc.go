@@ -2,10 +2,14 @@
 // baselines, and the comparison harness behind `invad bench` (Run). The
 // programs themselves live in package catalog (its Bench set); bench keeps
 // its names for them (Elementwise10, Coupling, CouplingNet, Robertson, ...)
-// as thin wrappers. The comparison runs five problem families timed with
+// as thin wrappers. The comparison runs seven problem families timed with
 // invad's products, a dense Jacobian and LU, restarted GMRES on JVPs and,
 // where Python with torch is installed, PyTorch, written out as a Markdown
-// table and log-log plots.
+// table and log-log plots. Two of the families, residual and flow, are
+// row-major batched networks (x of shape [B, d], programs in batched.go,
+// not in the catalog): for them the comparison adds the per-sample
+// log|det| (LogAbsDetAlong) and PyTorch's per-sample route, vmap(jacrev)
+// + slogdet, with PyTorch's own primal.
 //
 // Run the Go benchmarks with
 //

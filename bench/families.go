@@ -25,6 +25,10 @@ type Family struct {
 	// constants, the factorization, the dense matrices of the dense methods
 	// when they run.
 	Words func(n int) float64
+	// Sample is the width d of one sample when x has shape [B, d] and f
+	// maps each row on its own (J block diagonal, B blocks d×d); 0 for a
+	// family without that batch structure.
+	Sample int
 	// New builds the problem at n, an n Size returned.
 	New func(n int) *Problem
 }
@@ -39,10 +43,12 @@ type Problem struct {
 	Arrays map[string][]float64
 }
 
-// Families returns the five problem families of the comparison:
-// elementwise, coupling, kinetics, stencil and wx.
+// Families returns the seven problem families of the comparison:
+// elementwise, coupling, kinetics, stencil and wx on x of shape [n], and
+// the batched networks residual and flow on x of shape [B, d].
 func Families() []Family {
-	return []Family{elementwiseFamily(), couplingFamily(), kineticsFamily(), stencilFamily(), wxFamily()}
+	return []Family{elementwiseFamily(), couplingFamily(), kineticsFamily(), stencilFamily(), wxFamily(),
+		residualFamily(), flowFamily()}
 }
 
 // ---- 1-D Bratu residual (catalog program "bratu-1d") ----

@@ -25,18 +25,21 @@ type Method string
 
 // The methods of the comparison, in table order.
 const (
-	MethodPrimal     Method = "primal"
-	MethodLinearize  Method = "Linearize"
-	MethodFactorize  Method = "factorize"
-	MethodIJVP       Method = "IJVP"
-	MethodVIJP       Method = "VIJP"
-	MethodTapeless   Method = "tapeless VIJP"
-	MethodLogAbsDet  Method = "LogAbsDet"
-	MethodSolveTotal Method = "invad solve"
-	MethodDense      Method = "dense J + LU"
-	MethodGMRES      Method = "GMRES on JVPs"
-	MethodTorchJac   Method = "torch jacobian + solve"
-	MethodTorchFwd   Method = "torch jacfwd + solve"
+	MethodPrimal         Method = "primal"
+	MethodLinearize      Method = "Linearize"
+	MethodFactorize      Method = "factorize"
+	MethodIJVP           Method = "IJVP"
+	MethodVIJP           Method = "VIJP"
+	MethodTapeless       Method = "tapeless VIJP"
+	MethodLogAbsDet      Method = "LogAbsDet"
+	MethodLogAbsDetAlong Method = "LogAbsDetAlong"
+	MethodSolveTotal     Method = "invad solve"
+	MethodDense          Method = "dense J + LU"
+	MethodGMRES          Method = "GMRES on JVPs"
+	MethodTorchJac       Method = "torch jacobian + solve"
+	MethodTorchFwd       Method = "torch jacfwd + solve"
+	MethodTorchPrimal    Method = "torch primal"
+	MethodTorchVmap      Method = "torch vmap(jacrev) + slogdet"
 )
 
 // MethodInfo describes a method for the report.
@@ -54,6 +57,7 @@ type MethodInfo struct {
 const (
 	accSolve = "|J dx − dy| / |dy|, J dx by invad's JVP"
 	accTrans = "|Jᵀ cy − cx| / |cx|, Jᵀ cy by invad's VJP"
+	accAlong = "max over samples of |log|det J_i| − PyTorch's slogdet| when PyTorch ran; else |Σ − dense LU's log|det J|| / max(1, |…|)"
 )
 
 // Methods lists the methods of the comparison in table order.
@@ -66,11 +70,14 @@ func Methods() []MethodInfo {
 		{MethodVIJP, "invad", "cy = J⁻ᵀ cx by a forward sweep over the lumps (factorization reused)", accTrans, true},
 		{MethodTapeless, "invad", "inverse.VIJP(f, x, cx) with no tape: shape pass, lump analysis, streamed run and solve, all included", accTrans, true},
 		{MethodLogAbsDet, "invad", "log|det J| once factorized (a cached sum)", "relative to the dense LU's log|det J|", false},
+		{MethodLogAbsDetAlong, "invad", "LogAbsDetAlong(0): one log|det| per sample (row of x) from the cached factors; batched families only", accAlong, true},
 		{MethodSolveTotal, "invad", "Linearize + factorize + IJVP: a Newton step from scratch", accSolve + " (the IJVP's)", true},
 		{MethodDense, "dense", "J from n JVPs (inverse.Jacobian, 2 cores) + gonum LU + solve, on the same Linearization", accSolve, true},
 		{MethodGMRES, "Newton–Krylov", "restarted GMRES with one JVP per iteration, to invad's IJVP accuracy (floor 1e-13), on the same Linearization", accSolve, true},
 		{MethodTorchJac, "PyTorch", "torch.autograd.functional.jacobian (vectorized reverse mode) + torch.linalg.solve, float64 on the CPU", accSolve, true},
 		{MethodTorchFwd, "PyTorch", "functorch / torch.func jacfwd + torch.linalg.solve, float64 on the CPU", accSolve, true},
+		{MethodTorchPrimal, "PyTorch", "f(X) in torch under no_grad, float64 on the CPU; batched families only", "—", true},
+		{MethodTorchVmap, "PyTorch", "per-sample Jacobians vmap(jacrev(f_sample))(X) → [B, d, d], torch.linalg.slogdet and the batched torch.linalg.solve of dx, all timed; batched families only, at every n", accSolve, true},
 	}
 }
 
@@ -79,8 +86,10 @@ type Config struct {
 	// Families picks families by name (default all of Families()).
 	Families []string
 	// Sizes, if set, replaces the powers of ten: the n to run (each rounded
-	// by the family's Size and dropped past its Limit).
-	Sizes []int
+	// by the family's Size and dropped past its Limit). SizesFor overrides
+	// it per family name.
+	Sizes    []int
+	SizesFor map[string][]int
 	// MaxN bounds n; MaxNFor overrides it per family name. Sizes run from
 	// 10³ up to it, and in any case only while a size's estimated memory
 	// fits in MemoryBudget.
@@ -105,6 +114,8 @@ type Config struct {
 	GMRESRestart   int
 	GMRESMaxIter   int
 	GMRESTimeLimit time.Duration
+	// GMRESMaxN, if positive, is the largest n GMRES runs at.
+	GMRESMaxN int
 	// Torch: "auto" (default) runs the PyTorch script when a Python with
 	// torch is found (Python, else python3, else /usr/bin/python3); "off"
 	// skips it.
@@ -245,6 +256,11 @@ func Run(cfg Config) (*Report, error) {
 			return nil, fmt.Errorf("bench: MaxNFor names unknown family %q (have %s)", name, strings.Join(FamilyNames(), ", "))
 		}
 	}
+	for name := range cfg.SizesFor {
+		if !slices.Contains(FamilyNames(), name) {
+			return nil, fmt.Errorf("bench: SizesFor names unknown family %q (have %s)", name, strings.Join(FamilyNames(), ", "))
+		}
+	}
 	rep := &Report{Config: cfg, Families: fams, Started: time.Now(), LoadStart: loadAverage(), LoadMin: math.NaN(), LoadMax: math.NaN()}
 	h := &harness{cfg: cfg, rep: rep}
 	defer h.closeTorch()
@@ -300,6 +316,9 @@ func EstimateBytes(fam Family, n, restart int) int64 {
 func (h *harness) sizes(fam Family) []int {
 	cfg := h.cfg
 	req := cfg.Sizes
+	if v, ok := cfg.SizesFor[fam.Name]; ok {
+		req = v
+	}
 	if len(req) == 0 {
 		maxN := cfg.MaxN
 		if v, ok := cfg.MaxNFor[fam.Name]; ok {
@@ -454,7 +473,7 @@ func minLoad(a, b float64) float64 {
 
 func hasAccuracy(m Method) bool {
 	switch m {
-	case MethodPrimal, MethodLinearize, MethodFactorize:
+	case MethodPrimal, MethodLinearize, MethodFactorize, MethodTorchPrimal:
 		return false
 	}
 	return true
@@ -476,6 +495,12 @@ type caseState struct {
 	accIJ  float64
 	// ldRef is the dense LU's log|det J| (NaN when dense did not run).
 	ldRef float64
+	// along is LogAbsDetAlong(0)'s per-sample log|det| (nil when it did not
+	// run); torchAlong PyTorch's slogdet of the per-sample Jacobians (nil
+	// when it did not run).
+	along, torchAlong []float64
+	// torchPrimal is PyTorch's own primal (0 when it did not run).
+	torchPrimal time.Duration
 }
 
 func randomVector(n int, seed uint64) *tensor.Tensor {
@@ -492,8 +517,10 @@ func (h *harness) runCase(fam Family, n int) error {
 	fmt.Fprintf(h.cfg.Progress, "bench: %-11s n=%-9d building the problem (estimated %.3g GB)\n", fam.Name, n,
 		float64(EstimateBytes(fam, n, h.cfg.GMRESRestart))/1e9)
 	c := &caseState{fam: fam, n: n, p: fam.New(n), ldRef: math.NaN()}
-	c.dy, c.cx = randomVector(n, 7), randomVector(n, 8)
 	x, f := c.p.X, c.p.F
+	// dy and cx take x's shape ([n], or [B, d] for a batched family): f maps
+	// it to its own shape.
+	c.dy, c.cx = tensor.New(x.Shape(), randomVector(n, 7).Data()), tensor.New(x.Shape(), randomVector(n, 8).Data())
 	name := fam.Name
 
 	// primal: f on a streaming tape computes every value and keeps none.
@@ -551,14 +578,13 @@ func (h *harness) runCase(fam Family, n int) error {
 	h.add(Result{Family: name, N: n, Method: MethodVIJP, Times: ts, Accuracy: transResidual(lin, cy.Data(), c.cx.Data())}, c.primal)
 
 	h.start(name, n, MethodTapeless)
-	var st inverse.StreamStats
-	ts, err = h.timeReps(func() (err error) { cy, st, err = inverse.VIJPStats(f, x, c.cx); return err })
-	if err != nil {
-		return fmt.Errorf("bench: %s n=%d: tapeless VIJP: %w", name, n, err)
+	if c.fam.Sample > 0 && n > h.cfg.DenseMax {
+		// Measured at n = 1600: peak held n² floats, 500× the primal.
+		h.add(Result{Family: name, N: n, Method: MethodTapeless,
+			Skipped: fmt.Sprintf("the tapeless path does not move the samples innermost: one dense lump of width n, n² memory (n > %d)", h.cfg.DenseMax)}, 0)
+	} else if err := h.tapeless(c); err != nil {
+		return err
 	}
-	h.add(Result{Family: name, N: n, Method: MethodTapeless, Times: ts, Accuracy: transResidual(lin, cy.Data(), c.cx.Data()),
-		Note: fmt.Sprintf("peak held %.3g MB", float64(st.PeakHeld)/1e6)}, c.primal)
-	cy = nil
 
 	// The cached LogAbsDet takes nanoseconds: time a batch of calls.
 	h.start(name, n, MethodLogAbsDet)
@@ -576,6 +602,8 @@ func (h *harness) runCase(fam Family, n int) error {
 	ldIdx := len(h.rep.Results)
 	h.add(Result{Family: name, N: n, Method: MethodLogAbsDet, Times: ts, Accuracy: math.NaN(), Note: fmt.Sprintf("log|det J| = %.10g", ld)}, c.primal)
 
+	alongIdx := h.logAbsDetAlong(c)
+
 	h.start(name, n, MethodSolveTotal)
 	total := medianOf(linT) + medianOf(facT) + ijT
 	h.add(Result{Family: name, N: n, Method: MethodSolveTotal, Times: []time.Duration{total}, Accuracy: c.accIJ,
@@ -590,8 +618,77 @@ func (h *harness) runCase(fam Family, n int) error {
 	}
 	h.gmres(c)
 	h.torchCase(c)
+	if alongIdx >= 0 {
+		r := &h.rep.Results[alongIdx]
+		switch {
+		case c.torchAlong != nil:
+			r.Accuracy = maxAbsDiff(c.along, c.torchAlong)
+			r.Note += "; against PyTorch's per-sample slogdet"
+		case !math.IsNaN(c.ldRef):
+			s := 0.0
+			for _, v := range c.along {
+				s += v
+			}
+			r.Accuracy = math.Abs(s-c.ldRef) / math.Max(1, math.Abs(c.ldRef))
+			r.Note += "; the sum against the dense LU's log|det J|"
+		}
+	}
 	c.lin = nil
 	runtime.GC()
+	return nil
+}
+
+// logAbsDetAlong times LogAbsDetAlong(0) on a family with samples and
+// returns the index of its result (-1 when skipped); its accuracy is set
+// once the references have run.
+func (h *harness) logAbsDetAlong(c *caseState) int {
+	name, n := c.fam.Name, c.n
+	h.start(name, n, MethodLogAbsDetAlong)
+	if c.fam.Sample == 0 {
+		h.add(Result{Family: name, N: n, Method: MethodLogAbsDetAlong, Skipped: "x is not a batch of samples"}, 0)
+		return -1
+	}
+	var along *tensor.Tensor
+	ts, err := h.timeReps(func() (err error) { along, err = c.lin.LogAbsDetAlong(0); return err })
+	if err != nil {
+		h.add(Result{Family: name, N: n, Method: MethodLogAbsDetAlong, Skipped: "failed: " + err.Error()}, 0)
+		return -1
+	}
+	c.along = along.Data()
+	idx := len(h.rep.Results)
+	h.add(Result{Family: name, N: n, Method: MethodLogAbsDetAlong, Times: ts, Accuracy: math.NaN(),
+		Note: fmt.Sprintf("%d samples, log|det J_0| = %.10g", len(c.along), c.along[0])}, c.primal)
+	return idx
+}
+
+// maxAbsDiff returns max |a_i − b_i| (+Inf when the lengths differ or a
+// NaN appears).
+func maxAbsDiff(a, b []float64) float64 {
+	if len(a) != len(b) {
+		return math.Inf(1)
+	}
+	m := 0.0
+	for i := range a {
+		d := math.Abs(a[i] - b[i])
+		if math.IsNaN(d) {
+			return math.Inf(1)
+		}
+		m = max(m, d)
+	}
+	return m
+}
+
+// tapeless times inverse.VIJPStats, f run without a tape.
+func (h *harness) tapeless(c *caseState) error {
+	name, n := c.fam.Name, c.n
+	var cy *tensor.Tensor
+	var st inverse.StreamStats
+	ts, err := h.timeReps(func() (err error) { cy, st, err = inverse.VIJPStats(c.p.F, c.p.X, c.cx); return err })
+	if err != nil {
+		return fmt.Errorf("bench: %s n=%d: tapeless VIJP: %w", name, n, err)
+	}
+	h.add(Result{Family: name, N: n, Method: MethodTapeless, Times: ts, Accuracy: transResidual(c.lin, cy.Data(), c.cx.Data()),
+		Note: fmt.Sprintf("peak held %.3g MB", float64(st.PeakHeld)/1e6)}, c.primal)
 	return nil
 }
 
@@ -676,6 +773,10 @@ func (h *harness) dense(c *caseState) {
 func (h *harness) gmres(c *caseState) {
 	name, n := c.fam.Name, c.n
 	h.start(name, n, MethodGMRES)
+	if h.cfg.GMRESMaxN > 0 && n > h.cfg.GMRESMaxN {
+		h.add(Result{Family: name, N: n, Method: MethodGMRES, Skipped: fmt.Sprintf("n > %d (Config.GMRESMaxN)", h.cfg.GMRESMaxN)}, 0)
+		return
+	}
 	shape := c.lin.Input().Shape()
 	var jvpErr error
 	matvec := func(dst, v []float64) {

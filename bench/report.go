@@ -108,8 +108,12 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 	fmt.Fprintf(w, "- PyTorch: %s.\n", torch)
 	fmt.Fprintf(w, "- Times are medians of up to %d repetitions (fewer once a method has used %s); a garbage collection runs before each, untimed. \"×\" is a method's time over the primal's at the same n.\n",
 		cfg.Reps, cfg.RepBudget)
-	fmt.Fprintf(w, "- The dense methods (dense J + LU, PyTorch) run while n ≤ %d. GMRES(%d) stops at %d iterations or %s.\n",
+	fmt.Fprintf(w, "- The dense methods (dense J + LU, PyTorch's jacobian and jacfwd) run while n ≤ %d; PyTorch's per-sample vmap route runs at every n. GMRES(%d) stops at %d iterations or %s",
 		cfg.DenseMax, cfg.GMRESRestart, cfg.GMRESMaxIter, cfg.GMRESTimeLimit)
+	if cfg.GMRESMaxN > 0 {
+		fmt.Fprintf(w, ", and runs while n ≤ %d", cfg.GMRESMaxN)
+	}
+	fmt.Fprintln(w, ".")
 	if cfg.Note != "" {
 		fmt.Fprintf(w, "- %s\n", cfg.Note)
 	}
@@ -126,7 +130,7 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", m.Method, m.Group, mdEscape(m.About), mdEscape(m.Accuracy))
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Every method after Linearize works on the same Linearization: for a Newton step from scratch add the Linearize time to dense J + LU and to GMRES, as \"invad solve\" does for invad. PyTorch's times include its own forward and backward passes. LogAbsDet is left out of the plots.")
+	fmt.Fprintln(w, "Every method after Linearize works on the same Linearization: for a Newton step from scratch add the Linearize time to dense J + LU and to GMRES, as \"invad solve\" does for invad. PyTorch's times include its own forward and backward passes. LogAbsDet is left out of the plots. On the batched families (residual, flow) a table after the reading gives each method over its own library's primal.")
 	fmt.Fprintln(w)
 
 	r.writeSummary(w)
@@ -244,6 +248,9 @@ func (r *Report) writeFamily(w io.Writer, fam Family) {
 	}
 	fmt.Fprintln(w)
 	r.writeReading(w, fam, ns)
+	if fam.Sample > 0 {
+		r.writeBatched(w, fam, ns)
+	}
 	// Why methods were skipped, and the notes worth reading.
 	type key struct {
 		m   Method
@@ -305,7 +312,7 @@ func (r *Report) stepTime(family string, n int, m Method) (time.Duration, bool) 
 }
 
 // otherMethods are the methods a Newton step by invad is compared with.
-var otherMethods = []Method{MethodDense, MethodGMRES, MethodTorchJac, MethodTorchFwd}
+var otherMethods = []Method{MethodDense, MethodGMRES, MethodTorchJac, MethodTorchFwd, MethodTorchVmap}
 
 // writeReading writes what the family's numbers say: the products against
 // the primal at the largest n, and where a Newton step by invad is ahead of
@@ -374,6 +381,53 @@ func (r *Report) writeReading(w io.Writer, fam Family, ns []int) {
 	}
 	if fam.Note != "" {
 		fmt.Fprintf(w, "\n%s\n", fam.Note)
+	}
+	fmt.Fprintln(w)
+}
+
+// writeBatched writes, for a family of samples, each method's time over
+// its own library's primal (invad's over invad's, PyTorch's over
+// PyTorch's) and invad's per-sample route against PyTorch's.
+func (r *Report) writeBatched(w io.Writer, fam Family, ns []int) {
+	med := func(n int, m Method) (time.Duration, bool) {
+		res, ok := r.Result(fam.Name, n, m)
+		if !ok || res.Skipped != "" || res.Median <= 0 {
+			return 0, false
+		}
+		return res.Median, true
+	}
+	ratio := func(a, b time.Duration, ok bool) string {
+		if !ok || b <= 0 {
+			return "—"
+		}
+		return FormatRatio(float64(a) / float64(b))
+	}
+	fmt.Fprintln(w, "**Per library.** Each time over its own library's primal at the same n (invad's over invad's primal, PyTorch's over PyTorch's); "+
+		"the last columns set invad's per-sample route from scratch (Linearize + factorize + LogAbsDetAlong + IJVP: the Jacobian's factors, "+
+		"the log|det| of every sample and dx) against PyTorch's vmap(jacrev) + slogdet + solve, which computes the same three things.")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| n | B | Linearize + factorize | IJVP | VIJP | LogAbsDetAlong | torch primal / invad primal | torch vmap(jacrev) + slogdet / torch primal | invad route | torch vmap route | torch / invad |")
+	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	for _, n := range ns {
+		p, okP := med(n, MethodPrimal)
+		lin, ok1 := med(n, MethodLinearize)
+		fac, ok2 := med(n, MethodFactorize)
+		ij, ok3 := med(n, MethodIJVP)
+		vj, ok4 := med(n, MethodVIJP)
+		al, ok5 := med(n, MethodLogAbsDetAlong)
+		tp, ok6 := med(n, MethodTorchPrimal)
+		tv, ok7 := med(n, MethodTorchVmap)
+		route, okR := lin+fac+al+ij, ok1 && ok2 && ok3 && ok5
+		cellT := func(t time.Duration, ok bool) string {
+			if !ok {
+				return "—"
+			}
+			return FormatDuration(t)
+		}
+		fmt.Fprintf(w, "| %d | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", n, n/fam.Sample,
+			ratio(lin+fac, p, okP && ok1 && ok2), ratio(ij, p, okP && ok3), ratio(vj, p, okP && ok4), ratio(al, p, okP && ok5),
+			ratio(tp, p, okP && ok6), ratio(tv, tp, ok6 && ok7),
+			cellT(route, okR), cellT(tv, ok7), ratio(tv, route, okR && ok7))
 	}
 	fmt.Fprintln(w)
 }
@@ -476,12 +530,13 @@ func (t sizeTicks) Ticks(min, max float64) []plot.Tick {
 	return ticks
 }
 
-// methodColors are twelve distinct colours, one per method (Tableau's
-// ten and two more).
+// methodColors are fifteen distinct colours, one per method (Tableau's
+// ten and five more).
 var methodColors = []color.RGBA{
 	{31, 119, 180, 255}, {255, 127, 14, 255}, {44, 160, 44, 255}, {214, 39, 40, 255},
 	{148, 103, 189, 255}, {140, 86, 75, 255}, {227, 119, 194, 255}, {127, 127, 127, 255},
 	{188, 189, 34, 255}, {23, 190, 207, 255}, {0, 0, 0, 255}, {0, 60, 130, 255},
+	{170, 110, 0, 255}, {0, 130, 90, 255}, {150, 0, 90, 255},
 }
 
 func methodColor(i int) color.Color { return methodColors[i%len(methodColors)] }

@@ -37,6 +37,18 @@ type torchReply struct {
 	DX     string    `json:"dx"`
 	Note   string    `json:"note"`
 	Error  string    `json:"error"`
+	// The vmap method also times PyTorch's own primal and writes the
+	// per-sample log|det|.
+	PrimalTimes []float64 `json:"primal_times"`
+	LogDet      string    `json:"logdet"`
+}
+
+// torchResult is one answer of the script: the method's times and dx, and
+// for the vmap method the primal's times and the per-sample log|det|.
+type torchResult struct {
+	times, primal []time.Duration
+	dx, logdet    []float64
+	note          string
 }
 
 // torchRunner is a running torch_bench.py.
@@ -152,12 +164,13 @@ func (t *torchRunner) describe() string {
 // errTorchDied marks a script that is no longer there to answer.
 var errTorchDied = errors.New("torch_bench.py exited")
 
-// solve asks the script to time one method on a problem; it returns the
-// times and dx.
-func (t *torchRunner) solve(p *Problem, n int, dy []float64, method string, reps int, budget time.Duration) ([]time.Duration, []float64, string, error) {
+// solve asks the script to time one method on a problem (sample is the
+// family's Sample); it returns the times and dx, and for the vmap method
+// the primal's times and the per-sample log|det|.
+func (t *torchRunner) solve(p *Problem, n, sample int, dy []float64, method string, reps int, budget time.Duration) (*torchResult, error) {
 	cdir, err := os.MkdirTemp(t.dir, "case-")
 	if err != nil {
-		return nil, nil, "", err
+		return nil, err
 	}
 	defer os.RemoveAll(cdir)
 	write := map[string][]float64{"x": p.X.Data(), "dy": dy}
@@ -169,7 +182,7 @@ func (t *torchRunner) solve(p *Problem, n int, dy []float64, method string, reps
 	slices.Sort(names)
 	for k, v := range write {
 		if err := writeF64(filepath.Join(cdir, k+".f64"), v); err != nil {
-			return nil, nil, "", err
+			return nil, err
 		}
 	}
 	params := p.Params
@@ -178,31 +191,41 @@ func (t *torchRunner) solve(p *Problem, n int, dy []float64, method string, reps
 	}
 	req, _ := json.Marshal(map[string]any{
 		"kind": p.Kind, "n": n, "dir": cdir, "method": method, "params": params,
-		"arrays": names, "reps": reps, "budget": budget.Seconds(),
+		"arrays": names, "reps": reps, "budget": budget.Seconds(), "sample": sample,
 	})
 	if _, err := t.stdin.Write(append(req, '\n')); err != nil {
-		return nil, nil, "", fmt.Errorf("%w: %v; stderr: %s", errTorchDied, err, bytes.TrimSpace(t.stderr.b))
+		return nil, fmt.Errorf("%w: %v; stderr: %s", errTorchDied, err, bytes.TrimSpace(t.stderr.b))
 	}
 	line, err := t.stdout.ReadBytes('\n')
 	if err != nil {
-		return nil, nil, "", fmt.Errorf("%w: %v; stderr: %s", errTorchDied, err, bytes.TrimSpace(t.stderr.b))
+		return nil, fmt.Errorf("%w: %v; stderr: %s", errTorchDied, err, bytes.TrimSpace(t.stderr.b))
 	}
 	var rep torchReply
 	if err := json.Unmarshal(line, &rep); err != nil {
-		return nil, nil, "", fmt.Errorf("torch_bench.py answered %q: %v", line, err)
+		return nil, fmt.Errorf("torch_bench.py answered %q: %v", line, err)
 	}
 	if rep.Error != "" {
-		return nil, nil, "", errors.New(rep.Error)
+		return nil, errors.New(rep.Error)
 	}
-	dx, err := readF64(rep.DX, n)
-	if err != nil {
-		return nil, nil, "", err
+	res := &torchResult{times: seconds(rep.Times), primal: seconds(rep.PrimalTimes), note: rep.Note}
+	if res.dx, err = readF64(rep.DX, n); err != nil {
+		return nil, err
 	}
-	ts := make([]time.Duration, len(rep.Times))
-	for i, s := range rep.Times {
-		ts[i] = time.Duration(s * float64(time.Second))
+	if rep.LogDet != "" {
+		if res.logdet, err = readF64(rep.LogDet, n/sample); err != nil {
+			return nil, err
+		}
 	}
-	return ts, dx, rep.Note, nil
+	return res, nil
+}
+
+// seconds converts the script's times.
+func seconds(s []float64) []time.Duration {
+	ts := make([]time.Duration, len(s))
+	for i, v := range s {
+		ts[i] = time.Duration(v * float64(time.Second))
+	}
+	return ts
 }
 
 func writeF64(path string, v []float64) error {
@@ -238,37 +261,53 @@ func readF64(path string, n int) ([]float64, error) {
 	return v, nil
 }
 
-// torchCase runs the PyTorch methods on one family and n.
+// torchCase runs the PyTorch methods on one family and n: the dense
+// Jacobians while n ≤ DenseMax, and on a batched family the per-sample
+// Jacobians by vmap (with PyTorch's own primal) at every n.
 func (h *harness) torchCase(c *caseState) {
 	name, n := c.fam.Name, c.n
 	methods := []struct {
 		m    Method
 		name string
-	}{{MethodTorchJac, "jacobian"}, {MethodTorchFwd, "jacfwd"}}
+	}{{MethodTorchJac, "jacobian"}, {MethodTorchFwd, "jacfwd"}, {MethodTorchVmap, "vmap"}}
 	skip := ""
-	switch {
-	case h.cfg.Torch == "off":
+	if h.cfg.Torch == "off" {
 		skip = "turned off"
-	case n > h.cfg.DenseMax:
-		skip = fmt.Sprintf("n² memory, n³ time (n > %d)", h.cfg.DenseMax)
-	default:
-		h.ensureTorch()
-		if h.torch == nil {
-			skip = h.rep.Torch
-		}
 	}
 	for _, m := range methods {
-		h.start(name, n, m.m)
-		if skip == "" && m.name == "jacfwd" && h.torch.info.Jacfwd == "" {
-			h.add(Result{Family: name, N: n, Method: m.m, Skipped: "no torch.func or functorch in this PyTorch"}, 0)
+		why := skip
+		switch {
+		case why != "":
+		case m.name == "vmap" && c.fam.Sample == 0:
+			why = "x is not a batch of samples"
+		case m.name != "vmap" && n > h.cfg.DenseMax:
+			why = fmt.Sprintf("n² memory, n³ time (n > %d)", h.cfg.DenseMax)
+		default:
+			h.ensureTorch()
+			if h.torch == nil {
+				why = h.rep.Torch
+			} else if m.name != "jacobian" && h.torch.info.Jacfwd == "" {
+				why = "no torch.func or functorch in this PyTorch"
+			}
+		}
+		// PyTorch's own primal is timed in the vmap request; its row comes
+		// first.
+		if why != "" {
+			if m.name == "vmap" {
+				h.start(name, n, MethodTorchPrimal)
+				h.add(Result{Family: name, N: n, Method: MethodTorchPrimal, Skipped: why}, 0)
+			}
+			h.start(name, n, m.m)
+			h.add(Result{Family: name, N: n, Method: m.m, Skipped: why}, 0)
 			continue
 		}
-		if skip != "" {
-			h.add(Result{Family: name, N: n, Method: m.m, Skipped: skip}, 0)
-			continue
-		}
-		ts, dx, note, err := h.torch.solve(c.p, n, c.dy.Data(), m.name, h.cfg.Reps, h.cfg.RepBudget)
+		res, err := h.torch.solve(c.p, n, c.fam.Sample, c.dy.Data(), m.name, h.cfg.Reps, h.cfg.RepBudget)
 		if err != nil {
+			if m.name == "vmap" {
+				h.start(name, n, MethodTorchPrimal)
+				h.add(Result{Family: name, N: n, Method: MethodTorchPrimal, Skipped: "failed: " + err.Error()}, 0)
+			}
+			h.start(name, n, m.m)
 			h.add(Result{Family: name, N: n, Method: m.m, Skipped: "failed: " + err.Error()}, 0)
 			if errors.Is(err, errTorchDied) {
 				h.torch.close()
@@ -278,7 +317,18 @@ func (h *harness) torchCase(c *caseState) {
 			}
 			continue
 		}
-		h.add(Result{Family: name, N: n, Method: m.m, Times: ts, Accuracy: solveResidual(c.lin, dx, c.dy.Data()), Note: note}, c.primal)
+		note := res.note
+		if m.name == "vmap" {
+			h.start(name, n, MethodTorchPrimal)
+			h.add(Result{Family: name, N: n, Method: MethodTorchPrimal, Times: res.primal}, c.primal)
+			c.torchPrimal = medianOf(res.primal)
+			c.torchAlong = res.logdet
+			if c.torchPrimal > 0 {
+				note = strings.TrimPrefix(note+fmt.Sprintf("; %s torch primal", FormatRatio(float64(medianOf(res.times))/float64(c.torchPrimal))), "; ")
+			}
+		}
+		h.start(name, n, m.m)
+		h.add(Result{Family: name, N: n, Method: m.m, Times: res.times, Accuracy: solveResidual(c.lin, res.dx, c.dy.Data()), Note: note}, c.primal)
 	}
 }
 

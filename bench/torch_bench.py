@@ -19,7 +19,18 @@ dx-<method>.f64 and answers
     {"method": "jacobian", "times": [0.12, 0.11], "dx": "/tmp/.../dx-jacobian.f64", "note": ""}
 
 or {"error": "..."}. The harness checks dx with invad's JVP. The functions
-must stay the same as the Go families in bench/families.go.
+must stay the same as the Go families in bench/families.go and
+bench/batched.go.
+
+For the batched families (x of shape [B, d], "sample": d in the request) the
+method "vmap" times the per-sample route of ML code: J_i for every row by
+vmap(jacrev(f_sample))(X) -> [B, d, d], torch.linalg.slogdet and the batched
+torch.linalg.solve of dx, all together; in the same request it times
+PyTorch's own primal f(X) under no_grad, and it answers with
+
+    {..., "primal_times": [...], "logdet": "/tmp/.../logdet-vmap.f64"}
+
+holding the B per-sample log|det J_i|.
 """
 
 import json
@@ -28,8 +39,50 @@ import sys
 import time
 
 
+def build_sample(torch, kind, params, arrays):
+    """Returns a batched family's f on rows: x of shape [..., d] -> [..., d]
+    (one sample, or a batch of them)."""
+    if kind == "residual":
+        d, h, scale = int(params["d"]), int(params["hidden"]), params["scale"]
+        W1, b1, W2 = arrays["W1"].reshape(d, h), arrays["b1"], arrays["W2"].reshape(h, d)
+
+        def g(x):
+            return x + torch.tanh(x @ W1 + b1) @ W2 * scale
+        return g
+    if kind == "flow":
+        d, h, L = int(params["d"]), int(params["hidden"]), int(params["layers"])
+        k = d // 2
+        W1 = arrays["W1"].reshape(L, k, h)
+        b1 = arrays["b1"].reshape(L, h)
+        Ws = arrays["Ws"].reshape(L, h, d - k)
+        bs = arrays["bs"].reshape(L, d - k)
+        Wt = arrays["Wt"].reshape(L, h, d - k)
+        scale = arrays["scale"].reshape(L, d)
+        Wm = arrays["Wm"].reshape(L, d, d)
+
+        def g(x):
+            for l in range(L):
+                a, b = x[..., :k], x[..., k:]
+                z = torch.tanh(a @ W1[l] + b1[l])
+                s = torch.tanh(z @ Ws[l] + bs[l])
+                t = z @ Wt[l]
+                x = torch.cat([a, b * torch.exp(s) + t], dim=-1)
+                x = x * scale[l]
+                x = x @ Wm[l]
+            return x
+        return g
+    return None
+
+
 def build(torch, kind, n, params, arrays):
     """Returns the family's f: R^n -> R^n."""
+    g = build_sample(torch, kind, params, arrays)
+    if g is not None:
+        rows = int(params["rows"])
+
+        def f(x):
+            return g(x.reshape(rows, -1)).reshape(n)
+        return f
     if kind == "elementwise":
         def f(x):
             a = 0.5 * torch.sin(x)
@@ -94,18 +147,32 @@ def blas_name():
     return "unknown"
 
 
+def repeat(body, reps, budget):
+    """Times body up to reps times, stopping once budget seconds are used."""
+    times, total = [], 0.0
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        body()
+        t = time.perf_counter() - t0
+        times.append(t)
+        total += t
+        if total >= budget:
+            break
+    return times
+
+
 def main():
     import numpy
     import torch
 
     torch.set_num_threads(os.cpu_count() or 1)
-    jacfwd, src = None, ""
+    jacfwd, jacrev, vmap, src = None, None, None, ""
     try:
-        from torch.func import jacfwd
+        from torch.func import jacfwd, jacrev, vmap
         src = "torch.func"
     except ImportError:
         try:
-            from functorch import jacfwd
+            from functorch import jacfwd, jacrev, vmap
             src = "functorch"
         except ImportError:
             pass
@@ -124,7 +191,8 @@ def main():
             x, dy = load(d, "x"), load(d, "dy")
             arrays = {k: load(d, k) for k in req.get("arrays") or []}
             f = build(torch, req["kind"], n, req.get("params") or {}, arrays)
-            note = ""
+            note, extra = "", {}
+            reps, budget = max(1, int(req.get("reps", 1))), req.get("budget", 0)
             if method == "jacobian":
                 def jac():
                     return torch.autograd.functional.jacobian(f, x, vectorize=True)
@@ -141,22 +209,44 @@ def main():
 
                 def jac():
                     return jacfwd(f)(x)
+            elif method == "vmap":
+                if vmap is None:
+                    raise RuntimeError("no torch.func or functorch vmap")
+                sample = int(req.get("sample") or 0)
+                g = build_sample(torch, req["kind"], req.get("params") or {}, arrays)
+                if g is None or sample <= 0:
+                    raise ValueError("kind %r is not a batched family" % req["kind"])
+                X, dY = x.reshape(-1, sample), dy.reshape(-1, sample)
+
+                def primal():
+                    with torch.no_grad():
+                        return g(X)
+                extra["primal_times"] = repeat(primal, reps, budget)
+                per_sample = vmap(jacrev(g))
+
+                def run():
+                    J = per_sample(X)  # [B, d, d]
+                    _, logdet = torch.linalg.slogdet(J)
+                    return torch.linalg.solve(J, dY.unsqueeze(-1)).squeeze(-1).reshape(n), logdet
             else:
                 raise ValueError("unknown method %r" % method)
-            times, total, dx = [], 0.0, None
-            for _ in range(max(1, int(req.get("reps", 1)))):
-                t0 = time.perf_counter()
-                J = jac()
-                dx = torch.linalg.solve(J, dy)
-                t = time.perf_counter() - t0
-                del J
-                times.append(t)
-                total += t
-                if total >= req.get("budget", 0):
-                    break
+            if method != "vmap":
+                def run():
+                    J = jac()
+                    return torch.linalg.solve(J, dy), None
+            res = []
+
+            def once():
+                res[:] = run()
+            times = repeat(once, reps, budget)
+            dx, logdet = res
             out = os.path.join(d, "dx-%s.f64" % method)
-            dx.numpy().astype("<f8").tofile(out)
+            dx.detach().numpy().astype("<f8").tofile(out)
+            if logdet is not None:
+                extra["logdet"] = os.path.join(d, "logdet-%s.f64" % method)
+                logdet.detach().numpy().astype("<f8").tofile(extra["logdet"])
             resp = {"method": method, "times": times, "dx": out, "note": note}
+            resp.update(extra)
         except Exception as e:  # reported to the harness, which records it
             resp = {"error": "%s: %s" % (type(e).__name__, str(e).splitlines()[0] if str(e) else "")}
         print(json.dumps(resp), flush=True)

@@ -22,15 +22,17 @@ func runBench(args []string, out io.Writer) error {
 	families := fs.String("families", strings.Join(bench.FamilyNames(), ","), "comma-separated problem families")
 	maxN := fs.String("max-n", "", "largest n, and per family as family=N: \"1000000,wx=3000\" (default: per family, the largest power of ten estimated to fit in --memory)")
 	perDecade := fs.Int("per-decade", 1, "sizes per power of ten from 10³ (1: 10³, 10⁴, ...; 2 adds 3·10³, 3·10⁴, ...)")
-	sizes := fs.String("sizes", "", "comma-separated sizes to run instead of the powers of ten")
+	sizes := fs.String("sizes", "", "comma-separated sizes to run instead of the powers of ten, and per family as family=N: \"1000,flow=80000,flow=800000\"")
 	quick := fs.Bool("quick", false, "a short run for CI: n ≤ 10⁴, 2 repetitions, GMRES capped at 300 iterations")
 	backend := fs.String("backend", "auto", "auto or cpu: the harness times the CPU backend (cuda: see the GPU benchmarks of package cuda)")
 	reps := fs.Int("reps", 0, "most repetitions of a method; times are medians (0: 3, or 2 with --quick)")
+	repBudget := fs.Duration("rep-budget", 0, "a method stops repeating once it has used this much time (0: 2s)")
 	memory := fs.Float64("memory", 8, "memory budget of one size, in GB: sizes estimated over it are skipped")
 	denseMax := fs.Int("dense-max", 4000, "largest n of the dense methods (dense J + LU, PyTorch)")
 	restart := fs.Int("gmres-restart", 30, "GMRES restart length")
 	gmresIter := fs.Int("gmres-max-iter", 0, "most GMRES iterations (0: 2000, or 300 with --quick)")
 	gmresTime := fs.Duration("gmres-time", 0, "time limit of one GMRES solve (0: 2m, or 10s with --quick)")
+	gmresMaxN := fs.Int("gmres-max-n", 0, "largest n of GMRES (0: no limit)")
 	torch := fs.String("torch", "auto", "auto: run bench/torch_bench.py when a Python with torch is found; off: skip PyTorch")
 	python := fs.String("python", "", "the Python to run PyTorch with (default: python3, else /usr/bin/python3)")
 	note := fs.String("note", "", "a line added to the report's header")
@@ -39,7 +41,7 @@ func runBench(args []string, out io.Writer) error {
 
 Runs the comparison of invad's inverse products with a dense Jacobian and LU,
 Newton–Krylov GMRES on JVPs and PyTorch (when a Python with torch is
-installed; on Debian: apt-get install -y python3-torch) on five problem
+installed; on Debian: apt-get install -y python3-torch) on seven problem
 families, for n from 10³ up, and writes a Markdown table (OUT/bench.md) and
 one log-log plot of time against n per family (OUT/bench-<family>.png).
 Progress goes to stderr, one line per method. The default run goes up to the
@@ -56,8 +58,8 @@ flags:`)
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	if *perDecade < 1 || *reps < 0 || *memory <= 0 || *denseMax < 1 || *restart < 1 || *gmresIter < 0 || *gmresTime < 0 {
-		return fmt.Errorf("--reps, --gmres-max-iter and --gmres-time must not be negative; --per-decade, --memory, --dense-max and --gmres-restart must be positive")
+	if *perDecade < 1 || *reps < 0 || *memory <= 0 || *denseMax < 1 || *restart < 1 || *gmresIter < 0 || *gmresTime < 0 || *gmresMaxN < 0 || *repBudget < 0 {
+		return fmt.Errorf("--reps, --rep-budget, --gmres-max-iter, --gmres-time and --gmres-max-n must not be negative; --per-decade, --memory, --dense-max and --gmres-restart must be positive")
 	}
 	switch *backend {
 	case "cuda":
@@ -71,10 +73,12 @@ flags:`)
 		MemoryBudget:   int64(*memory * 1e9),
 		Quick:          *quick,
 		Reps:           *reps,
+		RepBudget:      *repBudget,
 		DenseMax:       *denseMax,
 		GMRESRestart:   *restart,
 		GMRESMaxIter:   *gmresIter,
 		GMRESTimeLimit: *gmresTime,
+		GMRESMaxN:      *gmresMaxN,
 		Torch:          *torch,
 		Python:         *python,
 		Progress:       benchProgress,
@@ -107,11 +111,22 @@ flags:`)
 	}
 	if *sizes != "" {
 		for _, s := range strings.Split(*sizes, ",") {
-			n, err := strconv.Atoi(strings.TrimSpace(s))
-			if err != nil || n < 1 {
-				return fmt.Errorf("--sizes: %q is not a positive integer", s)
+			fam, v, per := strings.Cut(strings.TrimSpace(s), "=")
+			if !per {
+				v = fam
 			}
-			cfg.Sizes = append(cfg.Sizes, n)
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				return fmt.Errorf("--sizes: %q is not N or family=N with a positive N", s)
+			}
+			if !per {
+				cfg.Sizes = append(cfg.Sizes, n)
+				continue
+			}
+			if cfg.SizesFor == nil {
+				cfg.SizesFor = map[string][]int{}
+			}
+			cfg.SizesFor[fam] = append(cfg.SizesFor[fam], n)
 		}
 	}
 	t0 := time.Now()

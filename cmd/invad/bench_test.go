@@ -21,6 +21,9 @@ func TestBenchCmdFlags(t *testing.T) {
 		{"family", "unknown family names are refused", []string{"--families", "nope", "--sizes", "16"}, `unknown family "nope"`},
 		{"sizes", "sizes must be positive integers", []string{"--sizes", "10,x"}, "--sizes"},
 		{"max-n", "max-n takes N or family=N", []string{"--max-n", "wx=big"}, "--max-n"},
+		{"sizes per family", "sizes take N or family=N", []string{"--sizes", "flow=-8"}, "--sizes"},
+		{"sizes of an unknown family", "a family=N size names a family", []string{"--sizes", "nope=80"}, `SizesFor names unknown family "nope"`},
+		{"gmres-max-n", "negative limits are refused", []string{"--gmres-max-n", "-1"}, "must not be negative"},
 		{"reps", "negative counts are refused", []string{"--reps", "-1"}, "must not be negative"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
