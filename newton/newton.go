@@ -192,7 +192,7 @@ func SolveContext(ctx context.Context, F func(x *tape.Var) *tape.Var, x0 *tensor
 		return res, nil
 	}
 	age := opt.Chord
-	dx := tensor.Zeros(x.Shape()...) // the step, reused by every iteration
+	dx := tensor.Zeros(x.Shape()...)        // the step, reused by every iteration
 	reached, prevStep := false, math.Inf(1) // UntilStall: ‖F‖∞ ≤ Tol seen; the last step
 	for k := 1; k <= opt.MaxIter; k++ {
 		t0 := time.Now()
