@@ -137,28 +137,29 @@ func Linearize(f func(x *tape.Var) *tape.Var, x *tensor.Tensor, opts ...Option) 
 	if bad, i := x.HasNonFinite(); bad {
 		return nil, &NonFiniteError{Where: "input x", Pos: -1, Index: i, Value: x.Data()[i]}
 	}
-	tp := tape.NewTape()
-	in := tp.Input(x)
-	out := f(in)
-	if err := checkOutput(tp, x, out); err != nil {
-		return nil, err
-	}
-	prog := tp.Finish(in, out)
-	if bad, _ := out.Value().HasNonFinite(); bad {
-		return nil, firstNonFinite(prog)
-	}
-	l := &Linearization{prog: prog, x: x, n: x.Len()}
+	l := &Linearization{x: x, n: x.Len()}
 	for _, o := range opts {
 		o(l)
 	}
-	if !l.asRecorded && batch.Gains(prog) {
-		// Samples stored as rows through X·W: record the program again
-		// with the samples innermost, where the lumps are per sample.
-		if q, err := batch.Minor(prog); err == nil {
-			prog, l.prog, l.minor = q, q, true
-			in = q.Input
+	var prog *tape.Program
+	if !l.asRecorded {
+		prog = recordMinor(f, x)
+		l.minor = prog != nil
+	}
+	if prog == nil {
+		tp := tape.NewTape()
+		in := tp.Input(x)
+		out := f(in)
+		if err := checkOutput(tp, x, out); err != nil {
+			return nil, err
+		}
+		prog = tp.Finish(in, out)
+		if bad, _ := out.Value().HasNonFinite(); bad {
+			return nil, firstNonFinite(prog)
 		}
 	}
+	l.prog = prog
+	in := prog.Input
 	l.varying = make([]bool, prog.NumVars)
 	l.vars = make([]*tape.Var, prog.NumVars)
 	l.varying[in.ID()] = true
@@ -179,6 +180,31 @@ func Linearize(f func(x *tape.Var) *tape.Var, x *tensor.Tensor, opts ...Option) 
 	l.fwd = forwardPlan(prog)
 	l.rev = reversePlan(prog)
 	return l, nil
+}
+
+// recordMinor returns f recorded at x batch-minor (package batch) where
+// that pays, samples stored as rows through X·W (batch.Gains), else nil.
+// It decides on a shape tape, which computes nothing, and records once:
+// the batch-minor program, whose values are those of f. Where the shape
+// run fails (f reads a varying value, or returns the wrong size) or the
+// values are not finite, it returns nil, and Linearize records f as it is
+// and reports the error there.
+func recordMinor(f func(x *tape.Var) *tape.Var, x *tensor.Tensor) *tape.Program {
+	sp, err := recordShapes(f, x)
+	if err != nil || !batch.Gains(sp) {
+		return nil
+	}
+	g, err := batch.MinorFunc(sp)
+	if err != nil {
+		return nil
+	}
+	tp := tape.NewTape()
+	in := tp.Input(x)
+	out := g(in)
+	if bad, _ := out.Value().HasNonFinite(); bad {
+		return nil
+	}
+	return tp.Finish(in, out)
 }
 
 // checkOutput panics if f returned nil or a value from another tape, and
