@@ -292,12 +292,22 @@ func constMinor(c *tensor.Tensor, rank, b int) (*tensor.Tensor, error) {
 	return nil, fmt.Errorf("a constant operand of shape %v has %d rows, neither 1 nor the %d samples", s, full[0], b)
 }
 
-// transpose returns the transpose of the 2-D t.
+// transpose returns the transpose of the 2-D constant t.
 func transpose(t *tensor.Tensor) *tensor.Tensor {
 	s := t.Shape()
 	r, c := s[0], s[1]
 	out := tensor.Zeros(c, r)
-	transposeTo(out.Data(), t.Data(), r, c)
+	const tile = 32 // a block of both matrices stays in cache
+	src, dst := t.Data(), out.Data()
+	for i0 := 0; i0 < r; i0 += tile {
+		for j0 := 0; j0 < c; j0 += tile {
+			for i := i0; i < min(i0+tile, r); i++ {
+				for j := j0; j < min(j0+tile, c); j++ {
+					dst[j*r+i] = src[i*c+j]
+				}
+			}
+		}
+	}
 	return out
 }
 
@@ -305,7 +315,7 @@ func transpose(t *tensor.Tensor) *tensor.Tensor {
 func toMinor(v *tape.Var) *tape.Var {
 	s := v.Shape()
 	b, rest := s[0], v.Len()/s[0]
-	t := tape.Apply(transposeOp{}, ops.Reshape(v, b, rest))
+	t := ops.Transpose(ops.Reshape(v, b, rest))
 	return ops.Reshape(t, append(append([]int(nil), s[1:]...), b)...)
 }
 
@@ -313,6 +323,6 @@ func toMinor(v *tape.Var) *tape.Var {
 // shape ([B, s...]).
 func fromMinor(v *tape.Var, shape []int) *tape.Var {
 	b := shape[0]
-	t := tape.Apply(transposeOp{}, ops.Reshape(v, v.Len()/b, b))
+	t := ops.Transpose(ops.Reshape(v, v.Len()/b, b))
 	return ops.Reshape(t, shape...)
 }

@@ -164,6 +164,30 @@ func (f *permFactor) Describe() string {
 }
 func (f *permFactor) LogAbsDet() float64 { return 0 }
 
+// LogAbsDetParts: every part is 0 (a permutation's |det| is 1). For the
+// transpose of a matrix, the move of the samples of a batch between its
+// first and its last axis (package batch's programs, at their two ends),
+// it reports true when every row of the input, or every column, lies in
+// one group; false for any other permutation.
+func (f *permFactor) LogAbsDetParts(dst []float64, group func(int) int) bool {
+	if len(f.in) != 2 || !slices.Equal(f.op.Perm, []int{1, 0}) {
+		return false
+	}
+	r, c := f.in[0], f.in[1]
+	uniform := func(n, m, stride, step int) bool { // n lines of m elements
+		for i := 0; i < n; i++ {
+			g := group(i * stride)
+			for j := 1; j < m; j++ {
+				if group(i*stride+j*step) != g {
+					return false
+				}
+			}
+		}
+		return true
+	}
+	return uniform(r, c, c, 1) || uniform(c, r, 1, c)
+}
+
 // Solve writes Pᵀ v: v, of the output's shape, permuted back.
 func (f *permFactor) Solve(dst, v []float64) {
 	checkLen(f.Size(), dst, v)

@@ -109,3 +109,29 @@ func TestRecipLogAbs(t *testing.T) {
 		}
 	}
 }
+
+// TestPermFactorLogDetParts: a transpose whose input rows (or columns) are
+// each in one group splits as zeros; one that mixes groups along both, or
+// a permutation of three axes, reports false and leaves dst alone.
+func TestPermFactorLogDetParts(t *testing.T) {
+	f := &permFactor{op: &PermuteOp{Perm: []int{1, 0}}, in: []int{2, 3}} // input [2, 3]
+	for _, tc := range []struct {
+		name   string
+		groups []int // per input element, row-major
+		want   bool
+	}{
+		{"rows are samples", []int{0, 0, 0, 1, 1, 1}, true},
+		{"columns are samples", []int{0, 1, 2, 0, 1, 2}, true},
+		{"mixed", []int{0, 1, 0, 1, 0, 1}, false},
+	} {
+		dst := []float64{7, 7, 7}
+		got := f.LogAbsDetParts(dst, func(i int) int { return tc.groups[i] })
+		if got != tc.want || dst[0] != 7 || dst[1] != 7 || dst[2] != 7 {
+			t.Errorf("%s: %v with dst %v, want %v and dst unchanged", tc.name, got, dst, tc.want)
+		}
+	}
+	g := &permFactor{op: &PermuteOp{Perm: []int{0, 2, 1}}, in: []int{2, 2, 2}}
+	if g.LogAbsDetParts(make([]float64, 2), func(i int) int { return i / 4 }) {
+		t.Error("a permutation of three axes split into parts: want false")
+	}
+}
