@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/invad/invad/batch"
 	"github.com/invad/invad/lump"
 	"github.com/invad/invad/sweep"
 	"github.com/invad/invad/tape"
@@ -47,8 +48,9 @@ type Linearization struct {
 	done bool                 // inv built (or failed)
 	shut bool                 // closed
 
-	refine int        // iterative refinement steps of the inverse products
-	rscr   [3]*Tensor // their scratch (residual, correction, |r|'s sum), on first use
+	refine     int        // iterative refinement steps of the inverse products
+	asRecorded bool       // AsRecorded: no batch-minor recording
+	rscr       [3]*Tensor // their scratch (residual, correction, |r|'s sum), on first use
 }
 
 // Option configures Linearize.
@@ -68,6 +70,14 @@ func Refine(k int) Option {
 		panic(fmt.Sprintf("cuda: Refine(%d): the number of steps must not be negative", k))
 	}
 	return func(l *Linearization) { l.refine = k }
+}
+
+// AsRecorded keeps the program as f records it. By default a batch stored
+// as rows (x of shape [B, d...]) going through a row-batched X·W is
+// recorded with the samples innermost, as inverse.Linearize does (package
+// batch), so that its lumps are per sample.
+func AsRecorded() Option {
+	return func(l *Linearization) { l.asRecorded = true }
 }
 
 // Linearize records f at x and runs it on the backend's device. f must build
@@ -94,7 +104,11 @@ func Linearize(be *Backend, f func(x *tape.Var) *tape.Var, x *tensor.Tensor, opt
 	if bad, i := x.HasNonFinite(); bad {
 		return nil, &tape.NonFiniteError{Where: "input x", Pos: -1, Index: i, Value: x.Data()[i]}
 	}
-	l, err := record(be, f, x)
+	var cfg Linearization
+	for _, o := range opts {
+		o(&cfg)
+	}
+	l, err := record(be, f, x, !cfg.asRecorded)
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +131,7 @@ func Eval(be *Backend, f func(x *tape.Var) *tape.Var, x *tensor.Tensor) (*tensor
 	if be == nil || x == nil {
 		panic("cuda: Eval with a nil Backend or x")
 	}
-	l, err := record(be, f, x)
+	l, err := record(be, f, x, false) // the primal alone: no analysis follows
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +140,7 @@ func Eval(be *Backend, f func(x *tape.Var) *tape.Var, x *tensor.Tensor) (*tensor
 }
 
 // record records f at x on a shape tape and runs it on the device.
-func record(be *Backend, f func(x *tape.Var) *tape.Var, x *tensor.Tensor) (*Linearization, error) {
+func record(be *Backend, f func(x *tape.Var) *tape.Var, x *tensor.Tensor, minor bool) (*Linearization, error) {
 	tp := tape.NewShapeTape()
 	in := tp.Input(x)
 	out := f(in)
@@ -140,6 +154,15 @@ func record(be *Backend, f func(x *tape.Var) *tape.Var, x *tensor.Tensor) (*Line
 		return nil, &tape.SizeError{In: x.Shape(), Out: out.Shape()}
 	}
 	prog := tp.Finish(in, out)
+	if minor && batch.Gains(prog) {
+		// Samples stored as rows through X·W: record them innermost.
+		if g, err := batch.MinorFunc(prog); err == nil {
+			tp = tape.NewShapeTape()
+			in = tp.Input(x)
+			out = g(in)
+			prog = tp.Finish(in, out)
+		}
+	}
 	l := &Linearization{be: be, prog: prog, x: x, n: x.Len(), val: make([]*Tensor, prog.NumVars), ops: make([]devOp, len(prog.Nodes))}
 	for i, nd := range prog.Nodes {
 		o, err := deviceOp(nd)

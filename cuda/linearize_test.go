@@ -545,6 +545,19 @@ func checkFamilies(t *testing.T, b *Backend) {
 				t.Fatal(err)
 			}
 			defer l.Close()
+			if fam.Sample > 0 {
+				// A batch stored as rows: recorded with the samples
+				// innermost, no lump wider than a sample.
+				ls, err := l.Lumps()
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, li := range ls {
+					if (li.Kind == "dense" || li.Kind == "sparse") && li.Width > fam.Sample {
+						t.Errorf("a %s lump of width %d, wider than a sample (%d): %s", li.Kind, li.Width, fam.Sample, li.Structure)
+					}
+				}
+			}
 			v := randTensor(rand.New(rand.NewPCG(4, 4)), []int{l.Len()}, -1, 1)
 			arg, err := b.Upload(v)
 			if err != nil {
