@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/invad/invad/cpu"
 	"github.com/invad/invad/lump"
 	"github.com/invad/invad/ops"
 	"github.com/invad/invad/tape"
@@ -295,19 +296,8 @@ func constMinor(c *tensor.Tensor, rank, b int) (*tensor.Tensor, error) {
 // transpose returns the transpose of the 2-D constant t.
 func transpose(t *tensor.Tensor) *tensor.Tensor {
 	s := t.Shape()
-	r, c := s[0], s[1]
-	out := tensor.Zeros(c, r)
-	const tile = 32 // a block of both matrices stays in cache
-	src, dst := t.Data(), out.Data()
-	for i0 := 0; i0 < r; i0 += tile {
-		for j0 := 0; j0 < c; j0 += tile {
-			for i := i0; i < min(i0+tile, r); i++ {
-				for j := j0; j < min(j0+tile, c); j++ {
-					dst[j*r+i] = src[i*c+j]
-				}
-			}
-		}
-	}
+	out := tensor.Zeros(s[1], s[0])
+	cpu.Transpose(out.Data(), t.Data(), s[0], s[1])
 	return out
 }
 

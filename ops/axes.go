@@ -100,7 +100,7 @@ func (o *PermuteOp) keepsOrder(in []int) bool {
 func (o *PermuteOp) permute(dst, x []float64, sh []int) {
 	out := o.Shape([][]int{sh})
 	if len(sh) == 2 && !o.keepsOrder(sh) {
-		transpose(dst, x, sh[0], sh[1])
+		cpu.Transpose(dst, x, sh[0], sh[1])
 		return
 	}
 	stridedCopy(dst, rowMajor(out), x, o.strides(sh), out, false)
@@ -193,6 +193,10 @@ func (f *permFactor) Solve(dst, v []float64) {
 	checkLen(f.Size(), dst, v)
 	v = unaliased(dst, v)
 	out := f.op.Shape([][]int{f.in})
+	if len(out) == 2 && !f.op.keepsOrder(f.in) { // a matrix transpose: its own inverse
+		cpu.Transpose(dst, v, out[0], out[1])
+		return
+	}
 	stridedCopy(dst, f.op.strides(f.in), v, rowMajor(out), out, false)
 }
 

@@ -253,28 +253,14 @@ func (f *kronLeftFactor) solve(dst, v []float64, trans bool) {
 		bufp = &b
 	}
 	buf := (*bufp)[:k*m]
-	transpose(buf, v, m, k)
+	cpu.Transpose(buf, v, m, k)
 	if trans {
 		f.lu.SolveTMany(buf, buf, m)
 	} else {
 		f.lu.SolveMany(buf, buf, m)
 	}
-	transpose(dst, buf, k, m)
+	cpu.Transpose(dst, buf, k, m)
 	f.pool.Put(bufp)
-}
-
-// transpose writes the transpose of the r×c row-major src into dst (c×r).
-func transpose(dst, src []float64, r, c int) {
-	const tile = 32
-	for i0 := 0; i0 < r; i0 += tile {
-		for j0 := 0; j0 < c; j0 += tile {
-			for i := i0; i < min(i0+tile, r); i++ {
-				for j := j0; j < min(j0+tile, c); j++ {
-					dst[j*r+i] = src[i*c+j]
-				}
-			}
-		}
-	}
 }
 
 // cumsumFactor inverts the running sum along axis 0 of a rows×inner value.
