@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/invad/invad/catalog"
 	"github.com/invad/invad/inverse"
 	"github.com/invad/invad/tape"
 	"github.com/invad/invad/tensor"
@@ -139,18 +140,18 @@ func benchProducts(b *testing.B, name string, f func(*tape.Var) *tape.Var, x *te
 func BenchmarkFlow(b *testing.B) {
 	const nb = 100_000
 	for _, d := range []int{8, 32} {
-		fl := newRowFlow(4, d, 32, 3)
+		fl := catalog.NewRowFlow(4, d, 32, 3)
 		rng := rand.New(rand.NewPCG(8, 8))
 		x := seeded(rng, -1, 1, nb, d)
-		benchProducts(b, fmt.Sprintf("d=%d/rows", d), fl.f, x, 0)
-		y := fl.f(tape.NewTape().Input(x)).Value()
+		benchProducts(b, fmt.Sprintf("d=%d/rows", d), fl.F, x, 0)
+		y := fl.F(tape.NewTape().Input(x)).Value()
 		b.Run(fmt.Sprintf("d=%d/rows/invert", d), func(b *testing.B) {
 			for b.Loop() {
-				if _, err := inverse.Invert(fl.f, y); err != nil {
+				if _, err := inverse.Invert(fl.F, y); err != nil {
 					b.Fatal(err)
 				}
 			}
 		})
-		benchProducts(b, fmt.Sprintf("d=%d/columns", d), fl.columns, transpose2(x), 1)
+		benchProducts(b, fmt.Sprintf("d=%d/columns", d), fl.Columns, transpose2(x), 1)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/invad/invad/catalog"
 	"github.com/invad/invad/inverse"
 	"github.com/invad/invad/lump"
 	"github.com/invad/invad/newton"
@@ -89,58 +90,14 @@ func solved(trace []inverse.InvertLump) []inverse.InvertLump {
 	return out
 }
 
-// colFlow is a feature-major affine coupling flow on x of shape [d, B]
-// (samples as columns): per layer, x1, x2 = Split(x) along axis 0, s and t
-// from a tanh layer of x1 with biases broadcast over the samples,
-// y2 = x2·exp(s) + t, x = W·Concat(x1, y2) with a constant, well
-// conditioned W (a 1×1 mixing).
-type colFlow struct {
-	d              int
-	w1, ws, wt, wm []*tensor.Tensor // [h, d/2], [d/2, h], [d/2, h], [d, d]
-	b1, bs         []*tensor.Tensor // [h, 1], [d/2, 1]
-}
-
-func newColFlow(layers, d, h int, seed uint64) *colFlow {
-	rng := rand.New(rand.NewPCG(seed, 3))
-	fl := &colFlow{d: d}
-	k := d / 2
-	for range layers {
-		fl.w1 = append(fl.w1, uniform(rng, -0.5, 0.5, h, k))
-		fl.ws = append(fl.ws, uniform(rng, -0.3, 0.3, d-k, h))
-		fl.wt = append(fl.wt, uniform(rng, -0.5, 0.5, d-k, h))
-		wm := uniform(rng, -0.3, 0.3, d, d)
-		for i := range d {
-			wm.Data()[i*d+i] += 1.5 // diagonally dominant: κ(W) small
-		}
-		fl.wm = append(fl.wm, wm)
-		fl.b1 = append(fl.b1, uniform(rng, -0.5, 0.5, h, 1))
-		fl.bs = append(fl.bs, uniform(rng, -0.2, 0.2, d-k, 1))
-	}
-	return fl
-}
-
-func (fl *colFlow) f(x *tape.Var) *tape.Var {
-	c := func(t *tensor.Tensor) *tape.Var { return ops.Const(x, t) }
-	k := fl.d / 2
-	for l := range fl.w1 {
-		p := ops.Split(x, k, fl.d-k)
-		hid := ops.Tanh(ops.Add(ops.MatMul(c(fl.w1[l]), p[0]), c(fl.b1[l])))
-		s := ops.Tanh(ops.Add(ops.MatMul(c(fl.ws[l]), hid), c(fl.bs[l])))
-		tt := ops.MatMul(c(fl.wt[l]), hid)
-		x = ops.Concat(p[0], ops.Add(ops.Mul(p[1], ops.Exp(s)), tt))
-		x = ops.MatMul(c(fl.wm[l]), x)
-	}
-	return x
-}
-
 // TestInvertCouplingFlow: a feature-major coupling flow of three layers is
 // inverted exactly, and every lump (the add, the multiply by exp(s), the
 // mixing W, each affine in what it kills) converges in one Newton step.
 func TestInvertCouplingFlow(t *testing.T) {
 	const d, h, B = 8, 16, 50 // 8 features, 16 hidden units, 50 samples
-	fl := newColFlow(3, d, h, 1)
+	fl := catalog.NewRowFlow(3, d, h, 1) // on its feature-major layout, Columns
 	xTrue := uniform(rand.New(rand.NewPCG(1, 1)), -1, 1, d, B)
-	trace := checkInvert(t, fl.f, xTrue)
+	trace := checkInvert(t, fl.Columns, xTrue)
 	s := solved(trace)
 	if len(s) == 0 {
 		t.Fatal("no lump solved anything")
@@ -152,67 +109,13 @@ func TestInvertCouplingFlow(t *testing.T) {
 	}
 }
 
-// rowFlow is a RealNVP/Glow-style flow on X of shape [B, d], the layout of
-// ML code: per layer, an affine coupling (x1 kept, x2·exp(s(x1)) + t(x1),
-// s and t from a tanh layer with broadcast biases), a per-feature scale
-// and a 1×1 mixing X·W. (Copied from package batch's tests.)
-type rowFlow struct {
-	d, h   int
-	w1, ws []*tensor.Tensor // [d/2, h], [h, d/2]
-	wt, wm []*tensor.Tensor // [h, d/2], [d, d]
-	b1, bs []*tensor.Tensor // [h], [d/2]
-	scale  []*tensor.Tensor // [d]
-}
-
-func newRowFlow(layers, d, h int, seed uint64) *rowFlow {
-	rng := rand.New(rand.NewPCG(seed, 11))
-	fl := &rowFlow{d: d, h: h}
-	k := d / 2
-	for range layers {
-		fl.w1 = append(fl.w1, uniform(rng, -0.5, 0.5, k, h))
-		fl.ws = append(fl.ws, uniform(rng, -0.3, 0.3, h, d-k))
-		fl.wt = append(fl.wt, uniform(rng, -0.5, 0.5, h, d-k))
-		wm := uniform(rng, -0.3, 0.3, d, d)
-		for i := range d {
-			wm.Data()[i*d+i] += 1.5
-		}
-		fl.wm = append(fl.wm, wm)
-		fl.b1 = append(fl.b1, uniform(rng, -0.5, 0.5, h))
-		fl.bs = append(fl.bs, uniform(rng, -0.2, 0.2, d-k))
-		fl.scale = append(fl.scale, uniform(rng, 0.6, 1.4, d))
-	}
-	return fl
-}
-
-// st returns s and t of one layer from x1 [B, d/2].
-func (fl *rowFlow) st(l int, x1 *tape.Var) (s, t *tape.Var) {
-	c := func(t *tensor.Tensor) *tape.Var { return ops.Const(x1, t) }
-	hid := ops.Tanh(ops.Add(ops.MatMul(x1, c(fl.w1[l])), c(fl.b1[l])))
-	s = ops.Tanh(ops.Add(ops.MatMul(hid, c(fl.ws[l])), c(fl.bs[l])))
-	t = ops.MatMul(hid, c(fl.wt[l]))
-	return s, t
-}
-
-func (fl *rowFlow) f(x *tape.Var) *tape.Var {
-	k := fl.d / 2
-	for l := range fl.w1 {
-		parts := ops.SplitAxis(x, 1, k, fl.d-k)
-		s, t := fl.st(l, parts[0])
-		y2 := ops.Add(ops.Mul(parts[1], ops.Exp(s)), t)
-		x = ops.ConcatAxis(1, parts[0], y2)
-		x = ops.Mul(x, ops.Const(x, fl.scale[l]))
-		x = ops.MatMul(x, ops.Const(x, fl.wm[l]))
-	}
-	return x
-}
-
 // TestInvertRowFlow: the row-major RealNVP, which Linearize analyzes
 // batch-minor (per-sample lumps), is inverted exactly, and so is its
 // recording as it stands (AsRecorded: the mixing is then one lump over
 // every sample); the affine lumps take one Newton step.
 func TestInvertRowFlow(t *testing.T) {
 	const B, d, h = 40, 6, 10 // 40 samples of 6 features, 10 hidden units
-	fl := newRowFlow(3, d, h, 2)
+	fl := catalog.NewRowFlow(3, d, h, 2)
 	xTrue := uniform(rand.New(rand.NewPCG(2, 1)), -1, 1, B, d)
 	for _, tc := range []struct {
 		name string
@@ -222,7 +125,7 @@ func TestInvertRowFlow(t *testing.T) {
 		{"as-recorded", []inverse.Option{inverse.AsRecorded()}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			for _, r := range solved(checkInvert(t, fl.f, xTrue, tc.opts...)) {
+			for _, r := range solved(checkInvert(t, fl.F, xTrue, tc.opts...)) {
 				if r.Iter > 1 {
 					t.Errorf("lump %d (%v %v) took %d Newton steps, want 1", r.Lump, r.Kind, r.Ops, r.Iter)
 				}
@@ -420,16 +323,16 @@ func TestInvertStartPoint(t *testing.T) {
 // coupling flow.
 func TestInvertAgainstNewton(t *testing.T) {
 	const d, h, B = 8, 16, 20 // 8 features, 16 hidden units, 20 samples
-	fl := newColFlow(2, d, h, 7)
+	fl := catalog.NewRowFlow(2, d, h, 7)
 	xTrue := uniform(rand.New(rand.NewPCG(7, 1)), -1, 1, d, B)
-	y := forward(fl.f, xTrue)
-	trace := checkInvert(t, fl.f, xTrue)
+	y := forward(fl.Columns, xTrue)
+	trace := checkInvert(t, fl.Columns, xTrue)
 	steps, most := 0, 0
 	for _, r := range trace {
 		steps += r.Iter
 		most = max(most, r.Iter)
 	}
-	F := func(x *tape.Var) *tape.Var { return ops.Sub(fl.f(x), ops.Const(x, y)) }
+	F := func(x *tape.Var) *tape.Var { return ops.Sub(fl.Columns(x), ops.Const(x, y)) }
 	res, err := newton.Solve(F, y, newton.Options{Tol: 1e-12})
 	if err != nil {
 		t.Fatalf("newton.Solve: %v", err)
@@ -448,16 +351,16 @@ func BenchmarkInvertFlow(b *testing.B) {
 	const layers, d, h = 4, 8, 16 // 4 layers, 8 features, 16 hidden units
 	for _, n := range []int{10_000, 100_000} {
 		b.Run(fmt.Sprintf("B=%d", n), func(b *testing.B) {
-			fl := newColFlow(layers, d, h, 1)
+			fl := catalog.NewRowFlow(layers, d, h, 1)
 			xTrue := uniform(rand.New(rand.NewPCG(1, 1)), -1, 1, d, n)
-			y := forward(fl.f, xTrue)
+			y := forward(fl.Columns, xTrue)
 			var primal, inv float64
 			b.ResetTimer()
 			for range b.N {
 				t0 := time.Now()
-				forward(fl.f, xTrue)
+				forward(fl.Columns, xTrue)
 				t1 := time.Now()
-				x, err := inverse.Invert(fl.f, y)
+				x, err := inverse.Invert(fl.Columns, y)
 				t2 := time.Now()
 				if err != nil {
 					b.Fatal(err)
