@@ -94,7 +94,7 @@ func solved(trace []inverse.InvertLump) []inverse.InvertLump {
 // inverted exactly, and every lump (the add, the multiply by exp(s), the
 // mixing W, each affine in what it kills) converges in one Newton step.
 func TestInvertCouplingFlow(t *testing.T) {
-	const d, h, B = 8, 16, 50 // 8 features, 16 hidden units, 50 samples
+	const d, h, B = 8, 16, 50            // 8 features, 16 hidden units, 50 samples
 	fl := catalog.NewRowFlow(3, d, h, 1) // on its feature-major layout, Columns
 	xTrue := uniform(rand.New(rand.NewPCG(1, 1)), -1, 1, d, B)
 	trace := checkInvert(t, fl.Columns, xTrue)
