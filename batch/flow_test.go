@@ -111,17 +111,8 @@ func TestRowMajorFlow(t *testing.T) {
 	}
 	checkAlong(t, lin, 0, want)
 
-	as, err := inverse.Linearize(fl.F, x, inverse.AsRecorded())
-	if err != nil {
-		t.Fatal(err)
-	}
-	j, err := as.Jacobian()
-	if err != nil {
-		t.Fatal(err)
-	}
 	n := b * d
-	var lu mat.LU
-	lu.Factorize(mat.NewDense(n, n, j.Data()))
+	lu := recordedLU(t, fl.F, x)
 	v := seeded(rng, -1, 1, b, d)
 	for _, trans := range []bool{false, true} {
 		var ref mat.VecDense
