@@ -11,10 +11,14 @@
 // sample, and a lump through it is B independent blocks of the per-sample
 // width, found by an analysis whose cost does not depend on B (package
 // lump). Minor records that program: x moved to batch-minor order by one
-// transpose, every op replaced by its batch-minor counterpart (the same
-// elementwise op, Wᵀ·X' for X·W, a constant broadcast operand with its
-// sample axis moved, a reshape that keeps the samples), and the output
-// moved back. The rewritten program maps the same x to the same y, so its
+// transpose (ops.Transpose), every op replaced by its batch-minor
+// counterpart (the same elementwise op, Wᵀ·X' for X·W, a constant
+// broadcast operand with its sample axis moved, a reshape that keeps the
+// samples, SliceAxis, ConcatAxis, SumAxis and Permute along the features
+// one axis lower), and the output moved back. MinorFunc gives the same
+// program as a function that records it on any tape: inverse.Linearize
+// decides on a shape tape and records it once, the tapeless inverse.VIJP
+// streams it, cuda.Linearize records it for the device. The rewritten program maps the same x to the same y, so its
 // Jacobian is J itself, and every product, log|det| and lump report of a
 // Linearization built on it is J's.
 //
@@ -22,13 +26,14 @@
 //
 // Every value that depends on x must keep the samples apart along axis 0:
 // elementwise ops, binary ops whose varying operands have the output's rank
-// (a constant may broadcast), X·W and X·w with a constant right operand,
-// reshapes that keep the leading axis. An op that mixes samples (W·X, a sum
+// (a constant may broadcast, a varying [B, 1] operand too), X·W and X·w
+// with a constant right operand, reshapes that keep the leading axis,
+// slices, concatenations, sums and permutations along the other axes. An op that mixes samples (W·X, a sum
 // over all elements, a slice of the batch axis, a varying operand
 // broadcast over the samples) makes Minor return a *MixError naming it.
 //
 // # Errors
 //
-// Minor panics on nothing a program can hold; it returns *MixError
-// (errors.Is ErrMixes) when the program mixes samples.
+// Minor and MinorFunc panic on nothing a program can hold; they return
+// *MixError (errors.Is ErrMixes) when the program mixes samples.
 package batch
