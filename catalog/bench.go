@@ -316,6 +316,40 @@ func DenseWx(n int) Problem {
 
 // ---- 1-D Bratu (a stencil written with shifts) ----
 
+// Bratu2D is the residual of the 2-D Bratu problem Δu + λ·eᵘ = 0 on the
+// m×m interior points of the unit square, u = 0 outside, h = 1/(m+1), u
+// stored row by row in one vector: the 5-point Laplacian, the neighbours
+// along a row shifts by ±1 (with the values that would wrap around a row
+// masked out), along a column shifts by ±m. Its Jacobian is the 5-point
+// stencil plus a diagonal, band m.
+func Bratu2D(lambda float64, m int) func(u *tape.Var) *tape.Var {
+	first, last := tensor.Zeros(m*m), tensor.Zeros(m*m)
+	for i := range m * m {
+		if i%m != 0 {
+			first.Data()[i] = 1 // has a left neighbour
+		}
+		if i%m != m-1 {
+			last.Data()[i] = 1 // has a right neighbour
+		}
+	}
+	// shift moves v by k places (v[i−k] at i), zeros shifted in.
+	shift := func(v *tape.Var, k int) *tape.Var {
+		n := v.Len()
+		if k > 0 {
+			return ops.Concat(ops.Const(v, tensor.Zeros(k)), ops.Slice(v, 0, n-k))
+		}
+		return ops.Concat(ops.Slice(v, -k, n), ops.Const(v, tensor.Zeros(-k)))
+	}
+	h2 := float64((m + 1) * (m + 1))
+	return func(u *tape.Var) *tape.Var {
+		left := ops.Mul(ops.Const(u, first), shift(u, 1))
+		right := ops.Mul(ops.Const(u, last), shift(u, -1))
+		lap := ops.Add(ops.Add(left, right), ops.Add(shift(u, m), shift(u, -m)))
+		lap = ops.Sub(lap, ops.Scale(u, 4))
+		return ops.Add(ops.Scale(lap, h2), ops.Scale(ops.Exp(u), lambda))
+	}
+}
+
 // Bratu1D is the residual of the 1-D Bratu problem Δu + λ·eᵘ = 0 on the n
 // interior points of (0, 1), u = 0 outside, h = 1/(n+1):
 // F(u)_i = (u[i−1] − 2u[i] + u[i+1])/h² + λ·exp(u[i]), the neighbours

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/invad/invad/bench"
+	"github.com/invad/invad/catalog"
 	"github.com/invad/invad/inverse"
 	"github.com/invad/invad/newton"
 	"github.com/invad/invad/tape"
@@ -117,7 +118,7 @@ func BenchmarkBratu2D(b *testing.B) {
 	for _, m := range []int{100, 300, 1000} {
 		b.Run(fmt.Sprintf("m=%d", m), func(b *testing.B) {
 			n := m * m
-			f := residual2D(1, m)
+			f := catalog.Bratu2D(1, m)
 			u := tensor.Zeros(n)
 			primal := timeMin(5, func() { f(tape.NewTape().Input(u)) })
 			dy := tensor.Zeros(n)

@@ -18,6 +18,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/invad/invad/catalog"
 	"github.com/invad/invad/inverse"
 	"github.com/invad/invad/newton"
 	"github.com/invad/invad/ops"
@@ -57,29 +58,6 @@ func tolerance(h2 float64) float64 {
 	return max(1e-9, 8*0x1p-52*h2)
 }
 
-// residual2D is the 5-point Laplacian plus λ·eᵘ on an m×m interior grid stored row by row in one vector: the neighbours along a
-// row are shifts by ±1 with the values that would wrap around a row masked
-// out, the neighbours along a column shifts by ±m.
-func residual2D(lambda float64, m int) func(u *tape.Var) *tape.Var {
-	first, last := tensor.Zeros(m*m), tensor.Zeros(m*m)
-	for i := range m * m {
-		if i%m != 0 {
-			first.Data()[i] = 1 // has a left neighbour
-		}
-		if i%m != m-1 {
-			last.Data()[i] = 1 // has a right neighbour
-		}
-	}
-	return func(u *tape.Var) *tape.Var {
-		h2 := float64((m + 1) * (m + 1))
-		left := ops.Mul(ops.Const(u, first), shift(u, 1))
-		right := ops.Mul(ops.Const(u, last), shift(u, -1))
-		lap := ops.Add(ops.Add(left, right), ops.Add(shift(u, m), shift(u, -m)))
-		lap = ops.Sub(lap, ops.Scale(u, 4))
-		return ops.Add(ops.Scale(lap, h2), ops.Scale(ops.Exp(u), lambda))
-	}
-}
-
 type config struct {
 	dim, n int
 	lambda float64
@@ -101,7 +79,7 @@ func solve(cfg config, w io.Writer) (*result, error) {
 	case 1:
 		f = residual1D(cfg.lambda)
 	case 2:
-		f = residual2D(cfg.lambda, cfg.n)
+		f = catalog.Bratu2D(cfg.lambda, cfg.n)
 		size = cfg.n * cfg.n
 	default:
 		return nil, fmt.Errorf("bratu: -dim %d: 1 or 2", cfg.dim)
