@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"math"
 	"math/rand/v2"
 
 	"github.com/invad/invad/catalog"
@@ -43,11 +44,11 @@ type Problem struct {
 	Arrays map[string][]float64
 }
 
-// Families returns the seven problem families of the comparison:
-// elementwise, coupling, kinetics, stencil and wx on x of shape [n], and
-// the batched networks residual and flow on x of shape [B, d].
+// Families returns the eight problem families of the comparison:
+// elementwise, coupling, kinetics, stencil, stencil2d and wx on x of shape
+// [n], and the batched networks residual and flow on x of shape [B, d].
 func Families() []Family {
-	return []Family{elementwiseFamily(), couplingFamily(), kineticsFamily(), stencilFamily(), wxFamily(),
+	return []Family{elementwiseFamily(), couplingFamily(), kineticsFamily(), stencilFamily(), stencil2DFamily(), wxFamily(),
 		residualFamily(), flowFamily()}
 }
 
@@ -71,6 +72,35 @@ func stencilFamily() Family {
 				x.Data()[i] = 0.5 * t * (1 - t) // near the solution for λ = 1
 			}
 			return &Problem{F: catalog.Bratu1D(1), X: x, Kind: "bratu", Params: map[string]float64{"lambda": 1}}
+		},
+	}
+}
+
+// ---- 2-D Bratu residual, 5-point stencil (catalog.Bratu2D) ----
+
+func stencil2DFamily() Family {
+	side := func(n int) int { return max(2, int(math.Round(math.Sqrt(float64(n))))) }
+	return Family{
+		Name: "stencil2d",
+		About: "2-D Bratu residual: the 5-point Laplacian on an m×m interior grid of the unit square (n = m²) " +
+			"plus λ·exp(u), λ = 1, neighbours written as shifts with Slice and Concat (catalog.Bratu2D)",
+		Note: "The sparse lump's block is the 5-point stencil plus a diagonal: invad forms it with 6 JVPs (one per column color) " +
+			"and factorizes it by its sparse LU in nested dissection order. GMRES without a preconditioner needs " +
+			"about m iterations per digit on this Laplacian (its condition number grows as m²).",
+		Size: func(n int) int { m := side(n); return m * m },
+		// u, about fifteen op values; the pattern, colored products and the
+		// sparse LU's fill (about 10× the 5 nonzeros a row) on top.
+		Words: func(n int) float64 { return 120 * float64(n) },
+		New: func(n int) *Problem {
+			m := side(n)
+			x := tensor.Zeros(m * m)
+			for i := range m {
+				for j := range m {
+					s, t := float64(i+1)/float64(m+1), float64(j+1)/float64(m+1)
+					x.Data()[i*m+j] = s * (1 - s) * t * (1 - t) // near the solution for λ = 1
+				}
+			}
+			return &Problem{F: catalog.Bratu2D(1, m), X: x, Kind: "bratu2d", Params: map[string]float64{"lambda": 1, "m": float64(m)}}
 		},
 	}
 }

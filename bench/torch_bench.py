@@ -127,6 +127,15 @@ def build(torch, kind, n, params, arrays):
             left, right = torch.cat([z, u[:-1]]), torch.cat([u[1:], z])
             return ((left + right) - 2 * u) * h2 + lam * torch.exp(u)
         return f
+    if kind == "bratu2d":
+        lam, m = params["lambda"], int(params["m"])
+        h2 = float((m + 1) ** 2)
+
+        def f(u):
+            g = torch.nn.functional.pad(u.reshape(m, m), (1, 1, 1, 1))
+            lap = g[:-2, 1:-1] + g[2:, 1:-1] + g[1:-1, :-2] + g[1:-1, 2:] - 4 * g[1:-1, 1:-1]
+            return (lap * h2 + lam * torch.exp(g[1:-1, 1:-1])).reshape(n)
+        return f
     if kind == "wx":
         Wm = arrays["W"].reshape(n, n)
         return lambda x: Wm @ x

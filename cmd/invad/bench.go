@@ -41,7 +41,7 @@ func runBench(args []string, out io.Writer) error {
 
 Runs the comparison of invad's inverse products with a dense Jacobian and LU,
 Newton–Krylov GMRES on JVPs and PyTorch (when a Python with torch is
-installed; on Debian: apt-get install -y python3-torch) on seven problem
+installed; on Debian: apt-get install -y python3-torch) on eight problem
 families, for n from 10³ up, and writes a Markdown table (OUT/bench.md) and
 one log-log plot of time against n per family (OUT/bench-<family>.png).
 Progress goes to stderr, one line per method. The default run goes up to the
