@@ -17,8 +17,7 @@ var benchProgress io.Writer = os.Stderr
 
 func runBench(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	fs.SetOutput(out)
-	dir := fs.String("out", "docs", "folder for bench.md and the plots bench-<family>.png")
+	dir := fs.String("out", "", "folder for bench.md and the plots bench-<family>.png (default: a new folder invad-bench-DATE-TIME here; --out docs updates the repository's report)")
 	families := fs.String("families", strings.Join(bench.FamilyNames(), ","), "comma-separated problem families")
 	maxN := fs.String("max-n", "", "largest n, and per family as family=N: \"1000000,wx=3000\" (default: per family, the largest power of ten estimated to fit in --memory)")
 	perDecade := fs.Int("per-decade", 1, "sizes per power of ten from 10³ (1: 10³, 10⁴, ...; 2 adds 3·10³, 3·10⁴, ...)")
@@ -37,7 +36,7 @@ func runBench(args []string, out io.Writer) error {
 	python := fs.String("python", "", "the Python to run PyTorch with (default: python3, else /usr/bin/python3)")
 	note := fs.String("note", "", "a line added to the report's header")
 	fs.Usage = func() {
-		fmt.Fprintln(out, `usage: invad bench [flags]
+		fmt.Fprintln(fs.Output(), `usage: invad bench [flags]
 
 Runs the comparison of invad's inverse products with a dense Jacobian and LU,
 Newton–Krylov GMRES on JVPs and PyTorch (when a Python with torch is
@@ -52,11 +51,8 @@ families: `+strings.Join(bench.FamilyNames(), ", ")+`
 flags:`)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, out); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	if *perDecade < 1 || *reps < 0 || *memory <= 0 || *denseMax < 1 || *restart < 1 || *gmresIter < 0 || *gmresTime < 0 || *gmresMaxN < 0 || *repBudget < 0 {
 		return fmt.Errorf("--reps, --rep-budget, --gmres-max-iter, --gmres-time and --gmres-max-n must not be negative; --per-decade, --memory, --dense-max and --gmres-restart must be positive")
@@ -133,6 +129,9 @@ flags:`)
 	rep, err := bench.Run(cfg)
 	if err != nil {
 		return err
+	}
+	if *dir == "" {
+		*dir = t0.Format("invad-bench-20060102-150405")
 	}
 	paths, err := rep.WriteFiles(*dir)
 	if err != nil {

@@ -31,13 +31,12 @@ func couplingProblem(rows int) func(x *tape.Var) *tape.Var {
 
 func runDemo(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	fs.SetOutput(out)
 	rows := fs.Int("rows", 50_000, "batch rows of the coupling layer (n = 2·rows·8)")
 	check := fs.Int("check", 64, "rows of a small copy solved the dense way for comparison")
 	backendFlag := fs.String("backend", "auto", "where to run: auto, cpu or cuda")
 	useBLAS := fs.Bool("cublas", false, "on the GPU, route the matrix products to cuBLAS (found at run time; $INVAD_CUBLAS names it)")
 	fs.Usage = func() {
-		fmt.Fprintln(out, `usage: invad demo [flags]
+		fmt.Fprintln(fs.Output(), `usage: invad demo [flags]
 
 Solves f(x) = y for an embedded program — an affine coupling layer over a
 batch of rows followed by a running sum — by Newton's method through
@@ -48,7 +47,7 @@ step computed the dense way on a small copy.
 flags:`)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, out); err != nil {
 		return err
 	}
 	if *rows < 1 || *check < 1 {

@@ -12,14 +12,13 @@ import (
 
 func runExplain(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("explain", flag.ContinueOnError)
-	fs.SetOutput(out)
 	prog := fs.String("program", "coupling", "the example program: "+exampleNames())
 	n := fs.Int("n", 48, "number of elements of x")
 	fs.Usage = func() {
-		fmt.Fprintln(out, "usage: invad explain [flags]\n\nPrints the lumps inverse mode finds in an example program: their ops, the\nstructure of each block A, how it is factorized, and log|det A|.\n\nflags:")
+		fmt.Fprintln(fs.Output(), "usage: invad explain [flags]\n\nPrints the lumps inverse mode finds in an example program: their ops, the\nstructure of each block A, how it is factorized, and log|det A|.\n\nflags:")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, out); err != nil {
 		return err
 	}
 	ex, err := lookup(*prog)
@@ -44,8 +43,7 @@ func runExplain(args []string, out io.Writer) error {
 	fmt.Fprintf(out, "program %s, n = %d: %s\n%d ops on the tape (%d pruned)\n\n", *prog, *n, ex.About, len(lin.Program().Nodes), lin.Program().Pruned)
 	lumps, err := lin.Lumps()
 	if err != nil {
-		fmt.Fprintf(out, "no inverse: %v\n", err)
-		return nil
+		return fmt.Errorf("program %s has no inverse: %w", *prog, err)
 	}
 	inverse.WriteLumps(out, lumps)
 	return nil
