@@ -192,3 +192,31 @@ func TestUntilStall(t *testing.T) {
 		t.Errorf("UntilStall took %d iterations, plain %d", full.Iters, plain.Iters)
 	}
 }
+
+// TestNoConvergenceReturnsTheBestIterate: F(x) = x² + 1 has no real root;
+// from x0 = 3 with full steps (no line search) Newton wanders (the map
+// x ← (x − 1/x)/2 is chaotic), so the last iterate is not the best. The
+// error names the package once, and Result is the iterate of least ‖F‖∞,
+// as recorded in History.
+func TestNoConvergenceReturnsTheBestIterate(t *testing.T) {
+	F := func(x *tape.Var) *tape.Var { return ops.AddScalar(ops.Square(x), 1) }
+	res, err := newton.Solve(F, tensor.New([]int{1}, []float64{3}), newton.Options{MaxIter: 13, NoLineSearch: true}) // x12 ≈ 0.0078 is the best, x13 ≈ −63.7
+	if !errors.Is(err, newton.ErrNoConvergence) {
+		t.Fatalf("err %v, want ErrNoConvergence", err)
+	}
+	if n := strings.Count(err.Error(), "newton:"); n != 1 {
+		t.Errorf("%q: the prefix newton: %d times, want once", err, n)
+	}
+	best := 10.0 // ‖F(3)‖∞
+	for _, it := range res.History {
+		best = math.Min(best, it.Residual)
+	}
+	last := res.History[len(res.History)-1].Residual
+	if last == best {
+		t.Fatalf("the last iterate is the best (%g): the test needs one that is not", best)
+	}
+	x := res.X.Data()[0]
+	if res.Residual != best || math.Abs(x*x+1-best) > 1e-12 {
+		t.Errorf("Result: x = %g, ‖F‖∞ = %g; want the best iterate, ‖F‖∞ = %g (last %g)", x, res.Residual, best, last)
+	}
+}

@@ -31,9 +31,12 @@ import (
 	"github.com/invad/invad/tensor"
 )
 
-// ErrNoConvergence is returned when MaxIter iterations do not reach the
-// tolerances, or the line search cannot decrease the residual.
-var ErrNoConvergence = errors.New("newton: no convergence")
+// ErrNoConvergence is wrapped by the error Solve returns when MaxIter
+// iterations do not reach the tolerances, the steps stall, or the line
+// search cannot decrease the residual; Result.X is then the iterate with
+// the smallest ‖F‖∞ seen. Its text has no package prefix: the errors that
+// wrap it have one.
+var ErrNoConvergence = errors.New("no convergence")
 
 // Options configure Solve. The zero value means the defaults.
 type Options struct {
@@ -191,6 +194,15 @@ func SolveContext(ctx context.Context, F func(x *tape.Var) *tape.Var, x0 *tensor
 		res.Converged = true
 		return res, nil
 	}
+	// noConvergence returns err with Result.X and Residual the best iterate
+	// seen, by ‖F‖∞ (x0 included).
+	bestX, bestRes := x, res.Residual
+	noConvergence := func(err error) (*Result, error) {
+		if !(res.Residual <= bestRes) { // NaN too
+			res.X, res.Residual = bestX, bestRes
+		}
+		return res, err
+	}
 	age := opt.Chord
 	dx := tensor.Zeros(x.Shape()...)        // the step, reused by every iteration
 	reached, prevStep := false, math.Inf(1) // UntilStall: ‖F‖∞ ≤ Tol seen; the last step
@@ -246,7 +258,7 @@ func SolveContext(ctx context.Context, F func(x *tape.Var) *tape.Var, x0 *tensor
 			}
 			alpha /= 2
 			if alpha < 1e-10 {
-				return res, fmt.Errorf("newton: iteration %d: line search found no decrease of ‖F‖ from %g: %w", k, f0, ErrNoConvergence)
+				return noConvergence(fmt.Errorf("newton: iteration %d: the line search found no step that decreases ‖F‖₂ from %.3g (‖F‖∞ = %.3g): %w", k, f0, res.Residual, ErrNoConvergence))
 			}
 		}
 		step, _ := norms(dx.Data())
@@ -261,6 +273,9 @@ func SolveContext(ctx context.Context, F func(x *tape.Var) *tape.Var, x0 *tensor
 		x, fx = xn, fn
 		res.X = x
 		res.Residual, _ = norms(fx.Data())
+		if res.Residual < bestRes {
+			bestX, bestRes = x, res.Residual
+		}
 		it.Residual, it.Time = res.Residual, time.Since(t0)
 		res.Iters = k
 		res.History = append(res.History, it)
@@ -281,8 +296,8 @@ func SolveContext(ctx context.Context, F func(x *tape.Var) *tape.Var, x0 *tensor
 			continue
 		}
 		if it.Step <= opt.StepTol*(1+xinf) {
-			return res, fmt.Errorf("newton: iteration %d: the step %.3g fell below StepTol·(1 + ‖x‖∞) with ‖F‖∞ = %.3g still above Tol = %.3g: %w",
-				k, it.Step, res.Residual, opt.Tol, ErrNoConvergence)
+			return noConvergence(fmt.Errorf("newton: iteration %d: the step %.3g fell below StepTol·(1 + ‖x‖∞) with ‖F‖∞ = %.3g still above Tol = %.3g: %w",
+				k, it.Step, res.Residual, opt.Tol, ErrNoConvergence))
 		}
 	}
 	if reached {
@@ -291,7 +306,7 @@ func SolveContext(ctx context.Context, F func(x *tape.Var) *tape.Var, x0 *tensor
 			return res, nil
 		}
 	}
-	return res, fmt.Errorf("newton: ‖F‖∞ = %g after %d iterations: %w", res.Residual, opt.MaxIter, ErrNoConvergence)
+	return noConvergence(fmt.Errorf("newton: ‖F‖∞ = %.3g after %d iterations, above Tol = %.3g: %w", res.Residual, opt.MaxIter, opt.Tol, ErrNoConvergence))
 }
 
 // defaults fills the zero options with their defaults and panics on an
