@@ -701,6 +701,19 @@ func (l *Linearization) prepareContext(ctx context.Context) (*cpuExec, error) {
 	if plan := l.reusablePlan(); plan != nil {
 		x = sweep.New(plan, engine)
 		err = x.FactorizeContext(ctx)
+		if err == nil {
+			// Take the previous Linearization's idle sweep buffers too:
+			// a Newton iteration then allocates no new ones.
+			for {
+				w, ok := l.reuse.invIdle.get()
+				if !ok {
+					break
+				}
+				if w.Adopt(x) {
+					l.putInvWS(w)
+				}
+			}
+		}
 	} else {
 		x, err = sweep.Build(ctx, l.prog, lump.Limits{Width: l.maxWidth, Bytes: l.maxBytes}, engine)
 	}

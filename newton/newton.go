@@ -94,7 +94,11 @@ type Iter struct {
 	Alpha        float64       // the step length taken
 	Refactorized bool          // a new linearization (tape and lump factors) was made
 	Lumps        int           // lumps of the linearization used (0 for a Linear other than *inverse.Linearization)
-	Time         time.Duration // wall time of the iteration
+	Time         time.Duration // wall time of the iteration, the three below and the rest
+	// Where Time went: recording F and factorizing its lumps (zero when a
+	// chord step reuses a linearization), the step J⁻¹·F(x) (one IJVP),
+	// and the line search's evaluations of F.
+	Linearize, Solve, LineSearch time.Duration
 }
 
 // Result is what Solve found.
@@ -116,8 +120,9 @@ func norms(v []float64) (inf, two float64) {
 	return inf, math.Sqrt(two)
 }
 
+// eval runs F at x on a stream tape: the values only, none kept.
 func eval(F func(*tape.Var) *tape.Var, x *tensor.Tensor) *tensor.Tensor {
-	return F(tape.NewTape().Input(x)).Value()
+	return F(tape.NewStreamTape(nil).Input(x)).Value()
 }
 
 // Solve runs Newton's method from x0 (not modified). F(x0) is evaluated
@@ -213,6 +218,7 @@ func SolveContext(ctx context.Context, F func(x *tape.Var) *tape.Var, x0 *tensor
 			return res, fmt.Errorf("newton: iteration %d: %w", k, err)
 		}
 		if age >= opt.Chord {
+			tl := time.Now()
 			release()
 			lin, err = linearize(F, x)
 			if err != nil {
@@ -228,16 +234,20 @@ func SolveContext(ctx context.Context, F func(x *tape.Var) *tape.Var, x0 *tensor
 				return res, fmt.Errorf("newton: iteration %d: %w", k, err)
 			}
 			it.Refactorized, age = true, 0
+			it.Linearize = time.Since(tl)
 		}
 		age++
 		if cl, ok := lin.(*inverse.Linearization); ok {
-			if lumps, err := cl.Lumps(); err == nil {
-				it.Lumps = len(lumps)
+			if k, err := cl.NumLumps(); err == nil {
+				it.Lumps = k
 			}
 		}
+		ts := time.Now()
 		if err := lin.IJVPTo(dx, fx); err != nil {
 			return res, fmt.Errorf("newton: iteration %d: %w", k, err)
 		}
+		it.Solve = time.Since(ts)
+		ts = time.Now()
 		_, f0 := norms(fx.Data())
 		alpha := opt.Damping
 		var xn, fn *tensor.Tensor
@@ -261,6 +271,7 @@ func SolveContext(ctx context.Context, F func(x *tape.Var) *tape.Var, x0 *tensor
 				return noConvergence(fmt.Errorf("newton: iteration %d: the line search found no step that decreases ‖F‖₂ from %.3g (‖F‖∞ = %.3g): %w", k, f0, res.Residual, ErrNoConvergence))
 			}
 		}
+		it.LineSearch = time.Since(ts)
 		step, _ := norms(dx.Data())
 		xinf, _ := norms(x.Data())
 		it.Step, it.Alpha = alpha*step, alpha

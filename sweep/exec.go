@@ -52,6 +52,18 @@ type Workspace[V comparable] struct {
 	err              error
 }
 
+// Adopt moves w, a workspace of another Exec of the same Plan (a
+// Linearization of the same program at another point, reusing the plan),
+// to x with its buffers, and reports whether it could: false, leaving w as
+// it was, for another plan. The buffers hold no values between products.
+func (w *Workspace[V]) Adopt(x *Exec[V]) bool {
+	if w.x.P != x.P {
+		return false
+	}
+	w.x = x
+	return true
+}
+
 // NewWorkspace returns an empty workspace: buffers are taken on first use.
 func (x *Exec[V]) NewWorkspace() *Workspace[V] {
 	p := x.P

@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"text/tabwriter"
 	"time"
 
@@ -28,6 +29,9 @@ import (
 func couplingProblem(rows int) func(x *tape.Var) *tape.Var {
 	return catalog.MustGet("coupling").Build(2 * rows * catalog.CouplingHalf)
 }
+
+// demoReps is the number of timed runs of each product in the demo's table.
+const demoReps = 5
 
 func runDemo(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
@@ -84,9 +88,11 @@ flags:`)
 	F := func(x *tape.Var) *tape.Var { return ops.Sub(f(x), ops.Const(x, y)) }
 
 	fmt.Fprintf(out, "invad demo: solve f(x) = y, f = cumsum ∘ affine coupling layer, n = %d (%d rows × 2 × %d), %s backend\n\n", n, *rows, half, be)
-	fmt.Fprintf(out, "Newton's method, each step dx = IJVP(F(x)):\n%5s %12s %12s %9s\n", "iter", "‖F(x)‖∞", "‖step‖∞", "time")
+	fmt.Fprintf(out, "Newton's method, each step dx = IJVP(F(x)):\n%5s %12s %12s %6s %9s %11s %9s %12s\n",
+		"iter", "‖F(x)‖∞", "‖step‖∞", "α", "time", "linearize", "IJVP", "line search")
 	opt := newton.Options{Tol: 1e-10, Callback: func(it newton.Iter) error {
-		fmt.Fprintf(out, "%5d %12.3e %12.3e %9v\n", it.K, it.Residual, it.Step, it.Time.Round(time.Millisecond))
+		ms := func(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
+		fmt.Fprintf(out, "%5d %12.3e %12.3e %6.3g %9v %11v %9v %12v\n", it.K, it.Residual, it.Step, it.Alpha, ms(it.Time), ms(it.Linearize), ms(it.Solve), ms(it.LineSearch))
 		return nil
 	}}
 	opt = be.Newton(opt) // linearizations and line-search runs on the chosen backend
@@ -100,31 +106,60 @@ flags:`)
 	}
 	fmt.Fprintf(out, "converged: ‖F(x)‖∞ = %.2e after %d iterations, max |x − x_true| = %.2e\n\n", res.Residual, res.Iters, xerr)
 
-	// Time every product once, at the solution.
+	// Time every product at the solution: one warm-up run, then the median
+	// of demoReps runs (the machine may be shared; one cold run says little).
 	type timing struct {
 		name string
 		d    time.Duration
 	}
 	var times []timing
+	median := func(ds []time.Duration) time.Duration {
+		slices.Sort(ds)
+		return ds[len(ds)/2]
+	}
 	timed := func(name string, run func() error) error {
-		t0 := time.Now()
-		err := run()
-		times = append(times, timing{name, time.Since(t0)})
-		return err
+		if err := run(); err != nil { // warm-up
+			return err
+		}
+		ds := make([]time.Duration, demoReps)
+		for i := range ds {
+			t0 := time.Now()
+			if err := run(); err != nil {
+				return err
+			}
+			ds[i] = time.Since(t0)
+		}
+		times = append(times, timing{name, median(ds)})
+		return nil
 	}
 	x := res.X
 	if err := timed("primal (plain run)", func() error { _, err := be.Eval(F, x); return err }); err != nil {
 		return err
 	}
+	// Linearize and the first LogAbsDet (analysis + factorization) on a
+	// fresh Linearization each run; the last one serves the products.
 	var lin backend.Linearization
-	if err := timed("Linearize (record)", func() (err error) { lin, err = be.Linearize(F, x); return err }); err != nil {
-		return err
+	var logdet float64
+	var recT, facT []time.Duration
+	for i := 0; i <= demoReps; i++ { // run 0 warms up
+		if lin != nil {
+			lin.Close()
+		}
+		t0 := time.Now()
+		if lin, err = be.Linearize(F, x); err != nil {
+			return err
+		}
+		t1 := time.Now()
+		if logdet, err = lin.LogAbsDet(); err != nil {
+			lin.Close()
+			return err
+		}
+		if i > 0 {
+			recT, facT = append(recT, t1.Sub(t0)), append(facT, time.Since(t1))
+		}
 	}
 	defer lin.Close()
-	var logdet float64
-	if err := timed("lumps + factorize", func() (err error) { logdet, err = lin.LogAbsDet(); return err }); err != nil {
-		return err
-	}
+	times = append(times, timing{"Linearize (record)", median(recT)}, timing{"lumps + factorize", median(facT)})
 	v, c := randn(n), randn(n)
 	var jv, vj, ij, vij, tl *tensor.Tensor
 	steps := []struct {
@@ -150,7 +185,7 @@ flags:`)
 		}
 	}
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "product at the solution\ttime\t× primal\t")
+	fmt.Fprintf(tw, "at the solution (median of %d runs after a warm-up)\ttime\t× primal\t\n", demoReps)
 	for _, row := range times {
 		fmt.Fprintf(tw, "%s\t%v\t%.2f\t\n", row.name, row.d.Round(time.Microsecond), row.d.Seconds()/times[0].d.Seconds())
 	}
