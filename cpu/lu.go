@@ -58,7 +58,7 @@ func FactorLUColumns(at []float64, n int) (*LU, *Singular) {
 // gives a nil LU and a non-nil *Singular.
 func FactorLU(a []float64, n int) (*LU, *Singular) {
 	if len(a) != n*n {
-		panic(fmt.Sprintf("cpu: FactorLU of %d elements as %dx%d", len(a), n, n))
+		panic(fmt.Sprintf("cpu: FactorLU of %d elements as %d×%d", len(a), n, n))
 	}
 	g := blas64.General{Rows: n, Cols: n, Stride: max(n, 1), Data: append([]float64(nil), a...)}
 	if n == 0 {

@@ -193,7 +193,7 @@ func (a *Analysis) Structure(i int) string {
 		sh, vary := shapesOf(nd)
 		return fmt.Sprintf("%v (w.r.t. input %d)", nd.Op.Structure(lp.Input, sh, vary), lp.Input)
 	case Batch:
-		return fmt.Sprintf("%d blocks %d×%d (elementwise coupling)", lp.M, lp.K, lp.K)
+		return fmt.Sprintf("%d blocks %d×%d", lp.M, lp.K, lp.K)
 	case DenseLump:
 		return fmt.Sprintf("dense %d×%d", lp.Width, lp.Width)
 	case Sparse:

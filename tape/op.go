@@ -167,7 +167,7 @@ type Structure struct {
 }
 
 func (s Structure) String() string {
-	str := fmt.Sprintf("%v %dx%d", s.Kind, s.Rows, s.Cols)
+	str := fmt.Sprintf("%v %d×%d", s.Kind, s.Rows, s.Cols)
 	switch s.Kind {
 	case BlockDiagonal:
 		str += fmt.Sprintf(" (%d blocks)", s.Blocks)
@@ -175,7 +175,7 @@ func (s Structure) String() string {
 		str += fmt.Sprintf(" (out[%d:%d] = in[%d:%d])", s.OutOff, s.OutOff+s.Len, s.InOff, s.InOff+s.Len)
 	case Kron:
 		if s.Inner > 0 {
-			str += fmt.Sprintf(" (%dx%d ⊗ I%d)", s.Rows/s.Inner, s.Cols/s.Inner, s.Inner)
+			str += fmt.Sprintf(" (%d×%d ⊗ I%d)", s.Rows/s.Inner, s.Cols/s.Inner, s.Inner)
 		}
 	}
 	if s.Constant {
