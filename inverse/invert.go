@@ -80,7 +80,8 @@ type InvertLump struct {
 	Residual float64
 }
 
-// Invert returns x with f(x) = y, solved lump by lump (inverse-mode.md §9):
+// Invert returns x with f(x) = y, solved lump by lump (docs/design.md,
+// "The exact inverse, lump by lump"):
 // f is recorded at a start point (StartAt; by default y itself) and its
 // lumps found as for Linearize (the options of Linearize apply, and a
 // row-major batched program is analyzed batch-minor unless AsRecorded).

@@ -12,7 +12,7 @@
 // and compares.
 //
 // NVRTC 11.8 is Debian's libnvrtc11.2 (non-free), with
-// libnvrtc-builtins11.8; ../shared/scripts/debian-nonfree installs both.
+// libnvrtc-builtins11.8; cuda/README.md says how to install both.
 // The committed PTX is NVRTC 11.8's: another NVRTC version writes different
 // (equally valid) PTX, which the CI check reports as stale.
 //

@@ -15,7 +15,7 @@ func nvrtcOrSkip(t *testing.T) *nvrtc {
 	t.Helper()
 	nv, err := openNVRTC(strings.Split(defaultLibs, ","))
 	if err != nil {
-		t.Skipf("no NVRTC here (install it with ../shared/scripts/debian-nonfree libnvrtc11.2 libnvrtc-builtins11.8): %v", err)
+		t.Skipf("no NVRTC here (on Debian: libnvrtc11.2 and libnvrtc-builtins11.8 from the non-free section; see cuda/README.md): %v", err)
 	}
 	return nv
 }
