@@ -5,11 +5,12 @@
 // as thin wrappers. The comparison runs seven problem families timed with
 // invad's products, a dense Jacobian and LU, restarted GMRES on JVPs and,
 // where Python with torch is installed, PyTorch, written out as a Markdown
-// table and log-log plots. Two of the families, residual and flow, are
-// row-major batched networks (x of shape [B, d], programs in batched.go,
-// not in the catalog): for them the comparison adds the per-sample
-// log|det| (LogAbsDetAlong) and PyTorch's per-sample route, vmap(jacrev)
-// + slogdet, with PyTorch's own primal.
+// table, its raw results (bench.json, which Replot redraws from) and
+// log-log SVG plots (svg.go, drawn with the standard library). Two of the
+// families, residual and flow, are row-major batched networks (x of shape
+// [B, d], programs in batched.go, not in the catalog): for them the
+// comparison adds the per-sample log|det| (LogAbsDetAlong) and PyTorch's
+// per-sample route, vmap(jacrev) + slogdet, with PyTorch's own primal.
 //
 // Run the Go benchmarks with
 //

@@ -122,7 +122,7 @@ type Config struct {
 	Torch  string
 	Python string
 	// Progress receives one line per method as it runs (default none).
-	Progress io.Writer
+	Progress io.Writer `json:"-"`
 	// Command is the command line quoted in the report.
 	Command string
 	// Note is a line added to the report's header.
@@ -156,6 +156,9 @@ type Report struct {
 	Notes []string
 	// Torch describes the PyTorch used, or why it was skipped.
 	Torch string
+	// Machine describes the machine of the run: OS/arch, CPU model and
+	// logical CPUs, as "linux/amd64, AMD EPYC, 2 logical CPUs".
+	Machine string
 	// Load averages at the start and end of the run ("" if unknown), and
 	// the range of the 1-minute load average sampled after every method
 	// (NaN if unknown).
@@ -261,7 +264,7 @@ func Run(cfg Config) (*Report, error) {
 			return nil, fmt.Errorf("bench: SizesFor names unknown family %q (have %s)", name, strings.Join(FamilyNames(), ", "))
 		}
 	}
-	rep := &Report{Config: cfg, Families: fams, Started: time.Now(), LoadStart: loadAverage(), LoadMin: math.NaN(), LoadMax: math.NaN()}
+	rep := &Report{Config: cfg, Families: fams, Machine: thisMachine(), Started: time.Now(), LoadStart: loadAverage(), LoadMin: math.NaN(), LoadMax: math.NaN()}
 	h := &harness{cfg: cfg, rep: rep}
 	defer h.closeTorch()
 	if cfg.Torch == "off" {

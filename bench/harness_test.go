@@ -2,7 +2,6 @@ package bench
 
 import (
 	"bytes"
-	"image/png"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -159,8 +158,8 @@ func TestHarnessQuick(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(paths) != 1+len(Families()) {
-		t.Errorf("wrote %v, want bench.md and a plot per family", paths)
+	if len(paths) != 2+len(Families()) {
+		t.Errorf("wrote %v, want bench.md, bench.json and a plot per family", paths)
 	}
 	md, err := os.ReadFile(filepath.Join(dir, "bench.md"))
 	if err != nil {
@@ -211,16 +210,18 @@ func TestHarnessQuick(t *testing.T) {
 				}
 			}
 		}
-		f, err := os.Open(filepath.Join(dir, PlotName(fam.Name)))
+		svg, err := os.ReadFile(filepath.Join(dir, PlotName(fam.Name)))
 		if err != nil {
 			t.Fatal(err)
 		}
-		img, err := png.Decode(f)
-		f.Close()
-		if err != nil {
-			t.Errorf("%s: %v", PlotName(fam.Name), err)
-		} else if b := img.Bounds(); b.Dx() < 400 || b.Dy() < 300 {
-			t.Errorf("%s is %v, too small", PlotName(fam.Name), b)
+		lines := 0
+		for _, e := range parseSVG(t, string(svg)) {
+			if e.name == "polyline" {
+				lines++
+			}
+		}
+		if lines < 5 {
+			t.Errorf("%s has %d lines, want one per method that ran (5 at least)", PlotName(fam.Name), lines)
 		}
 	}
 	for _, m := range Methods() {

@@ -3,48 +3,35 @@ package bench
 import (
 	"bufio"
 	"fmt"
-	"image/color"
 	"io"
 	"math"
 	"os"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strings"
 	"time"
-
-	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/plotutil"
-	"gonum.org/v1/plot/vg"
-	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgimg"
 )
 
 // PlotName is the file name of a family's plot.
-func PlotName(family string) string { return "bench-" + family + ".png" }
+func PlotName(family string) string { return "bench-" + family + ".svg" }
 
-// WriteFiles writes the report as dir/bench.md and a plot per family as
-// dir/bench-<family>.png, creating dir. It returns the paths written.
+// WriteFiles writes the report as dir/bench.md, its results as
+// dir/bench.json (for ReadJSON and Replot) and a plot per family as
+// dir/bench-<family>.svg, creating dir. It returns the paths written, and
+// the first error creating or writing a file.
 func (r *Report) WriteFiles(dir string) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
+	js := filepath.Join(dir, "bench.json")
+	if err := writeFile(js, r.WriteJSON); err != nil {
+		return nil, err
+	}
 	md := filepath.Join(dir, "bench.md")
-	f, err := os.Create(md)
-	if err != nil {
+	if err := writeFile(md, func(w io.Writer) error { r.WriteMarkdown(w); return nil }); err != nil {
 		return nil, err
 	}
-	w := bufio.NewWriter(f)
-	r.WriteMarkdown(w)
-	if err := w.Flush(); err != nil {
-		f.Close()
-		return nil, err
-	}
-	if err := f.Close(); err != nil {
-		return nil, err
-	}
-	paths := []string{md}
+	paths := []string{md, js}
 	for _, fam := range r.Families {
 		if len(r.Sizes(fam.Name)) == 0 {
 			continue
@@ -56,6 +43,24 @@ func (r *Report) WriteFiles(dir string) ([]string, error) {
 		paths = append(paths, p)
 	}
 	return paths, nil
+}
+
+// writeFile creates path and writes it by write, buffered.
+func writeFile(path string, write func(io.Writer) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(f)
+	if err := write(w); err != nil {
+		f.Close()
+		return err
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // cpuModel returns the CPU's model name ("" if unknown).
@@ -70,6 +75,25 @@ func cpuModel() string {
 		}
 	}
 	return ""
+}
+
+// thisMachine describes the machine running this process: OS/arch, CPU
+// model and logical CPUs, as "linux/amd64, AMD EPYC, 2 logical CPUs".
+func thisMachine() string {
+	model := cpuModel()
+	if model != "" {
+		model = ", " + model
+	}
+	return fmt.Sprintf("%s/%s%s, %d logical CPUs", runtime.GOOS, runtime.GOARCH, model, runtime.NumCPU())
+}
+
+// machine is r.Machine, or this machine's description for a Report made
+// without it.
+func (r *Report) machine() string {
+	if r.Machine != "" {
+		return r.Machine
+	}
+	return thisMachine()
 }
 
 func mdEscape(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
@@ -87,12 +111,8 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 		cmd = "invad bench"
 	}
 	fmt.Fprintf(w, "```sh\n%s\n```\n\n", cmd)
-	model := cpuModel()
-	if model != "" {
-		model = ", " + model
-	}
-	fmt.Fprintf(w, "- Machine: %s/%s%s, %d logical CPUs, GOMAXPROCS %d, %s. Started %s; the run took %s.\n",
-		runtime.GOOS, runtime.GOARCH, model, runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version(),
+	fmt.Fprintf(w, "- Machine: %s, GOMAXPROCS %d, %s. Started %s; the run took %s.\n",
+		r.machine(), runtime.GOMAXPROCS(0), runtime.Version(),
 		r.Started.UTC().Format("2006-01-02 15:04 MST"), r.Elapsed.Round(time.Second))
 	if r.LoadStart != "" {
 		fmt.Fprintf(w, "- Load average (1, 5, 15 min) %s at the start, %s at the end", r.LoadStart, r.LoadEnd)
@@ -439,104 +459,3 @@ func joinInts(xs []int) string {
 	}
 	return strings.Join(s, ", ")
 }
-
-// WritePlot writes a log-log PNG of time against n for one family, one line
-// per method that ran, with the legend beside the axes.
-func (r *Report) WritePlot(path, family string) error {
-	p := plot.New()
-	p.Title.Text = "invad bench: " + family
-	p.X.Label.Text = "n"
-	p.Y.Label.Text = "time (s)"
-	p.X.Scale, p.Y.Scale = plot.LogScale{}, plot.LogScale{}
-	p.X.Tick.Marker, p.Y.Tick.Marker = sizeTicks{ns: r.Sizes(family)}, plot.LogTicks{Prec: -1}
-	p.Add(plotter.NewGrid())
-	// Pad the n axis by a quarter decade each side so the end ticks show.
-	if ns := r.Sizes(family); len(ns) > 0 {
-		p.X.Min, p.X.Max = float64(ns[0])/1.8, float64(ns[len(ns)-1])*1.8
-	}
-	leg := plot.NewLegend()
-	leg.Top, leg.Left = true, true
-	lines := 0
-	for i, m := range Methods() {
-		if !m.Plot {
-			continue
-		}
-		var pts plotter.XYs
-		for _, n := range r.Sizes(family) {
-			res, ok := r.Result(family, n, m.Method)
-			if ok && res.Skipped == "" && res.Median > 0 {
-				pts = append(pts, plotter.XY{X: float64(n), Y: res.Median.Seconds()})
-			}
-		}
-		if len(pts) == 0 {
-			continue
-		}
-		l, s, err := plotter.NewLinePoints(pts)
-		if err != nil {
-			return err
-		}
-		c := methodColor(i)
-		l.Color, s.Color = c, c
-		l.Width = vg.Points(1.5)
-		if m.Group != "invad" {
-			l.Dashes = []vg.Length{vg.Points(5), vg.Points(3)}
-		}
-		s.Shape = plotutil.Shape(i)
-		s.Radius = vg.Points(3)
-		p.Add(l, s)
-		leg.Add(string(m.Method), l, s)
-		lines++
-	}
-	if lines == 0 {
-		return fmt.Errorf("bench: no times to plot for %s", family)
-	}
-	const width, height, legendWidth = 9 * vg.Inch, 5.5 * vg.Inch, 2.4 * vg.Inch
-	img := vgimg.New(width, height)
-	dc := draw.New(img)
-	p.Draw(draw.Crop(dc, 0, -legendWidth, 0, 0))
-	lc := draw.Crop(dc, width-legendWidth+vg.Points(6), 0, 0, -vg.Points(30))
-	leg.Draw(lc)
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(f); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
-// sizeTicks are log ticks on the n axis that also label every size run
-// when fewer than two powers of ten show.
-type sizeTicks struct{ ns []int }
-
-func (t sizeTicks) Ticks(min, max float64) []plot.Tick {
-	ticks := plot.LogTicks{Prec: -1}.Ticks(min, max)
-	labelled := 0
-	for _, tk := range ticks {
-		if tk.Label != "" && tk.Value >= min && tk.Value <= max {
-			labelled++
-		}
-	}
-	if labelled >= 2 {
-		return ticks
-	}
-	for _, n := range t.ns {
-		if !slices.ContainsFunc(ticks, func(tk plot.Tick) bool { return tk.Label != "" && tk.Value == float64(n) }) {
-			ticks = append(ticks, plot.Tick{Value: float64(n), Label: fmt.Sprint(n)})
-		}
-	}
-	return ticks
-}
-
-// methodColors are fifteen distinct colours, one per method (Tableau's
-// ten and five more).
-var methodColors = []color.RGBA{
-	{31, 119, 180, 255}, {255, 127, 14, 255}, {44, 160, 44, 255}, {214, 39, 40, 255},
-	{148, 103, 189, 255}, {140, 86, 75, 255}, {227, 119, 194, 255}, {127, 127, 127, 255},
-	{188, 189, 34, 255}, {23, 190, 207, 255}, {0, 0, 0, 255}, {0, 60, 130, 255},
-	{170, 110, 0, 255}, {0, 130, 90, 255}, {150, 0, 90, 255},
-}
-
-func methodColor(i int) color.Color { return methodColors[i%len(methodColors)] }

@@ -17,7 +17,7 @@ var benchProgress io.Writer = os.Stderr
 
 func runBench(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	dir := fs.String("out", "", "folder for bench.md and the plots bench-<family>.png (default: a new folder invad-bench-DATE-TIME here; --out docs updates the repository's report)")
+	dir := fs.String("out", "", "folder for bench.md, bench.json and the plots bench-<family>.svg (default: a new folder invad-bench-DATE-TIME here; --out docs updates the repository's report)")
 	families := fs.String("families", strings.Join(bench.FamilyNames(), ","), "comma-separated problem families")
 	maxN := fs.String("max-n", "", "largest n, and per family as family=N: \"1000000,wx=3000\" (default: per family, the largest power of ten estimated to fit in --memory)")
 	perDecade := fs.Int("per-decade", 1, "sizes per power of ten from 10³ (1: 10³, 10⁴, ...; 2 adds 3·10³, 3·10⁴, ...)")
@@ -35,14 +35,17 @@ func runBench(args []string, out io.Writer) error {
 	torch := fs.String("torch", "auto", "auto: run bench/torch_bench.py when a Python with torch is found; off: skip PyTorch")
 	python := fs.String("python", "", "the Python to run PyTorch with (default: python3, else /usr/bin/python3)")
 	note := fs.String("note", "", "a line added to the report's header")
+	replot := fs.String("replot", "", "redraw the plots of an earlier run instead of running: a folder (read from its bench.json, else its bench.md) or a Markdown file holding a report; the other flags are ignored")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), `usage: invad bench [flags]
 
 Runs the comparison of invad's inverse products with a dense Jacobian and LU,
 Newton–Krylov GMRES on JVPs and PyTorch (when a Python with torch is
 installed; on Debian: apt-get install -y python3-torch) on eight problem
-families, for n from 10³ up, and writes a Markdown table (OUT/bench.md) and
-one log-log plot of time against n per family (OUT/bench-<family>.png).
+families, for n from 10³ up, and writes a Markdown table (OUT/bench.md), the
+raw results (OUT/bench.json) and one log-log plot of time against n per
+family (OUT/bench-<family>.svg). invad bench --replot OUT redraws the plots
+of an earlier run from OUT/bench.json, or OUT/bench.md if there is none.
 Progress goes to stderr, one line per method. The default run goes up to the
 largest n that fits in 8 GB and takes long; --quick or --max-n keep it short.
 
@@ -53,6 +56,14 @@ flags:`)
 	}
 	if err := parseFlags(fs, args, out); err != nil {
 		return err
+	}
+	if *replot != "" {
+		paths, err := bench.Replot(*replot)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "invad bench: replotted %s; wrote %s\n", *replot, strings.Join(paths, ", "))
+		return nil
 	}
 	if *perDecade < 1 || *reps < 0 || *memory <= 0 || *denseMax < 1 || *restart < 1 || *gmresIter < 0 || *gmresTime < 0 || *gmresMaxN < 0 || *repBudget < 0 {
 		return fmt.Errorf("--reps, --rep-budget, --gmres-max-iter, --gmres-time and --gmres-max-n must not be negative; --per-decade, --memory, --dense-max and --gmres-restart must be positive")

@@ -58,13 +58,33 @@ func TestBenchCmdRun(t *testing.T) {
 	if strings.Contains(string(md), "## coupling") {
 		t.Error("bench.md has a family that was not asked for")
 	}
-	for _, f := range []string{"bench-elementwise.png", "bench-kinetics.png"} {
+	plots := []string{"bench-elementwise.svg", "bench-kinetics.svg"}
+	for _, f := range append([]string{"bench.json"}, plots...) {
 		if st, err := os.Stat(filepath.Join(dir, f)); err != nil || st.Size() == 0 {
 			t.Errorf("%s: %v", f, err)
 		}
 	}
 	if !strings.Contains(out.String(), "bench.md") {
 		t.Errorf("output %q does not name bench.md", out.String())
+	}
+
+	// --replot redraws the plots from bench.json without running again.
+	for _, f := range plots {
+		if err := os.Remove(filepath.Join(dir, f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out.Reset()
+	if err := runBench([]string{"--replot", dir}, &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range plots {
+		if st, err := os.Stat(filepath.Join(dir, f)); err != nil || st.Size() == 0 {
+			t.Errorf("--replot: %s: %v", f, err)
+		}
+	}
+	if err := runBench([]string{"--replot", filepath.Join(dir, "nothing-here")}, io.Discard); err == nil {
+		t.Error("--replot of a missing folder: no error")
 	}
 }
 
