@@ -2,7 +2,7 @@
 // baselines, and the comparison harness behind `invad bench` (Run). The
 // programs themselves live in package catalog (its Bench set); bench keeps
 // its names for them (Elementwise10, Coupling, CouplingNet, Robertson, ...)
-// as thin wrappers. The comparison runs seven problem families timed with
+// as thin wrappers. The comparison runs eight problem families timed with
 // invad's products, a dense Jacobian and LU, restarted GMRES on JVPs and,
 // where Python with torch is installed, PyTorch, written out as a Markdown
 // table, its raw results (bench.json, which Replot redraws from) and
