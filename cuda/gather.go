@@ -21,17 +21,6 @@ type strided struct {
 	dstOff, srcOff int
 }
 
-// rowMajor returns the strides of a row-major value of the shape.
-func rowMajor(shape []int) []int {
-	st := make([]int, len(shape))
-	acc := 1
-	for i := len(shape) - 1; i >= 0; i-- {
-		st[i] = acc
-		acc *= shape[i]
-	}
-	return st
-}
-
 // reach returns the largest offset of the space dims with strides st, -1
 // for an empty space. It panics on a negative stride.
 func reach(dims, st []int) int {

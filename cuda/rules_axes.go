@@ -39,7 +39,7 @@ type permuteRule struct {
 // output's axes.
 func (o permuteRule) geometry(in []int) (out, st []int) {
 	out = o.op.Shape([][]int{in})
-	rm := rowMajor(in)
+	rm := tensor.Strides(in)
 	st = make([]int, len(out))
 	for d, p := range o.op.Perm {
 		st[d] = rm[p]
@@ -50,14 +50,14 @@ func (o permuteRule) geometry(in []int) (out, st []int) {
 // permute writes x, of the input's shape in, permuted into dst.
 func (o permuteRule) permute(e *seq, dst, x *Tensor, in []int) {
 	out, st := o.geometry(in)
-	e.stridedCopy(dst, x, strided{dims: out, dst: rowMajor(out), src: st}, 1, false)
+	e.stridedCopy(dst, x, strided{dims: out, dst: tensor.Strides(out), src: st}, 1, false)
 }
 
 // back writes (add false) or adds v, of the output's shape, permuted back
 // into dst.
 func (o permuteRule) back(e *seq, dst, v *Tensor, in []int, add bool) {
 	out, st := o.geometry(in)
-	e.stridedCopy(dst, v, strided{dims: out, dst: st, src: rowMajor(out)}, 1, add)
+	e.stridedCopy(dst, v, strided{dims: out, dst: st, src: tensor.Strides(out)}, 1, add)
 }
 
 func (o permuteRule) forward(e *seq, dst *Tensor, in []*Tensor) {

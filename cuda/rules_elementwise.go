@@ -83,7 +83,7 @@ func (o binaryRule) expand(e *seq, x *Tensor, shape, out []int, temps *[]*Tensor
 	}
 	t := e.alloc(out...)
 	*temps = append(*temps, t)
-	e.stridedCopy(t, x, strided{dims: out, dst: rowMajor(out), src: bcastStrides(shape, out)}, 1, false)
+	e.stridedCopy(t, x, strided{dims: out, dst: tensor.Strides(out), src: bcastStrides(shape, out)}, 1, false)
 	return t
 }
 
@@ -163,7 +163,7 @@ func bcastStrides(s, out []int) []int {
 // s (its axes, in order), summing over the axes of out along which s is
 // broadcast.
 func reduceTo(s, out []int) (keep strided, rdims, rsrc []int) {
-	st := rowMajor(out)
+	st := tensor.Strides(out)
 	lead := len(out) - len(s)
 	for i, d := range out {
 		if i >= lead && s[i-lead] == d {

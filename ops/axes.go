@@ -73,7 +73,7 @@ func (o *PermuteOp) Shape(in [][]int) []int {
 
 // strides returns the input's strides along the output's axes.
 func (o *PermuteOp) strides(in []int) []int {
-	st, out := rowMajor(in), make([]int, len(in))
+	st, out := tensor.Strides(in), make([]int, len(in))
 	for d, p := range o.Perm {
 		out[d] = st[p]
 	}
@@ -103,7 +103,7 @@ func (o *PermuteOp) permute(dst, x []float64, sh []int) {
 		cpu.Transpose(dst, x, sh[0], sh[1])
 		return
 	}
-	stridedCopy(dst, rowMajor(out), x, o.strides(sh), out, false)
+	stridedCopy(dst, tensor.Strides(out), x, o.strides(sh), out, false)
 }
 
 func (o *PermuteOp) Forward(dst *tensor.Tensor, in []*tensor.Tensor) {
@@ -117,7 +117,7 @@ func (o *PermuteOp) JVP(dst *tensor.Tensor, in []*tensor.Tensor, out *tensor.Ten
 // VJP adds c, permuted back, into dst[0].
 func (o *PermuteOp) VJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor, c *tensor.Tensor) {
 	if dst[0] != nil {
-		stridedCopy(dst[0].Data(), o.strides(in[0].Shape()), c.Data(), rowMajor(out.Shape()), out.Shape(), true)
+		stridedCopy(dst[0].Data(), o.strides(in[0].Shape()), c.Data(), tensor.Strides(out.Shape()), out.Shape(), true)
 	}
 }
 
@@ -197,7 +197,7 @@ func (f *permFactor) Solve(dst, v []float64) {
 		cpu.Transpose(dst, v, out[0], out[1])
 		return
 	}
-	stridedCopy(dst, f.op.strides(f.in), v, rowMajor(out), out, false)
+	stridedCopy(dst, f.op.strides(f.in), v, tensor.Strides(out), out, false)
 }
 
 // SolveT writes P v: v, of the input's shape, permuted as the op does.

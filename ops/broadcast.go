@@ -135,17 +135,6 @@ func (p *stridePlan) runs(lo, hi int, f func(i, ia, ib, m int)) {
 	}
 }
 
-// rowMajor returns the strides of a row-major value of the shape.
-func rowMajor(shape []int) []int {
-	st := make([]int, len(shape))
-	acc := 1
-	for i := len(shape) - 1; i >= 0; i-- {
-		st[i] = acc
-		acc *= shape[i]
-	}
-	return st
-}
-
 // stridedCopy walks the index space of shape dims and writes (add false) or
 // adds (add true) src[Σ idx·ss] into dst[Σ idx·sd]. The destination indices
 // must be distinct: the space is split across goroutines.

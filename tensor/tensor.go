@@ -50,6 +50,18 @@ func ZerosOf[T Float](shape ...int) *Dense[T] {
 // Scalar returns a rank-0 float64 tensor holding v.
 func Scalar(v float64) *Tensor { return &Tensor{data: []float64{v}} }
 
+// Strides returns the row-major strides of a tensor of the given shape: the
+// flat index of element (i₀, i₁, ...) is Σ iₖ·Strides(shape)[k].
+func Strides(shape []int) []int {
+	st := make([]int, len(shape))
+	acc := 1
+	for i := len(shape) - 1; i >= 0; i-- {
+		st[i] = acc
+		acc *= shape[i]
+	}
+	return st
+}
+
 // SizeOf returns the number of elements of a tensor of the given shape.
 // It panics if a dimension is negative.
 func SizeOf(shape []int) int {

@@ -543,3 +543,22 @@ func TestSameShape(t *testing.T) {
 		})
 	}
 }
+
+func TestStrides(t *testing.T) {
+	for _, tc := range []struct{ shape, want []int }{
+		{nil, []int{}},
+		{[]int{5}, []int{1}},
+		{[]int{2, 3, 4}, []int{12, 4, 1}},
+		{[]int{3, 1, 2}, []int{2, 2, 1}},
+	} {
+		got := tensor.Strides(tc.shape)
+		if len(got) != len(tc.want) {
+			t.Fatalf("Strides(%v) = %v, want %v", tc.shape, got, tc.want)
+		}
+		for i := range got {
+			if got[i] != tc.want[i] {
+				t.Errorf("Strides(%v) = %v, want %v", tc.shape, got, tc.want)
+			}
+		}
+	}
+}

@@ -62,17 +62,6 @@ func reshapeTo(v *tape.Var, shape []int) *tape.Var {
 	return ops.Reshape(v, shape...)
 }
 
-// strides returns the row-major strides of shape.
-func strides(shape []int) []int {
-	s := make([]int, len(shape))
-	k := 1
-	for i := len(shape) - 1; i >= 0; i-- {
-		s[i] = k
-		k *= shape[i]
-	}
-	return s
-}
-
 // indexMap returns, for every multi-index of shape in row-major order,
 // f(index).
 func indexMap(shape []int, f func(idx []int) int) []int {
@@ -95,7 +84,7 @@ func indexMap(shape []int, f func(idx []int) int) []int {
 // transposeSrc returns the shape and source map of permuting the axes of a
 // value of shape in: output axis i is input axis perm[i].
 func transposeSrc(in, perm []int) (shape, src []int) {
-	st := strides(in)
+	st := tensor.Strides(in)
 	shape = make([]int, len(perm))
 	for i, p := range perm {
 		shape[i] = in[p]
@@ -113,7 +102,7 @@ func transposeSrc(in, perm []int) (shape, src []int) {
 // sliceSrc returns the shape (the sliced axis kept) and source map of
 // taking start, start+step, ... < end along axis.
 func sliceSrc(in []int, axis, start, end, step int) (shape, src []int) {
-	st := strides(in)
+	st := tensor.Strides(in)
 	shape = append([]int(nil), in...)
 	shape[axis] = (end - start + step - 1) / step
 	src = indexMap(shape, func(idx []int) int {
@@ -132,7 +121,7 @@ func sliceSrc(in []int, axis, start, end, step int) (shape, src []int) {
 // repeatSrc returns the shape and source map of repeating every element
 // rep times along axis (numpy.repeat; a broadcast when in[axis] is 1).
 func repeatSrc(in []int, axis, rep int) (shape, src []int) {
-	st := strides(in)
+	st := tensor.Strides(in)
 	shape = append([]int(nil), in...)
 	shape[axis] *= rep
 	src = indexMap(shape, func(idx []int) int {

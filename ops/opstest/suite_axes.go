@@ -9,18 +9,8 @@ import (
 
 	"github.com/invad/invad/ops"
 	"github.com/invad/invad/tape"
+	"github.com/invad/invad/tensor"
 )
-
-// strides returns the row-major strides of shape.
-func strides(shape []int) []int {
-	st := make([]int, len(shape))
-	acc := 1
-	for i := len(shape) - 1; i >= 0; i-- {
-		st[i] = acc
-		acc *= shape[i]
-	}
-	return st
-}
 
 // unflat returns the multi-index of flat index e in shape.
 func unflat(e int, shape []int) []int {
@@ -47,7 +37,7 @@ func permuteRef(shape []int, perm ...int) func([][]float64) []float64 {
 	for d, p := range perm {
 		out[d] = shape[p]
 	}
-	st := strides(shape)
+	st := tensor.Strides(shape)
 	return func(in [][]float64) []float64 {
 		res := make([]float64, size(out))
 		for e := range res {
@@ -94,7 +84,7 @@ func concatAxisRef(axis int, shapes ...[]int) func([][]float64) []float64 {
 			}
 			j := 0
 			for d, i := range idx {
-				j += i * strides(shapes[k])[d]
+				j += i * tensor.Strides(shapes[k])[d]
 			}
 			res[e] = in[k][j]
 		}
@@ -113,7 +103,7 @@ func sumAxisRef(shape []int, axis int, mean bool) func([][]float64) []float64 {
 			idx = slices.Delete(idx, axis, axis+1)
 			j := 0
 			for d, i := range idx {
-				j += i * strides(out)[d]
+				j += i * tensor.Strides(out)[d]
 			}
 			res[j] += v
 		}
