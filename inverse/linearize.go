@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"sync"
+	"time"
 	"unsafe"
 
 	"github.com/invad/invad/batch"
@@ -32,6 +33,7 @@ type Linearization struct {
 	maxWidth int
 	maxBytes int64
 	refine   int // iterative refinement steps of IJVP and VIJP
+	progress func(Progress)
 	// asRecorded: AsRecorded's; else a program with samples along axis 0
 	// of x is analyzed batch-minor (package batch).
 	asRecorded bool
@@ -118,6 +120,24 @@ func MaxLumpBytes(b int64) Option {
 		panic(fmt.Sprintf("inverse: MaxLumpBytes(%d): the budget must be positive", b))
 	}
 	return func(l *Linearization) { l.maxBytes = b }
+}
+
+// Progress is what an OnProgress callback sees: the stage of the first
+// inverse product's work ("analysis", then "factorization"), how much of
+// it is done (lumps, for the factorization) and the time since it began.
+type Progress struct {
+	Stage       string
+	Done, Total int
+	Elapsed     time.Duration
+}
+
+// OnProgress makes the analysis and factorization behind the first inverse
+// product (or Prepare, LogAbsDet, Lumps) call f as they go: at the start
+// and end of the analysis and after factorized lumps, at most about ten
+// times a second, and always at the end. f runs on the goroutine doing the
+// work and should return quickly; cancel through Prepare's context.
+func OnProgress(f func(Progress)) Option {
+	return func(l *Linearization) { l.progress = f }
 }
 
 // Linearize records f at x. f must build its result from x with invad ops
@@ -700,7 +720,11 @@ func (l *Linearization) prepareContext(ctx context.Context) (*cpuExec, error) {
 	var err error
 	if plan := l.reusablePlan(); plan != nil {
 		x = sweep.New(plan, engine)
+		if pf := l.progressFunc(); pf != nil {
+			x.Progress = func(done, total int) { pf("factorization", done, total) }
+		}
 		err = x.FactorizeContext(ctx)
+		x.Progress = nil
 		if err == nil {
 			// Take the previous Linearization's idle sweep buffers too:
 			// a Newton iteration then allocates no new ones.
@@ -715,7 +739,7 @@ func (l *Linearization) prepareContext(ctx context.Context) (*cpuExec, error) {
 			}
 		}
 	} else {
-		x, err = sweep.Build(ctx, l.prog, lump.Limits{Width: l.maxWidth, Bytes: l.maxBytes}, engine)
+		x, err = sweep.BuildProgress(ctx, l.prog, lump.Limits{Width: l.maxWidth, Bytes: l.maxBytes}, engine, l.progressFunc())
 	}
 	if sweep.Cancelled(ctx, err) {
 		return nil, err // not final
@@ -727,6 +751,25 @@ func (l *Linearization) prepareContext(ctx context.Context) (*cpuExec, error) {
 	}
 	l.inv = x
 	return x, nil
+}
+
+// progressFunc adapts OnProgress's callback to the sweep's, with the
+// elapsed time and at most ten calls a second (the first and last of each
+// stage always); nil without one.
+func (l *Linearization) progressFunc() func(stage string, done, total int) {
+	if l.progress == nil {
+		return nil
+	}
+	t0 := time.Now()
+	var last time.Time
+	return func(stage string, done, total int) {
+		now := time.Now()
+		if done > 0 && done < total && now.Sub(last) < 100*time.Millisecond {
+			return
+		}
+		last = now
+		l.progress(Progress{Stage: stage, Done: done, Total: total, Elapsed: now.Sub(t0)})
+	}
 }
 
 // reusablePlan returns Reuse's plan if it fits this program and limits.

@@ -22,6 +22,9 @@ type Exec[V comparable] struct {
 	F      []Factor[V] // per lump; nil for copies and expansions
 	LogDet float64
 	ctx    context.Context // while FactorizeContext runs: checked per column of a block
+	// Progress, if set, is called by FactorizeContext after each lump it
+	// factorizes with the number done and the total.
+	Progress func(done, total int)
 }
 
 // stopped reports whether FactorizeContext's context is done: the block
@@ -225,6 +228,9 @@ func (x *Exec[V]) FactorizeContext(ctx context.Context) error {
 			x.FreeFactors()
 			return err
 		}
+		if x.Progress != nil {
+			x.Progress(li+1, len(x.P.lumps))
+		}
 	}
 	return nil
 }
@@ -235,6 +241,16 @@ func (x *Exec[V]) FactorizeContext(ctx context.Context) error {
 // compilation and the factorization before each lump) (Cancelled then reports the error as
 // ctx's: nothing was kept, and the work may be started again).
 func Build[V comparable](ctx context.Context, p *tape.Program, lim lump.Limits, e Engine[V]) (*Exec[V], error) {
+	return BuildProgress(ctx, p, lim, e, nil)
+}
+
+// BuildProgress is Build that reports its progress to progress (if not
+// nil): stage "analysis" (done 0 of 1, then 1 of 1), then "factorization"
+// after each lump (done of the number of lumps).
+func BuildProgress[V comparable](ctx context.Context, p *tape.Program, lim lump.Limits, e Engine[V], progress func(stage string, done, total int)) (*Exec[V], error) {
+	if progress != nil {
+		progress("analysis", 0, 1)
+	}
 	an, err := lump.AnalyzeContext(ctx, p, lim)
 	if err != nil {
 		return nil, err
@@ -244,9 +260,14 @@ func Build[V comparable](ctx context.Context, p *tape.Program, lim lump.Limits, 
 		return nil, err
 	}
 	x := New(pl, e)
+	if progress != nil {
+		progress("analysis", 1, 1)
+		x.Progress = func(done, total int) { progress("factorization", done, total) }
+	}
 	if err := x.FactorizeContext(ctx); err != nil {
 		return nil, err
 	}
+	x.Progress = nil
 	return x, nil
 }
 

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"os"
+	"time"
 
 	"github.com/invad/invad/inverse"
 	"github.com/invad/invad/tensor"
@@ -36,7 +38,14 @@ func runExplain(args []string, out io.Writer) error {
 	for i := range x.Data() {
 		x.Data()[i] = 0.5 * rng.NormFloat64()
 	}
-	lin, err := inverse.Linearize(ex.Build(*n), x)
+	// Past a second of analysis and factorization, a progress line on
+	// stderr (the report goes to out).
+	progress := inverse.OnProgress(func(p inverse.Progress) {
+		if p.Elapsed > time.Second {
+			fmt.Fprintf(os.Stderr, "invad explain: %s %d/%d (%v)\n", p.Stage, p.Done, p.Total, p.Elapsed.Round(100*time.Millisecond))
+		}
+	})
+	lin, err := inverse.Linearize(ex.Build(*n), x, progress)
 	if err != nil {
 		return err
 	}
