@@ -11,6 +11,7 @@ import (
 	"github.com/invad/invad/batch"
 	"github.com/invad/invad/catalog"
 	"github.com/invad/invad/inverse"
+	"github.com/invad/invad/lump"
 	"github.com/invad/invad/ops"
 	"github.com/invad/invad/tape"
 	"github.com/invad/invad/tensor"
@@ -94,14 +95,14 @@ func TestRowMajorFlow(t *testing.T) {
 	for _, l := range ls {
 		w := l.Width
 		t.Logf("%s width %d: %s", l.Kind, l.Width, l.Structure)
-		if l.Kind == "batch" {
+		if l.Kind == lump.Batch {
 			var blocks, k, k2 int
 			if _, err := fmt.Sscanf(l.Structure, "%d blocks %d×%d", &blocks, &k, &k2); err != nil || k > d || blocks*k != l.Width {
 				t.Errorf("batch lump %q of width %d: want blocks no wider than d = %d", l.Structure, l.Width, d)
 			}
 			continue
 		}
-		if l.Kind == "dense" && w > d {
+		if l.Kind == lump.DenseLump && w > d {
 			t.Errorf("a dense lump of width %d > d = %d: %+v", w, d, l)
 		}
 	}

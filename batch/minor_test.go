@@ -12,6 +12,7 @@ import (
 
 	"github.com/invad/invad/batch"
 	"github.com/invad/invad/inverse"
+	"github.com/invad/invad/lump"
 	"github.com/invad/invad/ops"
 	"github.com/invad/invad/tape"
 	"github.com/invad/invad/tensor"
@@ -106,7 +107,7 @@ func TestBatchMinorLumps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ls) != 1 || ls[0].Kind != "dense" || ls[0].Width != b*d {
+	if len(ls) != 1 || ls[0].Kind != lump.DenseLump || ls[0].Width != b*d {
 		t.Errorf("as recorded: lumps %+v, want one dense lump of width %d", ls, b*d)
 	}
 	lin, err := inverse.Linearize(f, x)
@@ -120,12 +121,12 @@ func TestBatchMinorLumps(t *testing.T) {
 	batches := 0
 	for _, l := range ls {
 		switch l.Kind {
-		case "batch":
+		case lump.Batch:
 			batches++
 			if want := "6 blocks 3×3"; !strings.HasPrefix(l.Structure, want) {
 				t.Errorf("batch lump %q, want %q", l.Structure, want)
 			}
-		case "dense":
+		case lump.DenseLump:
 			t.Errorf("a dense lump of width %d: %+v", l.Width, l)
 		}
 	}

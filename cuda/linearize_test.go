@@ -264,7 +264,7 @@ func checkStencils(t *testing.T, b *Backend) {
 			}
 			sparse := 0
 			for _, l := range lumps {
-				if l.Kind == "sparse" && l.Width == n {
+				if l.Kind == lump.Sparse && l.Width == n {
 					sparse++
 				}
 			}
@@ -553,7 +553,7 @@ func checkFamilies(t *testing.T, b *Backend) {
 					t.Fatal(err)
 				}
 				for _, li := range ls {
-					if (li.Kind == "dense" || li.Kind == "sparse") && li.Width > fam.Sample {
+					if (li.Kind == lump.DenseLump || li.Kind == lump.Sparse) && li.Width > fam.Sample {
 						t.Errorf("a %s lump of width %d, wider than a sample (%d): %s", li.Kind, li.Width, fam.Sample, li.Structure)
 					}
 				}

@@ -131,7 +131,7 @@ func TestLumpReport(t *testing.T) {
 			count := map[string]int{}
 			total := 0.0
 			for _, l := range lumps {
-				count[l.Kind]++
+				count[l.Kind.String()]++
 				total += l.LogAbsDet
 			}
 			var kinds []string

@@ -601,7 +601,7 @@ func TestRefineOnProgramsWorseThanLU(t *testing.T) {
 			t.Fatalf("%s: %v", c.p.name, err)
 		}
 		if !slices.ContainsFunc(ls, func(l inverse.LumpInfo) bool {
-			return l.Kind == c.kind && strings.HasPrefix(l.Factorization, c.factorized)
+			return l.Kind.String() == c.kind && strings.HasPrefix(l.Factorization, c.factorized)
 		}) {
 			t.Errorf("%s: no %s lump factorized by %s: %+v", c.p.name, c.kind, c.factorized, ls)
 		}

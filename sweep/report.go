@@ -12,10 +12,10 @@ import (
 // LumpInfo describes one lump: a diagonal block of the block triangular
 // form of the program's extended Jacobian system.
 type LumpInfo struct {
-	Index int      // position in IJVP solve order (from y back to x)
-	Kind  string   // "step", "batch", "dense", "expansion" or "copy"
-	Ops   []string // the ops whose equations are in it, "name@position"
-	Width int      // the order of its block A (0 for expansions)
+	Index int       // position in IJVP solve order (from y back to x)
+	Kind  lump.Kind // Step, Batch, DenseLump, Sparse, Expansion or Copy (its String: "step", ...)
+	Ops   []string  // the ops whose equations are in it, "name@position"
+	Width int       // the order of its block A (0 for expansions)
 	// Structure describes A: "diagonal 1000×1000", "500 blocks 2×2", ...
 	Structure string
 	// Factorization says how A was factorized.
@@ -35,7 +35,7 @@ func (x *Exec[V]) Lumps() []LumpInfo {
 	an := x.P.An
 	out := make([]LumpInfo, len(an.Lumps))
 	for i, lp := range an.Lumps {
-		info := LumpInfo{Index: i, Kind: lp.Kind.String(), Ops: an.LumpOps(i), Width: lp.Width}
+		info := LumpInfo{Index: i, Kind: lp.Kind, Ops: an.LumpOps(i), Width: lp.Width}
 		info.Structure = an.Structure(i)
 		switch lp.Kind.Form() {
 		case lump.Direct:
@@ -67,7 +67,7 @@ func WriteLumps(w io.Writer, lumps []LumpInfo) {
 	expansions, total := 0, 0.0
 	for _, l := range lumps {
 		total += l.LogAbsDet
-		if l.Kind == "expansion" {
+		if l.Kind == lump.Expansion {
 			expansions++
 			continue
 		}

@@ -198,7 +198,7 @@ flags:`)
 	}
 	kinds := map[string]int{}
 	for _, l := range lumps {
-		kinds[l.Kind]++
+		kinds[l.Kind.String()]++
 	}
 	fmt.Fprintf(out, "\ntape: %d ops, %.1f MB; %d lumps: %d steps, %d batched, %d dense, %d copies, %d expansions (invad explain shows them)\n",
 		len(prog.Nodes), float64(lin.TapeBytes())/1e6, len(lumps), kinds["step"], kinds["batch"], kinds["dense"], kinds["copy"], kinds["expansion"])

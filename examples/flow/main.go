@@ -21,6 +21,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/invad/invad/inverse"
+	"github.com/invad/invad/lump"
 	"github.com/invad/invad/newton"
 	"github.com/invad/invad/ops"
 	"github.com/invad/invad/tape"
@@ -167,14 +168,14 @@ func run(samples, layers, show int, out io.Writer) (*summary, error) {
 	s := &summary{}
 	kinds := map[string]int{}
 	for _, l := range lumps {
-		kinds[l.Kind]++
+		kinds[l.Kind.String()]++
 		switch l.Kind {
-		case "batch": // "B blocks k×k ..."
+		case lump.Batch: // "B blocks k×k ..."
 			var blocks, k int
 			if _, err := fmt.Sscanf(l.Structure, "%d blocks %d×", &blocks, &k); err == nil {
 				s.maxLump = max(s.maxLump, k)
 			}
-		case "dense", "sparse":
+		case lump.DenseLump, lump.Sparse:
 			s.maxLump = max(s.maxLump, l.Width)
 		}
 	}

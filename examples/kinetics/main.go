@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/invad/invad/inverse"
+	"github.com/invad/invad/lump"
 	"github.com/invad/invad/newton"
 	"github.com/invad/invad/ops"
 	"github.com/invad/invad/tape"
@@ -123,7 +124,7 @@ func run(cfg config, out io.Writer) (*summary, error) {
 				return nil, err
 			}
 			for _, l := range lumps {
-				if l.Kind == "batch" || l.Kind == "dense" || l.Kind == "step" {
+				if l.Kind == lump.Batch || l.Kind == lump.DenseLump || l.Kind == lump.Step {
 					sum.lumps += fmt.Sprintf("%s: %s, %s; ", l.Kind, l.Structure, l.Factorization)
 				}
 			}

@@ -23,6 +23,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/invad/invad/inverse"
+	"github.com/invad/invad/lump"
 	"github.com/invad/invad/newton"
 	"github.com/invad/invad/ops"
 	"github.com/invad/invad/tape"
@@ -193,13 +194,13 @@ func run(samples, nblocks, show int, out io.Writer) (*summary, error) {
 	s := &summary{}
 	for _, l := range lumps {
 		switch l.Kind {
-		case "batch":
+		case lump.Batch:
 			var b, k int
 			if _, err := fmt.Sscanf(l.Structure, "%d blocks %d×", &b, &k); err == nil {
 				s.maxBlock = max(s.maxBlock, k)
 			}
 			fmt.Fprintf(out, "lump %d: %s (%s)\n", l.Index, l.Structure, l.Factorization)
-		case "dense", "sparse":
+		case lump.DenseLump, lump.Sparse:
 			s.maxBlock = max(s.maxBlock, l.Width)
 			fmt.Fprintf(out, "lump %d: %s of width %d\n", l.Index, l.Kind, l.Width)
 		}

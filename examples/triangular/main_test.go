@@ -19,7 +19,7 @@ func TestTriangular(t *testing.T) {
 	}
 	kinds := map[string]int{}
 	for _, l := range s.lumps {
-		kinds[l.Kind]++
+		kinds[l.Kind.String()]++
 	}
 	// cumsum and leaky_relu are steps; x + 0.5 sin x is one 1×1 batch lump;
 	// the output F = g(x) − b is a step on g(x).

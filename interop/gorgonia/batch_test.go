@@ -12,6 +12,7 @@ import (
 
 	invadg "github.com/invad/invad/interop/gorgonia"
 	"github.com/invad/invad/inverse"
+	"github.com/invad/invad/lump"
 	"github.com/invad/invad/ops"
 	"github.com/invad/invad/tape"
 	"github.com/invad/invad/tensor"
@@ -73,8 +74,8 @@ func lumpKinds(t *testing.T, lin *inverse.Linearization) []string {
 	}
 	var out []string
 	for _, l := range ls {
-		if l.Kind != "expansion" && l.Kind != "copy" {
-			out = append(out, l.Kind+": "+l.Structure)
+		if l.Kind != lump.Expansion && l.Kind != lump.Copy {
+			out = append(out, l.Kind.String()+": "+l.Structure)
 		}
 	}
 	slices.Sort(out)

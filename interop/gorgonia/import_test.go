@@ -12,6 +12,7 @@ import (
 
 	invadg "github.com/invad/invad/interop/gorgonia"
 	"github.com/invad/invad/inverse"
+	"github.com/invad/invad/lump"
 	"github.com/invad/invad/tape"
 	"github.com/invad/invad/tensor"
 )
@@ -342,7 +343,7 @@ func TestCouplingLumps(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, l := range lumps {
-		if l.Kind == "dense" {
+		if l.Kind == lump.DenseLump {
 			t.Errorf("lump %d is dense (width %d, ops %v): the coupling structure was lost", l.Index, l.Width, l.Ops)
 		}
 	}
