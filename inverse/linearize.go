@@ -970,11 +970,25 @@ func (l *Linearization) LogAbsDetAlong(axis int) (*tensor.Tensor, error) {
 			div[v] = 1
 		}
 	}
-	group := func(v, off int) int {
-		if d := div[v]; d > 0 {
-			return (off / d) % b
+	group := func(v, off int, dst []int) bool {
+		d := div[v]
+		if d == 0 {
+			return false
 		}
-		return -1
+		// Counters instead of a division per element: element off+j is in
+		// row q = (off+j)/d, at r within it; its sample is q mod b.
+		q, r := off/d, off%d
+		qm := q % b
+		for j := range dst {
+			dst[j] = qm
+			if r++; r == d {
+				r = 0
+				if qm++; qm == b {
+					qm = 0
+				}
+			}
+		}
+		return true
 	}
 	out := tensor.Zeros(b)
 	if li := s.LogAbsDetParts(out.Data(), group); li >= 0 {

@@ -934,14 +934,15 @@ type PartedFactor interface {
 }
 
 // LogAbsDetParts adds each lump's log|det| to the groups (the samples of a
-// batch) its elements belong to: group(v, off) is the group of element off
-// of base value v, −1 for none. Every lump must lie in one group per
+// batch) its elements belong to: group(v, off, dst) writes into dst[j] the
+// group of element off+j of base value v, for every j < len(dst), and
+// reports false if one has none. Every lump must lie in one group per
 // independent block: it returns the index of the first lump that couples
 // two groups (or holds an element of none), −1 if none does; dst is then
 // partly summed. Every lump must be factorized.
-func (x *Exec[V]) LogAbsDetParts(dst []float64, group func(v, off int) int) int {
+func (x *Exec[V]) LogAbsDetParts(dst []float64, group func(v, off int, dst []int) bool) int {
 	an := x.P.An
-	var gs []int // the groups of a lump's elements, reused
+	var gs, tmp []int // the groups of a lump's elements, and scratch; reused
 	for li := range an.Lumps {
 		lp := &an.Lumps[li]
 		switch lp.Kind {
@@ -953,18 +954,13 @@ func (x *Exec[V]) LogAbsDetParts(dst []float64, group func(v, off int) int) int 
 			for _, sg := range segs {
 				n += sg.Len
 			}
-			gs = slices.Grow(gs[:0], n)
+			gs = slices.Grow(gs[:0], n)[:n]
+			pos := 0
 			for _, sg := range segs {
-				for j := range sg.Len {
-					g := -1
-					if sg.Var >= 0 {
-						g = group(sg.Var, sg.Off+j)
-					}
-					if g < 0 {
-						return li
-					}
-					gs = append(gs, g)
+				if sg.Var < 0 || !group(sg.Var, sg.Off, gs[pos:pos+sg.Len]) {
+					return li
 				}
+				pos += sg.Len
 			}
 			pf, ok := x.F[li].(PartedFactor)
 			if !ok || !pf.LogAbsDetParts(dst, func(i int) int { return gs[i] }) {
@@ -972,14 +968,15 @@ func (x *Exec[V]) LogAbsDetParts(dst []float64, group func(v, off int) int) int 
 			}
 		case lump.Batch:
 			gs = slices.Grow(gs[:0], lp.M)[:lp.M]
+			tmp = slices.Grow(tmp[:0], lp.M)[:lp.M]
 			for u, k := range lp.Unknowns {
 				at := an.Atoms[k]
-				for b := range lp.M {
-					g := group(at.Var, at.Off+b)
-					if g < 0 || (u > 0 && g != gs[b]) {
-						return li
-					}
-					gs[b] = g
+				into := gs
+				if u > 0 {
+					into = tmp
+				}
+				if !group(at.Var, at.Off, into[:lp.M]) || (u > 0 && !slices.Equal(tmp, gs)) {
+					return li
 				}
 			}
 			pf, ok := x.F[li].(PartedFactor)
@@ -990,9 +987,12 @@ func (x *Exec[V]) LogAbsDetParts(dst []float64, group func(v, off int) int) int 
 			g0 := -2
 			for _, k := range lp.Unknowns {
 				at := an.Atoms[k]
-				for j := range at.Len {
-					g := group(at.Var, at.Off+j)
-					if g < 0 || (g0 != -2 && g != g0) {
+				tmp = slices.Grow(tmp[:0], at.Len)[:at.Len]
+				if !group(at.Var, at.Off, tmp) {
+					return li
+				}
+				for _, g := range tmp {
+					if g0 != -2 && g != g0 {
 						return li
 					}
 					g0 = g
