@@ -164,26 +164,9 @@ func (m *minor) node(nd *tape.Node) (*tape.Var, error) {
 		}
 		return tape.Apply(op, a), nil
 	case *ops.Binary:
-		args := make([]*tape.Var, 2)
-		var tp *tape.Tape
-		for i, v := range nd.In {
-			if v.IsConst() {
-				continue
-			}
-			a, err := m.arg(nd, v, outRank)
-			if err != nil {
-				return nil, err
-			}
-			args[i], tp = a, a.Tape()
-		}
-		for i, v := range nd.In {
-			if v.IsConst() {
-				c, err := constMinor(v.Value(), outRank, m.b)
-				if err != nil {
-					return nil, mix(err.Error())
-				}
-				args[i] = tp.Const(c)
-			}
+		args, err := m.operands(nd, outRank, false)
+		if err != nil {
+			return nil, err
 		}
 		return tape.Apply(op, args...), nil
 	case *ops.ReshapeOp:
@@ -211,28 +194,9 @@ func (m *minor) node(nd *tape.Node) (*tape.Var, error) {
 		}
 		return tape.Apply(&ops.SumAxisOp{Axis: op.Axis - 1, Mean: op.Mean}, a), nil
 	case *ops.ConcatAxisOp: // along axis ≥ 1; constant pieces moved too
-		args := make([]*tape.Var, len(nd.In))
-		var tp *tape.Tape
-		for i, v := range nd.In {
-			if !v.IsConst() {
-				a, err := m.arg(nd, v, outRank)
-				if err != nil {
-					return nil, err
-				}
-				args[i], tp = a, a.Tape()
-			}
-		}
-		for i, v := range nd.In {
-			if v.IsConst() {
-				if s := v.Shape(); s[0] != m.b {
-					return nil, mix(fmt.Sprintf("a constant piece of shape %v has %d rows, not the %d samples", s, s[0], m.b))
-				}
-				c, err := constMinor(v.Value(), outRank, m.b)
-				if err != nil {
-					return nil, mix(err.Error())
-				}
-				args[i] = tp.Const(c)
-			}
+		args, err := m.operands(nd, outRank, true)
+		if err != nil {
+			return nil, err
 		}
 		return ops.ConcatAxis(op.Axis-1, args...), nil
 	case *ops.PermuteOp:
@@ -266,6 +230,40 @@ func (m *minor) node(nd *tape.Node) (*tape.Var, error) {
 		return ops.MatMul(a.Tape().Const(transpose(w)), a), nil
 	}
 	return nil, mix("no batch-minor form of this op")
+}
+
+// operands returns the batch-minor counterparts of nd's inputs, whose
+// result has rank outRank: a varying input's moved value (it must hold the
+// samples along axis 0 at that rank), a constant moved by constMinor (which
+// may broadcast along the samples unless whole: then it must hold them
+// all, as a concatenated piece must).
+func (m *minor) operands(nd *tape.Node, outRank int, whole bool) ([]*tape.Var, error) {
+	args := make([]*tape.Var, len(nd.In))
+	var tp *tape.Tape
+	for i, v := range nd.In {
+		if !v.IsConst() {
+			a, err := m.arg(nd, v, outRank)
+			if err != nil {
+				return nil, err
+			}
+			args[i], tp = a, a.Tape()
+		}
+	}
+	for i, v := range nd.In {
+		if !v.IsConst() {
+			continue
+		}
+		mix := func(why string) error { return &MixError{Op: nd.Op.Name(), Pos: nd.Pos, Why: why} }
+		if s := v.Shape(); whole && (len(s) == 0 || s[0] != m.b) {
+			return nil, mix(fmt.Sprintf("a constant piece of shape %v does not hold the %d samples along axis 0", s, m.b))
+		}
+		c, err := constMinor(v.Value(), outRank, m.b)
+		if err != nil {
+			return nil, mix(err.Error())
+		}
+		args[i] = tp.Const(c)
+	}
+	return args, nil
 }
 
 // constMinor returns constant c, an operand of a binary op whose result has

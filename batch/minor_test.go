@@ -258,3 +258,23 @@ func recordedLU(t *testing.T, f func(*tape.Var) *tape.Var, x *tensor.Tensor) *ma
 	lu.Factorize(mat.NewDense(n, n, j.Data()))
 	return &lu
 }
+
+// TestMinorConcatConstants: a constant piece of a concatenation along the
+// features moves with the samples (ConcatAxis itself refuses a piece that
+// does not hold every sample).
+func TestMinorConcatConstants(t *testing.T) {
+	rng := rand.New(rand.NewPCG(14, 14))
+	w := seeded(rng, -1, 1, 3, 2)
+	piece := seeded(rng, -1, 1, 4, 1)
+	f := func(x *tape.Var) *tape.Var { // [4, 3] → [4, 2] ++ [4, 1]
+		return ops.ConcatAxis(1, ops.Tanh(ops.MatMul(x, ops.Const(x, w))), ops.Const(x, piece))
+	}
+	p := record(f, seeded(rng, -1, 1, 4, 3))
+	q, err := batch.Minor(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := maxDiff(q.Output.Value().Data(), p.Output.Value().Data()); e > 1e-15 {
+		t.Errorf("outputs differ by %g", e)
+	}
+}
