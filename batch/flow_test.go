@@ -97,7 +97,7 @@ func TestRowMajorFlow(t *testing.T) {
 		t.Logf("%s width %d: %s", l.Kind, l.Width, l.Structure)
 		if l.Kind == lump.Batch {
 			var blocks, k, k2 int
-			if _, err := fmt.Sscanf(l.Structure, "%d blocks %d×%d", &blocks, &k, &k2); err != nil || k > d || blocks*k != l.Width {
+			if _, err := fmt.Sscanf(l.Structure, "%d blocks %d×%d", &blocks, &k, &k2); err != nil || k > d || blocks*k != l.Width || l.Block != k {
 				t.Errorf("batch lump %q of width %d: want blocks no wider than d = %d", l.Structure, l.Width, d)
 			}
 			continue

@@ -107,7 +107,7 @@ func TestBatchMinorLumps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ls) != 1 || ls[0].Kind != lump.DenseLump || ls[0].Width != b*d {
+	if len(ls) != 1 || ls[0].Kind != lump.DenseLump || ls[0].Width != b*d || ls[0].Block != b*d {
 		t.Errorf("as recorded: lumps %+v, want one dense lump of width %d", ls, b*d)
 	}
 	lin, err := inverse.Linearize(f, x)

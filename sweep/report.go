@@ -16,6 +16,10 @@ type LumpInfo struct {
 	Kind  lump.Kind // Step, Batch, DenseLump, Sparse, Expansion or Copy (its String: "step", ...)
 	Ops   []string  // the ops whose equations are in it, "name@position"
 	Width int       // the order of its block A (0 for expansions)
+	// Block is the order of each independent block an LU factorizes: K
+	// for a batch lump (of M blocks K×K), Width for a dense or sparse
+	// lump; 0 for steps, copies and expansions (their op rules, or none).
+	Block int
 	// Structure describes A: "diagonal 1000×1000", "500 blocks 2×2", ...
 	Structure string
 	// Factorization says how A was factorized.
@@ -37,6 +41,12 @@ func (x *Exec[V]) Lumps() []LumpInfo {
 	for i, lp := range an.Lumps {
 		info := LumpInfo{Index: i, Kind: lp.Kind, Ops: an.LumpOps(i), Width: lp.Width}
 		info.Structure = an.Structure(i)
+		switch lp.Kind {
+		case lump.Batch:
+			info.Block = lp.K
+		case lump.DenseLump, lump.Sparse:
+			info.Block = lp.Width
+		}
 		switch lp.Kind.Form() {
 		case lump.Direct:
 			info.Factorization = "none (a JVP from known values)"

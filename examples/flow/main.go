@@ -21,7 +21,6 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/invad/invad/inverse"
-	"github.com/invad/invad/lump"
 	"github.com/invad/invad/newton"
 	"github.com/invad/invad/ops"
 	"github.com/invad/invad/tape"
@@ -169,15 +168,7 @@ func run(samples, layers, show int, out io.Writer) (*summary, error) {
 	kinds := map[string]int{}
 	for _, l := range lumps {
 		kinds[l.Kind.String()]++
-		switch l.Kind {
-		case lump.Batch: // "B blocks k×k ..."
-			var blocks, k int
-			if _, err := fmt.Sscanf(l.Structure, "%d blocks %d×", &blocks, &k); err == nil {
-				s.maxLump = max(s.maxLump, k)
-			}
-		case lump.DenseLump, lump.Sparse:
-			s.maxLump = max(s.maxLump, l.Width)
-		}
+		s.maxLump = max(s.maxLump, l.Block)
 	}
 	var ks []string
 	for _, k := range []string{"batch", "step", "dense", "sparse", "expansion", "copy"} {

@@ -193,15 +193,11 @@ func run(samples, nblocks, show int, out io.Writer) (*summary, error) {
 	tLin := time.Since(t0)
 	s := &summary{}
 	for _, l := range lumps {
+		s.maxBlock = max(s.maxBlock, l.Block)
 		switch l.Kind {
 		case lump.Batch:
-			var b, k int
-			if _, err := fmt.Sscanf(l.Structure, "%d blocks %d×", &b, &k); err == nil {
-				s.maxBlock = max(s.maxBlock, k)
-			}
 			fmt.Fprintf(out, "lump %d: %s (%s)\n", l.Index, l.Structure, l.Factorization)
 		case lump.DenseLump, lump.Sparse:
-			s.maxBlock = max(s.maxBlock, l.Width)
 			fmt.Fprintf(out, "lump %d: %s of width %d\n", l.Index, l.Kind, l.Width)
 		}
 	}
