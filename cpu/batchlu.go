@@ -3,6 +3,7 @@ package cpu
 import (
 	"cmp"
 	"fmt"
+	"github.com/invad/invad/internal/logprod"
 	"math"
 	"slices"
 	"sync"
@@ -110,7 +111,7 @@ func FactorBatchTo(dst *BatchLU, a []float64, k, m int) *BatchSingular {
 	)
 	// lo and hi count blocks for k ≤ 4, tiles for k ≥ 5.
 	body := func(lo, hi int) {
-		c := batchChunk{lo: lo, acc: logAcc{mant: 1}}
+		c := batchChunk{lo: lo, acc: logprod.New()}
 		switch k {
 		case 1:
 			f.factor1(a, lo, hi, &c)
@@ -140,7 +141,7 @@ func FactorBatchTo(dst *BatchLU, a []float64, k, m int) *BatchSingular {
 			*f = BatchLU{lu: f.lu[:0], code: f.code[:0], piv: f.piv[:0]}
 			return c.bad
 		}
-		f.logdet += c.acc.log()
+		f.logdet += c.acc.Log()
 		f.growth = max(f.growth, c.growth)
 	}
 	return nil
@@ -182,12 +183,12 @@ func (f *BatchLU) LogAbsDets(dst []float64) {
 	case k <= 4:
 		forBlocks(f.m, 4*k, func(lo, hi int) {
 			for b := lo; b < hi; b++ {
-				acc := logAcc{mant: 1}
+				acc := logprod.New()
 				w := f.lu[b*kk : (b+1)*kk]
 				for i := 0; i < kk; i += k + 1 {
-					acc.mul(w[i])
+					acc.Mul(w[i])
 				}
-				dst[b] = acc.log()
+				dst[b] = acc.Log()
 			}
 		})
 	default:
@@ -195,11 +196,11 @@ func (f *BatchLU) LogAbsDets(dst []float64) {
 			for q := qlo; q < qhi; q++ {
 				t0, n, w, _ := f.tileOf(q)
 				for t := range n {
-					acc := logAcc{mant: 1}
+					acc := logprod.New()
 					for e := 0; e < kk; e += k + 1 {
-						acc.mul(w[e*n+t])
+						acc.Mul(w[e*n+t])
 					}
-					dst[t0+t] = acc.log()
+					dst[t0+t] = acc.Log()
 				}
 			}
 		})
@@ -274,47 +275,10 @@ func forBlocks(m, work int, body func(lo, hi int)) {
 // batchChunk is what one goroutine of FactorBatch reports.
 type batchChunk struct {
 	lo     int
-	acc    logAcc
+	acc    logprod.Acc
 	growth float64
 	bad    *BatchSingular
 }
-
-// logAcc accumulates a product of positive numbers as mant·2^exp with mant in
-// [1, 2): no logarithm per term, no overflow or underflow. Start it with mant 1.
-type logAcc struct {
-	mant float64
-	exp  int
-}
-
-// mul multiplies the accumulator by |x|; x must be finite and non-zero.
-func (a *logAcc) mul(x float64) {
-	x = math.Abs(x)
-	y := a.mant * x
-	e := int(math.Float64bits(y) >> 52)
-	if uint(e-1) >= 0x7fe { // y is zero, subnormal or infinite: rescale x first
-		fr, fe := math.Frexp(x)
-		a.exp += fe
-		y = a.mant * fr // in [0.5, 2): normal
-		e = int(math.Float64bits(y) >> 52)
-	}
-	a.exp += e - 1023
-	a.mant = math.Float64frombits(math.Float64bits(y)&(1<<52-1) | 1023<<52)
-}
-
-// mulProd multiplies by |p| where p is the product of the pivots us, each
-// finite and non-zero; p is used directly unless it under- or overflowed.
-func (a *logAcc) mulProd(p float64, us ...float64) {
-	if e := math.Float64bits(p) >> 52 & 0x7ff; e != 0 && e != 0x7ff {
-		a.mul(p)
-		return
-	}
-	for _, u := range us {
-		a.mul(u)
-	}
-}
-
-// log returns the natural logarithm of the product.
-func (a logAcc) log() float64 { return math.Log(a.mant) + float64(a.exp)*math.Ln2 }
 
 // nonFinite reports the first NaN or infinite entry of block b, whose entry
 // (i, j) is at(i*k+j).

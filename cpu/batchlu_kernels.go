@@ -22,7 +22,7 @@ func (f *BatchLU) factor1(a []float64, lo, hi int, c *batchChunk) {
 			c.bad = badPivot(lo+t, 0, x, 0)
 			return
 		}
-		c.acc.mul(x)
+		c.acc.Mul(x)
 		dst[t] = x
 	}
 	c.growth = 1
@@ -91,7 +91,7 @@ func (f *BatchLU) factor2(a []float64, lo, hi int, c *batchChunk) {
 			return
 		}
 		growth = max(growth, g)
-		c.acc.mulProd(a00*a11, a00, a11)
+		c.acc.MulProd(a00*a11, a00, a11)
 		w := (*[4]float64)(out[4*t:])
 		w[0], w[1], w[2], w[3] = a00, a01, a10, a11
 		code[t] = p
@@ -200,7 +200,7 @@ func (f *BatchLU) factor3(a []float64, lo, hi int, c *batchChunk) {
 			return
 		}
 		growth = max(growth, g)
-		c.acc.mulProd(a00*a11*a22, a00, a11, a22)
+		c.acc.MulProd(a00*a11*a22, a00, a11, a22)
 		w := (*[9]float64)(out[9*t:])
 		w[0], w[1], w[2] = a00, a01, a02
 		w[3], w[4], w[5] = a10, a11, a12
@@ -347,7 +347,7 @@ func (f *BatchLU) factor4(a []float64, lo, hi int, c *batchChunk) {
 			return
 		}
 		growth = max(growth, g)
-		c.acc.mulProd(a00*a11*a22*a33, a00, a11, a22, a33)
+		c.acc.MulProd(a00*a11*a22*a33, a00, a11, a22, a33)
 		w := (*[16]float64)(out[16*t:])
 		w[0], w[1], w[2], w[3] = a00, a01, a02, a03
 		w[4], w[5], w[6], w[7] = a10, a11, a12, a13
@@ -538,11 +538,11 @@ func (f *BatchLU) factorGeneric(a []float64, qlo, qhi int, c *batchChunk) {
 		}
 		for t, x := range prod {
 			if e := math.Float64bits(x) >> 52 & 0x7ff; e != 0 && e != 0x7ff {
-				c.acc.mul(x)
+				c.acc.Mul(x)
 				continue
 			}
 			for p := range k {
-				c.acc.mul(w[(p*k+p)*n+t])
+				c.acc.Mul(w[(p*k+p)*n+t])
 			}
 		}
 	}

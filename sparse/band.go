@@ -1,6 +1,7 @@
 package sparse
 
 import (
+	"github.com/invad/invad/internal/logprod"
 	"math"
 	"math/bits"
 )
@@ -381,9 +382,9 @@ func (lu *BandLU) LogAbsDet() float64 {
 	lu.mustHold()
 	ld := 2*lu.kl + lu.ku + 1
 	kv := lu.kl + lu.ku
-	var sum float64
+	acc := logprod.New()
 	for j := 0; j < lu.n; j++ {
-		sum += math.Log(math.Abs(lu.ab[j*ld+kv]))
+		acc.Mul(lu.ab[j*ld+kv]) // a factor holds no zero pivot
 	}
-	return sum
+	return acc.Log()
 }

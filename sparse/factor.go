@@ -67,50 +67,98 @@ func FactorBandPermuted(p *Pattern, vals []float64, perm []int) (*BandFactor, er
 	if len(vals) != p.NNZ() {
 		panic("sparse: value array length differs from the pattern's nonzeros")
 	}
+	return factorBandPermuted(p, perm, func(_, k int) float64 { return vals[k] })
+}
+
+// FactorBandColored is FactorBandPermuted with A's values read off the
+// products of A with the color seeds, as RecoverTo reads them (see there
+// for color and products), written straight into the factor's storage:
+// no CSR values, no Band in between. A(i, j) = products[color[j]][i].
+//
+// It panics where RecoverTo or FactorBandPermuted panics.
+func FactorBandColored(p *Pattern, color []int, products [][]float64, perm []int) (*BandFactor, error) {
+	checkPattern(p)
 	n := p.N
-	var own []int
-	if perm == nil {
-		own = make([]int, n)
-		for i := range own {
-			own[i] = i
+	if len(color) != n {
+		panic("sparse: coloring length differs from the number of columns")
+	}
+	for _, c := range color {
+		if uint(c) >= uint(len(products)) {
+			panic("sparse: color without a product")
 		}
-	} else {
+	}
+	for _, y := range products {
+		if len(y) != n {
+			panic("sparse: product length differs from the pattern size")
+		}
+	}
+	// lastRow[c] == a marks color c as seen in row a.
+	lastRow := make([]int, len(products))
+	for c := range lastRow {
+		lastRow[c] = -1
+	}
+	return factorBandPermuted(p, perm, func(a, k int) float64 {
+		c := color[p.Col[k]]
+		if lastRow[c] == a {
+			panic("sparse: two columns of one color share a row")
+		}
+		lastRow[c] = a
+		return products[c][a]
+	})
+}
+
+// factorBandPermuted builds B = P A Pᵀ in the factor's own storage, value
+// giving A's nonzero k (of row a), and factorizes it in place.
+func factorBandPermuted(p *Pattern, perm []int, value func(a, k int) float64) (*BandFactor, error) {
+	n := p.N
+	// The natural order (nil perm) keeps no permutation: own and pos stay
+	// nil, and an index is its own position.
+	var own, pos []int
+	if perm != nil {
 		own = make([]int, n) // exactly n: Bytes counts the capacity
 		copy(own, perm)
+		pos = inversePerm(own, n) // panics unless own is a permutation
 	}
-	pos := inversePerm(own, n) // panics unless own is a permutation
+	at := func(a int) int {
+		if pos == nil {
+			return a
+		}
+		return pos[a]
+	}
 
 	var kl, ku int
 	for a := 0; a < n; a++ {
-		i := pos[a]
+		i := at(a)
 		for _, c := range p.Col[p.RowPtr[a]:p.RowPtr[a+1]] {
-			d := i - pos[c]
+			d := i - at(c)
 			kl = max(kl, d)
 			ku = max(ku, -d)
 		}
 	}
-	band := NewBand(n, kl, ku)
-	ld := kl + ku + 1
+	// B(i, j) sits at ab[j·ld + kl+ku + i − j] of the factor (FactorBandTo's
+	// layout); the fill rows start zero.
+	ld := 2*kl + ku + 1
+	lu := &BandLU{n: n, kl: kl, ku: ku, ab: make([]float64, bandLen(n, ld)), ipiv: make([]int, n)}
+	ab := lu.ab
 	for a := 0; a < n; a++ {
-		i := pos[a]
+		i := at(a)
 		for k := p.RowPtr[a]; k < p.RowPtr[a+1]; k++ {
-			j := pos[p.Col[k]]
-			band.data[j*ld+ku+i-j] = vals[k]
+			j := at(p.Col[k])
+			v := value(a, k)
+			if v-v != 0 { // NaN or ±Inf
+				return nil, &NotFiniteError{Row: a, Col: p.Col[k], Value: v}
+			}
+			ab[j*ld+kl+ku+i-j] = v
 		}
 	}
-
-	lu, err := FactorBand(band)
-	if err != nil {
+	if err := lu.factor(); err != nil {
 		var se *SingularError
-		var nf *NotFiniteError
-		switch {
-		case errors.As(err, &se):
+		if errors.As(err, &se) && own != nil {
 			return nil, &SingularError{Row: own[se.Row], Pivot: se.Pivot}
-		case errors.As(err, &nf):
-			return nil, &NotFiniteError{Row: own[nf.Row], Col: own[nf.Col], Value: nf.Value}
 		}
 		return nil, err
 	}
+	lu.ok = true
 	f := &BandFactor{lu: lu, perm: own, identity: true}
 	for i, v := range own {
 		if v != i {
@@ -155,7 +203,7 @@ func (f *BandFactor) SolveT(dst, b []float64) { f.solve(dst, b, true) }
 func (f *BandFactor) solve(dst, b []float64, trans bool) {
 	f.mustHold()
 	perm := f.perm
-	if len(dst) != len(perm) || len(b) != len(perm) {
+	if len(dst) != f.lu.n || len(b) != f.lu.n {
 		panic("sparse: BandFactor solve with a vector of the wrong length")
 	}
 	y := dst
@@ -203,13 +251,21 @@ func (f *BandFactor) Bandwidth() (kl, ku int) {
 // BandFactor.
 func (f *BandFactor) Perm() []int {
 	f.mustHold()
+	if f.perm == nil {
+		id := make([]int, f.lu.n)
+		for i := range id {
+			id[i] = i
+		}
+		return id
+	}
 	return slices.Clone(f.perm)
 }
 
 // Bytes returns the memory f holds: its BandLU (BandLUBytes) and the
 // permutation, not the scratch that solves borrow. It equals
-// EstimateBandFactorBytes for f's size and bandwidths, and is 0 for the
-// zero BandFactor.
+// EstimateBandFactorBytes for f's size and bandwidths, less the 8·n bytes
+// of a permutation in the natural order (a nil perm), which is not kept,
+// and is 0 for the zero BandFactor.
 func (f *BandFactor) Bytes() int64 {
 	if f.lu == nil {
 		return 0

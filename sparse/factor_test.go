@@ -241,7 +241,11 @@ func checkBandFactorShape(t *testing.T, f *BandFactor, p *Pattern, perm []int) {
 	if got, want := int64(8*(cap(f.lu.ab)+cap(f.lu.ipiv))), BandLUBytes(n, kl, ku); got != want {
 		t.Errorf("band LU holds %d bytes, BandLUBytes %d", got, want)
 	}
-	if got, want := f.Bytes(), EstimateBandFactorBytes(n, kl, ku); got != want {
+	wantBytes := EstimateBandFactorBytes(n, kl, ku)
+	if perm == nil {
+		wantBytes -= 8 * int64(n) // the natural order keeps no permutation
+	}
+	if got, want := f.Bytes(), wantBytes; got != want {
 		t.Errorf("Bytes = %d, EstimateBandFactorBytes %d", got, want)
 	}
 }
@@ -548,5 +552,63 @@ func BenchmarkFactorBandPermuted(b *testing.B) {
 		b.ReportMetric(float64(max(kl, ku)), "bandwidth")
 		b.ReportMetric(float64(f.Bytes())/1e6, "factor-MB")
 		b.ReportMetric(float64(EstimateBandFactorBytes(tridiagN, tridiagN-1, tridiagN-1))/1e12, "natural-TB")
+	})
+}
+
+// TestFactorBandColored checks that reading A off its colored products
+// straight into the factor gives bit for bit the factor of
+// FactorBandPermuted on Recover's values, in each order, and the errors
+// and panics of bad input.
+func TestFactorBandColored(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	for _, pc := range permutedCases(rng) {
+		n := pc.p.N
+		for _, perm := range [][]int{nil, RCM(pc.p), rng.Perm(n)} {
+			vals := randomCSRValues(rng, pc.p, csrPivoting)
+			a := make([][]float64, n)
+			for i := range a {
+				a[i] = make([]float64, n)
+				for k := pc.p.RowPtr[i]; k < pc.p.RowPtr[i+1]; k++ {
+					a[i][pc.p.Col[k]] = vals[k]
+				}
+			}
+			color, k := ColorColumns(pc.p)
+			ys := products(a, color, k)
+			want, err := FactorBandPermuted(pc.p, Recover(pc.p, color, ys), perm)
+			if err != nil {
+				t.Fatalf("%s: FactorBandPermuted: %v", pc.name, err)
+			}
+			got, err := FactorBandColored(pc.p, color, ys, perm)
+			if err != nil {
+				t.Fatalf("%s: FactorBandColored: %v", pc.name, err)
+			}
+			if !slices.Equal(got.lu.ab, want.lu.ab) || !slices.Equal(got.lu.ipiv, want.lu.ipiv) ||
+				!slices.Equal(got.perm, want.perm) || got.identity != want.identity {
+				t.Errorf("%s: the factors differ", pc.name)
+			}
+			checkBandFactorShape(t, got, pc.p, perm)
+		}
+	}
+
+	// A tridiagonal 4×4 colored 0 1 2 0.
+	p := bandPattern(4, 1, 1)
+	color := []int{0, 1, 2, 0}
+	ys := [][]float64{{4, 1, 0, 1}, {1, 4, 1, 0}, {0, 1, 4, 1}}
+	ys[2][2] = math.Inf(1) // A(2, 2)
+	_, err := FactorBandColored(p, color, ys, nil)
+	var nf *NotFiniteError
+	if !errors.As(err, &nf) || nf.Row != 2 || nf.Col != 2 {
+		t.Errorf("an infinite A(2, 2): err = %v, want a *NotFiniteError at (2, 2)", err)
+	}
+	ys[2][2] = 4
+	ys[0][0], ys[1][0] = 0, 0 // column 0 zero
+	if _, err := FactorBandColored(p, color, ys, nil); !errors.Is(err, ErrSingular) {
+		t.Errorf("a zero column: err = %v, want ErrSingular", err)
+	}
+	checkPanics(t, []panicCase{
+		{"two columns of one color share a row", func() { FactorBandColored(p, []int{0, 0, 1, 2}, ys, nil) }},
+		{"a color without a product", func() { FactorBandColored(p, []int{0, 1, 2, 3}, ys, nil) }},
+		{"a short product", func() { FactorBandColored(p, color, [][]float64{ys[0], ys[1], ys[2][:3]}, nil) }},
+		{"a short coloring", func() { FactorBandColored(p, color[:3], ys, nil) }},
 	})
 }

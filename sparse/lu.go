@@ -2,6 +2,7 @@ package sparse
 
 import (
 	"fmt"
+	"github.com/invad/invad/internal/logprod"
 	"math"
 	"runtime"
 	"slices"
@@ -1090,6 +1091,7 @@ func (sh *luShared) finish(builders []*luBuilder) *SparseLU {
 	steps := make([]int32, 2*n)
 	rowStep, colStep := steps[:n], steps[n:]
 	k0 := 0
+	det := logprod.New()
 	for s := range ns {
 		if where[s].b < 0 {
 			continue
@@ -1100,12 +1102,13 @@ func (sh *luShared) finish(builders []*luBuilder) *SparseLU {
 			rv, cv := b.rowVars[fr.k0+i], b.colVars[fr.k0+i]
 			rowStep[rv], colStep[cv] = int32(k0+i), int32(k0+i)
 			lu.rowPerm[k0+i], lu.colPerm[k0+i] = a.perm[rv], a.perm[cv]
-			lu.logDet += math.Log(math.Abs(b.val[fr.val+i*fr.q+i]))
+			det.Mul(b.val[fr.val+i*fr.q+i])
 		}
 		fr.k0 = k0
 		k0 += fr.q
 		lu.fronts = append(lu.fronts, fr)
 	}
+	lu.logDet = det.Log()
 	for _, fr := range lu.fronts {
 		idx := lu.segIdx[fr.seg]
 		rows := idx[fr.idx : fr.idx+fr.r]

@@ -109,17 +109,16 @@ func HostSparseFactor(lp *lump.Lump, products []float64) (SparseFactor, error) {
 	for c := range prods {
 		prods[c] = products[c*n : (c+1)*n]
 	}
-	vals := sparse.Recover(sb.Pattern, sb.Color, prods)
 	var f SparseFactor
 	var err error
 	if sb.LU != nil {
 		var lu *sparse.SparseLU
-		if lu, err = sb.LU.Factor(vals); err == nil {
+		if lu, err = sb.LU.Factor(sparse.Recover(sb.Pattern, sb.Color, prods)); err == nil {
 			f = lu // a SparseFactor as it is
 		}
 	} else {
 		var band *sparse.BandFactor
-		if band, err = sparse.FactorBandPermuted(sb.Pattern, vals, sb.Perm); err == nil {
+		if band, err = sparse.FactorBandColored(sb.Pattern, sb.Color, prods, sb.Perm); err == nil {
 			kl, ku := band.Bandwidth()
 			f = bandLU{band, fmt.Sprintf("banded LU, band %d+%d", kl, ku)}
 		}

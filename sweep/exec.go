@@ -524,6 +524,9 @@ func (x *Exec[V]) tangent(w *Workspace[V], a *argSpec, look lookup[V]) (V, bool)
 		}
 		return zero, false
 	}
+	if v, off, ok := x.viewPieces(a, look); ok {
+		return e.Shaped(v, off, a.shape), true
+	}
 	var g V
 	have := false
 	for _, p := range a.pieces {
@@ -541,6 +544,31 @@ func (x *Exec[V]) tangent(w *Workspace[V], a *argSpec, look lookup[V]) (V, bool)
 		return zero, false
 	}
 	return w.h(a.ghdr), true
+}
+
+// viewPieces reports whether an input's pieces, resolved by look, are the
+// consecutive elements of one vector covering the whole input (an
+// extraction's trial buffer lays a value out in order), and where they
+// start: the input is then a view, nothing gathered.
+func (x *Exec[V]) viewPieces(a *argSpec, look lookup[V]) (V, int, bool) {
+	var zero V
+	p0 := a.pieces[0]
+	v0, o0, ok := look(p0.atom)
+	if !ok {
+		return zero, 0, false
+	}
+	base, n := o0-p0.pos, 0
+	for _, p := range a.pieces {
+		v, o, ok := look(p.atom)
+		if !ok || v != v0 || o-p.pos != base {
+			return zero, 0, false
+		}
+		n += p.n
+	}
+	if base < 0 || n != tensor.SizeOf(a.shape) {
+		return zero, 0, false
+	}
+	return v0, base, true
 }
 
 // jvp runs a compiled JVP; false if every tangent is zero.
@@ -578,7 +606,7 @@ func (x *Exec[V]) jvpTo(w *Workspace[V], s *jvpSpec, look lookup[V], dst V) bool
 func (x *Exec[V]) pass(w *Workspace[V], l *eqList, look lookup[V], out func(*eqRow) (V, int)) {
 	e := x.E
 	any := false
-	for i := range l.rows {
+	for i := 0; i < len(l.rows); i++ {
 		r := &l.rows[i]
 		dst, off := out(r)
 		if r.whole {
@@ -593,6 +621,14 @@ func (x *Exec[V]) pass(w *Workspace[V], l *eqList, look lookup[V], out func(*eqR
 			if !x.jvpTo(w, &l.jvps[r.jv], look, d) {
 				e.Zero(dst, off, r.n)
 			}
+			continue
+		}
+		if r.span > 0 && look != nil {
+			// The op's whole output, in order in dst: written at once.
+			if !x.jvpTo(w, &l.jvps[r.jv], look, e.Shaped(dst, off-r.eqOff, r.spanShape)) {
+				e.Zero(dst, off-r.eqOff, tensor.SizeOf(r.spanShape))
+			}
+			i += r.span - 1
 			continue
 		}
 		if i == 0 || r.jv != l.rows[i-1].jv {

@@ -3,6 +3,7 @@ package sweep
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/invad/invad/lump"
 	"github.com/invad/invad/tape"
@@ -124,6 +125,12 @@ type eqRow struct {
 	whole bool
 	dhdr  int
 	shape []int
+	// span (extraction only, on the first row of an op's run of rows): the
+	// run covers the op's whole output, laid out in order in the trial
+	// buffer, so the JVP writes it there at once; span is the run's length
+	// in rows, spanShape the output's shape.
+	span      int
+	spanShape []int
 }
 
 // eqList is a list of equations evaluated together under one assignment:
@@ -553,11 +560,7 @@ func (c *compiler) lump(li int) {
 					L.killPos[pl[0]] = pl[1]
 				}
 			}
-			for _, q := range lp.Internal {
-				k := an.Eqs[q].Self
-				L.trialOff[k] = L.trialLen
-				L.trialLen += an.Atoms[k].Len
-			}
+			L.layTrial(an, lp.Internal, c.nodes)
 		}
 	}
 	if L.kind == kExpand && L.skipVIJP {
@@ -631,4 +634,140 @@ func (c *compiler) lump(li int) {
 		}
 	}
 	L.revFinal = c.reverseInternal(lp, useful, true, false)
+}
+
+// layTrial places a block lump's internal atoms in the trial buffer of its
+// extraction. A value all of whose atoms are internal to the lump (an op's
+// output cut into pieces by slices elsewhere) gets its elements in order,
+// so that its op's JVP writes the whole output there at once and the ops
+// reading it view it instead of gathering its pieces; the rows of such an
+// op's run are marked with span. A slot is reused once the value in it is
+// read no more in the pass (the created equations read theirs to the end),
+// so a chain of n-element ops needs a few n of trial, not one per op.
+func (L *lumpPlan) layTrial(an *lump.Analysis, internal []int, nodes []*tape.Node) {
+	covered := map[int]int{} // value id -> elements among the internal atoms
+	for _, q := range internal {
+		at := an.Atoms[an.Eqs[q].Self]
+		covered[at.Var] += at.Len
+	}
+	// The slots: a whole value, or one atom. item[k] is atom k's slot and
+	// its offset in the slot.
+	type slot struct{ n, def, last, off int }
+	var slots []slot
+	type where struct{ slot, off int }
+	item := map[int]where{}
+	whole := map[int]int{} // value id -> its slot
+	rows := L.ext.rows
+	run := 0 // the op run of row i
+	for i, q := range internal {
+		if i > 0 && rows[i].jv != rows[i-1].jv {
+			run++
+		}
+		eq := &an.Eqs[q]
+		at := an.Atoms[eq.Self]
+		if eq.Node != nil && covered[at.Var] == eq.Node.Out.Len() && at.Var == eq.Node.Out.ID() {
+			s, ok := whole[at.Var]
+			if !ok {
+				s = len(slots)
+				whole[at.Var] = s
+				slots = append(slots, slot{n: eq.Node.Out.Len(), def: run, last: run})
+			}
+			item[eq.Self] = where{s, at.Off}
+			continue
+		}
+		item[eq.Self] = where{len(slots), 0}
+		slots = append(slots, slot{n: at.Len, def: run, last: run})
+	}
+	runs := run + 1
+	use := func(jv jvpSpec, r int) {
+		for _, a := range jv.args {
+			for _, p := range a.pieces {
+				if w, ok := item[p.atom]; ok {
+					slots[w.slot].last = max(slots[w.slot].last, r)
+				}
+			}
+		}
+	}
+	run = 0
+	for i := range rows {
+		if i > 0 && rows[i].jv != rows[i-1].jv {
+			run++
+		}
+		if i == 0 || rows[i].jv != rows[i-1].jv {
+			use(L.ext.jvps[rows[i].jv], run)
+		}
+	}
+	for _, jv := range L.extEqs.jvps {
+		use(jv, runs) // read to the end
+	}
+	for _, r := range L.extEqs.rows {
+		if r.pin >= 0 {
+			if w, ok := item[r.pin]; ok {
+				slots[w.slot].last = runs
+			}
+		}
+	}
+	// First fit over the free ranges, run by run: a run's outputs are
+	// placed before its inputs' slots are freed, so an op never writes
+	// over what it reads. Past a few hundred slots, one after another.
+	type span struct{ off, n int }
+	var free []span
+	reuse := len(slots) <= 256
+	byDef := make([][]int, runs+1)
+	byLast := make([][]int, runs+1)
+	for s, sl := range slots {
+		byDef[sl.def] = append(byDef[sl.def], s)
+		byLast[sl.last] = append(byLast[sl.last], s)
+	}
+	for r := 0; r <= runs; r++ {
+		for _, s := range byDef[r] {
+			sl := &slots[s]
+			sl.off = -1
+			for i, f := range free {
+				if f.n >= sl.n {
+					sl.off = f.off
+					free[i] = span{f.off + sl.n, f.n - sl.n}
+					break
+				}
+			}
+			if sl.off < 0 {
+				sl.off = L.trialLen
+				L.trialLen += sl.n
+			}
+		}
+		if !reuse {
+			continue
+		}
+		for _, s := range byLast[r] {
+			free = append(free, span{slots[s].off, slots[s].n})
+		}
+		slices.SortFunc(free, func(a, b span) int { return a.off - b.off })
+		merged := free[:0]
+		for _, f := range free {
+			if f.n == 0 {
+				continue
+			}
+			if k := len(merged) - 1; k >= 0 && merged[k].off+merged[k].n == f.off {
+				merged[k].n += f.n
+				continue
+			}
+			merged = append(merged, f)
+		}
+		free = merged
+	}
+	for k, w := range item {
+		L.trialOff[k] = slots[w.slot].off + w.off
+	}
+	for i := 0; i < len(rows); {
+		j, n := i, 0
+		for j < len(rows) && rows[j].jv == rows[i].jv {
+			n += rows[j].n
+			j++
+		}
+		nd := nodes[L.ext.jvps[rows[i].jv].node]
+		if _, ok := whole[nd.Out.ID()]; ok && n == nd.Out.Len() && j-i > 1 {
+			rows[i].span, rows[i].spanShape = j-i, nd.Out.Shape()
+		}
+		i = j
+	}
 }

@@ -85,7 +85,7 @@ func solve(cfg config, w io.Writer) (*result, error) {
 		return nil, fmt.Errorf("bratu: -dim %d: 1 or 2", cfg.dim)
 	}
 	t0 := time.Now()
-	res, err := newtonSolve(f, size, float64((cfg.n+1)*(cfg.n+1)), w)
+	res, err := newtonSolve(f, size, float64((cfg.n+1)*(cfg.n+1)), true, w)
 	if err != nil {
 		return nil, err
 	}
@@ -119,10 +119,14 @@ func solve(cfg config, w io.Writer) (*result, error) {
 }
 
 // newtonSolve solves F(u) = 0 from u = 0 by Newton with IJVP steps, to
-// tolerance(h2), printing each iteration to w.
-func newtonSolve(f func(*tape.Var) *tape.Var, size int, h2 float64, w io.Writer) (*newton.Result, error) {
-	return newton.Solve(f, tensor.Zeros(size), newton.Options{Tol: tolerance(h2), UntilStall: true, Callback: func(it newton.Iter) error {
-		fmt.Fprintf(w, "iteration %d: ‖F‖∞ = %.3g, step %.3g (%v)\n", it.K, it.Residual, it.Step, it.Time.Round(time.Microsecond))
+// tolerance(h2) and, with untilStall, on while the steps still shrink
+// quadratically, printing each iteration to w with its time split into
+// Linearize (recording + refactorization), the IJVP and the line search.
+func newtonSolve(f func(*tape.Var) *tape.Var, size int, h2 float64, untilStall bool, w io.Writer) (*newton.Result, error) {
+	ms := func(d time.Duration) string { return fmt.Sprintf("%.1f ms", d.Seconds()*1e3) }
+	return newton.Solve(f, tensor.Zeros(size), newton.Options{Tol: tolerance(h2), UntilStall: untilStall, Callback: func(it newton.Iter) error {
+		fmt.Fprintf(w, "iteration %d: ‖F‖∞ = %.3g, step %.3g, %s (linearize %s, IJVP %s, line search %s)\n",
+			it.K, it.Residual, it.Step, ms(it.Time), ms(it.Linearize), ms(it.Solve), ms(it.LineSearch))
 		return nil
 	}})
 }
