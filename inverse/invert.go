@@ -223,7 +223,7 @@ func newInverter(l *Linearization, y []float64) (*inverter, error) {
 			continue
 		}
 		for _, in := range nd.In {
-			if overlap(nd.Out.Value().Data(), in.Value().Data()) {
+			if tensor.Overlap(nd.Out.Value().Data(), in.Value().Data()) {
 				iv.view[i] = true
 			}
 		}

@@ -3,10 +3,10 @@ package inverse
 import (
 	"context"
 	"fmt"
+	"github.com/invad/invad/internal/adcore"
 	"math"
 	"sync"
 	"time"
-	"unsafe"
 
 	"github.com/invad/invad/batch"
 	"github.com/invad/invad/lump"
@@ -19,14 +19,10 @@ import (
 // Linearization is a program recorded at a point, ready for its Jacobian
 // products. Build it with Linearize.
 type Linearization struct {
-	prog    *tape.Program
-	x       *tensor.Tensor
-	n       int
-	varying []bool // per var id
-	fwd     plan   // tangent buffers of the forward sweep
-	rev     plan   // cotangent buffers of the reverse sweep
-
-	fwdIdle idle[*workspace] // JVP and VJP workspaces
+	prog *tape.Program
+	x    *tensor.Tensor
+	n    int
+	ad   *adcore.Sweeps // JVP, VJP and dense Jacobians
 
 	vars     []*tape.Var // per var id, the program's values
 	consts   [][]float64 // the data of the constants the ops read (dst must not overlap them)
@@ -43,7 +39,7 @@ type Linearization struct {
 	invDone    bool           // inv or invErr final
 	inv        *cpuExec
 	invErr     error
-	invIdle    idle[*sweep.Workspace[*tensor.Tensor]]
+	invIdle    adcore.Idle[*sweep.Workspace[*tensor.Tensor]]
 
 	// Invert's options (Linearize ignores them).
 	start      *tensor.Tensor
@@ -175,17 +171,13 @@ func Linearize(f func(x *tape.Var) *tape.Var, x *tensor.Tensor, opts ...Option) 
 		}
 		prog = tp.Finish(in, out)
 		if bad, _ := out.Value().HasNonFinite(); bad {
-			return nil, firstNonFinite(prog)
+			return nil, tape.FirstNonFinite(prog, "")
 		}
 	}
 	l.prog = prog
-	in := prog.Input
-	l.varying = make([]bool, prog.NumVars)
 	l.vars = make([]*tape.Var, prog.NumVars)
-	l.varying[in.ID()] = true
-	l.vars[in.ID()] = in
+	l.vars[prog.Input.ID()] = prog.Input
 	for _, nd := range prog.Nodes {
-		l.varying[nd.Out.ID()] = true
 		l.vars[nd.Out.ID()] = nd.Out
 	}
 	seen := map[*tape.Var]bool{}
@@ -197,9 +189,41 @@ func Linearize(f func(x *tape.Var) *tape.Var, x *tensor.Tensor, opts ...Option) 
 			}
 		}
 	}
-	l.fwd = forwardPlan(prog)
-	l.rev = reversePlan(prog)
+	l.ad = adcore.New(prog, []*tape.Var{prog.Input})
 	return l, nil
+}
+
+// LinearizeArg records f, a function of several inputs (package ad's
+// form: a model's x and its parameters, say), at xs and linearizes it with
+// respect to input i, the others held fixed as constants: the inverse
+// products, log|det ∂f/∂xᵢ| and the lumps are those of xᵢ ↦ f(…, xᵢ, …).
+// f(xs) must have as many elements as xs[i]. Gradients with respect to
+// every input are package ad's. It panics as Linearize does, or if xs is
+// empty, holds nil or i is out of range, and returns Linearize's errors.
+func LinearizeArg(f func(xs ...*tape.Var) *tape.Var, xs []*tensor.Tensor, i int, opts ...Option) (*Linearization, error) {
+	if f == nil {
+		panic("inverse: f is nil")
+	}
+	if i < 0 || i >= len(xs) {
+		panic(fmt.Sprintf("inverse: LinearizeArg with respect to input %d of %d", i, len(xs)))
+	}
+	for j, x := range xs {
+		if x == nil {
+			panic(fmt.Sprintf("inverse: LinearizeArg input %d is nil", j))
+		}
+	}
+	g := func(x *tape.Var) *tape.Var {
+		in := make([]*tape.Var, len(xs))
+		for j, v := range xs {
+			if j == i {
+				in[j] = x
+			} else {
+				in[j] = ops.Const(x, v)
+			}
+		}
+		return f(in...)
+	}
+	return Linearize(g, xs[i], opts...)
 }
 
 // recordMinor returns f recorded at x batch-minor (package batch) where
@@ -240,18 +264,6 @@ func checkOutput(tp *tape.Tape, x *tensor.Tensor, out *tape.Var) error {
 		return &SizeError{In: x.Shape(), Out: out.Shape()}
 	}
 	return nil
-}
-
-// firstNonFinite names the first op whose value holds NaN or ±Inf.
-func firstNonFinite(p *tape.Program) error {
-	for _, nd := range p.Nodes {
-		if bad, i := nd.Out.Value().HasNonFinite(); bad {
-			return &NonFiniteError{Where: "value of an op", Op: nd.Op.Name(), Pos: nd.Pos, Index: i, Value: nd.Out.Value().Data()[i]}
-		}
-	}
-	v := p.Output.Value()
-	_, i := v.HasNonFinite()
-	return &NonFiniteError{Where: "output", Pos: -1, Index: i, Value: v.Data()[i]}
 }
 
 // Output returns f(x). It is the tape's value: do not modify it.
@@ -296,225 +308,14 @@ func (l *Linearization) checkDst(name string, dst, arg *tensor.Tensor, shape []i
 		panic(fmt.Sprintf("inverse: %s dst has shape %v, want %v", name, dst.Shape(), shape))
 	}
 	d := dst.Data()
-	if (arg != nil && overlap(d, arg.Data())) || overlap(d, l.x.Data()) || overlap(d, l.prog.Output.Value().Data()) {
+	if (arg != nil && tensor.Overlap(d, arg.Data())) || tensor.Overlap(d, l.x.Data()) || tensor.Overlap(d, l.prog.Output.Value().Data()) {
 		panic("inverse: " + name + " dst shares memory with its argument, x or f(x)")
 	}
 	for _, c := range l.consts {
-		if overlap(d, c) {
+		if tensor.Overlap(d, c) {
 			panic("inverse: " + name + " dst shares memory with a constant of f (ops.Const's data is not copied)")
 		}
 	}
-}
-
-// overlap reports whether two slices share an element.
-func overlap(a, b []float64) bool {
-	if len(a) == 0 || len(b) == 0 {
-		return false
-	}
-	pa, pb := uintptr(unsafe.Pointer(&a[0])), uintptr(unsafe.Pointer(&b[0]))
-	return pa < pb+uintptr(len(b))*8 && pb < pa+uintptr(len(a))*8
-}
-
-// checkResult reports a non-finite product.
-func checkResult(name string, r *tensor.Tensor) error {
-	if bad, i := r.HasNonFinite(); bad {
-		return &NonFiniteError{Where: "result of " + name, Pos: -1, Index: i, Value: r.Data()[i]}
-	}
-	return nil
-}
-
-// ---- buffer plans ----
-
-// plan assigns every value that needs a buffer during a sweep to a slot;
-// values whose lifetimes do not overlap share a slot of the same size.
-type plan struct {
-	slot  []int // per var id: slot index, or -1
-	sizes []int // per slot: number of elements
-	// zero[j] lists the var ids whose buffers must be zeroed before node j
-	// runs (reverse sweep accumulators).
-	zero [][]int
-}
-
-type slotAlloc struct {
-	p    *plan
-	free map[int][]int // size -> free slots
-}
-
-func (a *slotAlloc) get(size int) int {
-	if s := a.free[size]; len(s) > 0 {
-		id := s[len(s)-1]
-		a.free[size] = s[:len(s)-1]
-		return id
-	}
-	a.p.sizes = append(a.p.sizes, size)
-	return len(a.p.sizes) - 1
-}
-
-func (a *slotAlloc) put(slot int) { a.free[a.p.sizes[slot]] = append(a.free[a.p.sizes[slot]], slot) }
-
-func newPlan(p *tape.Program) (*plan, *slotAlloc) {
-	pl := &plan{slot: make([]int, p.NumVars), zero: make([][]int, len(p.Nodes))}
-	for i := range pl.slot {
-		pl.slot[i] = -1
-	}
-	return pl, &slotAlloc{p: pl, free: map[int][]int{}}
-}
-
-// forwardPlan: the input's tangent is the caller's argument and the output's
-// is the result, so neither takes a slot. Every other op output takes one
-// from its op until its last reader.
-func forwardPlan(p *tape.Program) plan {
-	pl, a := newPlan(p)
-	in, out := p.Input.ID(), p.Output.ID()
-	for j, nd := range p.Nodes {
-		if id := nd.Out.ID(); id != out {
-			pl.slot[id] = a.get(nd.Out.Len())
-		}
-		first := firstUses(nd.In)
-		for k, v := range nd.In {
-			id := v.ID()
-			if p.LastUse[id] == j && pl.slot[id] >= 0 && id != in && first.is(nd.In, k) {
-				a.put(pl.slot[id])
-			}
-		}
-	}
-	return *pl
-}
-
-// reversePlan: cotangents accumulate. A value's buffer is taken (and zeroed)
-// at its last reader, the first node the reverse sweep meets that reads it,
-// and given back once its own op has run. The output's cotangent is the
-// caller's argument and the input's is the result.
-func reversePlan(p *tape.Program) plan {
-	pl, a := newPlan(p)
-	in, out := p.Input.ID(), p.Output.ID()
-	for j := len(p.Nodes) - 1; j >= 0; j-- {
-		nd := p.Nodes[j]
-		first := firstUses(nd.In)
-		for k, v := range nd.In {
-			id := v.ID()
-			if v.IsConst() || id == in || id == out || !first.is(nd.In, k) || pl.slot[id] >= 0 {
-				continue
-			}
-			pl.slot[id] = a.get(v.Len())
-			pl.zero[j] = append(pl.zero[j], id)
-		}
-		if id := nd.Out.ID(); id != out && pl.slot[id] >= 0 {
-			a.put(pl.slot[id])
-		}
-	}
-	return *pl
-}
-
-// firstUse tells, per input of a node, whether it is the first occurrence
-// of its value (a node may read a value twice). A node with few inputs is
-// scanned in place; one with many (a Concat of thousands of slices) gets a
-// table, built once, so that the plan stays O(inputs).
-type firstUse []bool
-
-// firstUses returns the table for a node with many inputs, nil otherwise.
-func firstUses(vs []*tape.Var) firstUse {
-	if len(vs) <= 16 {
-		return nil
-	}
-	out := make(firstUse, len(vs))
-	seen := make(map[*tape.Var]bool, len(vs))
-	for k, v := range vs {
-		out[k] = !seen[v]
-		seen[v] = true
-	}
-	return out
-}
-
-// is reports whether input k of vs is its value's first occurrence.
-func (f firstUse) is(vs []*tape.Var, k int) bool {
-	if f != nil {
-		return f[k]
-	}
-	for _, v := range vs[:k] {
-		if v == vs[k] {
-			return false
-		}
-	}
-	return true
-}
-
-// workspace holds one sweep's buffers, with a tensor header per value.
-type workspace struct {
-	tan []*tensor.Tensor // forward: per var id
-	cot []*tensor.Tensor // reverse: per var id
-	ins []*tensor.Tensor // scratch for rule arguments
-	ts  []*tensor.Tensor
-}
-
-func buffers(pl plan, p *tape.Program) []*tensor.Tensor {
-	slots := make([][]float64, len(pl.sizes))
-	for i, s := range pl.sizes {
-		slots[i] = make([]float64, s)
-	}
-	hdr := make([]*tensor.Tensor, p.NumVars)
-	for _, nd := range p.Nodes {
-		// A fresh slice: appending to nd.In could write into the node's
-		// spare capacity, which other goroutines read.
-		for _, v := range append(nd.In[:len(nd.In):len(nd.In)], nd.Out) {
-			if s := pl.slot[v.ID()]; s >= 0 && hdr[v.ID()] == nil {
-				hdr[v.ID()] = tensor.New(v.Shape(), slots[s])
-			}
-		}
-	}
-	return hdr
-}
-
-// getWS takes an idle workspace or makes one.
-func (l *Linearization) getWS(forward bool) *workspace {
-	w, ok := l.fwdIdle.get()
-	if !ok {
-		w = &workspace{}
-	}
-	if forward && w.tan == nil {
-		w.tan = buffers(l.fwd, l.prog)
-	}
-	if !forward && w.cot == nil {
-		w.cot = buffers(l.rev, l.prog)
-	}
-	return w
-}
-
-func (l *Linearization) putWS(w *workspace) {
-	clear(w.ins)
-	clear(w.ts)
-	l.fwdIdle.put(w)
-}
-
-// idle keeps up to one idle workspace per core: enough for callers that run
-// one product per core. Workspaces are kept here rather than in a sync.Pool,
-// which the garbage collector empties: with values of megabytes, a dropped
-// workspace would cost a fresh allocation of every sweep buffer.
-type idle[T any] struct {
-	mu   sync.Mutex
-	free []T
-}
-
-func (p *idle[T]) get() (T, bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	var zero T
-	k := len(p.free)
-	if k == 0 {
-		return zero, false
-	}
-	w := p.free[k-1]
-	p.free[k-1] = zero
-	p.free = p.free[:k-1]
-	return w, true
-}
-
-func (p *idle[T]) put(w T) {
-	p.mu.Lock()
-	if len(p.free) < numCPU() {
-		p.free = append(p.free, w)
-	}
-	p.mu.Unlock()
 }
 
 // ---- ordinary modes ----
@@ -538,35 +339,8 @@ func (l *Linearization) JVPTo(dst, dx *tensor.Tensor) error {
 	if err := l.checkArg("JVP", dx, l.x.Shape()); err != nil {
 		return err
 	}
-	clear(dst.Data())
-	l.jvpInto(dst, dx)
+	l.ad.JVPInto(dst, dx)
 	return checkResult("JVP", dst)
-}
-
-func (l *Linearization) jvpInto(res, dx *tensor.Tensor) {
-	p := l.prog
-	if p.Output == p.Input {
-		copy(res.Data(), dx.Data())
-		return
-	}
-	w := l.getWS(true)
-	defer l.putWS(w)
-	tan := w.tan
-	tan[p.Input.ID()] = dx
-	tan[p.Output.ID()] = res
-	for _, nd := range p.Nodes {
-		w.ins, w.ts = w.ins[:0], w.ts[:0]
-		for _, v := range nd.In {
-			w.ins = append(w.ins, v.Value())
-			if l.varying[v.ID()] {
-				w.ts = append(w.ts, tan[v.ID()])
-			} else {
-				w.ts = append(w.ts, nil)
-			}
-		}
-		nd.Op.JVP(tan[nd.Out.ID()], w.ins, nd.Out.Value(), w.ts)
-	}
-	tan[p.Input.ID()], tan[p.Output.ID()] = nil, nil
 }
 
 // VJP returns Jᵀ·cy (the cotangent of x), cy shaped like f(x). It panics if
@@ -586,39 +360,8 @@ func (l *Linearization) VJPTo(dst, cy *tensor.Tensor) error {
 	if err := l.checkArg("VJP", cy, l.prog.Output.Shape()); err != nil {
 		return err
 	}
-	l.vjpInto(dst, cy)
+	l.ad.VJPInto([]*tensor.Tensor{dst}, cy)
 	return checkResult("VJP", dst)
-}
-
-func (l *Linearization) vjpInto(res, cy *tensor.Tensor) {
-	p := l.prog
-	if p.Output == p.Input {
-		copy(res.Data(), cy.Data())
-		return
-	}
-	clear(res.Data()) // the input's cotangent accumulates
-	w := l.getWS(false)
-	defer l.putWS(w)
-	cot := w.cot
-	cot[p.Input.ID()] = res
-	cot[p.Output.ID()] = cy
-	for j := len(p.Nodes) - 1; j >= 0; j-- {
-		nd := p.Nodes[j]
-		for _, id := range l.rev.zero[j] {
-			clear(cot[id].Data())
-		}
-		w.ins, w.ts = w.ins[:0], w.ts[:0]
-		for _, v := range nd.In {
-			w.ins = append(w.ins, v.Value())
-			if l.varying[v.ID()] {
-				w.ts = append(w.ts, cot[v.ID()])
-			} else {
-				w.ts = append(w.ts, nil)
-			}
-		}
-		nd.Op.VJP(w.ts, w.ins, nd.Out.Value(), cot[nd.Out.ID()])
-	}
-	cot[p.Input.ID()], cot[p.Output.ID()] = nil, nil
 }
 
 // MaxDenseElements bounds the dense matrices Jacobian and JacobianRev will
@@ -644,45 +387,8 @@ func (l *Linearization) dense(fwd bool) (*tensor.Tensor, error) {
 		return nil, fmt.Errorf("inverse: a dense %d×%d Jacobian needs %.3g GB, over the MaxDenseElements limit of %d elements: %w",
 			n, n, float64(n)*float64(n)*8/1e9, MaxDenseElements, ErrTooLarge)
 	}
-	J := tensor.Zeros(n, n)
-	jd := J.Data()
-	inShape, outShape := l.x.Shape(), l.prog.Output.Shape()
-	parallelCols(n, func(lo, hi int) {
-		e := tensor.Zeros(inShape...)
-		r := tensor.Zeros(outShape...)
-		if !fwd {
-			e, r = tensor.Zeros(outShape...), tensor.Zeros(inShape...)
-		}
-		for c := lo; c < hi; c++ {
-			e.Data()[c] = 1
-			if fwd {
-				l.jvpInto(r, e)
-				for i, v := range r.Data() {
-					jd[i*n+c] = v
-				}
-			} else {
-				l.vjpInto(r, e)
-				copy(jd[c*n:(c+1)*n], r.Data())
-			}
-			e.Data()[c] = 0
-		}
-	})
+	J := l.ad.Dense(0, fwd)
 	return J, checkResult("Jacobian", J)
-}
-
-// parallelCols splits [0, n) over the available cores.
-func parallelCols(n int, body func(lo, hi int)) {
-	workers := max(1, min(n, numCPU()))
-	var wg sync.WaitGroup
-	step := (n + workers - 1) / workers
-	for lo := 0; lo < n; lo += step {
-		wg.Add(1)
-		go func(lo, hi int) {
-			defer wg.Done()
-			body(lo, hi)
-		}(lo, min(lo+step, n))
-	}
-	wg.Wait()
 }
 
 // ---- inverse products ----
@@ -729,7 +435,7 @@ func (l *Linearization) prepareContext(ctx context.Context) (*cpuExec, error) {
 			// Take the previous Linearization's idle sweep buffers too:
 			// a Newton iteration then allocates no new ones.
 			for {
-				w, ok := l.reuse.invIdle.get()
+				w, ok := l.reuse.invIdle.Get()
 				if !ok {
 					break
 				}
@@ -788,14 +494,14 @@ func (l *Linearization) reusablePlan() *sweep.Plan {
 }
 
 func (l *Linearization) getInvWS(x *cpuExec) *sweep.Workspace[*tensor.Tensor] {
-	w, ok := l.invIdle.get()
+	w, ok := l.invIdle.Get()
 	if !ok {
 		w = x.NewWorkspace()
 	}
 	return w
 }
 
-func (l *Linearization) putInvWS(w *sweep.Workspace[*tensor.Tensor]) { l.invIdle.put(w) }
+func (l *Linearization) putInvWS(w *sweep.Workspace[*tensor.Tensor]) { l.invIdle.Put(w) }
 
 // IJVP solves J·dx = dy for dx (dy shaped like f(x)) by a reverse sweep over
 // the program's lumps. The first inverse product analyzes the program and
@@ -851,10 +557,9 @@ func (l *Linearization) refineSolve(w *sweep.Workspace[*tensor.Tensor], x, b *te
 	c := tensor.Zeros(x.Shape()...)
 	for range l.refine {
 		if ijvp {
-			clear(r.Data())
-			l.jvpInto(r, x)
+			l.ad.JVPInto(r, x)
 		} else {
-			l.vjpInto(r, x)
+			l.ad.VJPInto([]*tensor.Tensor{r}, x)
 		}
 		zero := true
 		for i, v := range b.Data() {
@@ -1022,7 +727,7 @@ func (l *Linearization) InverseJacobian() (*tensor.Tensor, error) {
 	K := tensor.Zeros(n, n)
 	kd := K.Data()
 	outShape, inShape := l.prog.Output.Shape(), l.x.Shape()
-	parallelCols(n, func(lo, hi int) {
+	adcore.ParallelCols(n, func(lo, hi int) {
 		w := l.getInvWS(s)
 		defer l.putInvWS(w)
 		e := tensor.Zeros(outShape...)
@@ -1054,3 +759,6 @@ func (l *Linearization) Cond() (float64, error) {
 	}
 	return sweep.Cond1(l.n, l.x.Shape(), l.prog.Output.Shape(), l.JVPTo, l.VJPTo, l.IJVPTo, l.VIJPTo)
 }
+
+// checkResult reports a non-finite product.
+func checkResult(name string, r *tensor.Tensor) error { return tape.CheckFinite("", name, r) }

@@ -3,6 +3,8 @@ package tape
 import (
 	"errors"
 	"fmt"
+
+	"github.com/invad/invad/tensor"
 )
 
 // The errors every backend returns for a program and its arguments, below
@@ -38,10 +40,15 @@ type NonFiniteError struct {
 	Pos   int     // the op's tape position, -1 if none
 	Index int     // the flat index of the first non-finite element
 	Value float64 // the value found
+	Pkg   string  // the package reporting it, for the message: "" is inverse
 }
 
 func (e *NonFiniteError) Error() string {
-	s := fmt.Sprintf("inverse: %v at index %d of the %s", e.Value, e.Index, e.Where)
+	pkg := e.Pkg
+	if pkg == "" {
+		pkg = "inverse"
+	}
+	s := fmt.Sprintf("%s: %v at index %d of the %s", pkg, e.Value, e.Index, e.Where)
 	if e.Op != "" {
 		s += fmt.Sprintf(" (op %s at tape position %d)", e.Op, e.Pos)
 	}
@@ -50,3 +57,27 @@ func (e *NonFiniteError) Error() string {
 
 // Is makes errors.Is(err, ErrNonFinite) true.
 func (e *NonFiniteError) Is(target error) bool { return target == ErrNonFinite }
+
+// FirstNonFinite returns the *NonFiniteError of the first op of p whose
+// value holds NaN or ±Inf, or of p's output; pkg names the package
+// reporting it. Call it once the output was found not finite.
+func FirstNonFinite(p *Program, pkg string) error {
+	for _, nd := range p.Nodes {
+		if bad, i := nd.Out.Value().HasNonFinite(); bad {
+			return &NonFiniteError{Where: "value of an op", Op: nd.Op.Name(), Pos: nd.Pos, Index: i, Value: nd.Out.Value().Data()[i], Pkg: pkg}
+		}
+	}
+	v := p.Output.Value()
+	_, i := v.HasNonFinite()
+	return &NonFiniteError{Where: "output", Pos: -1, Index: i, Value: v.Data()[i], Pkg: pkg}
+}
+
+// CheckFinite returns a *NonFiniteError for the first NaN or ±Inf of r,
+// the result of the product name, or nil; pkg names the package reporting
+// it.
+func CheckFinite(pkg, name string, r *tensor.Tensor) error {
+	if bad, i := r.HasNonFinite(); bad {
+		return &NonFiniteError{Where: "result of " + name, Pos: -1, Index: i, Value: r.Data()[i], Pkg: pkg}
+	}
+	return nil
+}

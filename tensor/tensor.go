@@ -3,6 +3,7 @@ package tensor
 import (
 	"fmt"
 	"math"
+	"unsafe"
 )
 
 // Float is the set of element types a Dense tensor can hold.
@@ -200,4 +201,14 @@ func To64(t *Tensor32) *Tensor {
 		d[i] = float64(v)
 	}
 	return &Tensor{shape: append([]int(nil), t.shape...), data: d}
+}
+
+// Overlap reports whether two slices share an element: the check that keeps
+// a product's result from being written over its own arguments.
+func Overlap(a, b []float64) bool {
+	if len(a) == 0 || len(b) == 0 {
+		return false
+	}
+	pa, pb := uintptr(unsafe.Pointer(&a[0])), uintptr(unsafe.Pointer(&b[0]))
+	return pa < pb+uintptr(len(b))*8 && pb < pa+uintptr(len(a))*8
 }

@@ -1,0 +1,285 @@
+// Package ad is invad's forward and reverse mode for any program: f of one
+// or several inputs (a model's x and its parameters θ, say) to an output of
+// any size, a scalar loss included. It records f on a tape, as package
+// inverse does, and offers
+//
+//   - JVP: J·dx, the forward mode, one tangent per input (nil: zero);
+//   - VJP: Jᵀ·cy, the reverse mode, the cotangent of every input at once;
+//   - Jacobian: the dense m×nᵢ Jacobian with respect to one input, by nᵢ
+//     JVPs or m VJPs, whichever are fewer;
+//   - Grad: a scalar f's value and its gradient with respect to every input,
+//     by one reverse sweep (a few times the cost of f).
+//
+// The inverse products (J⁻¹v, vᵀJ⁻¹, log|det J|) need a square map of one
+// input: inverse.Linearize, or inverse.LinearizeArg for f of several inputs
+// taken with respect to one of them while the others stay fixed.
+//
+// The sweeps are those package inverse runs for its own JVP and VJP
+// (internal/adcore): each op's JVP and VJP rule, over the values the tape
+// kept, with buffers shared by values whose lifetimes do not overlap.
+//
+// Shape mistakes (a tangent of the wrong shape, a non-scalar f given to
+// Grad) panic with a message starting "ad: "; a NaN or ±Inf in an input, a
+// value or a product is a *tape.NonFiniteError (errors.Is(err,
+// tape.ErrNonFinite)) naming where it is.
+package ad
+
+import (
+	"fmt"
+
+	"github.com/invad/invad/internal/adcore"
+	"github.com/invad/invad/tape"
+	"github.com/invad/invad/tensor"
+)
+
+// MaxDenseElements bounds the dense Jacobians Jacobian builds: 2³⁰ float64
+// elements, 8 GiB. Past it Jacobian returns an error matching
+// tape.ErrTooLarge instead of trying to allocate.
+var MaxDenseElements int64 = 1 << 30
+
+// Linearization is f recorded at its inputs, ready for Jacobian products.
+// Its methods may be called from several goroutines at once.
+type Linearization struct {
+	s      *adcore.Sweeps
+	xs     []*tensor.Tensor
+	consts [][]float64 // the data of the constants the ops read (dst must not overlap them)
+}
+
+// Linearize records f at the inputs xs (as many tensors as f takes, in
+// the order f reads them; they are not copied and must not change while
+// the Linearization is used). f must build its result from its arguments
+// with invad ops (package ops).
+//
+// It panics if f is nil, xs is empty or holds nil, f returns nil or a value
+// from another tape. It returns a *tape.NonFiniteError if an input or f's
+// result holds NaN or ±Inf (naming the first op whose value is not
+// finite).
+func Linearize(f func(xs ...*tape.Var) *tape.Var, xs ...*tensor.Tensor) (*Linearization, error) {
+	if f == nil {
+		panic("ad: f is nil")
+	}
+	if len(xs) == 0 {
+		panic("ad: Linearize with no input")
+	}
+	for i, x := range xs {
+		if x == nil {
+			panic(fmt.Sprintf("ad: input %d is nil", i))
+		}
+		if bad, k := x.HasNonFinite(); bad {
+			return nil, &tape.NonFiniteError{Where: fmt.Sprintf("input %d", i), Pos: -1, Index: k, Value: x.Data()[k], Pkg: "ad"}
+		}
+	}
+	tp := tape.NewTape()
+	ins := make([]*tape.Var, len(xs))
+	for i, x := range xs {
+		ins[i] = tp.Input(x)
+	}
+	out := f(ins...)
+	if out == nil {
+		panic("ad: f returned nil")
+	}
+	if out.Tape() != tp {
+		panic("ad: f returned a value from another tape")
+	}
+	p := tp.Finish(ins[0], out)
+	if bad, _ := out.Value().HasNonFinite(); bad {
+		return nil, tape.FirstNonFinite(p, "ad")
+	}
+	l := &Linearization{s: adcore.New(p, ins), xs: xs}
+	seen := map[*tape.Var]bool{}
+	for _, nd := range p.Nodes {
+		for _, v := range nd.In {
+			if v.IsConst() && !seen[v] {
+				seen[v] = true
+				l.consts = append(l.consts, v.Value().Data())
+			}
+		}
+	}
+	return l, nil
+}
+
+// Output returns f(xs). It is the tape's value: do not modify it.
+func (l *Linearization) Output() *tensor.Tensor { return l.s.P.Output.Value() }
+
+// NumInputs returns the number of inputs f takes.
+func (l *Linearization) NumInputs() int { return len(l.xs) }
+
+// Input returns input i, as given to Linearize.
+func (l *Linearization) Input(i int) *tensor.Tensor { return l.xs[i] }
+
+// Program returns the recorded program: the ops f's result depends on.
+func (l *Linearization) Program() *tape.Program { return l.s.P }
+
+// JVP returns J·dx = Σᵢ Jᵢ·dxs[i], shaped like f's result: one tangent per
+// input, each shaped like its input, nil for a zero tangent (the ops
+// reached by no tangent are skipped). It panics on a wrong number of
+// tangents or a wrong shape, and returns a *tape.NonFiniteError for NaN or
+// ±Inf in a tangent or the result.
+func (l *Linearization) JVP(dxs ...*tensor.Tensor) (*tensor.Tensor, error) {
+	res := tensor.Zeros(l.s.P.Output.Shape()...)
+	if err := l.JVPTo(res, dxs...); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// JVPTo writes J·dx into dst, shaped like f's result, and allocates
+// nothing once its buffers are pooled: the form for hot loops. Besides
+// JVP's panics, it panics if dst is nil, has the wrong shape or shares
+// memory with a tangent, an input, f's result or a constant of f.
+func (l *Linearization) JVPTo(dst *tensor.Tensor, dxs ...*tensor.Tensor) error {
+	if len(dxs) != len(l.xs) {
+		panic(fmt.Sprintf("ad: JVP with %d tangents for %d inputs", len(dxs), len(l.xs)))
+	}
+	l.checkDst("JVPTo", dst, l.s.P.Output.Shape(), dxs)
+	for i, dx := range dxs {
+		if dx == nil {
+			continue
+		}
+		if err := checkArg(fmt.Sprintf("tangent %d of JVP", i), dx, l.xs[i].Shape()); err != nil {
+			return err
+		}
+	}
+	l.s.JVPInto(dst, dxs...)
+	return checkResult("JVP", dst)
+}
+
+// VJP returns Jᵢᵀ·cy for every input i (each shaped like its input), cy
+// shaped like f's result: the reverse mode, all inputs' cotangents from one
+// sweep. It panics if cy has the wrong shape and returns a
+// *tape.NonFiniteError for NaN or ±Inf in cy or a result.
+func (l *Linearization) VJP(cy *tensor.Tensor) ([]*tensor.Tensor, error) {
+	res := make([]*tensor.Tensor, len(l.xs))
+	for i, x := range l.xs {
+		res[i] = tensor.Zeros(x.Shape()...)
+	}
+	if err := l.VJPTo(res, cy); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// VJPTo writes Jᵢᵀ·cy into dst[i] for every dst[i] != nil (nil: not
+// wanted, and the sweep skips what only it needs), allocating nothing once
+// its buffers are pooled. Besides VJP's panics, it panics if len(dst) is
+// not the number of inputs, a dst[i] has the wrong shape, or two of them,
+// or one and cy, an input, f's result or a constant of f share memory.
+func (l *Linearization) VJPTo(dst []*tensor.Tensor, cy *tensor.Tensor) error {
+	if len(dst) != len(l.xs) {
+		panic(fmt.Sprintf("ad: VJPTo with %d destinations for %d inputs", len(dst), len(l.xs)))
+	}
+	for i, d := range dst {
+		if d == nil {
+			continue
+		}
+		l.checkDst(fmt.Sprintf("VJPTo dst[%d]", i), d, l.xs[i].Shape(), []*tensor.Tensor{cy})
+		for _, e := range dst[:i] {
+			if e != nil && tensor.Overlap(d.Data(), e.Data()) {
+				panic(fmt.Sprintf("ad: VJPTo dst[%d] shares memory with another dst", i))
+			}
+		}
+	}
+	if err := checkArg("cotangent of VJP", cy, l.s.P.Output.Shape()); err != nil {
+		return err
+	}
+	l.s.VJPInto(dst, cy)
+	for _, d := range dst {
+		if d != nil {
+			if err := checkResult("VJP", d); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Jacobian returns the dense Jacobian of f with respect to input i as an
+// m×nᵢ matrix (row r: output element r, column c: element c of input i,
+// both in row-major order), from nᵢ JVPs or m VJPs, whichever are fewer,
+// split over the cores. It returns an error matching tape.ErrTooLarge past
+// MaxDenseElements, and a *tape.NonFiniteError for NaN or ±Inf. It panics
+// if i is not an input's index.
+func (l *Linearization) Jacobian(i int) (*tensor.Tensor, error) {
+	if i < 0 || i >= len(l.xs) {
+		panic(fmt.Sprintf("ad: Jacobian of input %d of %d", i, len(l.xs)))
+	}
+	m, n := l.s.P.Output.Len(), l.xs[i].Len()
+	if int64(m)*int64(n) > MaxDenseElements {
+		return nil, fmt.Errorf("ad: a dense %d×%d Jacobian needs %.3g GB, over the MaxDenseElements limit of %d elements: %w",
+			m, n, float64(m)*float64(n)*8/1e9, MaxDenseElements, tape.ErrTooLarge)
+	}
+	J := l.s.Dense(i, n <= m)
+	return J, checkResult("Jacobian", J)
+}
+
+// Grad returns f(xs) and the gradient of f with respect to every input
+// (each shaped like its input), f a scalar: a result of one element, a loss.
+// It records f and runs one reverse sweep. It panics, besides as Linearize
+// does, if f's result has more than one element (ad: Grad needs a scalar f),
+// and returns Linearize's errors and a *tape.NonFiniteError for a
+// non-finite gradient.
+func Grad(f func(xs ...*tape.Var) *tape.Var, xs ...*tensor.Tensor) (float64, []*tensor.Tensor, error) {
+	l, err := Linearize(f, xs...)
+	if err != nil {
+		return 0, nil, err
+	}
+	out := l.Output()
+	if out.Len() != 1 {
+		panic(fmt.Sprintf("ad: Grad needs a scalar f; f returned shape %v (take VJP for a vector result)", out.Shape()))
+	}
+	one := tensor.Zeros(out.Shape()...)
+	one.Data()[0] = 1
+	g, err := l.VJP(one)
+	if err != nil {
+		return 0, nil, err
+	}
+	return out.Data()[0], g, nil
+}
+
+// checkArg panics on a shape mistake and reports a non-finite argument.
+func checkArg(name string, v *tensor.Tensor, shape []int) error {
+	if v == nil {
+		panic("ad: " + name + " is nil")
+	}
+	if !tensor.SameShape(v.Shape(), shape) {
+		panic(fmt.Sprintf("ad: %s has shape %v, want %v", name, v.Shape(), shape))
+	}
+	if bad, i := v.HasNonFinite(); bad {
+		return &tape.NonFiniteError{Where: name, Pos: -1, Index: i, Value: v.Data()[i], Pkg: "ad"}
+	}
+	return nil
+}
+
+// checkDst panics unless dst can take a product's result: not nil, shaped
+// like shape, and sharing no memory with the arguments, an input, f's
+// result or a constant.
+func (l *Linearization) checkDst(name string, dst *tensor.Tensor, shape []int, args []*tensor.Tensor) {
+	if dst == nil {
+		panic("ad: " + name + " is nil")
+	}
+	if !tensor.SameShape(dst.Shape(), shape) {
+		panic(fmt.Sprintf("ad: %s has shape %v, want %v", name, dst.Shape(), shape))
+	}
+	d := dst.Data()
+	for _, a := range args {
+		if a != nil && tensor.Overlap(d, a.Data()) {
+			panic("ad: " + name + " shares memory with an argument")
+		}
+	}
+	for _, x := range l.xs {
+		if tensor.Overlap(d, x.Data()) {
+			panic("ad: " + name + " shares memory with an input")
+		}
+	}
+	if tensor.Overlap(d, l.Output().Data()) {
+		panic("ad: " + name + " shares memory with f's result")
+	}
+	for _, c := range l.consts {
+		if tensor.Overlap(d, c) {
+			panic("ad: " + name + " shares memory with a constant of f (ops.Const's data is not copied)")
+		}
+	}
+}
+
+// checkResult reports a non-finite product.
+func checkResult(name string, r *tensor.Tensor) error { return tape.CheckFinite("ad", name, r) }

@@ -1,0 +1,409 @@
+// Package adcore holds the ordinary modes of automatic differentiation,
+// the forward (JVP) and reverse (VJP) sweeps over a recorded program of
+// one or several inputs, with their buffer plans. Package ad wraps them
+// for users (any f, several inputs, Grad); package inverse uses them for
+// its JVP, VJP, dense Jacobians and iterative refinement. The sweeps
+// check nothing: the callers check shapes, memory overlap and finiteness.
+package adcore
+
+import (
+	"runtime"
+	"sync"
+
+	"github.com/invad/invad/tape"
+	"github.com/invad/invad/tensor"
+)
+
+// Sweeps runs the JVP and VJP of a program with respect to its inputs.
+// Its methods may run concurrently: each takes a workspace of its own.
+type Sweeps struct {
+	P   *tape.Program
+	Ins []*tape.Var // the inputs, in the order of the products' arguments
+
+	varying []bool // per var id
+	inIdx   []int  // per var id: index in Ins, or -1
+	fwd     plan   // tangent buffers of the forward sweep
+	rev     plan   // cotangent buffers of the reverse sweep
+	idle    Idle[*workspace]
+}
+
+// New prepares the sweeps of p with respect to ins (distinct inputs of p's
+// tape; the output may be one of them, or a constant).
+func New(p *tape.Program, ins []*tape.Var) *Sweeps {
+	s := &Sweeps{P: p, Ins: ins, varying: make([]bool, p.NumVars), inIdx: make([]int, p.NumVars)}
+	for i := range s.inIdx {
+		s.inIdx[i] = -1
+	}
+	for i, in := range ins {
+		if s.inIdx[in.ID()] >= 0 {
+			panic("adcore: an input given twice")
+		}
+		s.varying[in.ID()] = true
+		s.inIdx[in.ID()] = i
+	}
+	for _, nd := range p.Nodes {
+		s.varying[nd.Out.ID()] = true
+	}
+	s.fwd = s.forwardPlan()
+	s.rev = s.reversePlan()
+	return s
+}
+
+// Varying reports whether the value with the given ID depends on an input.
+func (s *Sweeps) Varying(id int) bool { return s.varying[id] }
+
+// ---- buffer plans ----
+
+// plan assigns every value that needs a buffer during a sweep to a slot;
+// values whose lifetimes do not overlap share a slot of the same size.
+type plan struct {
+	slot  []int // per var id: slot index, or -1
+	sizes []int // per slot: number of elements
+	// zero[j] lists the var ids whose buffers must be zeroed before node j
+	// runs (reverse sweep accumulators).
+	zero [][]int
+}
+
+type slotAlloc struct {
+	p    *plan
+	free map[int][]int // size -> free slots
+}
+
+func (a *slotAlloc) get(size int) int {
+	if s := a.free[size]; len(s) > 0 {
+		id := s[len(s)-1]
+		a.free[size] = s[:len(s)-1]
+		return id
+	}
+	a.p.sizes = append(a.p.sizes, size)
+	return len(a.p.sizes) - 1
+}
+
+func (a *slotAlloc) put(slot int) { a.free[a.p.sizes[slot]] = append(a.free[a.p.sizes[slot]], slot) }
+
+func newPlan(p *tape.Program) (*plan, *slotAlloc) {
+	pl := &plan{slot: make([]int, p.NumVars), zero: make([][]int, len(p.Nodes))}
+	for i := range pl.slot {
+		pl.slot[i] = -1
+	}
+	return pl, &slotAlloc{p: pl, free: map[int][]int{}}
+}
+
+// forwardPlan: the inputs' tangents are the caller's arguments and the
+// output's is the result, so none of them takes a slot. Every other op
+// output takes one from its op until its last reader.
+func (s *Sweeps) forwardPlan() plan {
+	p := s.P
+	pl, a := newPlan(p)
+	out := p.Output.ID()
+	for j, nd := range p.Nodes {
+		if id := nd.Out.ID(); id != out {
+			pl.slot[id] = a.get(nd.Out.Len())
+		}
+		first := firstUses(nd.In)
+		for k, v := range nd.In {
+			id := v.ID()
+			if p.LastUse[id] == j && pl.slot[id] >= 0 && s.inIdx[id] < 0 && first.is(nd.In, k) {
+				a.put(pl.slot[id])
+			}
+		}
+	}
+	return *pl
+}
+
+// reversePlan: cotangents accumulate. A value's buffer is taken (and
+// zeroed) at its last reader, the first node the reverse sweep meets that
+// reads it, and given back once its own op has run. The output's
+// cotangent is the caller's argument and the inputs' are the results.
+func (s *Sweeps) reversePlan() plan {
+	p := s.P
+	pl, a := newPlan(p)
+	out := p.Output.ID()
+	for j := len(p.Nodes) - 1; j >= 0; j-- {
+		nd := p.Nodes[j]
+		first := firstUses(nd.In)
+		for k, v := range nd.In {
+			id := v.ID()
+			if !s.varying[id] || s.inIdx[id] >= 0 || id == out || !first.is(nd.In, k) || pl.slot[id] >= 0 {
+				continue
+			}
+			pl.slot[id] = a.get(v.Len())
+			pl.zero[j] = append(pl.zero[j], id)
+		}
+		if id := nd.Out.ID(); id != out && pl.slot[id] >= 0 {
+			a.put(pl.slot[id])
+		}
+	}
+	return *pl
+}
+
+// firstUse tells, per input of a node, whether it is the first occurrence
+// of its value (a node may read a value twice). A node with few inputs is
+// scanned in place; one with many (a Concat of thousands of slices) gets a
+// table, built once, so that the plan stays O(inputs).
+type firstUse []bool
+
+// firstUses returns the table for a node with many inputs, nil otherwise.
+func firstUses(vs []*tape.Var) firstUse {
+	if len(vs) <= 16 {
+		return nil
+	}
+	out := make(firstUse, len(vs))
+	seen := make(map[*tape.Var]bool, len(vs))
+	for k, v := range vs {
+		out[k] = !seen[v]
+		seen[v] = true
+	}
+	return out
+}
+
+// is reports whether input k of vs is its value's first occurrence.
+func (f firstUse) is(vs []*tape.Var, k int) bool {
+	if f != nil {
+		return f[k]
+	}
+	for _, v := range vs[:k] {
+		if v == vs[k] {
+			return false
+		}
+	}
+	return true
+}
+
+// workspace holds one sweep's buffers, with a tensor header per value.
+type workspace struct {
+	tan []*tensor.Tensor // forward: per var id
+	nz  []bool           // forward: per var id, the tangent is not a symbolic zero
+	cot []*tensor.Tensor // reverse: per var id
+	ins []*tensor.Tensor // scratch for rule arguments
+	ts  []*tensor.Tensor
+}
+
+func buffers(pl plan, p *tape.Program) []*tensor.Tensor {
+	slots := make([][]float64, len(pl.sizes))
+	for i, s := range pl.sizes {
+		slots[i] = make([]float64, s)
+	}
+	hdr := make([]*tensor.Tensor, p.NumVars)
+	for _, nd := range p.Nodes {
+		// A fresh slice: appending to nd.In could write into the node's
+		// spare capacity, which other goroutines read.
+		for _, v := range append(nd.In[:len(nd.In):len(nd.In)], nd.Out) {
+			if s := pl.slot[v.ID()]; s >= 0 && hdr[v.ID()] == nil {
+				hdr[v.ID()] = tensor.New(v.Shape(), slots[s])
+			}
+		}
+	}
+	return hdr
+}
+
+// getWS takes an idle workspace or makes one.
+func (s *Sweeps) getWS(forward bool) *workspace {
+	w, ok := s.idle.Get()
+	if !ok {
+		w = &workspace{}
+	}
+	if forward && w.tan == nil {
+		w.tan = buffers(s.fwd, s.P)
+		w.nz = make([]bool, s.P.NumVars)
+	}
+	if !forward && w.cot == nil {
+		w.cot = buffers(s.rev, s.P)
+	}
+	return w
+}
+
+func (s *Sweeps) putWS(w *workspace) {
+	clear(w.ins)
+	clear(w.ts)
+	s.idle.Put(w)
+}
+
+// Idle keeps up to one idle workspace per core: enough for callers that run
+// one product per core. Workspaces are kept here rather than in a sync.Pool,
+// which the garbage collector empties: with values of megabytes, a dropped
+// workspace would cost a fresh allocation of every sweep buffer. The zero
+// Idle is empty and ready.
+type Idle[T any] struct {
+	mu   sync.Mutex
+	free []T
+}
+
+// Get takes an idle workspace, false if there is none.
+func (p *Idle[T]) Get() (T, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var zero T
+	k := len(p.free)
+	if k == 0 {
+		return zero, false
+	}
+	w := p.free[k-1]
+	p.free[k-1] = zero
+	p.free = p.free[:k-1]
+	return w, true
+}
+
+// Put keeps w for a later Get, or drops it if enough are kept.
+func (p *Idle[T]) Put(w T) {
+	p.mu.Lock()
+	if len(p.free) < runtime.GOMAXPROCS(0) {
+		p.free = append(p.free, w)
+	}
+	p.mu.Unlock()
+}
+
+// ---- the sweeps ----
+
+// JVPInto writes Σ_i J_i·dxs[i] into res (every element), J_i the Jacobian
+// with respect to input i, shaped like the output; dxs[i] == nil is a zero
+// tangent, and ops reached by none are skipped. res must not share memory
+// with an argument, a value or a constant of the program.
+func (s *Sweeps) JVPInto(res *tensor.Tensor, dxs ...*tensor.Tensor) {
+	p := s.P
+	out := p.Output.ID()
+	if i := s.inIdx[out]; i >= 0 || !s.varying[out] {
+		if i >= 0 && dxs[i] != nil {
+			copy(res.Data(), dxs[i].Data())
+		} else {
+			clear(res.Data())
+		}
+		return
+	}
+	w := s.getWS(true)
+	defer s.putWS(w)
+	tan, nz := w.tan, w.nz
+	for i, in := range s.Ins {
+		tan[in.ID()], nz[in.ID()] = dxs[i], dxs[i] != nil
+	}
+	tan[out] = res
+	for _, nd := range p.Nodes {
+		w.ins, w.ts = w.ins[:0], w.ts[:0]
+		any := false
+		for _, v := range nd.In {
+			w.ins = append(w.ins, v.Value())
+			if id := v.ID(); s.varying[id] && nz[id] {
+				w.ts = append(w.ts, tan[id])
+				any = true
+			} else {
+				w.ts = append(w.ts, nil)
+			}
+		}
+		nz[nd.Out.ID()] = any
+		if any {
+			nd.Op.JVP(tan[nd.Out.ID()], w.ins, nd.Out.Value(), w.ts)
+		}
+	}
+	if !nz[out] {
+		clear(res.Data())
+	}
+	for _, in := range s.Ins {
+		tan[in.ID()] = nil
+	}
+	tan[out] = nil
+}
+
+// VJPInto writes Jᵢᵀ·cy into res[i] (every element) for each res[i] !=
+// nil, cy shaped like the output: the cotangent of every input wanted. The
+// res[i] must not share memory with each other, cy, a value or a constant
+// of the program.
+func (s *Sweeps) VJPInto(res []*tensor.Tensor, cy *tensor.Tensor) {
+	p := s.P
+	for _, r := range res {
+		if r != nil {
+			clear(r.Data()) // the inputs' cotangents accumulate
+		}
+	}
+	out := p.Output.ID()
+	if i := s.inIdx[out]; i >= 0 || !s.varying[out] {
+		if i >= 0 && res[i] != nil {
+			copy(res[i].Data(), cy.Data())
+		}
+		return
+	}
+	w := s.getWS(false)
+	defer s.putWS(w)
+	cot := w.cot
+	for i, in := range s.Ins {
+		cot[in.ID()] = res[i]
+	}
+	cot[out] = cy
+	for j := len(p.Nodes) - 1; j >= 0; j-- {
+		nd := p.Nodes[j]
+		for _, id := range s.rev.zero[j] {
+			clear(cot[id].Data())
+		}
+		w.ins, w.ts = w.ins[:0], w.ts[:0]
+		any := false
+		for _, v := range nd.In {
+			w.ins = append(w.ins, v.Value())
+			var c *tensor.Tensor
+			if s.varying[v.ID()] {
+				c = cot[v.ID()] // nil for an input not wanted
+			}
+			w.ts = append(w.ts, c)
+			any = any || c != nil
+		}
+		if any {
+			nd.Op.VJP(w.ts, w.ins, nd.Out.Value(), cot[nd.Out.ID()])
+		}
+	}
+	for _, in := range s.Ins {
+		cot[in.ID()] = nil
+	}
+	cot[out] = nil
+}
+
+// Dense returns the Jacobian with respect to input i as an m×nᵢ matrix
+// (row r = output element r), from nᵢ JVPs with unit tangents (fwd) or m
+// VJPs, split over the cores. The caller checks its size first.
+func (s *Sweeps) Dense(i int, fwd bool) *tensor.Tensor {
+	inShape, outShape := s.Ins[i].Shape(), s.P.Output.Shape()
+	n, m := s.Ins[i].Len(), s.P.Output.Len()
+	J := tensor.Zeros(m, n)
+	jd := J.Data()
+	cols := n
+	if !fwd {
+		cols = m
+	}
+	ParallelCols(cols, func(lo, hi int) {
+		var e, r *tensor.Tensor
+		args := make([]*tensor.Tensor, len(s.Ins))
+		if fwd {
+			e, r = tensor.Zeros(inShape...), tensor.Zeros(outShape...)
+			args[i] = e
+		} else {
+			e, r = tensor.Zeros(outShape...), tensor.Zeros(inShape...)
+			args[i] = r
+		}
+		for c := lo; c < hi; c++ {
+			e.Data()[c] = 1
+			if fwd {
+				s.JVPInto(r, args...)
+				for k, v := range r.Data() {
+					jd[k*n+c] = v
+				}
+			} else {
+				s.VJPInto(args, e)
+				copy(jd[c*n:(c+1)*n], r.Data())
+			}
+			e.Data()[c] = 0
+		}
+	})
+	return J
+}
+
+// ParallelCols splits [0, n) over the available cores.
+func ParallelCols(n int, body func(lo, hi int)) {
+	workers := max(1, min(n, runtime.GOMAXPROCS(0)))
+	var wg sync.WaitGroup
+	step := (n + workers - 1) / workers
+	for lo := 0; lo < n; lo += step {
+		wg.Add(1)
+		go func(lo, hi int) {
+			defer wg.Done()
+			body(lo, hi)
+		}(lo, min(lo+step, n))
+	}
+	wg.Wait()
+}
