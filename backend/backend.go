@@ -60,8 +60,12 @@ type Backend interface {
 	Linearize(f func(*tape.Var) *tape.Var, x *tensor.Tensor) (Linearization, error)
 	// Eval returns f(x), computed on the backend.
 	Eval(f func(*tape.Var) *tape.Var, x *tensor.Tensor) (*tensor.Tensor, error)
-	// Newton sets opt's Linearizer and Eval to the backend's and returns it.
-	Newton(opt newton.Options) newton.Options
+	// Newton returns opts with what makes newton.Solve run on the backend
+	// appended, after opts so that it wins: newton.Linearizer and
+	// newton.Eval on the GPU, nothing on the CPU.
+	//
+	//	res, err := newton.Solve(F, x0, be.Newton(newton.Tol(1e-12))...)
+	Newton(opts ...newton.Option) []newton.Option
 	// GPU returns the CUDA device, or nil on the CPU.
 	GPU() *cuda.Backend
 	// String names the backend: "CPU" or "CUDA (the GPU)".
@@ -134,8 +138,8 @@ func (CPU) Eval(f func(*tape.Var) *tape.Var, x *tensor.Tensor) (*tensor.Tensor, 
 	return f(tape.NewStreamTape(nil).Input(x)).Value(), nil
 }
 
-// Newton leaves opt as it is: newton.Solve's defaults run on the CPU.
-func (CPU) Newton(opt newton.Options) newton.Options { return opt }
+// Newton returns opts as they are: newton.Solve's defaults run on the CPU.
+func (CPU) Newton(opts ...newton.Option) []newton.Option { return opts }
 
 func (CPU) GPU() *cuda.Backend { return nil }
 func (CPU) String() string     { return "CPU" }
@@ -159,11 +163,12 @@ func (b CUDA) Eval(f func(*tape.Var) *tape.Var, x *tensor.Tensor) (*tensor.Tenso
 }
 
 // Newton makes every linearization and evaluation of newton.Solve run on
-// the GPU.
-func (b CUDA) Newton(opt newton.Options) newton.Options {
-	opt.Linearizer = func(F func(*tape.Var) *tape.Var, x *tensor.Tensor) (newton.Linear, error) { return b.Linearize(F, x) }
-	opt.Eval = b.Eval
-	return opt
+// the GPU: it returns opts (not modified) with newton.Linearizer and
+// newton.Eval appended.
+func (b CUDA) Newton(opts ...newton.Option) []newton.Option {
+	return append(opts[:len(opts):len(opts)],
+		newton.Linearizer(func(F func(*tape.Var) *tape.Var, x *tensor.Tensor) (newton.Linear, error) { return b.Linearize(F, x) }),
+		newton.Eval(b.Eval))
 }
 
 func (b CUDA) GPU() *cuda.Backend { return b.Dev }

@@ -75,7 +75,7 @@ func TestSameCodeBothWays(t *testing.T) {
 	}
 	y := g(tape.NewTape().Input(xs)).Value().Clone()
 	F := func(x *tape.Var) *tape.Var { return ops.Sub(g(x), ops.Const(x, y)) }
-	res, err := newton.Solve(F, tensor.Zeros(5), be.Newton(newton.Options{Tol: 1e-12}))
+	res, err := newton.Solve(F, tensor.Zeros(5), be.Newton(newton.Tol(1e-12))...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -490,15 +490,15 @@ func checkNewton(t *testing.T, b *Backend) {
 	xTrue := randTensor(rng, []int{n}, -1, 1)
 	y := f(tape.NewTape().Input(xTrue)).Value().Clone()
 	F := func(x *tape.Var) *tape.Var { return ops.Sub(f(x), ops.Const(x, y)) }
-	opt := newton.Options{Tol: 1e-12,
-		Linearizer: func(F func(*tape.Var) *tape.Var, x *tensor.Tensor) (newton.Linear, error) {
+	opts := []newton.Option{newton.Tol(1e-12),
+		newton.Linearizer(func(F func(*tape.Var) *tape.Var, x *tensor.Tensor) (newton.Linear, error) {
 			l, err := Linearize(b, F, x)
 			if err != nil {
 				return nil, err
 			}
 			return l, nil
-		},
-		Eval: func(F func(*tape.Var) *tape.Var, x *tensor.Tensor) (*tensor.Tensor, error) { return Eval(b, F, x) },
+		}),
+		newton.Eval(func(F func(*tape.Var) *tape.Var, x *tensor.Tensor) (*tensor.Tensor, error) { return Eval(b, F, x) }),
 	}
 	// The Backend's partial-sum scratch is allocated once, on first use,
 	// and kept: take it before counting the memory in use.
@@ -506,11 +506,11 @@ func checkNewton(t *testing.T, b *Backend) {
 		t.Fatal(err)
 	}
 	before, _ := b.MemStats()
-	res, err := newton.Solve(F, tensor.Zeros(n), opt)
+	res, err := newton.Solve(F, tensor.Zeros(n), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref, err := newton.Solve(F, tensor.Zeros(n), newton.Options{Tol: 1e-12})
+	ref, err := newton.Solve(F, tensor.Zeros(n), newton.Tol(1e-12))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -61,7 +61,7 @@ func TestConstantProgramIsSingular(t *testing.T) {
 			check("Lumps", err)
 			_, err = inverse.VIJP(c.f, x, ones(3))
 			check("tapeless VIJP", err)
-			res, err := newton.Solve(c.f, x, newton.Options{NoLineSearch: true})
+			res, err := newton.Solve(c.f, x, newton.NoLineSearch())
 			if err == nil || (res != nil && res.Converged) {
 				t.Errorf("newton.Solve: converged %v, err %v; want an error", res != nil && res.Converged, err)
 			}

@@ -333,7 +333,7 @@ func TestInvertAgainstNewton(t *testing.T) {
 		most = max(most, r.Iter)
 	}
 	F := func(x *tape.Var) *tape.Var { return ops.Sub(fl.Columns(x), ops.Const(x, y)) }
-	res, err := newton.Solve(F, y, newton.Options{Tol: 1e-12})
+	res, err := newton.Solve(F, y, newton.Tol(1e-12))
 	if err != nil {
 		t.Fatalf("newton.Solve: %v", err)
 	}

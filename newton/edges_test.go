@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/invad/invad/inverse"
+	"github.com/invad/invad/lump"
 	"github.com/invad/invad/newton"
 	"github.com/invad/invad/ops"
 	"github.com/invad/invad/tape"
@@ -19,29 +21,84 @@ func shifted(x *tape.Var) *tape.Var {
 }
 
 // TestBadOptionsPanic: NaN, negative or out-of-range options are caller
-// mistakes (zero is the default).
+// mistakes (zero is the default): the option panics where it is made,
+// naming itself.
 func TestBadOptionsPanic(t *testing.T) {
-	x := tensor.New([]int{2}, []float64{2, 2})
-	for _, o := range []newton.Options{
-		{Damping: math.NaN()}, {Damping: -1}, {Damping: 1.5}, {Damping: 1e-300},
-		{Tol: math.NaN()}, {Tol: -1}, {Tol: math.Inf(1)}, {StepTol: math.NaN()},
-		{MaxIter: -1}, {Chord: -2},
+	for _, c := range []struct {
+		name string
+		make func() newton.Option
+	}{
+		{"Damping", func() newton.Option { return newton.Damping(math.NaN()) }},
+		{"Damping", func() newton.Option { return newton.Damping(-1) }},
+		{"Damping", func() newton.Option { return newton.Damping(1.5) }},
+		{"Damping", func() newton.Option { return newton.Damping(1e-300) }},
+		{"Tol", func() newton.Option { return newton.Tol(math.NaN()) }},
+		{"Tol", func() newton.Option { return newton.Tol(-1) }},
+		{"Tol", func() newton.Option { return newton.Tol(math.Inf(1)) }},
+		{"StepTol", func() newton.Option { return newton.StepTol(math.NaN()) }},
+		{"StepTol", func() newton.Option { return newton.StepTol(math.Inf(-1)) }},
+		{"MaxIter", func() newton.Option { return newton.MaxIter(-1) }},
+		{"Chord", func() newton.Option { return newton.Chord(-2) }},
 	} {
 		func() {
 			defer func() {
-				if r, _ := recover().(string); !strings.HasPrefix(r, "newton: Options.") {
-					t.Errorf("%+v: panic %q, want newton: Options....", o, r)
+				if r, _ := recover().(string); !strings.HasPrefix(r, "newton: "+c.name+"(") {
+					t.Errorf("%s: panic %q, want newton: %s(...", c.name, r, c.name)
 				}
 			}()
-			newton.Solve(shifted, x, o)
+			c.make()
 		}()
+	}
+	defer func() {
+		if r, _ := recover().(string); r != "newton: a nil Option" {
+			t.Errorf("a nil Option: panic %q", r)
+		}
+	}()
+	newton.Solve(shifted, tensor.New([]int{2}, []float64{2, 2}), newton.Tol(1e-12), nil)
+}
+
+// TestZeroOptionsAreTheDefaults: every option at zero, and a later option
+// setting back what an earlier one set, solve as no options do.
+func TestZeroOptionsAreTheDefaults(t *testing.T) {
+	x := tensor.New([]int{2}, []float64{2, 0.5})
+	want, err := newton.Solve(shifted, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := newton.Solve(shifted, x, newton.Damping(0.5), newton.Tol(1e-3), newton.MaxIter(1),
+		newton.MaxIter(0), newton.Tol(0), newton.StepTol(0), newton.Damping(0), newton.Chord(0),
+		newton.Callback(nil), newton.Linearizer(nil), newton.Eval(nil), newton.LinearizeWith())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Iters != want.Iters || maxDiff(got.X.Data(), want.X.Data()) != 0 {
+		t.Errorf("zero options: %d iterations to %v; none: %d to %v", got.Iters, got.X.Data(), want.Iters, want.X.Data())
+	}
+}
+
+// TestLinearizeWith: the options reach every inverse.Linearize, appended:
+// a lump width limit of 2 refuses the 4×4 block of a coupled F, however
+// many LinearizeWith came before.
+func TestLinearizeWith(t *testing.T) {
+	F := func(x *tape.Var) *tape.Var { // x + 0.5·roll(x) − 1: one batch lump of a 4×4 block
+		r := ops.Concat(ops.Slice(x, 1, 4), ops.Slice(x, 0, 1))
+		return ops.AddScalar(ops.Add(x, ops.Scale(r, 0.5)), -1)
+	}
+	x0 := tensor.Zeros(4)
+	if res, err := newton.Solve(F, x0, newton.LinearizeWith(inverse.MaxLumpWidth(4))); err != nil || !res.Converged {
+		t.Fatalf("width limit 4: %v", err)
+	}
+	_, err := newton.Solve(F, x0, newton.LinearizeWith(inverse.MaxLumpWidth(4)), newton.LinearizeWith(), newton.LinearizeWith(inverse.MaxLumpWidth(2)))
+	var tooLarge *lump.LumpTooLargeError
+	if !errors.As(err, &tooLarge) || tooLarge.Width != 4 || tooLarge.Limit != 2 {
+		t.Errorf("width limit 2: err %v, want *lump.LumpTooLargeError of width 4", err)
 	}
 }
 
 // TestRootWhereJIsSingular: x² = 0 from x0 = 0 is a root where J is
 // singular: converged at once, nothing factorized.
 func TestRootWhereJIsSingular(t *testing.T) {
-	res, err := newton.Solve(ops.Square, tensor.Zeros(3), newton.Options{})
+	res, err := newton.Solve(ops.Square, tensor.Zeros(3))
 	if err != nil || !res.Converged || res.Residual != 0 || res.Iters != 0 {
 		t.Errorf("converged %v, residual %g, iters %d, err %v", res.Converged, res.Residual, res.Iters, err)
 	}
@@ -53,7 +110,7 @@ func TestFailureReportsTheResidual(t *testing.T) {
 	// x² from 0.5 ... with a singular J at x0 = 0 shifted: F = x² + 1 at 0
 	// has J = 0 and ‖F‖ = 1.
 	F := func(x *tape.Var) *tape.Var { return ops.AddScalar(ops.Square(x), 1) }
-	res, err := newton.Solve(F, tensor.Zeros(2), newton.Options{})
+	res, err := newton.Solve(F, tensor.Zeros(2))
 	if err == nil {
 		t.Fatal("no error for a singular J")
 	}
@@ -66,7 +123,7 @@ func TestFailureReportsTheResidual(t *testing.T) {
 // above Tol end with ErrNoConvergence, not Converged.
 func TestStallIsNotConvergence(t *testing.T) {
 	x := tensor.New([]int{2}, []float64{2, 2})
-	res, err := newton.Solve(shifted, x, newton.Options{StepTol: 1, NoLineSearch: true})
+	res, err := newton.Solve(shifted, x, newton.StepTol(1), newton.NoLineSearch())
 	if !errors.Is(err, newton.ErrNoConvergence) || res.Converged {
 		t.Errorf("converged %v, err %v; want ErrNoConvergence", res.Converged, err)
 	}
@@ -75,8 +132,8 @@ func TestStallIsNotConvergence(t *testing.T) {
 	}
 }
 
-// FuzzOptions: whatever the options, Solve panics with "newton: Options."
-// or returns; it never reports convergence at a point whose residual
+// FuzzOptions: whatever the options, making them panics with "newton: "
+// or Solve returns; it never reports convergence at a point whose residual
 // exceeds the tolerance, and the reported residual is F's at X.
 func FuzzOptions(f *testing.F) {
 	f.Add(1.0, 1e-10, 1e-15, 50, 1, false)
@@ -84,16 +141,27 @@ func FuzzOptions(f *testing.F) {
 	f.Add(1e-300, 1.0, 1.0, 3, 2, false)
 	f.Add(0.5, -1.0, 0.0, 10, 3, true)
 	f.Fuzz(func(t *testing.T, damping, tol, stepTol float64, maxIter, chord int, noLS bool) {
-		o := newton.Options{Damping: damping, Tol: tol, StepTol: stepTol, MaxIter: maxIter % 60, Chord: chord % 5, NoLineSearch: noLS}
-		defer func() {
-			if r := recover(); r != nil {
-				if s, _ := r.(string); !strings.HasPrefix(s, "newton: Options.") {
-					panic(r)
+		var o []newton.Option
+		bad := func() (bad bool) {
+			defer func() {
+				if r := recover(); r != nil {
+					if s, _ := r.(string); !strings.HasPrefix(s, "newton: ") {
+						panic(r)
+					}
+					bad = true
 				}
+			}()
+			o = []newton.Option{newton.Damping(damping), newton.Tol(tol), newton.StepTol(stepTol), newton.MaxIter(maxIter % 60), newton.Chord(chord % 5)}
+			if noLS {
+				o = append(o, newton.NoLineSearch())
 			}
+			return false
 		}()
+		if bad {
+			return
+		}
 		x := tensor.New([]int{2}, []float64{2, 0.5})
-		res, err := newton.Solve(shifted, x, o)
+		res, err := newton.Solve(shifted, x, o...)
 		if res == nil {
 			t.Fatalf("nil result (err %v)", err)
 		}
@@ -128,18 +196,18 @@ func TestSolveContext(t *testing.T) {
 	F := target(g, randVec(3, n, 2))
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	res, err := newton.SolveContext(ctx, F, tensor.Zeros(n), newton.Options{})
+	res, err := newton.SolveContext(ctx, F, tensor.Zeros(n))
 	if !errors.Is(err, context.Canceled) || res.Iters != 0 || res.Converged {
 		t.Fatalf("cancelled before: %v, %d iterations, converged %v", err, res.Iters, res.Converged)
 	}
 	ctx, cancel = context.WithCancel(context.Background())
 	defer cancel()
-	res, err = newton.SolveContext(ctx, F, tensor.Zeros(n), newton.Options{Callback: func(it newton.Iter) error {
+	res, err = newton.SolveContext(ctx, F, tensor.Zeros(n), newton.Callback(func(it newton.Iter) error {
 		if it.K == 2 {
 			cancel()
 		}
 		return nil
-	}})
+	}))
 	if !errors.Is(err, context.Canceled) || res.Iters != 2 || res.Converged || !strings.Contains(err.Error(), "iteration 3") {
 		t.Fatalf("cancelled in iteration 2: %v, %d iterations, converged %v", err, res.Iters, res.Converged)
 	}
@@ -148,7 +216,7 @@ func TestSolveContext(t *testing.T) {
 	if got := maxDiff(fx.Data(), make([]float64, n)); got != res.Residual {
 		t.Errorf("Residual %g, ‖F(X)‖∞ = %g", res.Residual, got)
 	}
-	full, err := newton.Solve(F, tensor.Zeros(n), newton.Options{})
+	full, err := newton.Solve(F, tensor.Zeros(n))
 	if err != nil || !full.Converged || full.Iters <= 2 {
 		t.Fatalf("uncancelled: %v after %d iterations", err, full.Iters)
 	}
@@ -173,14 +241,14 @@ func TestUntilStall(t *testing.T) {
 		}
 		return e
 	}
-	plain, err := newton.Solve(F, x0, newton.Options{Tol: 1e-9})
+	plain, err := newton.Solve(F, x0, newton.Tol(1e-9))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if e := errOf(plain); e < 1e-8 {
 		t.Fatalf("plain Solve stopped at |x − 1| = %g: the test needs a Tol it meets early", e)
 	}
-	full, err := newton.Solve(F, x0, newton.Options{Tol: 1e-9, UntilStall: true})
+	full, err := newton.Solve(F, x0, newton.Tol(1e-9), newton.UntilStall())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +268,7 @@ func TestUntilStall(t *testing.T) {
 // as recorded in History.
 func TestNoConvergenceReturnsTheBestIterate(t *testing.T) {
 	F := func(x *tape.Var) *tape.Var { return ops.AddScalar(ops.Square(x), 1) }
-	res, err := newton.Solve(F, tensor.New([]int{1}, []float64{3}), newton.Options{MaxIter: 13, NoLineSearch: true}) // x12 ≈ 0.0078 is the best, x13 ≈ −63.7
+	res, err := newton.Solve(F, tensor.New([]int{1}, []float64{3}), newton.MaxIter(13), newton.NoLineSearch()) // x12 ≈ 0.0078 is the best, x13 ≈ −63.7
 	if !errors.Is(err, newton.ErrNoConvergence) {
 		t.Fatalf("err %v, want ErrNoConvergence", err)
 	}

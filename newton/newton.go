@@ -6,10 +6,26 @@
 //
 // Each iteration linearizes F at x (recording the tape and factorizing its
 // lumps), takes dx = IJVP(F(x)), and moves to x − α·dx, where α starts at
-// the damping factor and is halved until ‖F‖₂ decreases enough (Armijo,
-// unless the line search is off). The chord option reuses one
+// the damping factor (Damping) and is halved until ‖F‖₂ decreases enough
+// (Armijo, unless NoLineSearch). The Chord option reuses one
 // linearization's factorizations for several steps, paying only a primal
 // run and an IJVP per step.
+//
+// # Options
+//
+// Solve takes functional options, as inverse.Linearize does; none means
+// the defaults:
+//
+//	res, err := newton.Solve(F, x0, newton.Tol(1e-12), newton.MaxIter(100),
+//		newton.LinearizeWith(inverse.MaxLumpWidth(512)),
+//		newton.Callback(func(it newton.Iter) error {
+//			log.Printf("%d: ‖F‖∞ = %.3g", it.K, it.Residual)
+//			return nil
+//		}))
+//
+// An option given an argument out of range (NaN, ±Inf, negative, Damping
+// above 1 or below 1e-10) panics where it is made, with a message starting
+// "newton: " and naming the option; zero means the default.
 //
 // # Errors
 //
@@ -38,43 +54,125 @@ import (
 // wrap it have one.
 var ErrNoConvergence = errors.New("no convergence")
 
-// Options configure Solve. The zero value means the defaults.
-type Options struct {
-	// MaxIter bounds the iterations (default 50).
-	MaxIter int
-	// Tol: stop when ‖F(x)‖∞ ≤ Tol (default 1e-10).
-	Tol float64
-	// StepTol: stop when ‖α·dx‖∞ ≤ StepTol·(1 + ‖x‖∞) (default 1e-15).
-	StepTol float64
-	// NoLineSearch takes the damped step as it is.
-	NoLineSearch bool
-	// Damping is the first step length tried, in (0, 1] (default 1).
-	Damping float64
-	// Chord reuses a linearization for this many steps before
-	// linearizing again (default 1: full Newton).
-	Chord int
-	// UntilStall: once ‖F‖∞ ≤ Tol, keep taking full steps (no line
-	// search) while they shrink (each at most half the one before:
-	// Newton's quadratic phase) and stop, converged, at the first that
-	// does not, without taking it. Where F is evaluated with
-	// rounding errors amplified by an ill-conditioned J, as a fine
-	// discretization's F (divided by h²), ‖F‖∞ ≤ Tol leaves x far less
-	// accurate than the end of the steps does. MaxIter still bounds the
-	// iterations; reaching it after ‖F‖∞ ≤ Tol is converged.
-	UntilStall bool
-	// Callback, if set, sees every iteration; an error from it stops the
-	// solve and is returned.
-	Callback func(Iter) error
-	// Linearize options (lump width limit, ...).
-	Linearize []inverse.Option
-	// Linearizer, if set, makes each linearization instead of
-	// inverse.Linearize (which then ignores the Linearize options): the
-	// CUDA backend's cuda.Linearize, for one. A Linear with a Close method
-	// is closed when the solve no longer needs it.
-	Linearizer func(F func(x *tape.Var) *tape.Var, x *tensor.Tensor) (Linear, error)
-	// Eval, if set, evaluates F for the line search instead of a run on
-	// the CPU (cuda.Eval runs it on the GPU).
-	Eval func(F func(x *tape.Var) *tape.Var, x *tensor.Tensor) (*tensor.Tensor, error)
+// settings are what the options set; the zero value means the defaults.
+type settings struct {
+	maxIter      int
+	tol          float64
+	stepTol      float64
+	noLineSearch bool
+	damping      float64
+	chord        int
+	untilStall   bool
+	callback     func(Iter) error
+	linearize    []inverse.Option
+	linearizer   func(F func(x *tape.Var) *tape.Var, x *tensor.Tensor) (Linear, error)
+	eval         func(F func(x *tape.Var) *tape.Var, x *tensor.Tensor) (*tensor.Tensor, error)
+}
+
+// Option configures Solve and SolveContext. Options apply in order: where
+// two set the same thing, the later wins (LinearizeWith appends).
+type Option func(*settings)
+
+// badOption panics with a caller's mistake in an option: an argument out of
+// range (zero, the default, is never one).
+func badOption(name string, v any, want string) {
+	panic(fmt.Sprintf("newton: %s(%v): %s (zero means the default)", name, v, want))
+}
+
+// MaxIter bounds the iterations (default 50; zero means the default). It
+// panics if k is negative.
+func MaxIter(k int) Option {
+	if k < 0 {
+		badOption("MaxIter", k, "must not be negative")
+	}
+	return func(s *settings) { s.maxIter = k }
+}
+
+// Tol makes Solve stop, converged, when ‖F(x)‖∞ ≤ t (default 1e-10; zero
+// means the default). It panics if t is NaN, infinite or negative.
+func Tol(t float64) Option {
+	if !(t >= 0) || math.IsInf(t, 0) {
+		badOption("Tol", t, "must be finite and not negative")
+	}
+	return func(s *settings) { s.tol = t }
+}
+
+// StepTol makes Solve stop when a step ‖α·dx‖∞ ≤ t·(1 + ‖x‖∞) (default
+// 1e-15; zero means the default): with ‖F‖∞ still above Tol, that is
+// ErrNoConvergence. It panics if t is NaN, infinite or negative.
+func StepTol(t float64) Option {
+	if !(t >= 0) || math.IsInf(t, 0) {
+		badOption("StepTol", t, "must be finite and not negative")
+	}
+	return func(s *settings) { s.stepTol = t }
+}
+
+// NoLineSearch makes every iteration take the damped step as it is,
+// without halving it until ‖F‖₂ decreases.
+func NoLineSearch() Option {
+	return func(s *settings) { s.noLineSearch = true }
+}
+
+// Damping sets the first step length α each iteration tries, in (0, 1]
+// (default 1; zero means the default); the line search halves it from
+// there. It panics if a is NaN, negative, above 1, or below 1e-10, where
+// the line search gives up.
+func Damping(a float64) Option {
+	switch {
+	case !(a >= 0 && a <= 1):
+		badOption("Damping", a, "must be in (0, 1]")
+	case a != 0 && a < 1e-10:
+		badOption("Damping", a, "must be at least 1e-10, where the line search gives up")
+	}
+	return func(s *settings) { s.damping = a }
+}
+
+// Chord makes Solve use each linearization for k steps before linearizing
+// again (default 1: full Newton; zero means the default), paying only a
+// primal run and an IJVP per reused step. It panics if k is negative.
+func Chord(k int) Option {
+	if k < 0 {
+		badOption("Chord", k, "must not be negative")
+	}
+	return func(s *settings) { s.chord = k }
+}
+
+// UntilStall makes Solve, once ‖F‖∞ ≤ Tol, keep taking full steps (no
+// line search) while they shrink (each at most half the one before:
+// Newton's quadratic phase) and stop, converged, at the first that does
+// not, without taking it. Where F is evaluated with rounding errors
+// amplified by an ill-conditioned J, as a fine discretization's F (divided
+// by h²), ‖F‖∞ ≤ Tol leaves x far less accurate than the end of the steps
+// does. MaxIter still bounds the iterations; reaching it after ‖F‖∞ ≤ Tol
+// is converged.
+func UntilStall() Option {
+	return func(s *settings) { s.untilStall = true }
+}
+
+// Callback makes Solve call f after every iteration; an error from f stops
+// the solve and is returned as it is. A nil f calls nothing.
+func Callback(f func(Iter) error) Option {
+	return func(s *settings) { s.callback = f }
+}
+
+// LinearizeWith appends opts to the options of every inverse.Linearize
+// (lump width limit, refinement, ...); a Linearizer ignores them.
+func LinearizeWith(opts ...inverse.Option) Option {
+	return func(s *settings) { s.linearize = append(s.linearize, opts...) }
+}
+
+// Linearizer makes f make each linearization instead of inverse.Linearize
+// (the LinearizeWith options are then ignored): the CUDA backend's
+// cuda.Linearize, for one. A Linear with a Close method is closed when the
+// solve no longer needs it. A nil f means inverse.Linearize.
+func Linearizer(f func(F func(x *tape.Var) *tape.Var, x *tensor.Tensor) (Linear, error)) Option {
+	return func(s *settings) { s.linearizer = f }
+}
+
+// Eval makes f evaluate F for the line search (and at x0) instead of a run
+// on the CPU (cuda.Eval runs it on the GPU). A nil f means the CPU run.
+func Eval(f func(F func(x *tape.Var) *tape.Var, x *tensor.Tensor) (*tensor.Tensor, error)) Option {
+	return func(s *settings) { s.eval = f }
 }
 
 // Linear is what a Newton iteration needs of a linearization of F at x:
@@ -125,12 +223,15 @@ func eval(F func(*tape.Var) *tape.Var, x *tensor.Tensor) *tensor.Tensor {
 	return F(tape.NewStreamTape(nil).Input(x)).Value()
 }
 
-// Solve runs Newton's method from x0 (not modified). F(x0) is evaluated
-// first: a point within Tol is returned as converged without linearizing
-// (so a root where J is singular is found, not refused).
+// Solve runs Newton's method from x0 (not modified), configured by opts
+// (none: the defaults, MaxIter 50 and Tol 1e-10, full Newton with a line
+// search on the CPU). F(x0) is evaluated first: a point within Tol is
+// returned as converged without linearizing (so a root where J is singular
+// is found, not refused).
 //
-// It panics if x0 or F is nil, or an option is out of range (NaN,
-// negative, Damping above 1 or below 1e-10; zero means the default).
+// It panics if x0, F or an option is nil. (An option's argument out of
+// range, NaN, negative, or Damping above 1 or below 1e-10, panics where
+// the option is made.)
 // Errors: those of the linearizations and inverse products, wrapped with
 // the iteration (inverse.ErrSize when F changes its output size, a singular
 // lump, ...); ErrNoConvergence when MaxIter iterations do not reach Tol, the
@@ -138,8 +239,8 @@ func eval(F func(*tape.Var) *tape.Var, x *tensor.Tensor) *tensor.Tensor {
 // ‖F‖∞ is still above Tol. Converged is true only at a point whose
 // ‖F‖∞ ≤ Tol; Result.Residual is always ‖F‖∞ at Result.X as evaluated (NaN
 // if F could not be evaluated there).
-func Solve(F func(x *tape.Var) *tape.Var, x0 *tensor.Tensor, opt Options) (*Result, error) {
-	return SolveContext(context.Background(), F, x0, opt)
+func Solve(F func(x *tape.Var) *tape.Var, x0 *tensor.Tensor, opts ...Option) (*Result, error) {
+	return SolveContext(context.Background(), F, x0, opts...)
 }
 
 // SolveContext is Solve that stops soon after ctx is done: it checks ctx
@@ -148,7 +249,7 @@ func Solve(F func(x *tape.Var) *tape.Var, x0 *tensor.Tensor, opt Options) (*Resu
 // *inverse.Linearization does). It then returns ctx.Err() wrapped with the
 // iteration (errors.Is matches it) and the result of the last iteration
 // completed. It panics if ctx is nil, and as Solve does.
-func SolveContext(ctx context.Context, F func(x *tape.Var) *tape.Var, x0 *tensor.Tensor, opt Options) (*Result, error) {
+func SolveContext(ctx context.Context, F func(x *tape.Var) *tape.Var, x0 *tensor.Tensor, opts ...Option) (*Result, error) {
 	if ctx == nil {
 		panic("newton: SolveContext with a nil context")
 	}
@@ -158,14 +259,14 @@ func SolveContext(ctx context.Context, F func(x *tape.Var) *tape.Var, x0 *tensor
 	if F == nil {
 		panic("newton: nil F")
 	}
-	opt = defaults(opt)
-	linearize := opt.Linearizer
+	opt := configure(opts)
+	linearize := opt.linearizer
 	if linearize == nil {
 		// Each linearization reuses the analysis and plan of the one
 		// before when F records the same program (inverse.Reuse).
 		var prev *inverse.Linearization
 		linearize = func(F func(x *tape.Var) *tape.Var, x *tensor.Tensor) (Linear, error) {
-			l, err := inverse.Linearize(F, x, append(opt.Linearize[:len(opt.Linearize):len(opt.Linearize)], inverse.Reuse(prev))...)
+			l, err := inverse.Linearize(F, x, append(opt.linearize[:len(opt.linearize):len(opt.linearize)], inverse.Reuse(prev))...)
 			if err != nil {
 				return nil, err // not a typed nil in the interface
 			}
@@ -173,7 +274,7 @@ func SolveContext(ctx context.Context, F func(x *tape.Var) *tape.Var, x0 *tensor
 			return l, nil
 		}
 	}
-	evalF := opt.Eval
+	evalF := opt.eval
 	if evalF == nil {
 		evalF = func(F func(x *tape.Var) *tape.Var, x *tensor.Tensor) (*tensor.Tensor, error) { return eval(F, x), nil }
 	}
@@ -195,7 +296,7 @@ func SolveContext(ctx context.Context, F func(x *tape.Var) *tape.Var, x0 *tensor
 		return res, fmt.Errorf("newton: at x0: %w", &inverse.SizeError{In: x.Shape(), Out: fx.Shape()})
 	}
 	res.Residual, _ = norms(fx.Data())
-	if res.Residual <= opt.Tol {
+	if res.Residual <= opt.tol {
 		res.Converged = true
 		return res, nil
 	}
@@ -208,16 +309,16 @@ func SolveContext(ctx context.Context, F func(x *tape.Var) *tape.Var, x0 *tensor
 		}
 		return res, err
 	}
-	age := opt.Chord
+	age := opt.chord
 	dx := tensor.Zeros(x.Shape()...)        // the step, reused by every iteration
 	reached, prevStep := false, math.Inf(1) // UntilStall: ‖F‖∞ ≤ Tol seen; the last step
-	for k := 1; k <= opt.MaxIter; k++ {
+	for k := 1; k <= opt.maxIter; k++ {
 		t0 := time.Now()
 		it := Iter{K: k}
 		if err := ctx.Err(); err != nil {
 			return res, fmt.Errorf("newton: iteration %d: %w", k, err)
 		}
-		if age >= opt.Chord {
+		if age >= opt.chord {
 			tl := time.Now()
 			release()
 			lin, err = linearize(F, x)
@@ -249,7 +350,7 @@ func SolveContext(ctx context.Context, F func(x *tape.Var) *tape.Var, x0 *tensor
 		it.Solve = time.Since(ts)
 		ts = time.Now()
 		_, f0 := norms(fx.Data())
-		alpha := opt.Damping
+		alpha := opt.damping
 		var xn, fn *tensor.Tensor
 		for {
 			xn = x.Clone()
@@ -263,7 +364,7 @@ func SolveContext(ctx context.Context, F func(x *tape.Var) *tape.Var, x0 *tensor
 			// Armijo on ½‖F‖²: the Newton direction decreases it at rate ‖F‖².
 			// Past Tol (UntilStall) the full step is taken: its length,
 			// not ‖F‖ at rounding level, decides.
-			if opt.NoLineSearch || reached || (f1 <= (1-1e-4*alpha)*f0 && !math.IsNaN(f1)) {
+			if opt.noLineSearch || reached || (f1 <= (1-1e-4*alpha)*f0 && !math.IsNaN(f1)) {
 				break
 			}
 			alpha /= 2
@@ -290,13 +391,13 @@ func SolveContext(ctx context.Context, F func(x *tape.Var) *tape.Var, x0 *tensor
 		it.Residual, it.Time = res.Residual, time.Since(t0)
 		res.Iters = k
 		res.History = append(res.History, it)
-		if opt.Callback != nil {
-			if err := opt.Callback(it); err != nil {
+		if opt.callback != nil {
+			if err := opt.callback(it); err != nil {
 				return res, err
 			}
 		}
-		if res.Residual <= opt.Tol {
-			if !opt.UntilStall {
+		if res.Residual <= opt.tol {
+			if !opt.untilStall {
 				res.Converged = true
 				return res, nil
 			}
@@ -306,54 +407,44 @@ func SolveContext(ctx context.Context, F func(x *tape.Var) *tape.Var, x0 *tensor
 		if reached {
 			continue
 		}
-		if it.Step <= opt.StepTol*(1+xinf) {
+		if it.Step <= opt.stepTol*(1+xinf) {
 			return noConvergence(fmt.Errorf("newton: iteration %d: the step %.3g fell below StepTol·(1 + ‖x‖∞) with ‖F‖∞ = %.3g still above Tol = %.3g: %w",
-				k, it.Step, res.Residual, opt.Tol, ErrNoConvergence))
+				k, it.Step, res.Residual, opt.tol, ErrNoConvergence))
 		}
 	}
 	if reached {
-		res.Converged = res.Residual <= opt.Tol
+		res.Converged = res.Residual <= opt.tol
 		if res.Converged {
 			return res, nil
 		}
 	}
-	return noConvergence(fmt.Errorf("newton: ‖F‖∞ = %.3g after %d iterations, above Tol = %.3g: %w", res.Residual, opt.MaxIter, opt.Tol, ErrNoConvergence))
+	return noConvergence(fmt.Errorf("newton: ‖F‖∞ = %.3g after %d iterations, above Tol = %.3g: %w", res.Residual, opt.maxIter, opt.tol, ErrNoConvergence))
 }
 
-// defaults fills the zero options with their defaults and panics on an
-// option out of range.
-func defaults(opt Options) Options {
-	bad := func(name string, v float64, want string) {
-		panic(fmt.Sprintf("newton: Options.%s = %v: %s (zero means the default)", name, v, want))
+// configure applies opts to the zero settings and fills what they left
+// zero with the defaults. The options checked their arguments when made.
+func configure(opts []Option) settings {
+	var s settings
+	for _, o := range opts {
+		if o == nil {
+			panic("newton: a nil Option")
+		}
+		o(&s)
 	}
-	switch {
-	case opt.MaxIter < 0:
-		bad("MaxIter", float64(opt.MaxIter), "must not be negative")
-	case opt.Chord < 0:
-		bad("Chord", float64(opt.Chord), "must not be negative")
-	case !(opt.Tol >= 0) || math.IsInf(opt.Tol, 0):
-		bad("Tol", opt.Tol, "must be finite and not negative")
-	case !(opt.StepTol >= 0) || math.IsInf(opt.StepTol, 0):
-		bad("StepTol", opt.StepTol, "must be finite and not negative")
-	case !(opt.Damping >= 0 && opt.Damping <= 1):
-		bad("Damping", opt.Damping, "must be in (0, 1]")
-	case opt.Damping != 0 && opt.Damping < 1e-10:
-		bad("Damping", opt.Damping, "must be at least 1e-10, where the line search gives up")
+	if s.maxIter == 0 {
+		s.maxIter = 50
 	}
-	if opt.MaxIter == 0 {
-		opt.MaxIter = 50
+	if s.tol == 0 {
+		s.tol = 1e-10
 	}
-	if opt.Tol == 0 {
-		opt.Tol = 1e-10
+	if s.stepTol == 0 {
+		s.stepTol = 1e-15
 	}
-	if opt.StepTol == 0 {
-		opt.StepTol = 1e-15
+	if s.damping == 0 {
+		s.damping = 1
 	}
-	if opt.Damping == 0 {
-		opt.Damping = 1
+	if s.chord == 0 {
+		s.chord = 1
 	}
-	if opt.Chord == 0 {
-		opt.Chord = 1
-	}
-	return opt
+	return s
 }

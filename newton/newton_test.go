@@ -44,10 +44,10 @@ func TestSolveFindsKnownRoot(t *testing.T) {
 	}
 	xstar := randVec(1, n, 2)
 	var iters []newton.Iter
-	res, err := newton.Solve(target(g, xstar), tensor.Zeros(n), newton.Options{Callback: func(it newton.Iter) error {
+	res, err := newton.Solve(target(g, xstar), tensor.Zeros(n), newton.Callback(func(it newton.Iter) error {
 		iters = append(iters, it)
 		return nil
-	}})
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +73,7 @@ func TestChordReusesFactorizations(t *testing.T) {
 	const n = 100
 	g := func(x *tape.Var) *tape.Var { return ops.Add(ops.Scale(x, 2), ops.Tanh(x)) }
 	xstar := randVec(2, n, 1)
-	res, err := newton.Solve(target(g, xstar), tensor.Zeros(n), newton.Options{Chord: 4, MaxIter: 100})
+	res, err := newton.Solve(target(g, xstar), tensor.Zeros(n), newton.Chord(4), newton.MaxIter(100))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +94,7 @@ func TestChordReusesFactorizations(t *testing.T) {
 func TestErrorsCarryIteration(t *testing.T) {
 	// F = x² − 1 from x0 = 0: J = 2x is singular at the start.
 	F := func(x *tape.Var) *tape.Var { return ops.AddScalar(ops.Square(x), -1) }
-	_, err := newton.Solve(F, tensor.Zeros(3), newton.Options{})
+	_, err := newton.Solve(F, tensor.Zeros(3))
 	if err == nil || !strings.Contains(err.Error(), "iteration 1") {
 		t.Fatalf("got %v, want an error at iteration 1", err)
 	}
@@ -103,12 +103,12 @@ func TestErrorsCarryIteration(t *testing.T) {
 	}
 	// Too few iterations.
 	g := func(x *tape.Var) *tape.Var { return ops.Add(x, ops.Scale(ops.Cube(x), 0.1)) }
-	_, err = newton.Solve(target(g, randVec(3, 10, 5)), tensor.Zeros(10), newton.Options{MaxIter: 2})
+	_, err = newton.Solve(target(g, randVec(3, 10, 5)), tensor.Zeros(10), newton.MaxIter(2))
 	if !errors.Is(err, newton.ErrNoConvergence) {
 		t.Errorf("MaxIter 2: got %v, want ErrNoConvergence", err)
 	}
 	stop := errors.New("stop")
-	_, err = newton.Solve(target(g, randVec(3, 10, 5)), tensor.Zeros(10), newton.Options{Callback: func(newton.Iter) error { return stop }})
+	_, err = newton.Solve(target(g, randVec(3, 10, 5)), tensor.Zeros(10), newton.Callback(func(newton.Iter) error { return stop }))
 	if !errors.Is(err, stop) {
 		t.Errorf("callback error: got %v", err)
 	}
@@ -131,20 +131,20 @@ func TestPluggableLinearizer(t *testing.T) {
 	xstar := randVec(2, n, 1)
 	F := target(g, xstar)
 	made, closed, evals := 0, 0, 0
-	res, err := newton.Solve(F, tensor.Zeros(n), newton.Options{
-		Linearizer: func(F func(*tape.Var) *tape.Var, x *tensor.Tensor) (newton.Linear, error) {
+	res, err := newton.Solve(F, tensor.Zeros(n),
+		newton.Linearizer(func(F func(*tape.Var) *tape.Var, x *tensor.Tensor) (newton.Linear, error) {
 			l, err := inverse.Linearize(F, x)
 			if err != nil {
 				return nil, err
 			}
 			made++
 			return closer{l, &closed}, nil
-		},
-		Eval: func(F func(*tape.Var) *tape.Var, x *tensor.Tensor) (*tensor.Tensor, error) {
+		}),
+		newton.Eval(func(F func(*tape.Var) *tape.Var, x *tensor.Tensor) (*tensor.Tensor, error) {
 			evals++
 			return F(tape.NewTape().Input(x)).Value(), nil
-		},
-	})
+		}),
+	)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,9 +157,9 @@ func TestPluggableLinearizer(t *testing.T) {
 	// An error from Eval stops the solve and names where (F is evaluated
 	// at x0 first).
 	boom := errors.New("device lost")
-	_, err = newton.Solve(F, tensor.Zeros(n), newton.Options{Eval: func(func(*tape.Var) *tape.Var, *tensor.Tensor) (*tensor.Tensor, error) {
+	_, err = newton.Solve(F, tensor.Zeros(n), newton.Eval(func(func(*tape.Var) *tape.Var, *tensor.Tensor) (*tensor.Tensor, error) {
 		return nil, boom
-	}})
+	}))
 	if !errors.Is(err, boom) || !strings.Contains(err.Error(), "at x0") {
 		t.Errorf("Eval error: got %v", err)
 	}

@@ -90,13 +90,12 @@ flags:`)
 	fmt.Fprintf(out, "invad demo: solve f(x) = y, f = cumsum ∘ affine coupling layer, n = %d (%d rows × 2 × %d), %s backend\n\n", n, *rows, half, be)
 	fmt.Fprintf(out, "Newton's method, each step dx = IJVP(F(x)):\n%5s %12s %12s %6s %9s %11s %9s %12s\n",
 		"iter", "‖F(x)‖∞", "‖step‖∞", "α", "time", "linearize", "IJVP", "line search")
-	opt := newton.Options{Tol: 1e-10, Callback: func(it newton.Iter) error {
+	opts := be.Newton(newton.Tol(1e-10), newton.Callback(func(it newton.Iter) error {
 		ms := func(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
 		fmt.Fprintf(out, "%5d %12.3e %12.3e %6.3g %9v %11v %9v %12v\n", it.K, it.Residual, it.Step, it.Alpha, ms(it.Time), ms(it.Linearize), ms(it.Solve), ms(it.LineSearch))
 		return nil
-	}}
-	opt = be.Newton(opt) // linearizations and line-search runs on the chosen backend
-	res, err := newton.Solve(F, tensor.Zeros(n), opt)
+	})) // linearizations and line-search runs on the chosen backend
+	res, err := newton.Solve(F, tensor.Zeros(n), opts...)
 	if err != nil {
 		return err
 	}

@@ -124,11 +124,15 @@ func solve(cfg config, w io.Writer) (*result, error) {
 // Linearize (recording + refactorization), the IJVP and the line search.
 func newtonSolve(f func(*tape.Var) *tape.Var, size int, h2 float64, untilStall bool, w io.Writer) (*newton.Result, error) {
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.1f ms", d.Seconds()*1e3) }
-	return newton.Solve(f, tensor.Zeros(size), newton.Options{Tol: tolerance(h2), UntilStall: untilStall, Callback: func(it newton.Iter) error {
+	opts := []newton.Option{newton.Tol(tolerance(h2)), newton.Callback(func(it newton.Iter) error {
 		fmt.Fprintf(w, "iteration %d: ‖F‖∞ = %.3g, step %.3g, %s (linearize %s, IJVP %s, line search %s)\n",
 			it.K, it.Residual, it.Step, ms(it.Time), ms(it.Linearize), ms(it.Solve), ms(it.LineSearch))
 		return nil
-	}})
+	})}
+	if untilStall {
+		opts = append(opts, newton.UntilStall())
+	}
+	return newton.Solve(f, tensor.Zeros(size), opts...)
 }
 
 func main() {

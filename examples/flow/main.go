@@ -223,7 +223,7 @@ func run(samples, layers, show int, out io.Writer) (*summary, error) {
 		tInv.Round(time.Millisecond), tInv.Seconds()/primal.Seconds(), s.invertSteps, s.xErr)
 	F := func(x *tape.Var) *tape.Var { return ops.Sub(f(x), ops.Const(x, y)) }
 	t0 = time.Now()
-	res, err := newton.Solve(F, y, newton.Options{Tol: 1e-12})
+	res, err := newton.Solve(F, y, newton.Tol(1e-12))
 	if err != nil {
 		return nil, err
 	}

@@ -110,7 +110,7 @@ func run(cfg config, out io.Writer) (*summary, error) {
 	for i, h := range hs {
 		t0 := time.Now()
 		F := residual(k, y, h, m)
-		res, err := newton.Solve(F, y, newton.Options{Tol: 1e-12, MaxIter: 30})
+		res, err := newton.Solve(F, y, newton.Tol(1e-12), newton.MaxIter(30))
 		if err != nil {
 			return nil, fmt.Errorf("step %d (t = %g): %w", i, t, err)
 		}

@@ -240,7 +240,7 @@ func run(samples, nblocks, show int, out io.Writer) (*summary, error) {
 	// Global Newton through IJVP, from x = y.
 	F := func(x *tape.Var) *tape.Var { return ops.Sub(f(x), ops.Const(x, y)) }
 	t0 = time.Now()
-	res, err := newton.Solve(F, y, newton.Options{Tol: 1e-12})
+	res, err := newton.Solve(F, y, newton.Tol(1e-12))
 	if err != nil {
 		return nil, err
 	}

@@ -46,10 +46,10 @@ func run(n int, out io.Writer) (*summary, error) {
 	fmt.Fprintf(out, "F(x) = cumsum(leaky_relu(x + 0.5 sin x, 0.1)) − b, n = %d\n\n", n)
 	fmt.Fprintf(out, "%5s %12s %12s %10s\n", "iter", "‖F‖∞", "‖step‖∞", "time")
 	start := time.Now()
-	res, err := newton.Solve(F, tensor.Zeros(n), newton.Options{Tol: 1e-9 * math.Sqrt(float64(n)), Callback: func(it newton.Iter) error {
+	res, err := newton.Solve(F, tensor.Zeros(n), newton.Tol(1e-9*math.Sqrt(float64(n))), newton.Callback(func(it newton.Iter) error {
 		fmt.Fprintf(out, "%5d %12.3e %12.3e %10v\n", it.K, it.Residual, it.Step, it.Time.Round(time.Millisecond))
 		return nil
-	}})
+	}))
 	if err != nil {
 		return nil, err
 	}
