@@ -81,6 +81,10 @@ func TestCallerMistakesPanic(t *testing.T) {
 	mustPanic(t, "inverse: f is nil", func() { inverse.VIJP(nil, x, x) })
 	mustPanic(t, "inverse: MaxLumpWidth(0)", func() { inverse.MaxLumpWidth(0) })
 	mustPanic(t, "inverse: MaxLumpWidth(-4)", func() { inverse.MaxLumpWidth(-4) })
+	id := func(x *tape.Var) *tape.Var { return x }
+	mustPanic(t, "inverse: a nil Option", func() { inverse.Linearize(id, x, nil) })
+	mustPanic(t, "inverse: a nil Option", func() { inverse.VIJP(id, x, x, nil) })
+	mustPanic(t, "inverse: a nil Option", func() { inverse.Invert(id, x, nil) })
 }
 
 // TestSingularBlockWording: a refused lump names the figure it was refused

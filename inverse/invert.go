@@ -118,6 +118,9 @@ func Invert(f func(x *tape.Var) *tape.Var, y *tensor.Tensor, opts ...Option) (*t
 	}
 	cfg := &Linearization{}
 	for _, o := range opts {
+		if o == nil {
+			panic("inverse: a nil Option")
+		}
 		o(cfg)
 	}
 	byDefault := cfg.start == nil

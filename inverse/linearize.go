@@ -155,6 +155,9 @@ func Linearize(f func(x *tape.Var) *tape.Var, x *tensor.Tensor, opts ...Option) 
 	}
 	l := &Linearization{x: x, n: x.Len()}
 	for _, o := range opts {
+		if o == nil {
+			panic("inverse: a nil Option")
+		}
 		o(l)
 	}
 	var prog *tape.Program

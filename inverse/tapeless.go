@@ -68,6 +68,9 @@ func VIJPStats(f func(x *tape.Var) *tape.Var, x, cx *tensor.Tensor, opts ...Opti
 	}
 	cfg := &Linearization{}
 	for _, o := range opts {
+		if o == nil {
+			panic("inverse: a nil Option")
+		}
 		o(cfg)
 	}
 	prog, err := recordShapes(f, x)
