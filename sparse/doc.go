@@ -116,9 +116,11 @@
 //
 // # Cost
 //
-// ColorColumns is O(Σ_i nnz(row i)²) time and O(n + nnz) memory. For a band
-// of half-width b it gives 2b+1 colors (3 for a tridiagonal block); for the
-// 2-D 5-point stencil in natural order it gives 7, where 5 is optimal.
+// ColorColumns is O(Σ_i nnz(row i)²) time and O(n + nnz) memory (its
+// lattice step, tried only where greedy is above the lower bound, adds
+// O(nnz) and a bounded number of O(nnz) checks). For a band of half-width b
+// it gives 2b+1 colors (3 for a tridiagonal block); for the 2-D 5-point
+// stencil in natural order it gives the optimal 5, where greedy takes 7.
 // FactorBand is O(n·kl·(kl+ku)) flops and BandLUBytes(n, kl, ku) =
 // 8·n·(2kl+ku+2) bytes; Solve and SolveT are O(n·(2kl+ku)). The band
 // approach suits stencils along one axis. It does not suit a 2-D grid in
