@@ -43,6 +43,22 @@ type Op interface {
 	Inverse(p int, in []*tensor.Tensor, out *tensor.Tensor) (Factor, error)
 }
 
+// SecondOrder is an Op with its second-order rule, which Hessian-vector
+// products (reverse mode over forward mode) and the gradient of
+// log|det J| need. Every op of package ops has one.
+type SecondOrder interface {
+	// SecondVJP adds ∂/∂in_i ⟨c, Σ_k (∂out/∂in_k)(in)·t[k]⟩ into dst[i] for
+	// every dst[i] != nil: the derivative with respect to the op's inputs
+	// of its JVP with the tangents t held fixed, contracted with c (shaped
+	// like out). t[k] == nil is a zero tangent, and at least one is set;
+	// out is the op's value at in. Two entries of dst may be the same
+	// tensor (an input used twice); the contributions then add up. An op
+	// whose JVP does not depend on its inputs (linear ops: Add, Slice,
+	// Sum) adds nothing; a bilinear one (Mul, MatMul) adds the product of
+	// c with the other input's tangent.
+	SecondVJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor, t []*tensor.Tensor, c *tensor.Tensor)
+}
+
 // StructureLister is an Op whose inputs' structures cost less listed at
 // once than asked one by one: Concat's Structure(i) sums the sizes of the
 // inputs before i, so asking each of n inputs would cost O(n²).
