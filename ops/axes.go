@@ -121,6 +121,11 @@ func (o *PermuteOp) VJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.T
 	}
 }
 
+// SecondVJP adds nothing: the JVP is linear and reads no input (see the
+// package documentation, Second order).
+func (o *PermuteOp) SecondVJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor, t []*tensor.Tensor, c *tensor.Tensor) {
+}
+
 // Structure: the block is a permutation matrix. The analysis has no
 // permutation kind yet, so it is declared dense (constant) unless the
 // permutation keeps the flat order (the identity, or moves of size-1
@@ -308,6 +313,11 @@ func (o *SliceAxisOp) VJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor
 	o.chunks(in[0].Shape(), func(i, j, n int) { addTo(g[j:j+n], cs[i:i+n]) })
 }
 
+// SecondVJP adds nothing: the JVP is linear and reads no input (see the
+// package documentation, Second order).
+func (o *SliceAxisOp) SecondVJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor, t []*tensor.Tensor, c *tensor.Tensor) {
+}
+
 // Structure: a selection where the slice is contiguous (every dimension
 // before the axis is 1), the identity where it takes the whole axis, else
 // dense (each output element is one input element, at a stride).
@@ -434,6 +444,11 @@ func (o *ConcatAxisOp) VJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tenso
 			}
 		})
 	}
+}
+
+// SecondVJP adds nothing: the JVP is linear and reads no input (see the
+// package documentation, Second order).
+func (o *ConcatAxisOp) SecondVJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor, t []*tensor.Tensor, c *tensor.Tensor) {
 }
 
 // Structure of input i: the identity if it is the whole output, a selection
@@ -584,6 +599,11 @@ func (o *SumAxisOp) VJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.T
 			}
 		}
 	})
+}
+
+// SecondVJP adds nothing: the JVP is linear and reads no input (see the
+// package documentation, Second order).
+func (o *SumAxisOp) SecondVJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor, t []*tensor.Tensor, c *tensor.Tensor) {
 }
 
 // Structure: the identity for an axis of size 1. Along the last axis each

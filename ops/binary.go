@@ -8,8 +8,8 @@ import (
 	"github.com/invad/invad/tensor"
 )
 
-// Binary is an elementwise binary op declared by f and its two partial
-// derivatives. Operands broadcast as in NumPy (see the package
+// Binary is an elementwise binary op declared by f, its two partial
+// derivatives and its three second partials. Operands broadcast as in NumPy (see the package
 // documentation's Broadcasting section): same shapes, a rank-0 operand, or
 // shapes aligned on their last axes whose sizes are equal or 1 along each
 // axis.
@@ -18,6 +18,10 @@ type Binary struct {
 	f    func(a, b float64) float64
 	// d[0] = ∂f/∂a, d[1] = ∂f/∂b, given a, b and y = f(a, b).
 	d [2]func(a, b, y float64) float64
+	// d2 = ∂²f/∂a², ∂²f/∂a∂b, ∂²f/∂b², given a, b and y; nil is
+	// identically zero. The second-order rule of operand k reads d2[k]
+	// (against a's tangent) and d2[k+1] (against b's).
+	d2 [3]func(a, b, y float64) float64
 	// deps[i] says which operands ∂f/∂(input i) reads: bit 0 a, bit 1 b.
 	// A partial that reads no varying operand is a constant block.
 	deps [2]uint8
@@ -312,6 +316,125 @@ func (o *Binary) vjpPlan(k int, g, a, b, y, cs []float64, p *stridePlan) {
 	addTo(g, acc)
 }
 
+// SecondVJP adds into dst[k], for each operand k (a, b), the derivative
+// of ⟨c, ∂f/∂a t_a + ∂f/∂b t_b⟩ with respect to it:
+// c ⊙ (∂²f/∂k∂a t_a + ∂²f/∂k∂b t_b), summed over the axes the operand is
+// broadcast along as VJP sums. Mul adds c ⊙ t_b to a and c ⊙ t_a to b; Div
+// adds -c ⊙ t_b/b² to a and -c ⊙ t_a/b² + 2c ⊙ a ⊙ t_b/b³ to b; Add and Sub,
+// linear, add nothing.
+func (o *Binary) SecondVJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor, t []*tensor.Tensor, c *tensor.Tensor) {
+	if o.d2[0] == nil && o.d2[1] == nil && o.d2[2] == nil {
+		return // linear: the JVP reads no operand
+	}
+	a, b, y, cs := in[0].Data(), in[1].Data(), out.Data(), c.Data()
+	var ta, tb []float64
+	if t[0] != nil {
+		ta = t[0].Data()
+	}
+	if t[1] != nil {
+		tb = t[1].Data()
+	}
+	if !simple(len(cs), len(a), len(b)) {
+		p := newBcastPlan(out.Shape(), in[0].Shape(), in[1].Shape())
+		for k := 0; k < 2; k++ {
+			if dst[k] != nil {
+				o.secondPlan(k, dst[k].Data(), a, b, y, ta, tb, cs, p)
+			}
+		}
+		return
+	}
+	for k := 0; k < 2; k++ {
+		if dst[k] == nil {
+			continue
+		}
+		g := dst[k].Data()
+		if o.kind == binMul && len(g) == len(cs) && len(a) == len(cs) && len(b) == len(cs) {
+			other := tb // ∂²(a·b)/∂a∂b = 1: a receives c ⊙ t_b
+			if k == 1 {
+				other = ta
+			}
+			if other == nil {
+				continue
+			}
+			cpu.For(len(cs), func(lo, hi int) {
+				g, cs, other := g[lo:hi], cs[lo:hi], other[lo:hi]
+				for i, c := range cs {
+					g[i] += c * other[i]
+				}
+			})
+			continue
+		}
+		h := o.hessRow(k, ta, tb)
+		if len(g) == len(cs) {
+			cpu.For(len(cs), func(lo, hi int) {
+				for i := lo; i < hi; i++ {
+					g[i] += h(at(a, i), at(b, i), y[i], i, i) * cs[i]
+				}
+			})
+			continue
+		}
+		s := 0.0
+		for i := range cs {
+			s += h(at(a, i), at(b, i), y[i], i, i) * cs[i]
+		}
+		g[0] += s
+	}
+}
+
+// hessRow returns the function giving, at one output element, row k of
+// the Hessian of f applied to the tangents: ∂²f/∂k∂a t_a[ja] +
+// ∂²f/∂k∂b t_b[jb] (a nil tangent or a nil second partial is zero). ja and
+// jb are the operands' indices; a one-element tangent is read at 0.
+func (o *Binary) hessRow(k int, ta, tb []float64) func(a, b, y float64, ja, jb int) float64 {
+	ha, hb := o.d2[k], o.d2[k+1]
+	if ta == nil {
+		ha = nil
+	}
+	if tb == nil {
+		hb = nil
+	}
+	return func(a, b, y float64, ja, jb int) float64 {
+		s := 0.0
+		if ha != nil {
+			s = ha(a, b, y) * at(ta, ja)
+		}
+		if hb != nil {
+			s += hb(a, b, y) * at(tb, jb)
+		}
+		return s
+	}
+}
+
+// secondPlan adds row k of SecondVJP into g for operands broadcast along
+// some axes, as vjpPlan adds the first-order one.
+func (o *Binary) secondPlan(k int, g, a, b, y, ta, tb, cs []float64, p *stridePlan) {
+	h := o.hessRow(k, ta, tb)
+	sa, sb := p.inner()
+	if len(g) == len(cs) {
+		cpu.For(len(cs), func(lo, hi int) {
+			p.runs(lo, hi, func(i, ia, ib, m int) {
+				for j := 0; j < m; j++ {
+					ja, jb := ia+j*sa, ib+j*sb
+					g[i+j] += h(a[ja], b[jb], y[i+j], ja, jb) * cs[i+j]
+				}
+			})
+		})
+		return
+	}
+	acc := make([]float64, len(g))
+	p.runs(0, len(cs), func(i, ia, ib, m int) {
+		at, st := ia, sa
+		if k == 1 {
+			at, st = ib, sb
+		}
+		for j := 0; j < m; j++ {
+			ja, jb := ia+j*sa, ib+j*sb
+			acc[at+j*st] += h(a[ja], b[jb], y[i+j], ja, jb) * cs[i+j]
+		}
+	})
+	addTo(g, acc)
+}
+
 // Structure: with respect to an operand of the output's shape the block is
 // diagonal (constant where the partial reads no varying operand: Add, Sub,
 // Mul by a constant). With respect to a broadcast operand (fewer elements
@@ -380,9 +503,13 @@ var (
 	SubOp = &Binary{name: "sub", kind: binSub, f: func(a, b float64) float64 { return a - b }, d: [2]func(a, b, y float64) float64{one, minus1}}
 	MulOp = &Binary{name: "mul", kind: binMul, f: func(a, b float64) float64 { return a * b },
 		d:    [2]func(a, b, y float64) float64{func(a, b, y float64) float64 { return b }, func(a, b, y float64) float64 { return a }},
+		d2:   [3]func(a, b, y float64) float64{nil, one, nil},
 		deps: [2]uint8{2, 1}}
 	DivOp = &Binary{name: "div", f: func(a, b float64) float64 { return a / b },
-		d:    [2]func(a, b, y float64) float64{func(a, b, y float64) float64 { return 1 / b }, func(a, b, y float64) float64 { return -y / b }},
+		d: [2]func(a, b, y float64) float64{func(a, b, y float64) float64 { return 1 / b }, func(a, b, y float64) float64 { return -y / b }},
+		// ∂²/∂a∂b = -1/b², ∂²/∂b² = 2a/b³ = 2y/b².
+		d2: [3]func(a, b, y float64) float64{nil,
+			func(a, b, y float64) float64 { return -1 / (b * b) }, func(a, b, y float64) float64 { return 2 * y / (b * b) }},
 		deps: [2]uint8{2, 3}}
 )
 

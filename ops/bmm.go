@@ -104,6 +104,24 @@ func (batchMatMul) VJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.Te
 	}
 }
 
+// SecondVJP: the JVP t_a·b + a·t_b is bilinear, so the derivative of
+// ⟨c, t_a·b + a·t_b⟩ adds c·t_b[s]ᵀ into sample s of dst[0] and
+// t_a[s]ᵀ·c[s] into dst[1], per sample (VJP with each operand replaced by
+// the other's tangent); a shared 2-D b receives the sum over the samples.
+func (batchMatMul) SecondVJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor, t []*tensor.Tensor, c *tensor.Tensor) {
+	d := bmmOf(in[0].Shape(), in[1].Shape())
+	if dst[0] != nil && t[1] != nil { // ga += c·t_bᵀ per sample
+		d.each(dst[0].Data(), t[1].Data(), c.Data(), func(ga, tb, c []float64, rows int) {
+			gemm(blas.NoTrans, blas.Trans, 1, general(c, rows, d.k), general(tb, d.m, d.k), 1, general(ga, rows, d.m))
+		})
+	}
+	if dst[1] != nil && t[0] != nil { // gb += t_aᵀ·c per sample; a shared b sums over every sample
+		d.each(t[0].Data(), dst[1].Data(), c.Data(), func(ta, gb, c []float64, rows int) {
+			gemm(blas.Trans, blas.NoTrans, 1, general(ta, rows, d.m), general(c, rows, d.k), 1, general(gb, d.m, d.k))
+		})
+	}
+}
+
 // Structure: with respect to a, output row (s,i) reads a's row (s,i)
 // alone: block diagonal with B·n blocks, each b[s]ᵀ (k×m), all the same
 // (Shared) for a 2-D b, and Constant when b is a constant. With respect to

@@ -31,6 +31,18 @@ func TestConformance(t *testing.T) {
 	}
 }
 
+// TestSecondOrder runs the second-order checks on every row: each op must
+// be a tape.SecondOrder whose SecondVJP matches central differences of its
+// JVP.
+func TestSecondOrder(t *testing.T) {
+	for _, r := range opstest.Rows() {
+		t.Run(r.Case.Name, func(t *testing.T) {
+			t.Parallel()
+			opstest.RunSecondOrder(t, r.Case)
+		})
+	}
+}
+
 // TestFloat32 runs the float32 checks on every elementwise row.
 func TestFloat32(t *testing.T) {
 	n := 0

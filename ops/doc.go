@@ -8,10 +8,27 @@
 //
 // # Families
 //
-// Elementwise unary ops are declared once by f and f' (see Elementwise);
-// their JVP, VJP and inverse rule (a diagonal block, inverted by reciprocals)
-// follow from that declaration. Binary elementwise ops are declared by f and
-// the two partial derivatives.
+// Elementwise unary ops are declared once by f, f' and f″ (see
+// Elementwise); their JVP, VJP, inverse rule (a diagonal block, inverted by
+// reciprocals) and second-order rule follow from that declaration. Binary
+// elementwise ops are declared by f, the two partial derivatives and the
+// three second ones.
+//
+// # Second order
+//
+// Every op is also a tape.SecondOrder: SecondVJP adds the derivative of
+// ⟨c, JVP(in; t)⟩ with respect to each input, the tangents t held fixed,
+// which reverse mode over forward mode needs (Hessian-vector products, the
+// gradient of log|det J|). Ops whose JVP does not read their inputs (Neg,
+// Scale, AddScalar, Add, Sub, Reshape, Slice, Concat, Cumsum, Sum, Permute,
+// SliceAxis, ConcatAxis, SumAxis) add nothing. An elementwise unary op adds
+// c ⊙ f″(x) ⊙ t, from the f″ its declaration gives (D2F; zero on either
+// side of the kinks of Abs and LeakyReLU, and taken as zero at them). A
+// binary op adds, to each operand, c times its row of the Hessian of f
+// applied to the two tangents (Mul: c ⊙ t_b to a and c ⊙ t_a to b), summed
+// over broadcast axes as its VJP sums. MatMul and BatchMatMul, bilinear,
+// add c·t_bᵀ to a and t_aᵀ·c to b: their VJP with each operand replaced by
+// the other's tangent.
 //
 // # Broadcasting
 //

@@ -9,8 +9,9 @@ import (
 	"github.com/invad/invad/tensor"
 )
 
-// Elementwise is an elementwise unary op: one UnaryDecl (f and f') with its
-// parameter. Its JVP, VJP and inverse rule all follow from DF. Besides the
+// Elementwise is an elementwise unary op: one UnaryDecl (f, f' and f″)
+// with its parameter. Its JVP, VJP and inverse rule all follow from DF, its
+// second-order rule from D2F. Besides the
 // float64 tape.Op methods, the generic functions ForwardOf, JVPOf and VJPOf
 // run it on any dtype.
 type Elementwise struct {
@@ -22,6 +23,8 @@ type Elementwise struct {
 	// df returns f'(x) given x and y = f(x), so that rules can reuse y
 	// (exp' = y, tanh' = 1 - y²).
 	df func(x, y, p float64) float64
+	// d2f returns f″(x) given x and y = f(x).
+	d2f func(x, y, p float64) float64
 	// linear: f(x) = coef·x + shift (Neg, Scale, AddScalar). f and df stay
 	// the definition; the rules then run plain loops instead of a function
 	// call per element.
@@ -42,6 +45,9 @@ func (e *Elementwise) F(x float64) float64 { return e.f(x, e.param) }
 
 // DF returns f'(x) given y = f(x).
 func (e *Elementwise) DF(x, y float64) float64 { return e.df(x, y, e.param) }
+
+// D2F returns f″(x) given y = f(x).
+func (e *Elementwise) D2F(x, y float64) float64 { return e.d2f(x, y, e.param) }
 
 // Decl returns the op's declaration.
 func (e *Elementwise) Decl() *UnaryDecl { return e.decl }
@@ -71,6 +77,23 @@ func (e *Elementwise) VJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor
 	if dst[0] != nil {
 		VJPOf(e, dst[0], in[0], out, c)
 	}
+}
+
+// SecondVJP adds c ⊙ f″(x) ⊙ t[0] into dst[0]: the derivative of
+// ⟨c, f'(x) ⊙ t⟩ with respect to x. A linear op (Neg, Scale, AddScalar)
+// has f″ = 0 and adds nothing.
+func (e *Elementwise) SecondVJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor, t []*tensor.Tensor, c *tensor.Tensor) {
+	if dst[0] == nil || t[0] == nil || e.linear {
+		return
+	}
+	d, xs, ys, ts, cs := dst[0].Data(), in[0].Data(), out.Data(), t[0].Data(), c.Data()
+	sameLen(e.name, len(d), len(xs), len(ys), len(ts), len(cs))
+	d2f, p := e.d2f, e.param
+	cpu.For(len(d), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			d[i] += d2f(xs[i], ys[i], p) * ts[i] * cs[i]
+		}
+	})
 }
 
 // Structure is diagonal; constant for linear ops.
@@ -177,8 +200,8 @@ func sameLen(name string, n ...int) {
 	}
 }
 
-// UnaryDecl declares an elementwise unary op once: its name, f and f' in
-// Go (the CPU rules) and the same formulas in CUDA C (the device rules).
+// UnaryDecl declares an elementwise unary op once: its name, f, f' and f″
+// in Go (the CPU rules) and f and f' in CUDA C (the device rules).
 // `go generate ./cuda` writes the device kernels and the host emulation's
 // registration from the CUDA C (cuda/kernels/unary_ops.cuh), so adding an
 // op is one entry of unaryDecls, its function (Exp, Scale, ...) and one
@@ -189,6 +212,11 @@ type UnaryDecl struct {
 	// (leaky_relu's alpha, scale's c; 0 for the ops without one).
 	F  func(x, p float64) float64
 	DF func(x, y, p float64) float64
+	// D2F is f″(x) given y = f(x), with p as above: the second-order rule
+	// (Elementwise.SecondVJP) adds c ⊙ f″(x) ⊙ t. Every declaration has
+	// one (building the table panics otherwise), 0 for a linear op; at a
+	// kink (abs, leaky_relu) f″ is taken as 0, its value on either side.
+	D2F func(x, y, p float64) float64
 	// F1, for an op without a parameter, is f itself (math.Exp): the CPU
 	// loops call it directly, one call per element instead of two. F is
 	// then set from it.
@@ -210,7 +238,7 @@ func UnaryDecls() []*UnaryDecl { return append([]*UnaryDecl(nil), unaryDecls...)
 
 // op returns the declared op with parameter p (params: its text in String).
 func (d *UnaryDecl) op(p float64, params string) *Elementwise {
-	e := &Elementwise{name: d.Name, params: params, decl: d, f: d.F, f1: d.F1, df: d.DF, param: p}
+	e := &Elementwise{name: d.Name, params: params, decl: d, f: d.F, f1: d.F1, df: d.DF, d2f: d.D2F, param: p}
 	if d.Linear {
 		e.linear, e.coef, e.shift = true, d.DF(0, d.F(0, p), p), d.F(0, p)
 	}
@@ -235,10 +263,18 @@ func softplus(x float64) float64 {
 	return math.Log1p(math.Exp(x))
 }
 
+// zeroD2F is the f″ of the linear ops, and of those linear on each side
+// of a kink at 0 (abs, leaky_relu).
+func zeroD2F(x, y, p float64) float64 { return 0 }
+
 // withF sets F from F1 where only F1 is declared, once, as the table is
-// built (before any op is made from it).
+// built (before any op is made from it). It panics for a declaration
+// without DF or D2F, so that a new op cannot leave a rule out.
 func withF(decls []*UnaryDecl) []*UnaryDecl {
 	for _, d := range decls {
+		if (d.F == nil && d.F1 == nil) || d.DF == nil || d.D2F == nil {
+			panic("ops: unary op " + d.Name + " declares no f, f' or f″ (F or F1, DF, D2F)")
+		}
 		if d.F == nil {
 			f1 := d.F1
 			d.F = func(x, _ float64) float64 { return f1(x) }
@@ -249,25 +285,42 @@ func withF(decls []*UnaryDecl) []*UnaryDecl {
 
 var unaryDecls = withF([]*UnaryDecl{
 	{Name: "neg", F: func(x, p float64) float64 { return -x }, DF: func(x, y, p float64) float64 { return -1 },
-		DevF: "-x", DevDF: "-1.0", Linear: true},
-	{Name: "exp", F1: math.Exp, DF: func(x, y, p float64) float64 { return y }, DevF: "exp(x)", DevDF: "y"},
-	{Name: "log", F1: math.Log, DF: func(x, y, p float64) float64 { return 1 / x }, DevF: "log(x)", DevDF: "1.0 / x"},
-	{Name: "tanh", F1: math.Tanh, DF: func(x, y, p float64) float64 { return 1 - y*y }, DevF: "tanh(x)", DevDF: "1.0 - y * y"},
-	{Name: "sigmoid", F1: sigmoid, DF: func(x, y, p float64) float64 { return y * (1 - y) }, DevF: "sigmoid(x)", DevDF: "y * (1.0 - y)"},
-	{Name: "sin", F1: math.Sin, DF: func(x, y, p float64) float64 { return math.Cos(x) }, DevF: "sin(x)", DevDF: "cos(x)"},
-	{Name: "cos", F1: math.Cos, DF: func(x, y, p float64) float64 { return -math.Sin(x) }, DevF: "cos(x)", DevDF: "-sin(x)"},
-	{Name: "sqrt", F1: math.Sqrt, DF: func(x, y, p float64) float64 { return 0.5 / y }, DevF: "sqrt(x)", DevDF: "0.5 / y"},
+		D2F: zeroD2F, DevF: "-x", DevDF: "-1.0", Linear: true},
+	{Name: "exp", F1: math.Exp, DF: func(x, y, p float64) float64 { return y }, D2F: func(x, y, p float64) float64 { return y },
+		DevF: "exp(x)", DevDF: "y"},
+	{Name: "log", F1: math.Log, DF: func(x, y, p float64) float64 { return 1 / x }, D2F: func(x, y, p float64) float64 { return -1 / (x * x) },
+		DevF: "log(x)", DevDF: "1.0 / x"},
+	{Name: "tanh", F1: math.Tanh, DF: func(x, y, p float64) float64 { return 1 - y*y },
+		D2F:  func(x, y, p float64) float64 { return -2 * y * (1 - y*y) },
+		DevF: "tanh(x)", DevDF: "1.0 - y * y"},
+	{Name: "sigmoid", F1: sigmoid, DF: func(x, y, p float64) float64 { return y * (1 - y) },
+		D2F:  func(x, y, p float64) float64 { return y * (1 - y) * (1 - 2*y) },
+		DevF: "sigmoid(x)", DevDF: "y * (1.0 - y)"},
+	{Name: "sin", F1: math.Sin, DF: func(x, y, p float64) float64 { return math.Cos(x) }, D2F: func(x, y, p float64) float64 { return -y },
+		DevF: "sin(x)", DevDF: "cos(x)"},
+	{Name: "cos", F1: math.Cos, DF: func(x, y, p float64) float64 { return -math.Sin(x) }, D2F: func(x, y, p float64) float64 { return -y },
+		DevF: "cos(x)", DevDF: "-sin(x)"},
+	{Name: "sqrt", F1: math.Sqrt, DF: func(x, y, p float64) float64 { return 0.5 / y }, D2F: func(x, y, p float64) float64 { return -0.25 / (x * y) },
+		DevF: "sqrt(x)", DevDF: "0.5 / y"},
 	{Name: "square", F: func(x, p float64) float64 { return x * x }, DF: func(x, y, p float64) float64 { return 2 * x },
-		DevF: "x * x", DevDF: "2.0 * x"},
+		D2F: func(x, y, p float64) float64 { return 2 }, DevF: "x * x", DevDF: "2.0 * x"},
 	{Name: "cube", F: func(x, p float64) float64 { return x * x * x }, DF: func(x, y, p float64) float64 { return 3 * x * x },
-		DevF: "x * x * x", DevDF: "3.0 * x * x"},
+		D2F: func(x, y, p float64) float64 { return 6 * x }, DevF: "x * x * x", DevDF: "3.0 * x * x"},
 	{Name: "softplus", F1: softplus, DF: func(x, y, p float64) float64 { return sigmoid(x) },
+		D2F: func(x, y, p float64) float64 {
+			s := sigmoid(x)
+			return s * (1 - s)
+		},
 		DevF: "x > 0 ? x + log1p(exp(-x)) : log1p(exp(x))", DevDF: "sigmoid(x)"},
-	{Name: "log1p", F1: math.Log1p, DF: func(x, y, p float64) float64 { return 1 / (1 + x) }, DevF: "log1p(x)", DevDF: "1.0 / (1.0 + x)"},
-	{Name: "expm1", F1: math.Expm1, DF: func(x, y, p float64) float64 { return y + 1 }, DevF: "expm1(x)", DevDF: "y + 1.0"},
+	{Name: "log1p", F1: math.Log1p, DF: func(x, y, p float64) float64 { return 1 / (1 + x) },
+		D2F:  func(x, y, p float64) float64 { return -1 / ((1 + x) * (1 + x)) },
+		DevF: "log1p(x)", DevDF: "1.0 / (1.0 + x)"},
+	{Name: "expm1", F1: math.Expm1, DF: func(x, y, p float64) float64 { return y + 1 }, D2F: func(x, y, p float64) float64 { return y + 1 },
+		DevF: "expm1(x)", DevDF: "y + 1.0"},
 	{Name: "recip", F: func(x, p float64) float64 { return 1 / x }, DF: func(x, y, p float64) float64 { return -y * y },
-		DevF: "1.0 / x", DevDF: "-y * y"},
-	// p is alpha; the derivative at 0 is taken as 1.
+		D2F: func(x, y, p float64) float64 { return 2 * y * y * y }, DevF: "1.0 / x", DevDF: "-y * y"},
+	// p is alpha; the derivative at 0 is taken as 1. f″ is 0 on both
+	// sides of the kink, and taken as 0 at it.
 	{Name: "leaky_relu", F: func(x, p float64) float64 {
 		if x >= 0 {
 			return x
@@ -278,12 +331,13 @@ var unaryDecls = withF([]*UnaryDecl{
 			return 1
 		}
 		return p
-	}, DevF: "x >= 0 ? x : p * x", DevDF: "x >= 0 ? 1.0 : p", Param: true},
+	}, D2F: zeroD2F, DevF: "x >= 0 ? x : p * x", DevDF: "x >= 0 ? 1.0 : p", Param: true},
 	{Name: "scale", F: func(x, p float64) float64 { return p * x }, DF: func(x, y, p float64) float64 { return p },
-		DevF: "p * x", DevDF: "p", Linear: true, Param: true},
+		D2F: zeroD2F, DevF: "p * x", DevDF: "p", Linear: true, Param: true},
 	{Name: "add_scalar", F: func(x, p float64) float64 { return x + p }, DF: func(x, y, p float64) float64 { return 1 },
-		DevF: "x + p", DevDF: "1.0", Linear: true, Param: true},
-	// The derivative at 0 is 0: the inverse rule refuses it.
+		D2F: zeroD2F, DevF: "x + p", DevDF: "1.0", Linear: true, Param: true},
+	// The derivative at 0 is 0: the inverse rule refuses it. f″ is 0 on
+	// both sides of the kink, and taken as 0 at it.
 	{Name: "abs", F1: math.Abs, DF: func(x, y, p float64) float64 {
 		switch {
 		case x > 0:
@@ -292,15 +346,18 @@ var unaryDecls = withF([]*UnaryDecl{
 			return -1
 		}
 		return 0
-	}, DevF: "fabs(x)", DevDF: "x > 0 ? 1.0 : (x < 0 ? -1.0 : 0.0)"},
+	}, D2F: zeroD2F, DevF: "fabs(x)", DevDF: "x > 0 ? 1.0 : (x < 0 ? -1.0 : 0.0)"},
 	// p is the exponent c.
 	{Name: "pow", F: math.Pow, DF: func(x, y, p float64) float64 { return p * math.Pow(x, p-1) },
+		D2F:  func(x, y, p float64) float64 { return p * (p - 1) * math.Pow(x, p-2) },
 		DevF: "pow(x, p)", DevDF: "p * pow(x, p - 1.0)", Param: true},
 	// ln 2 in the device formulas is math.Ln2 to the 17 digits that round
 	// to the same double.
 	{Name: "exp2", F1: math.Exp2, DF: func(x, y, p float64) float64 { return y * math.Ln2 },
+		D2F:  func(x, y, p float64) float64 { return y * (math.Ln2 * math.Ln2) },
 		DevF: "exp2(x)", DevDF: "y * 0.6931471805599453"},
 	{Name: "log2", F1: math.Log2, DF: func(x, y, p float64) float64 { return 1 / (x * math.Ln2) },
+		D2F:  func(x, y, p float64) float64 { return -1 / (x * x * math.Ln2) },
 		DevF: "log2(x)", DevDF: "1.0 / (x * 0.6931471805599453)"},
 })
 

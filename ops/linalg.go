@@ -113,6 +113,21 @@ func (matMul) VJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor,
 	}
 }
 
+// SecondVJP: the JVP t_a·b + a·t_b is bilinear, so the derivative of
+// ⟨c, t_a·b + a·t_b⟩ adds c·t_bᵀ into dst[0] and t_aᵀ·c into dst[1] (VJP
+// with each operand replaced by the other's tangent; a vector b's tangent
+// is a k×1 matrix, c an m×1 one).
+func (matMul) SecondVJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor, t []*tensor.Tensor, cot *tensor.Tensor) {
+	m, k, c := mmDims(in[0].Shape(), in[1].Shape())
+	g := general(cot.Data(), m, c)
+	if dst[0] != nil && t[1] != nil { // ga += g t_bᵀ
+		gemm(blas.NoTrans, blas.Trans, 1, g, general(t[1].Data(), k, c), 1, general(dst[0].Data(), m, k))
+	}
+	if dst[1] != nil && t[0] != nil { // gb += t_aᵀ g
+		gemm(blas.Trans, blas.NoTrans, 1, general(t[0].Data(), m, k), g, 1, general(dst[1].Data(), k, c))
+	}
+}
+
 // Structure: with respect to a, out's row i reads a's row i alone, so the
 // block is block-diagonal over the m rows, every block bᵀ (shared). With
 // respect to b it is a ⊗ I_c (Kron): each of the c columns of out reads

@@ -67,6 +67,12 @@ func (o *ReshapeOp) VJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.T
 		addTo(dst[0].Data(), c.Data())
 	}
 }
+
+// SecondVJP adds nothing: the JVP is linear and reads no input (see the
+// package documentation, Second order).
+func (o *ReshapeOp) SecondVJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor, t []*tensor.Tensor, c *tensor.Tensor) {
+}
+
 func (o *ReshapeOp) Structure(i int, in [][]int, varying []bool) tape.Structure {
 	n := tensor.SizeOf(in[0])
 	if !varying[0] {
@@ -140,6 +146,12 @@ func (o *SliceOp) VJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.Ten
 		addTo(dst[0].RowRange(o.Lo, o.Hi).Data(), c.Data())
 	}
 }
+
+// SecondVJP adds nothing: the JVP is linear and reads no input (see the
+// package documentation, Second order).
+func (o *SliceOp) SecondVJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor, t []*tensor.Tensor, c *tensor.Tensor) {
+}
+
 func (o *SliceOp) Structure(i int, in [][]int, varying []bool) tape.Structure {
 	inner := o.inner(in[0])
 	s := tape.Structure{Rows: (o.Hi - o.Lo) * inner, Cols: tensor.SizeOf(in[0])}
@@ -210,6 +222,12 @@ func (concat) VJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor,
 		off += x.Len()
 	}
 }
+
+// SecondVJP adds nothing: the JVP is linear and reads no input (see the
+// package documentation, Second order).
+func (concat) SecondVJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor, t []*tensor.Tensor, c *tensor.Tensor) {
+}
+
 func (c concat) Structure(i int, in [][]int, varying []bool) tape.Structure {
 	sz := sizes(in)
 	off, total := 0, 0
@@ -322,6 +340,12 @@ func (cumsum) VJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor,
 		}
 	}
 }
+
+// SecondVJP adds nothing: the JVP is linear and reads no input (see the
+// package documentation, Second order).
+func (cumsum) SecondVJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor, t []*tensor.Tensor, c *tensor.Tensor) {
+}
+
 func (cumsum) Structure(i int, in [][]int, varying []bool) tape.Structure {
 	n := tensor.SizeOf(in[0])
 	if !varying[0] {
@@ -360,6 +384,12 @@ func (sum) VJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor, c 
 		g[i] += cv
 	}
 }
+
+// SecondVJP adds nothing: the JVP is linear and reads no input (see the
+// package documentation, Second order).
+func (sum) SecondVJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor, t []*tensor.Tensor, c *tensor.Tensor) {
+}
+
 func (sum) Structure(i int, in [][]int, varying []bool) tape.Structure {
 	n := tensor.SizeOf(in[0])
 	s := tape.Structure{Kind: tape.Dense, Rows: 1, Cols: n, Constant: true}

@@ -23,7 +23,10 @@ const fdStep = 6e-6
 // Check runs every check of the package documentation on c and returns every
 // failure, each a *Failure. It returns nil when the op conforms. It does not
 // panic: a bad Case is a "case" failure, a panicking rule a "panic" failure.
-func Check(c Case) (errs []error) {
+func Check(c Case) []error { return newChecker(c).do((*checker).run) }
+
+// newChecker returns a checker of c with its tolerances set.
+func newChecker(c Case) *checker {
 	k := &checker{c: c, tol: c.Tol, fdTol: c.FDTol, rng: newRand(), seen: map[string]bool{}}
 	if k.tol == 0 {
 		k.tol = DefaultTol
@@ -31,6 +34,12 @@ func Check(c Case) (errs []error) {
 	if k.fdTol == 0 {
 		k.fdTol = DefaultFDTol
 	}
+	return k
+}
+
+// do runs checks, turns a panic into a "panic" failure, checks the guards
+// and returns every failure.
+func (k *checker) do(checks func(*checker)) (errs []error) {
 	defer func() {
 		if r := recover(); r != nil {
 			k.fail("panic", -1, "%v (remaining checks skipped)", r)
@@ -38,7 +47,7 @@ func Check(c Case) (errs []error) {
 		k.checkGuards()
 		errs = k.errs
 	}()
-	k.run()
+	checks(k)
 	return k.errs
 }
 

@@ -489,3 +489,118 @@ func TestInputs(t *testing.T) {
 		t.Errorf("Inputs with a short Value panicked with %q, want a message starting with \"opstest: \"", msg)
 	}
 }
+
+// Wrong second-order rules. first embeds the op, whose SecondVJP it hides:
+// an op without a second-order rule.
+type first struct{ tape.Op }
+
+// secondOf gives an op the second-order rule so.
+type secondOf struct {
+	tape.Op
+	so func(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor, t []*tensor.Tensor, c *tensor.Tensor)
+}
+
+func (o secondOf) SecondVJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor, t []*tensor.Tensor, c *tensor.Tensor) {
+	o.so(dst, in, out, t, c)
+}
+
+// secondRule returns op's own SecondVJP.
+func secondRule(op tape.Op) func(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor, t []*tensor.Tensor, c *tensor.Tensor) {
+	return op.(tape.SecondOrder).SecondVJP
+}
+
+func TestCheckSecondOrderCatchesWrongOps(t *testing.T) {
+	exp, mul := secondRule(ops.ExpOp), secondRule(ops.MulOp)
+	for _, tc := range []struct {
+		name, reason string
+		c            opstest.Case
+		want         string // the check that must fail
+	}{
+		{"missing", "an op that is not a tape.SecondOrder",
+			expCase(first{ops.ExpOp}), "second"},
+		{"empty", "exp's rule adding nothing, as if exp were linear",
+			expCase(secondOf{ops.ExpOp, func([]*tensor.Tensor, []*tensor.Tensor, *tensor.Tensor, []*tensor.Tensor, *tensor.Tensor) {}}), "second"},
+		{"scaled", "a rule off by 1% disagrees with central differences of the JVP",
+			expCase(secondOf{ops.ExpOp, func(dst, in []*tensor.Tensor, out *tensor.Tensor, ts []*tensor.Tensor, c *tensor.Tensor) {
+				c2 := c.Clone()
+				for i := range c2.Data() {
+					c2.Data()[i] *= 1.01
+				}
+				exp(dst, in, out, ts, c2)
+			}}), "second"},
+		{"sign", "exp's f″ with the wrong sign",
+			expCase(secondOf{ops.ExpOp, func(dst, in []*tensor.Tensor, out *tensor.Tensor, ts []*tensor.Tensor, c *tensor.Tensor) {
+				neg := make([]*tensor.Tensor, len(dst))
+				for i, d := range dst {
+					if d != nil {
+						neg[i] = tensor.Zeros(d.Shape()...)
+					}
+				}
+				exp(neg, in, out, ts, c)
+				for i, d := range dst {
+					if d != nil {
+						for e, v := range neg[i].Data() {
+							d.Data()[e] -= v
+						}
+					}
+				}
+			}}), "second"},
+		{"writes", "a rule that writes instead of adding loses the prefill",
+			expCase(secondOf{ops.ExpOp, func(dst, in []*tensor.Tensor, out *tensor.Tensor, ts []*tensor.Tensor, c *tensor.Tensor) {
+				for _, d := range dst {
+					if d != nil {
+						d.Fill(0)
+					}
+				}
+				exp(dst, in, out, ts, c)
+			}}), "second"},
+		{"first-tangent-only", "Mul's rule must read both tangents: with both set, a receives c ⊙ t_b",
+			mulCase(secondOf{ops.MulOp, func(dst, in []*tensor.Tensor, out *tensor.Tensor, ts []*tensor.Tensor, c *tensor.Tensor) {
+				ts = slices.Clone(ts)
+				if ts[0] != nil {
+					ts[1] = nil
+				}
+				mul(dst, in, out, ts, c)
+			}}), "second"},
+		{"no-alias", "Mul(x, x) with one accumulator must receive both contributions",
+			mulCase(secondOf{ops.MulOp, func(dst, in []*tensor.Tensor, out *tensor.Tensor, ts []*tensor.Tensor, c *tensor.Tensor) {
+				if dst[0] != nil && dst[0] == dst[1] {
+					dst = []*tensor.Tensor{dst[0], nil}
+				}
+				mul(dst, in, out, ts, c)
+			}}), "second"},
+		{"writes-constant", "the accumulator of a constant input is nil: writing into it panics",
+			mulConstCase(secondOf{ops.MulOp, func(dst, in []*tensor.Tensor, out *tensor.Tensor, ts []*tensor.Tensor, c *tensor.Tensor) {
+				mul(dst, in, out, ts, c)
+				dst[1].Data()[0] += 0
+			}}), "panic"},
+		{"mutates-tangent", "SecondVJP must not write into its tangents",
+			expCase(secondOf{ops.ExpOp, func(dst, in []*tensor.Tensor, out *tensor.Tensor, ts []*tensor.Tensor, c *tensor.Tensor) {
+				exp(dst, in, out, ts, c)
+				ts[0].Data()[0] = 7
+			}}), "unchanged"},
+		{"stray-write", "a write past len into an accumulator's capacity",
+			expCase(secondOf{ops.ExpOp, func(dst, in []*tensor.Tensor, out *tensor.Tensor, ts []*tensor.Tensor, c *tensor.Tensor) {
+				exp(dst, in, out, ts, c)
+				d := dst[0].Data()
+				d[:cap(d)][len(d)] = 0
+			}}), "guard"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			errs := opstest.CheckSecondOrder(tc.c)
+			if !hasCheck(errs, tc.want) {
+				t.Errorf("%s: CheckSecondOrder gave %d failures %v, want one of check %q", tc.reason, len(errs), errs, tc.want)
+			}
+		})
+	}
+}
+
+// TestCheckSecondOrderPassesCorrectOps is the control of
+// TestCheckSecondOrderCatchesWrongOps.
+func TestCheckSecondOrderPassesCorrectOps(t *testing.T) {
+	for _, c := range []opstest.Case{expCase(ops.ExpOp), mulCase(ops.MulOp), mulConstCase(ops.MulOp), sumCase(ops.SumOp)} {
+		if errs := opstest.CheckSecondOrder(c); len(errs) != 0 {
+			t.Errorf("%s: %v", c.Name, errs)
+		}
+	}
+}

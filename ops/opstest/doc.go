@@ -47,11 +47,40 @@
 // and accumulation, unchanged inputs, guards) on the kernels a backend
 // supplies in a Kernels32; CPU32 gives the CPU ones.
 //
+// # Second order
+//
+// CheckSecondOrder checks an op's second-order rule (tape.SecondOrder),
+// again at the seeded point, with a random cotangent c and random tangents
+// t for the varying inputs (nil for constants):
+//
+//   - the op must be a tape.SecondOrder;
+//   - with every tangent set, and (for several varying inputs) with each
+//     one's alone, SecondVJP into one zeroed accumulator per varying input
+//     matches the central differences of g(u) = ⟨c, JVP(u; t)⟩ along each
+//     element of that input, g taken through the op's own JVP at
+//     out = Forward(u) (Check has compared that JVP with differences of
+//     Forward); the accumulators of constant inputs are nil, so a write
+//     into one is a "panic" failure;
+//   - the accumulators of every varying input at once, pre-filled with
+//     random values, end as prefill plus the single results (SecondVJP
+//     adds);
+//   - alias: when two varying inputs of one shape are the same tensor
+//     (Mul(x, x)), with one tangent at both places, the two single
+//     contributions add up to the central differences of g moving both
+//     places at once, and one accumulator passed at both places receives
+//     both;
+//   - unchanged and guard, as for Check.
+//
+// The differences are compared with Case.FDTol, the sums with Case.Tol. It
+// is separate from Check so that a backend whose ops run only their
+// first-order rules elsewhere checks those alone.
+//
 // # Tolerances
 //
 // A value v is accepted against a reference w when |v - w| ≤ tol·(1 + |w|).
-// Case.Tol bounds rounding (primal, dot test, solves, log-determinants),
-// Case.FDTol bounds finite-difference error, Case.Tol32 bounds float32
+// Case.Tol bounds rounding (primal, dot test, solves, log-determinants,
+// sums of accumulations), Case.FDTol bounds finite-difference error (of
+// Forward for the JVP, of the JVP for the second-order rule), Case.Tol32 bounds float32
 // rounding; zero means DefaultTol, DefaultFDTol and DefaultTol32. Sparsity
 // patterns are checked exactly: an entry the declared Structure says is zero
 // must be exactly zero, since the runtime skips it.

@@ -20,7 +20,9 @@ const (
 	// DefaultFDTol bounds central-difference error: with the step fdStep the
 	// truncation (h²·f‴/6) and rounding (eps·|f|/h) errors are each near
 	// 1e-11 for functions of order 1, so 1e-6 leaves room for third
-	// derivatives up to about 1e5 in the case's domain.
+	// derivatives up to about 1e5 in the case's domain. The second-order
+	// check differentiates the JVP instead, whose third derivative holds
+	// f⁗: the same bound applies to it.
 	DefaultFDTol = 1e-6
 	// DefaultTol32 bounds float32 rounding: about 80 float32 ulps
 	// (2⁻²³ ≈ 1.2e-7), room for f' evaluated from the rounded y = f(x)
@@ -81,14 +83,15 @@ type Case struct {
 	SingularAt []Singular
 }
 
-// Failure is one failed check. Every error of Check and Check32 is a
-// *Failure.
+// Failure is one failed check. Every error of Check, CheckSecondOrder and
+// Check32 is a *Failure.
 type Failure struct {
 	// Case is the Case's Name.
 	Case string
 	// Check is the check that failed: "case", "panic", "shape", "primal",
 	// "jvp", "vjp", "alias", "structure", "inverse", "singular",
-	// "unchanged" or "guard", with a "32/" prefix from Check32.
+	// "unchanged" or "guard", "second" from CheckSecondOrder, with a "32/"
+	// prefix from Check32.
 	Check string
 	// Input is the operand concerned, or -1.
 	Input int
