@@ -8,7 +8,10 @@
 //   - Jacobian: the dense m×nᵢ Jacobian with respect to one input, by nᵢ
 //     JVPs or m VJPs, whichever are fewer;
 //   - Grad: a scalar f's value and its gradient with respect to every input,
-//     by one reverse sweep (a few times the cost of f).
+//     by one reverse sweep (a few times the cost of f);
+//   - GradJVP and HVP: second order, reverse mode over forward mode with
+//     each op's second-order rule (tape.SecondOrder): the gradient of
+//     ⟨c, J·dx⟩, and for a scalar f the Hessian-vector product.
 //
 // The inverse products (J⁻¹v, vᵀJ⁻¹, log|det J|) need a square map of one
 // input: inverse.Linearize, or inverse.LinearizeArg for f of several inputs
@@ -234,6 +237,57 @@ func Grad(f func(xs ...*tape.Var) *tape.Var, xs ...*tensor.Tensor) (float64, []*
 		return 0, nil, err
 	}
 	return out.Data()[0], g, nil
+}
+
+// GradJVP returns, for every input i, the gradient with respect to input i
+// of ⟨c, J·dx⟩, J·dx = Σₖ Jₖ·dxs[k] (one tangent per input, nil for zero;
+// c shaped like f's result): reverse mode over forward mode, with each
+// op's second-order rule (tape.SecondOrder). For a scalar f and c = 1 it
+// is the Hessian of f times dx (HVP). It panics on shape mistakes as JVP
+// and VJP do, and returns an error naming the op if an op of f has no
+// second-order rule, and a *tape.NonFiniteError for NaN or ±Inf.
+func (l *Linearization) GradJVP(c *tensor.Tensor, dxs ...*tensor.Tensor) ([]*tensor.Tensor, error) {
+	if len(dxs) != len(l.xs) {
+		panic(fmt.Sprintf("ad: GradJVP with %d tangents for %d inputs", len(dxs), len(l.xs)))
+	}
+	for i, dx := range dxs {
+		if dx == nil {
+			continue
+		}
+		if err := checkArg(fmt.Sprintf("tangent %d of GradJVP", i), dx, l.xs[i].Shape()); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkArg("cotangent of GradJVP", c, l.s.P.Output.Shape()); err != nil {
+		return nil, err
+	}
+	res := make([]*tensor.Tensor, len(l.xs))
+	for i, x := range l.xs {
+		res[i] = tensor.Zeros(x.Shape()...)
+	}
+	if nd, ok := l.s.GradJVPInto(res, c, dxs...); !ok {
+		return nil, fmt.Errorf("ad: op %s at tape position %d has no second-order rule", nd.Op.Name(), nd.Pos)
+	}
+	for _, r := range res {
+		if err := checkResult("GradJVP", r); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// HVP returns the Hessian of a scalar f times v, ∇²f·v, as one tensor per
+// input (shaped like it): vs holds one direction per input, nil for zero.
+// It is GradJVP with c = 1 and panics if f's result has more than one
+// element.
+func (l *Linearization) HVP(vs ...*tensor.Tensor) ([]*tensor.Tensor, error) {
+	out := l.Output()
+	if out.Len() != 1 {
+		panic(fmt.Sprintf("ad: HVP needs a scalar f; f returned shape %v (take GradJVP)", out.Shape()))
+	}
+	one := tensor.Zeros(out.Shape()...)
+	one.Data()[0] = 1
+	return l.GradJVP(one, vs...)
 }
 
 // checkArg panics on a shape mistake and reports a non-finite argument.

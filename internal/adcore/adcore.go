@@ -407,3 +407,97 @@ func ParallelCols(n int, body func(lo, hi int)) {
 	}
 	wg.Wait()
 }
+
+// ---- second order ----
+
+// GradJVPInto writes into res[i], for every res[i] != nil, the gradient
+// with respect to input i of ⟨c, J·dx⟩, J·dx = Σₖ Jₖ·dxs[k] (nil: a zero
+// tangent): reverse mode over forward mode, with each op's second-order
+// rule (tape.SecondOrder). For a scalar f and c = 1 it is the Hessian of f
+// times dx. It keeps every tangent of the forward sweep and allocates its
+// buffers afresh. It returns false, writing nothing, if an op on the path
+// has no second-order rule, with that op.
+func (s *Sweeps) GradJVPInto(res []*tensor.Tensor, c *tensor.Tensor, dxs ...*tensor.Tensor) (*tape.Node, bool) {
+	p := s.P
+	for _, nd := range p.Nodes {
+		if _, ok := nd.Op.(tape.SecondOrder); !ok {
+			return nd, false
+		}
+	}
+	for _, r := range res {
+		if r != nil {
+			clear(r.Data())
+		}
+	}
+	out := p.Output.ID()
+	if !s.varying[out] || s.inIdx[out] >= 0 {
+		return nil, true // f linear in its inputs: no second derivative
+	}
+	// Forward: every tangent, kept (nil: zero).
+	tan := make([]*tensor.Tensor, p.NumVars)
+	for i, in := range s.Ins {
+		tan[in.ID()] = dxs[i]
+	}
+	var ins, ts []*tensor.Tensor
+	args := func(nd *tape.Node, of []*tensor.Tensor) bool {
+		ins, ts = ins[:0], ts[:0]
+		any := false
+		for _, v := range nd.In {
+			ins = append(ins, v.Value())
+			var t *tensor.Tensor
+			if s.varying[v.ID()] {
+				t = of[v.ID()]
+			}
+			ts = append(ts, t)
+			any = any || t != nil
+		}
+		return any
+	}
+	for _, nd := range p.Nodes {
+		if args(nd, tan) {
+			t := tensor.Zeros(nd.Out.Shape()...)
+			nd.Op.JVP(t, ins, nd.Out.Value(), ts)
+			tan[nd.Out.ID()] = t
+		}
+	}
+	// Reverse: ct is the cotangent of each tangent, cv of each value; cv
+	// gets the second-order terms and carries them back to the inputs.
+	ct := make([]*tensor.Tensor, p.NumVars)
+	cv := make([]*tensor.Tensor, p.NumVars)
+	ct[out] = c
+	for i, in := range s.Ins {
+		cv[in.ID()] = res[i] // nil: not wanted
+	}
+	wanted := func(id int) bool { return s.inIdx[id] < 0 || res[s.inIdx[id]] != nil }
+	dst := func(nd *tape.Node, of []*tensor.Tensor, inputs bool) []*tensor.Tensor {
+		d := make([]*tensor.Tensor, len(nd.In))
+		for k, v := range nd.In {
+			id := v.ID()
+			if !s.varying[id] || (s.inIdx[id] >= 0 && !inputs) || !wanted(id) {
+				continue
+			}
+			if of[id] == nil {
+				of[id] = tensor.Zeros(v.Shape()...)
+			}
+			d[k] = of[id]
+		}
+		return d
+	}
+	for j := len(p.Nodes) - 1; j >= 0; j-- {
+		nd := p.Nodes[j]
+		id := nd.Out.ID()
+		if c := ct[id]; c != nil {
+			if args(nd, tan) {
+				nd.Op.(tape.SecondOrder).SecondVJP(dst(nd, cv, true), ins, nd.Out.Value(), ts, c)
+			}
+			args(nd, tan)
+			nd.Op.VJP(dst(nd, ct, false), ins, nd.Out.Value(), c)
+		}
+		if c := cv[id]; c != nil {
+			args(nd, tan)
+			nd.Op.VJP(dst(nd, cv, true), ins, nd.Out.Value(), c)
+		}
+		ct[id], cv[id], tan[id] = nil, nil, nil // read no more: free early
+	}
+	return nil, true
+}
