@@ -122,3 +122,38 @@ func (x *Exec[V]) SolveLump(w *Workspace[V], li int, dst, r V) error {
 	}
 	panic(fmt.Sprintf("sweep: SolveLump(%d): a copy or an expansion solves nothing", li))
 }
+
+// SolveLumpT writes into dst the solution w = M⁻ᵀ·s of lump li's block M
+// transposed, s laid out as the solution (LumpPlaces) and w as the
+// residual (LumpRows): M is ∂g/∂K, the created equations' values as
+// functions of the killed atoms, whatever signs the factorized block
+// carries (SolveLump solves with the same M). The gradient of log|det M|
+// needs it: tr(M⁻¹ dM) = Σ over colors of (M⁻ᵀ s_c)ᵀ dM s_c where the
+// inverse's blocks follow M's. The lump must be factorized. dst and s are
+// different vectors of the lengths LumpRows gives.
+func (x *Exec[V]) SolveLumpT(w *Workspace[V], li int, dst, s V) error {
+	p, e := x.P, x.E
+	L := &p.lumps[li]
+	switch L.kind {
+	case kStep:
+		return x.F[li].SolveT(dst, s)
+	case kSolve:
+		// SolveLump: M⁻¹ = ±A⁻¹·S (S the rows' signs, − where negate), so
+		// M⁻ᵀ = ±S·A⁻ᵀ.
+		if err := x.F[li].SolveT(dst, s); err != nil {
+			return err
+		}
+		for i := range L.rhs.rows {
+			row := &L.rhs.rows[i]
+			sign := row.sign
+			if L.negate {
+				sign = -sign
+			}
+			if sign != 1 {
+				e.Scale(dst, row.row, sign, dst, row.row, row.n)
+			}
+		}
+		return nil
+	}
+	panic(fmt.Sprintf("sweep: SolveLumpT(%d): a copy or an expansion solves nothing", li))
+}

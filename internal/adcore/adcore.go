@@ -354,6 +354,84 @@ func (s *Sweeps) VJPInto(res []*tensor.Tensor, cy *tensor.Tensor) {
 	cot[out] = nil
 }
 
+// VJPSeedInto is VJPInto with cotangents injected along the way: seeds,
+// indexed by value ID (nil entries, or a short slice, inject nothing), adds
+// seeds[id] to the cotangent of that value, an input, an op's output or the
+// output itself, whose cy may be nil. Each res[i] != nil gets the gradient
+// of ⟨cy, f⟩ + Σ_v ⟨seeds[v], v⟩ with respect to input i, every value v a
+// function of the inputs. Seeds on constants are ignored.
+func (s *Sweeps) VJPSeedInto(res []*tensor.Tensor, cy *tensor.Tensor, seeds []*tensor.Tensor) {
+	p := s.P
+	seed := func(id int) *tensor.Tensor {
+		if id < len(seeds) {
+			return seeds[id]
+		}
+		return nil
+	}
+	out := p.Output.ID()
+	c := tensor.Zeros(p.Output.Shape()...)
+	if cy != nil {
+		copy(c.Data(), cy.Data())
+	}
+	if sd := seed(out); sd != nil {
+		axpy(c, sd)
+	}
+	if s.inIdx[out] >= 0 || !s.varying[out] {
+		s.VJPInto(res, c)
+	} else {
+		for _, r := range res {
+			if r != nil {
+				clear(r.Data())
+			}
+		}
+		w := s.getWS(false)
+		defer s.putWS(w)
+		cot := w.cot
+		for i, in := range s.Ins {
+			cot[in.ID()] = res[i]
+		}
+		cot[out] = c
+		for j := len(p.Nodes) - 1; j >= 0; j-- {
+			nd := p.Nodes[j]
+			for _, id := range s.rev.zero[j] {
+				clear(cot[id].Data())
+			}
+			if id := nd.Out.ID(); id != out {
+				if sd := seed(id); sd != nil {
+					axpy(cot[id], sd)
+				}
+			}
+			w.ins, w.ts = w.ins[:0], w.ts[:0]
+			for _, v := range nd.In {
+				w.ins = append(w.ins, v.Value())
+				var t *tensor.Tensor
+				if s.varying[v.ID()] {
+					t = cot[v.ID()]
+				}
+				w.ts = append(w.ts, t)
+			}
+			nd.Op.VJP(w.ts, w.ins, nd.Out.Value(), cot[nd.Out.ID()])
+		}
+		for _, in := range s.Ins {
+			cot[in.ID()] = nil
+		}
+		cot[out] = nil
+	}
+	for i, in := range s.Ins {
+		if sd := seed(in.ID()); sd != nil && res[i] != nil && in.ID() != out {
+			axpy(res[i], sd)
+		}
+	}
+}
+
+// axpy adds src to dst.
+func axpy(dst, src *tensor.Tensor) {
+	d := dst.Data()
+	for k, v := range src.Data() {
+		d[k] += v
+	}
+}
+
 // Dense returns the Jacobian with respect to input i as an m×nᵢ matrix
 // (row r = output element r), from nᵢ JVPs with unit tangents (fwd) or m
 // VJPs, split over the cores. The caller checks its size first.

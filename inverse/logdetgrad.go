@@ -1,0 +1,457 @@
+package inverse
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/invad/invad/internal/adcore"
+	"github.com/invad/invad/lump"
+	"github.com/invad/invad/sweep"
+	"github.com/invad/invad/tape"
+	"github.com/invad/invad/tensor"
+)
+
+// ErrNoLogDetGrad is matched by the error LogAbsDetGrad returns for a lump
+// whose gradient it does not form: a sparse lump (its block's inverse is
+// dense), or a dense block wider than MaxLogDetGradColors.
+var ErrNoLogDetGrad = errors.New("inverse: no log-det gradient for this lump")
+
+// MaxLogDetGradColors bounds the solves LogAbsDetGrad spends on one lump
+// whose block has no structure to color by (a dense lump, a triangular
+// step): one per column, each a solve with the block and a second-order
+// pass over the lump's ops.
+var MaxLogDetGradColors = 4096
+
+// LogAbsDetGrad returns log|det ∂f/∂xᵢ| at xs and its gradient with respect
+// to every input (xᵢ itself and the others, a model's parameters, say),
+// exactly: the sum over the lumps of tr(A⁻¹·∂A), each block A's inverse
+// from its factorization and ∂A from the second-order rules of the lump's
+// ops (tape.SecondOrder), then one reverse sweep of f from every value A
+// reads back to the inputs. f is a function of several inputs as in
+// LinearizeArg and package ad; f(xs) must have as many elements as xs[i].
+//
+// A block diagonal in samples (a batch lump of K×K blocks, a diagonal or
+// Kron step) costs K solves and K second-order passes over the lump's ops;
+// a dense lump one per column (at most MaxLogDetGradColors). A sparse lump
+// is refused (ErrNoLogDetGrad). f is recorded as it is (AsRecorded): a
+// batch stored as rows through X·W keeps its dense lump here; write it with
+// the samples innermost for per-sample blocks.
+//
+// It panics as LinearizeArg does and returns its errors, those of the
+// factorization (a singular lump), ErrNoLogDetGrad, and an error if f
+// records different ops on two runs at the same inputs.
+func LogAbsDetGrad(f func(xs ...*tape.Var) *tape.Var, xs []*tensor.Tensor, i int, opts ...Option) (float64, []*tensor.Tensor, error) {
+	lin, err := LinearizeArg(f, xs, i, append(slices.Clone(opts), AsRecorded())...)
+	if err != nil {
+		return 0, nil, err
+	}
+	x, err := lin.prepare()
+	if err != nil {
+		return 0, nil, err
+	}
+	g := &ldGrad{prog: lin.prog, x: x, an: x.P.An, cv: make([]*tensor.Tensor, lin.prog.NumVars)}
+	g.idx = make(map[*tape.Node]int, len(g.prog.Nodes))
+	for k, nd := range g.prog.Nodes {
+		g.idx[nd] = k
+	}
+	w := lin.getInvWS(x)
+	defer lin.putInvWS(w)
+	for li := range g.an.Lumps {
+		if err := g.lump(w, li); err != nil {
+			return 0, nil, err
+		}
+	}
+
+	// f again with every input varying: the seeds on its values go back
+	// to the inputs. Both recordings create one value per input and per op
+	// application in the same order, so value IDs agree past the inputs;
+	// LinearizeArg's tape has xᵢ first, then the others as constants.
+	tp := tape.NewTape()
+	ins := make([]*tape.Var, len(xs))
+	for j, v := range xs {
+		ins[j] = tp.Input(v)
+	}
+	out := f(ins...)
+	full := tp.Finish(ins[0], out)
+	if err := sameRecording(g.prog, full, len(xs)); err != nil {
+		return 0, nil, err
+	}
+	seeds := make([]*tensor.Tensor, full.NumVars)
+	for id, c := range g.cv {
+		if c == nil {
+			continue
+		}
+		to := id
+		if id < len(xs) { // xᵢ, then the others in order
+			to = i
+			if id > 0 {
+				to = id - 1
+				if to >= i {
+					to++
+				}
+			}
+		}
+		seeds[to] = c
+	}
+	grads := make([]*tensor.Tensor, len(xs))
+	for j, v := range xs {
+		grads[j] = tensor.Zeros(v.Shape()...)
+	}
+	adcore.New(full, ins).VJPSeedInto(grads, nil, seeds)
+	for _, gr := range grads {
+		if err := checkResult("LogAbsDetGrad", gr); err != nil {
+			return 0, nil, err
+		}
+	}
+	return x.LogDet, grads, nil
+}
+
+// sameRecording checks that the second recording has the first one's ops
+// on the same value IDs (past the n inputs): an op of the first on a
+// value the second computes by another op means f recorded differently.
+func sameRecording(a, b *tape.Program, n int) error {
+	byID := make(map[int]*tape.Node, len(b.Nodes))
+	for _, nd := range b.Nodes {
+		byID[nd.Out.ID()] = nd
+	}
+	for _, nd := range a.Nodes {
+		if nd.Out.ID() < n {
+			continue
+		}
+		m := byID[nd.Out.ID()]
+		if m == nil || m.Op.Name() != nd.Op.Name() || !slices.Equal(m.Out.Shape(), nd.Out.Shape()) {
+			return fmt.Errorf("inverse: LogAbsDetGrad: f recorded different ops on two runs (op %s at tape position %d)", nd.Op.Name(), nd.Pos)
+		}
+	}
+	return nil
+}
+
+// ldGrad accumulates the gradient of log|det J| with respect to the
+// program's values, lump by lump.
+type ldGrad struct {
+	prog *tape.Program
+	x    *cpuExec
+	an   *lump.Analysis
+	idx  map[*tape.Node]int
+	cv   []*tensor.Tensor // per value id: ∂ log|det J| / ∂value, nil for zero
+	// pending: one color's second-order terms, per value id
+	pending map[int]*tensor.Tensor
+	vars    []*tape.Var // per value id, built on first use
+}
+
+// lump adds lump li's tr(M⁻¹ dM): for each color c of its block M (=
+// ∂g/∂K, the created equations' values as functions of the killed atoms),
+// w = M⁻ᵀ s_c and the gradient of ⟨w, M(v)·s_c⟩ with respect to every value
+// v the lump's ops read, by a forward pass of the tangents from s_c
+// through the lump's ops and a reverse pass with their second-order rules.
+func (g *ldGrad) lump(ws *sweep.Workspace[*tensor.Tensor], li int) error {
+	an := g.an
+	lp := &an.Lumps[li]
+	if lp.Kind == lump.Copy || lp.Kind == lump.Expansion {
+		return nil
+	}
+	rows, rlen, slen := g.x.P.LumpRows(li)
+	places := g.x.P.LumpPlaces(li)
+	colors, err := g.colors(li, places, slen)
+	if err != nil || len(colors) == 0 {
+		return err
+	}
+	ln := g.lumpNodes(li)
+	s, w := tensor.Zeros(slen), tensor.Zeros(rlen)
+	tan := map[int]*tensor.Tensor{} // per value id
+	ct := map[int]*tensor.Tensor{}
+	buf := func(m map[int]*tensor.Tensor, v *tape.Var) *tensor.Tensor {
+		t := m[v.ID()]
+		if t == nil {
+			t = tensor.Zeros(v.Shape()...)
+			m[v.ID()] = t
+		}
+		return t
+	}
+	var ins, ts, ds []*tensor.Tensor
+	for _, color := range colors {
+		clear(s.Data())
+		for _, k := range color {
+			s.Data()[k] = 1
+		}
+		if err := g.x.SolveLumpT(ws, li, w, s); err != nil {
+			return err
+		}
+		// Forward: the killed atoms' tangents s, the rest zero.
+		clear(tan)
+		for _, pl := range places {
+			t := buf(tan, g.varOf(pl.Var))
+			copy(t.Data()[pl.Off:pl.Off+pl.N], s.Data()[pl.Pos:pl.Pos+pl.N])
+		}
+		for _, e := range ln {
+			nd := g.prog.Nodes[e.node]
+			ins, ts = ins[:0], ts[:0]
+			any := false
+			for _, v := range nd.In {
+				ins = append(ins, v.Value())
+				t := tan[v.ID()]
+				ts = append(ts, t)
+				any = any || t != nil
+			}
+			if !any || (!e.relabel && len(e.internal) == 0) {
+				continue // a created value's tangent is no unknown's
+			}
+			t := tensor.Zeros(nd.Out.Shape()...)
+			nd.Op.JVP(t, ins, nd.Out.Value(), ts)
+			if !e.relabel {
+				maskTo(t, e.internal)
+			}
+			tan[nd.Out.ID()] = t
+		}
+		// Reverse: the cotangent w on the created rows, carried back
+		// through the internal values; each op adds its second-order term
+		// to the values it reads.
+		clear(ct)
+		for k := len(ln) - 1; k >= 0; k-- {
+			e := ln[k]
+			nd := g.prog.Nodes[e.node]
+			var c *tensor.Tensor
+			if t := ct[nd.Out.ID()]; t != nil {
+				c = t
+				if !e.relabel {
+					maskTo(c, e.internal)
+				}
+			}
+			for _, r := range e.created {
+				row := rows[r]
+				if c == nil {
+					c = tensor.Zeros(nd.Out.Shape()...)
+				}
+				cd := c.Data()[row.Off : row.Off+row.N]
+				for j, v := range w.Data()[row.Row : row.Row+row.N] {
+					cd[j] += v
+				}
+			}
+			if c == nil {
+				continue
+			}
+			ins, ts = ins[:0], ts[:0]
+			any := false
+			for _, v := range nd.In {
+				ins = append(ins, v.Value())
+				t := tan[v.ID()]
+				ts = append(ts, t)
+				any = any || t != nil
+			}
+			if !any {
+				continue
+			}
+			if !e.relabel {
+				ds = ds[:0]
+				for _, v := range nd.In {
+					ds = append(ds, buf(g.cvMap(), v))
+				}
+				nd.Op.(tape.SecondOrder).SecondVJP(ds, ins, nd.Out.Value(), ts, c)
+			}
+			ds = ds[:0]
+			for _, v := range nd.In {
+				var d *tensor.Tensor
+				if tan[v.ID()] != nil {
+					d = buf(ct, v)
+				}
+				ds = append(ds, d)
+			}
+			nd.Op.VJP(ds, ins, nd.Out.Value(), c)
+		}
+		g.flush()
+	}
+	return nil
+}
+
+// cvMap and flush: SecondVJP writes into per-color tensors held in a map
+// (values met by name), added into cv after each color.
+func (g *ldGrad) cvMap() map[int]*tensor.Tensor {
+	if g.pending == nil {
+		g.pending = map[int]*tensor.Tensor{}
+	}
+	return g.pending
+}
+
+func (g *ldGrad) flush() {
+	for id, t := range g.pending {
+		if c := g.cv[id]; c != nil {
+			for j, v := range t.Data() {
+				c.Data()[j] += v
+			}
+		} else {
+			g.cv[id] = t
+		}
+		delete(g.pending, id)
+	}
+}
+
+// varOf returns the value with the given id among the program's.
+func (g *ldGrad) varOf(id int) *tape.Var {
+	if g.vars == nil {
+		g.vars = make([]*tape.Var, g.prog.NumVars)
+		g.vars[g.prog.Input.ID()] = g.prog.Input
+		for _, nd := range g.prog.Nodes {
+			g.vars[nd.Out.ID()] = nd.Out
+		}
+	}
+	return g.vars[id]
+}
+
+// ldNode is one node of a lump's pass: a relabelling of its values, or an
+// op of its equations with the element ranges of its value that are the
+// lump's internal unknowns (whose tangents carry on) and the indices of
+// its created rows (in LumpRows).
+type ldNode struct {
+	node     int
+	relabel  bool
+	internal [][2]int
+	created  []int
+}
+
+// lumpNodes lists lump li's nodes in tape order.
+func (g *ldGrad) lumpNodes(li int) []ldNode {
+	an := g.an
+	lp := &an.Lumps[li]
+	by := map[int]*ldNode{}
+	get := func(i int, relabel bool) *ldNode {
+		e := by[i]
+		if e == nil {
+			e = &ldNode{node: i, relabel: relabel}
+			by[i] = e
+		}
+		return e
+	}
+	for _, q := range lp.Internal {
+		eq := &an.Eqs[q]
+		e := get(g.idx[eq.Node], false)
+		e.internal = append(e.internal, [2]int{eq.Off, eq.Len})
+	}
+	rows, _, _ := g.x.P.LumpRows(li)
+	for r, row := range rows {
+		e := get(g.idx[row.Node], false)
+		e.created = append(e.created, r)
+	}
+	// The relabellings whose values hold elements of the lump's atoms.
+	for i, nd := range g.prog.Nodes {
+		if !an.IsRelabel(nd) || nd.Out.IsConst() {
+			continue
+		}
+	segs:
+		for _, sg := range an.Segs(nd.Out) {
+			if sg.Var < 0 {
+				continue
+			}
+			for _, k := range an.AtomsIn(sg.Var, sg.Off, sg.Len) {
+				if an.LumpOf[k] == li {
+					get(i, true)
+					break segs
+				}
+			}
+		}
+	}
+	out := make([]ldNode, 0, len(by))
+	for _, e := range by {
+		out = append(out, *e)
+	}
+	slices.SortFunc(out, func(a, b ldNode) int { return a.node - b.node })
+	return out
+}
+
+// maskTo zeroes t outside the ranges keep.
+func maskTo(t *tensor.Tensor, keep [][2]int) {
+	d := t.Data()
+	in := make([]bool, len(d))
+	for _, r := range keep {
+		for j := r[0]; j < r[0]+r[1]; j++ {
+			in[j] = true
+		}
+	}
+	for j := range d {
+		if !in[j] {
+			d[j] = 0
+		}
+	}
+}
+
+// colors returns the colors of lump li's block M as sets of solution
+// indices: columns of one color never share a row of M, nor of M⁻ᵀ.
+func (g *ldGrad) colors(li int, places []sweep.Place, slen int) ([][]int, error) {
+	an := g.an
+	lp := &an.Lumps[li]
+	units := func() ([][]int, error) {
+		if slen > MaxLogDetGradColors {
+			return nil, fmt.Errorf("inverse: LogAbsDetGrad: lump %d (%s) of width %d has no structure to color by and more than MaxLogDetGradColors = %d columns: %w",
+				li, lp.Kind, slen, MaxLogDetGradColors, ErrNoLogDetGrad)
+		}
+		c := make([][]int, slen)
+		for j := range c {
+			c[j] = []int{j}
+		}
+		return c, nil
+	}
+	switch lp.Kind.Form() {
+	case lump.SparseBlocks:
+		return nil, fmt.Errorf("inverse: LogAbsDetGrad: lump %d is sparse (%s): %w", li, an.Structure(li), ErrNoLogDetGrad)
+	case lump.DenseBlock:
+		return units()
+	case lump.BatchBlocks:
+		// Killed atom j of every block: column j of each sample's block.
+		c := make([][]int, len(lp.Killed))
+		for j, k := range lp.Killed {
+			at := an.Atoms[k]
+			for _, pl := range places {
+				if pl.Var == at.Var && pl.Off == at.Off {
+					for p := pl.Pos; p < pl.Pos+pl.N; p++ {
+						c[j] = append(c[j], p)
+					}
+				}
+			}
+		}
+		return c, nil
+	case lump.OpRule:
+		nd := lp.Node
+		shapes := make([][]int, len(nd.In))
+		vary := make([]bool, len(nd.In))
+		for k, v := range nd.In {
+			shapes[k], vary[k] = v.Shape(), !v.IsConst()
+		}
+		st := nd.Op.Structure(lp.Input, shapes, vary)
+		// The structured colors read the block in the pivot's own order:
+		// the killed atoms must sit in the solution as in the value.
+		inOrder := true
+		for _, pl := range places {
+			inOrder = inOrder && pl.Var == nd.In[lp.Input].ID() && pl.Pos == pl.Off
+		}
+		switch {
+		case st.Kind == tape.Identity || st.Kind == tape.Selection || st.Kind == tape.Zero:
+			return nil, nil // a constant block: no gradient
+		case st.Kind == tape.Diagonal:
+			all := make([]int, slen)
+			for j := range all {
+				all[j] = j
+			}
+			return [][]int{all}, nil
+		case inOrder && st.Kind == tape.Kron && st.Inner > 0:
+			k := slen / st.Inner
+			c := make([][]int, k)
+			for j := range c {
+				for s := range st.Inner {
+					c[j] = append(c[j], j*st.Inner+s)
+				}
+			}
+			return c, nil
+		case inOrder && st.Kind == tape.BlockDiagonal && st.Blocks > 0:
+			bs := slen / st.Blocks
+			c := make([][]int, bs)
+			for j := range c {
+				for b := range st.Blocks {
+					c[j] = append(c[j], b*bs+j)
+				}
+			}
+			return c, nil
+		}
+		return units()
+	}
+	return nil, nil
+}
