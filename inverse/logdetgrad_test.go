@@ -183,7 +183,9 @@ func TestLogAbsDetGradAgainstDifferences(t *testing.T) {
 	checkLogDetGrad(t, "cumsum", tri, []*tensor.Tensor{randT(rng, 1, 4), randT(rng, 1, 4)}, 0, "")
 
 	// With respect to the second input: f(θ, x) = x ⊙ θ + θ³/3 in θ.
-	second := func(in ...*tape.Var) *tape.Var { return ops.Add(ops.Mul(in[1], in[0]), ops.Scale(ops.Cube(in[0]), 1.0/3)) }
+	second := func(in ...*tape.Var) *tape.Var {
+		return ops.Add(ops.Mul(in[1], in[0]), ops.Scale(ops.Cube(in[0]), 1.0/3))
+	}
 	checkLogDetGrad(t, "second input", second, []*tensor.Tensor{plus(randT(rng, 1, 3), 1.5), randT(rng, 1, 3)}, 0, "")
 }
 
