@@ -135,9 +135,7 @@ type ldGrad struct {
 	an   *lump.Analysis
 	idx  map[*tape.Node]int
 	cv   []*tensor.Tensor // per value id: ∂ log|det J| / ∂value, nil for zero
-	// pending: one color's second-order terms, per value id
-	pending map[int]*tensor.Tensor
-	vars    []*tape.Var // per value id, built on first use
+	vars []*tape.Var      // per value id, built on first use
 }
 
 // lump adds lump li's tr(M⁻¹ dM): for each color c of its block M (=
@@ -158,16 +156,39 @@ func (g *ldGrad) lump(ws *sweep.Workspace[*tensor.Tensor], li int) error {
 		return err
 	}
 	ln := g.lumpNodes(li)
+	// The values whose tangents the lump's nodes compute: only they carry
+	// a cotangent back (the killed atoms' would be read by nothing).
+	produced := map[int]bool{}
+	for _, e := range ln {
+		produced[g.prog.Nodes[e.node].Out.ID()] = true
+	}
 	s, w := tensor.Zeros(slen), tensor.Zeros(rlen)
-	tan := map[int]*tensor.Tensor{} // per value id
-	ct := map[int]*tensor.Tensor{}
-	buf := func(m map[int]*tensor.Tensor, v *tape.Var) *tensor.Tensor {
+	// Tangents and their cotangents per value id, kept across colors
+	// (zeroed where a color set them); on: set in this color.
+	tanT, ctT := map[int]*tensor.Tensor{}, map[int]*tensor.Tensor{}
+	tanOn, ctOn := map[int]bool{}, map[int]bool{}
+	take := func(m map[int]*tensor.Tensor, on map[int]bool, v *tape.Var, zero bool) *tensor.Tensor {
 		t := m[v.ID()]
 		if t == nil {
 			t = tensor.Zeros(v.Shape()...)
 			m[v.ID()] = t
+		} else if zero && !on[v.ID()] {
+			clear(t.Data())
 		}
+		on[v.ID()] = true
 		return t
+	}
+	tan := func(id int) *tensor.Tensor {
+		if tanOn[id] {
+			return tanT[id]
+		}
+		return nil
+	}
+	cvOf := func(v *tape.Var) *tensor.Tensor {
+		if g.cv[v.ID()] == nil {
+			g.cv[v.ID()] = tensor.Zeros(v.Shape()...)
+		}
+		return g.cv[v.ID()]
 	}
 	var ins, ts, ds []*tensor.Tensor
 	for _, color := range colors {
@@ -179,49 +200,45 @@ func (g *ldGrad) lump(ws *sweep.Workspace[*tensor.Tensor], li int) error {
 			return err
 		}
 		// Forward: the killed atoms' tangents s, the rest zero.
-		clear(tan)
+		clear(tanOn)
+		clear(ctOn)
 		for _, pl := range places {
-			t := buf(tan, g.varOf(pl.Var))
+			t := take(tanT, tanOn, g.varOf(pl.Var), true)
 			copy(t.Data()[pl.Off:pl.Off+pl.N], s.Data()[pl.Pos:pl.Pos+pl.N])
 		}
-		for _, e := range ln {
+		for k := range ln {
+			e := &ln[k]
 			nd := g.prog.Nodes[e.node]
 			ins, ts = ins[:0], ts[:0]
 			any := false
 			for _, v := range nd.In {
 				ins = append(ins, v.Value())
-				t := tan[v.ID()]
+				t := tan(v.ID())
 				ts = append(ts, t)
 				any = any || t != nil
 			}
 			if !any || (!e.relabel && len(e.internal) == 0) {
 				continue // a created value's tangent is no unknown's
 			}
-			t := tensor.Zeros(nd.Out.Shape()...)
+			t := take(tanT, tanOn, nd.Out, false) // the JVP writes every element
 			nd.Op.JVP(t, ins, nd.Out.Value(), ts)
-			if !e.relabel {
-				maskTo(t, e.internal)
-			}
-			tan[nd.Out.ID()] = t
+			e.mask(t)
 		}
 		// Reverse: the cotangent w on the created rows, carried back
 		// through the internal values; each op adds its second-order term
 		// to the values it reads.
-		clear(ct)
 		for k := len(ln) - 1; k >= 0; k-- {
-			e := ln[k]
+			e := &ln[k]
 			nd := g.prog.Nodes[e.node]
 			var c *tensor.Tensor
-			if t := ct[nd.Out.ID()]; t != nil {
-				c = t
-				if !e.relabel {
-					maskTo(c, e.internal)
-				}
+			if ctOn[nd.Out.ID()] {
+				c = ctT[nd.Out.ID()]
+				e.mask(c)
 			}
 			for _, r := range e.created {
 				row := rows[r]
 				if c == nil {
-					c = tensor.Zeros(nd.Out.Shape()...)
+					c = take(ctT, ctOn, nd.Out, true)
 				}
 				cd := c.Data()[row.Off : row.Off+row.N]
 				for j, v := range w.Data()[row.Row : row.Row+row.N] {
@@ -235,7 +252,7 @@ func (g *ldGrad) lump(ws *sweep.Workspace[*tensor.Tensor], li int) error {
 			any := false
 			for _, v := range nd.In {
 				ins = append(ins, v.Value())
-				t := tan[v.ID()]
+				t := tan(v.ID())
 				ts = append(ts, t)
 				any = any || t != nil
 			}
@@ -245,45 +262,26 @@ func (g *ldGrad) lump(ws *sweep.Workspace[*tensor.Tensor], li int) error {
 			if !e.relabel {
 				ds = ds[:0]
 				for _, v := range nd.In {
-					ds = append(ds, buf(g.cvMap(), v))
+					ds = append(ds, cvOf(v))
 				}
 				nd.Op.(tape.SecondOrder).SecondVJP(ds, ins, nd.Out.Value(), ts, c)
 			}
 			ds = ds[:0]
-			for _, v := range nd.In {
+			need := false
+			for j, v := range nd.In {
 				var d *tensor.Tensor
-				if tan[v.ID()] != nil {
-					d = buf(ct, v)
+				if ts[j] != nil && produced[v.ID()] {
+					d = take(ctT, ctOn, v, true)
+					need = true
 				}
 				ds = append(ds, d)
 			}
-			nd.Op.VJP(ds, ins, nd.Out.Value(), c)
+			if need {
+				nd.Op.VJP(ds, ins, nd.Out.Value(), c)
+			}
 		}
-		g.flush()
 	}
 	return nil
-}
-
-// cvMap and flush: SecondVJP writes into per-color tensors held in a map
-// (values met by name), added into cv after each color.
-func (g *ldGrad) cvMap() map[int]*tensor.Tensor {
-	if g.pending == nil {
-		g.pending = map[int]*tensor.Tensor{}
-	}
-	return g.pending
-}
-
-func (g *ldGrad) flush() {
-	for id, t := range g.pending {
-		if c := g.cv[id]; c != nil {
-			for j, v := range t.Data() {
-				c.Data()[j] += v
-			}
-		} else {
-			g.cv[id] = t
-		}
-		delete(g.pending, id)
-	}
 }
 
 // varOf returns the value with the given id among the program's.
@@ -307,6 +305,16 @@ type ldNode struct {
 	relabel  bool
 	internal [][2]int
 	created  []int
+	zero     [][2]int // the complement of internal in the op's value
+}
+
+// mask zeroes t outside the node's internal ranges (a relabelling keeps
+// everything).
+func (e *ldNode) mask(t *tensor.Tensor) {
+	d := t.Data()
+	for _, r := range e.zero {
+		clear(d[r[0]:r[1]])
+	}
 }
 
 // lumpNodes lists lump li's nodes in tape order.
@@ -352,26 +360,23 @@ func (g *ldGrad) lumpNodes(li int) []ldNode {
 	}
 	out := make([]ldNode, 0, len(by))
 	for _, e := range by {
+		if !e.relabel {
+			slices.SortFunc(e.internal, func(a, b [2]int) int { return a[0] - b[0] })
+			at := 0
+			for _, r := range e.internal {
+				if r[0] > at {
+					e.zero = append(e.zero, [2]int{at, r[0]})
+				}
+				at = max(at, r[0]+r[1])
+			}
+			if n := g.prog.Nodes[e.node].Out.Len(); at < n {
+				e.zero = append(e.zero, [2]int{at, n})
+			}
+		}
 		out = append(out, *e)
 	}
 	slices.SortFunc(out, func(a, b ldNode) int { return a.node - b.node })
 	return out
-}
-
-// maskTo zeroes t outside the ranges keep.
-func maskTo(t *tensor.Tensor, keep [][2]int) {
-	d := t.Data()
-	in := make([]bool, len(d))
-	for _, r := range keep {
-		for j := r[0]; j < r[0]+r[1]; j++ {
-			in[j] = true
-		}
-	}
-	for j := range d {
-		if !in[j] {
-			d[j] = 0
-		}
-	}
 }
 
 // colors returns the colors of lump li's block M as sets of solution
