@@ -9,6 +9,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/invad/invad/inverse"
+	"github.com/invad/invad/inverse/inversetest"
 	"github.com/invad/invad/ops"
 	"github.com/invad/invad/tape"
 	"github.com/invad/invad/tensor"
@@ -204,5 +205,31 @@ func TestLogAbsDetGradSparseRefused(t *testing.T) {
 	_, _, err := inverse.LogAbsDetGrad(f, []*tensor.Tensor{tensor.Zeros(n), plus(tensor.Zeros(n), 0.1)}, 0)
 	if !errors.Is(err, inverse.ErrNoLogDetGrad) {
 		t.Errorf("a sparse lump: err = %v, want ErrNoLogDetGrad", err)
+	}
+}
+
+// TestLogAbsDetGradOnInversePrograms gives every composed test program f
+// (every lump kind) a parameter inside, g(x, a) = f(x ⊙ a), so that
+// log|det ∂g/∂x| = log|det J_f(x ⊙ a)| + Σ log|a| depends on a through
+// every lump's second-order terms, and checks the gradient in x and a
+// against central differences of LogAbsDet.
+func TestLogAbsDetGradOnInversePrograms(t *testing.T) {
+	rng := rand.New(rand.NewPCG(35, 36))
+	for _, p := range inversetest.Programs() {
+		t.Run(p.Name, func(t *testing.T) {
+			x := inversetest.Point(p, 5)
+			if x.Len() > 200 {
+				t.Skipf("n = %d: central differences cost 2n factorizations", x.Len())
+			}
+			a := tensor.Zeros(x.Shape()...)
+			for k := range a.Data() {
+				a.Data()[k] = 0.9 + 0.2*rng.Float64()
+			}
+			g := func(in ...*tape.Var) *tape.Var { return p.F(ops.Mul(in[0], in[1])) }
+			if _, _, err := inverse.LogAbsDetGrad(g, []*tensor.Tensor{x, a}, 0); errors.Is(err, inverse.ErrNoLogDetGrad) {
+				t.Skip(err)
+			}
+			checkLogDetGrad(t, p.Name, g, []*tensor.Tensor{x, a}, 0, "")
+		})
 	}
 }
