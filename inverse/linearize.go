@@ -215,7 +215,12 @@ func LinearizeArg(f func(xs ...*tape.Var) *tape.Var, xs []*tensor.Tensor, i int,
 			panic(fmt.Sprintf("inverse: LinearizeArg input %d is nil", j))
 		}
 	}
-	g := func(x *tape.Var) *tape.Var {
+	return Linearize(argFunc(f, xs, i), xs[i], opts...)
+}
+
+// argFunc is f as a function of input i alone, the others constants.
+func argFunc(f func(xs ...*tape.Var) *tape.Var, xs []*tensor.Tensor, i int) func(x *tape.Var) *tape.Var {
+	return func(x *tape.Var) *tape.Var {
 		in := make([]*tape.Var, len(xs))
 		for j, v := range xs {
 			if j == i {
@@ -226,7 +231,6 @@ func LinearizeArg(f func(xs ...*tape.Var) *tape.Var, xs []*tensor.Tensor, i int,
 		}
 		return f(in...)
 	}
-	return Linearize(g, xs[i], opts...)
 }
 
 // recordMinor returns f recorded at x batch-minor (package batch) where

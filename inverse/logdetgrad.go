@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/invad/invad/batch"
 	"github.com/invad/invad/internal/adcore"
 	"github.com/invad/invad/lump"
 	"github.com/invad/invad/sweep"
@@ -45,6 +46,9 @@ func LogAbsDetGrad(f func(xs ...*tape.Var) *tape.Var, xs []*tensor.Tensor, i int
 	lin, err := LinearizeArg(f, xs, i, append(slices.Clone(opts), AsRecorded())...)
 	if err != nil {
 		return 0, nil, err
+	}
+	if sp, err := recordShapes(argFunc(f, xs, i), xs[i]); err == nil && batch.Gains(sp) {
+		return 0, nil, fmt.Errorf("inverse: LogAbsDetGrad: f stores its samples as rows through X·W, which Linearize analyzes batch-minor and LogAbsDetGrad records as it is (one dense lump across the samples); write f with the samples innermost (x of shape [d, B], W·x): %w", ErrNoLogDetGrad)
 	}
 	x, err := lin.prepare()
 	if err != nil {
