@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -233,14 +234,14 @@ func TestDegenerate(t *testing.T) {
 		t.Fatal(err)
 	}
 	dy := tensor.New([]int{3}, []float64{1, -1, 2})
-	if got, _ := l.JVP(nil, dy); !equal(got.Data(), dy.Data()) {
+	if got, _ := l.JVP(nil, dy); !slices.Equal(got.Data(), dy.Data()) {
 		t.Errorf("JVP of the identity in y: %v", got.Data())
 	}
-	if got, _ := l.JVP(tensor.New([]int{2}, []float64{5, 6}), nil); !equal(got.Data(), []float64{0, 0, 0}) {
+	if got, _ := l.JVP(tensor.New([]int{2}, []float64{5, 6}), nil); !slices.Equal(got.Data(), []float64{0, 0, 0}) {
 		t.Errorf("JVP in x alone: %v, want zeros", got.Data())
 	}
 	g, _ := l.VJP(dy)
-	if !equal(g[0].Data(), []float64{0, 0}) || !equal(g[1].Data(), dy.Data()) {
+	if !slices.Equal(g[0].Data(), []float64{0, 0}) || !slices.Equal(g[1].Data(), dy.Data()) {
 		t.Errorf("VJP: %v %v", g[0].Data(), g[1].Data())
 	}
 	// y read only by an op on x alone: its cotangent is zero.
@@ -249,7 +250,7 @@ func TestDegenerate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if math.Abs(val-(math.E+math.Exp(2))) > 1e-14 || !equal(g2[1].Data(), []float64{0, 0, 0}) ||
+	if math.Abs(val-(math.E+math.Exp(2))) > 1e-14 || !slices.Equal(g2[1].Data(), []float64{0, 0, 0}) ||
 		math.Abs(g2[0].Data()[0]-math.E) > 1e-15 || math.Abs(g2[0].Data()[1]-math.Exp(2)) > 1e-14 {
 		t.Errorf("Grad of Σ exp(x): %v, %v %v", val, g2[0].Data(), g2[1].Data())
 	}
@@ -291,16 +292,4 @@ func TestErrorsAndPanics(t *testing.T) {
 	if _, err := l.Jacobian(0); !errors.Is(err, tape.ErrTooLarge) {
 		t.Errorf("a 2×2 Jacobian over a limit of 3: err = %v", err)
 	}
-}
-
-func equal(a, b []float64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -195,6 +195,19 @@ func (g *ldGrad) lump(ws *sweep.Workspace[*tensor.Tensor], li int) error {
 		return g.cv[v.ID()]
 	}
 	var ins, ts, ds []*tensor.Tensor
+	// args sets ins and ts to nd's input values and tangents, and reports
+	// whether some tangent is set.
+	args := func(nd *tape.Node) bool {
+		ins, ts = ins[:0], ts[:0]
+		any := false
+		for _, v := range nd.In {
+			ins = append(ins, v.Value())
+			t := tan(v.ID())
+			ts = append(ts, t)
+			any = any || t != nil
+		}
+		return any
+	}
 	for _, color := range colors {
 		clear(s.Data())
 		for _, k := range color {
@@ -213,15 +226,7 @@ func (g *ldGrad) lump(ws *sweep.Workspace[*tensor.Tensor], li int) error {
 		for k := range ln {
 			e := &ln[k]
 			nd := g.prog.Nodes[e.node]
-			ins, ts = ins[:0], ts[:0]
-			any := false
-			for _, v := range nd.In {
-				ins = append(ins, v.Value())
-				t := tan(v.ID())
-				ts = append(ts, t)
-				any = any || t != nil
-			}
-			if !any || (!e.relabel && len(e.internal) == 0) {
+			if !args(nd) || (!e.relabel && len(e.internal) == 0) {
 				continue // a created value's tangent is no unknown's
 			}
 			t := take(tanT, tanOn, nd.Out, false) // the JVP writes every element
@@ -252,15 +257,7 @@ func (g *ldGrad) lump(ws *sweep.Workspace[*tensor.Tensor], li int) error {
 			if c == nil {
 				continue
 			}
-			ins, ts = ins[:0], ts[:0]
-			any := false
-			for _, v := range nd.In {
-				ins = append(ins, v.Value())
-				t := tan(v.ID())
-				ts = append(ts, t)
-				any = any || t != nil
-			}
-			if !any {
+			if !args(nd) {
 				continue
 			}
 			if !e.relabel {

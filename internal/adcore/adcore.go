@@ -307,7 +307,11 @@ func (s *Sweeps) JVPInto(res *tensor.Tensor, dxs ...*tensor.Tensor) {
 // nil, cy shaped like the output: the cotangent of every input wanted. The
 // res[i] must not share memory with each other, cy, a value or a constant
 // of the program.
-func (s *Sweeps) VJPInto(res []*tensor.Tensor, cy *tensor.Tensor) {
+func (s *Sweeps) VJPInto(res []*tensor.Tensor, cy *tensor.Tensor) { s.reverse(res, cy, nil) }
+
+// reverse runs the reverse sweep from the output's cotangent cy, adding
+// seed(id) (nil: none) to each op output's cotangent before its op runs.
+func (s *Sweeps) reverse(res []*tensor.Tensor, cy *tensor.Tensor, seed func(id int) *tensor.Tensor) {
 	p := s.P
 	for _, r := range res {
 		if r != nil {
@@ -332,6 +336,11 @@ func (s *Sweeps) VJPInto(res []*tensor.Tensor, cy *tensor.Tensor) {
 		nd := p.Nodes[j]
 		for _, id := range s.rev.zero[j] {
 			clear(cot[id].Data())
+		}
+		if id := nd.Out.ID(); seed != nil && id != out {
+			if sd := seed(id); sd != nil {
+				axpy(cot[id], sd)
+			}
 		}
 		w.ins, w.ts = w.ins[:0], w.ts[:0]
 		any := false
@@ -361,62 +370,21 @@ func (s *Sweeps) VJPInto(res []*tensor.Tensor, cy *tensor.Tensor) {
 // of ⟨cy, f⟩ + Σ_v ⟨seeds[v], v⟩ with respect to input i, every value v a
 // function of the inputs. Seeds on constants are ignored.
 func (s *Sweeps) VJPSeedInto(res []*tensor.Tensor, cy *tensor.Tensor, seeds []*tensor.Tensor) {
-	p := s.P
 	seed := func(id int) *tensor.Tensor {
 		if id < len(seeds) {
 			return seeds[id]
 		}
 		return nil
 	}
-	out := p.Output.ID()
-	c := tensor.Zeros(p.Output.Shape()...)
+	out := s.P.Output.ID()
+	c := tensor.Zeros(s.P.Output.Shape()...)
 	if cy != nil {
 		copy(c.Data(), cy.Data())
 	}
 	if sd := seed(out); sd != nil {
 		axpy(c, sd)
 	}
-	if s.inIdx[out] >= 0 || !s.varying[out] {
-		s.VJPInto(res, c)
-	} else {
-		for _, r := range res {
-			if r != nil {
-				clear(r.Data())
-			}
-		}
-		w := s.getWS(false)
-		defer s.putWS(w)
-		cot := w.cot
-		for i, in := range s.Ins {
-			cot[in.ID()] = res[i]
-		}
-		cot[out] = c
-		for j := len(p.Nodes) - 1; j >= 0; j-- {
-			nd := p.Nodes[j]
-			for _, id := range s.rev.zero[j] {
-				clear(cot[id].Data())
-			}
-			if id := nd.Out.ID(); id != out {
-				if sd := seed(id); sd != nil {
-					axpy(cot[id], sd)
-				}
-			}
-			w.ins, w.ts = w.ins[:0], w.ts[:0]
-			for _, v := range nd.In {
-				w.ins = append(w.ins, v.Value())
-				var t *tensor.Tensor
-				if s.varying[v.ID()] {
-					t = cot[v.ID()]
-				}
-				w.ts = append(w.ts, t)
-			}
-			nd.Op.VJP(w.ts, w.ins, nd.Out.Value(), cot[nd.Out.ID()])
-		}
-		for _, in := range s.Ins {
-			cot[in.ID()] = nil
-		}
-		cot[out] = nil
-	}
+	s.reverse(res, c, seed)
 	for i, in := range s.Ins {
 		if sd := seed(in.ID()); sd != nil && res[i] != nil && in.ID() != out {
 			axpy(res[i], sd)
