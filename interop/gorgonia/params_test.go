@@ -79,10 +79,25 @@ func fdInput(t *testing.T, p *invadg.Program, x *tensor.Tensor, h float64) []flo
 	return out
 }
 
+// colFlow is a coupling layer and a mixing on x of shape [6, B], the
+// samples innermost (W·x, axis-0 slices, biases broadcast along axis 1),
+// the layout for which inverse.LogAbsDetGrad finds per-sample blocks.
+func colFlow(b *builder, x *G.Node) *G.Node {
+	x1 := G.Must(G.Slice(x, G.S(0, 3)))
+	x2 := G.Must(G.Slice(x, G.S(3, 6)))
+	w, bb := b.param("W", bfW[:15], 5, 3), b.param("b", bfB[:5], 5)
+	ws, wt := b.param("Ws", bfWs[:15], 3, 5), b.param("Wt", bfWt[:15], 3, 5)
+	h := G.Must(G.Tanh(G.Must(G.BroadcastAdd(G.Must(G.Mul(w, x1)), bb, nil, []byte{1}))))
+	s := G.Must(G.Tanh(G.Must(G.Mul(ws, h))))
+	y2 := G.Must(G.Add(G.Must(G.HadamardProd(x2, G.Must(G.Exp(s)))), G.Must(G.Mul(wt, h))))
+	m := b.param("M", bfMix[:36], 6, 6)
+	return G.Must(G.Mul(m, G.Must(G.Concat(0, x1, y2))))
+}
+
 // TestLogAbsDetGrad checks the gradient of log|det ∂F/∂x| with respect to
-// x and to every weight of the float64 models, and of a two-layer [3, 6]
+// x and to every weight of the float64 models, of a two-layer [3, 6]
 // coupling flow with Glow mixings (transposed weights, biases broadcast by
-// repeats), against central differences of log|det| computed with F after
+// repeats) and of a [6, 3] one (colFlow), against central differences of log|det| computed with F after
 // perturbing the Gorgonia value in place (inverse.Linearize of F and
 // LogAbsDet: neither Func nor inverse.LogAbsDetGrad).
 func TestLogAbsDetGrad(t *testing.T) {
@@ -94,6 +109,10 @@ func TestLogAbsDetGrad(t *testing.T) {
 		b := &builder{g: G.NewGraph(), dt: gt.Float64, named: map[string]*G.Node{}}
 		x := b.param("x", uniform(rand.New(rand.NewPCG(7, 7)), 3*6, -1, 1), 3, 6)
 		return b, x, gFlow(b, x)
+	}}, {"flow-columns", func() (*builder, *G.Node, *G.Node) {
+		b := &builder{g: G.NewGraph(), dt: gt.Float64, named: map[string]*G.Node{}}
+		x := b.param("x", uniform(rand.New(rand.NewPCG(8, 8)), 6*3, -1, 1), 6, 3)
+		return b, x, colFlow(b, x)
 	}}}
 	for _, m := range models() {
 		if m.dt == gt.Float64 {
