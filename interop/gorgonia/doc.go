@@ -39,6 +39,45 @@
 // A Program is immutable after Import and safe for concurrent use, provided
 // nobody writes the graph's values meanwhile.
 //
+// # Parameters and gradients
+//
+// Func makes chosen leaves (weights, biases) inputs instead of constants:
+//
+//	f, err := p.Func(W, b)        // f(x, W, b), for package ad and inverse.LinearizeArg
+//	θ, err := p.ParamValues(W, b) // their current values, as InputValue gives x's
+//	ld, dx, dθ, err := gorgonia.LogAbsDetGrad(p, x0, []*G.Node{W, b})
+//	// (G is gorgonia.org/gorgonia); dθ[k] is a *tensor.Dense like W, b
+//
+// LogAbsDetGrad is inverse.LogAbsDetGrad of Func: log|det ∂F/∂x| at x0 and
+// the current weights, with its exact gradient (no differences) with
+// respect to x0, an invad tensor, and to each leaf, a *tensor.Dense of
+// Gorgonia's with the leaf's shape and dtype (float32 for a float32 leaf)
+// in new memory, for a Gorgonia training loop. A maximum-likelihood flow
+// minimizes ½|F(x)|² − log|det ∂F/∂x|: package ad's Grad of Func gives the
+// first term's gradient, and DenseLike turns it into Gorgonia tensors too.
+//
+// Its cost is that of the lumps. For a [B, d] batch stored as rows through
+// x·W, as Gorgonia graphs usually are, they are dense, B·d columns each (a
+// factorization and B·d second-order passes; inverse.LogAbsDetGrad records
+// f as it is): fine for a few hundred elements, seconds past a thousand.
+// A graph with the samples innermost, x of shape [d, B] and W·x, gets
+// per-sample blocks (diagonal and Kronecker lumps), whose cost grows
+// linearly in B.
+//
+// A parameter must be a leaf the program reads, other than the input, of
+// dtype float64 or float32; anything else is a *NodeError wrapping
+// ErrParam (ErrDtype for another dtype). Ops imported only for constant
+// operands (abs, ceil, floor, powers by other exponents) are refused
+// (ErrUnsupported) on a value that depends on a parameter. The values
+// ParamValues returns follow ValueOf's rules: float64 tensors are shared
+// with Gorgonia, so the graph's values must not be written while a
+// function of them is recorded or linearized, LogAbsDetGrad included;
+// apply the gradients after it returns. A step of the function that
+// depends on the input or a parameter moves elements (transposes, slices,
+// repeats) with invad ops even where a caller passes that parameter as a
+// constant, as inverse.LinearizeArg does: every recording then creates the
+// same values, which inverse.LogAbsDetGrad relies on to match its two.
+//
 // # Dtypes
 //
 // Graphs of float64 and of float32 are imported. invad programs compute in
@@ -132,7 +171,9 @@
 // returns a *NodeError naming the node, its op's %T and String() forms and
 // the reason, which errors.Is matches against ErrUnsupported, ErrNoValue,
 // ErrDtype or ErrShape; and ErrNotConnected when the output does not
-// depend on the input.
+// depend on the input. Func, ParamValues and LogAbsDetGrad return a
+// *NodeError wrapping ErrParam, ErrDtype or ErrUnsupported for a node
+// that cannot be a parameter.
 //
 // # Dependencies
 //

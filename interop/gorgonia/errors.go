@@ -7,7 +7,8 @@ import (
 
 // The sentinel errors. Every error Import returns about a node is a
 // *NodeError whose Reason is one of ErrUnsupported, ErrNoValue, ErrDtype and
-// ErrShape; errors.Is matches them through it.
+// ErrShape (Program.Func's also ErrParam); errors.Is matches them through
+// it.
 var (
 	// ErrUnsupported: the node's op has no invad counterpart (or none for
 	// the way the node uses it, such as abs of a value that depends on the
@@ -25,6 +26,10 @@ var (
 	ErrShape = errors.New("imported node has the wrong shape")
 	// ErrNotConnected: the output does not depend on the input.
 	ErrNotConnected = errors.New("gorgonia: the output does not depend on the input")
+	// ErrParam: a node given to Program.Func (or ParamValues,
+	// LogAbsDetGrad) as a parameter is not a leaf the imported program
+	// reads, is its input, or is given twice.
+	ErrParam = errors.New("not a parameter of the imported program")
 )
 
 // NodeError reports a node that cannot be imported. Op and Form identify its
@@ -36,7 +41,7 @@ type NodeError struct {
 	Name   string // the node's name, Node.Name()
 	Op     string // the op's %T form, "" for a leaf
 	Form   string // the op's String() form, "" for a leaf
-	Reason error  // ErrUnsupported, ErrNoValue, ErrDtype or ErrShape
+	Reason error  // ErrUnsupported, ErrNoValue, ErrDtype, ErrShape or ErrParam
 	Detail string // what exactly is wrong
 }
 

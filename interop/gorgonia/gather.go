@@ -9,18 +9,18 @@ import (
 // Gorgonia's structural ops (slicing and concatenation along any axis,
 // transposes, repeats, At) all move elements without arithmetic. Each is
 // lowered to a gather: output element i (flat, row-major) is input element
-// src[i]. A constant is gathered in Go; a varying value as invad ops that
-// only relabel elements: the maximal runs of consecutive source elements
-// become axis-0 Slices of the flattened value, joined by one Concat. Slice
-// and Concat are Selection blocks, so the lump finder sees through them (a
-// coupling layer that splits its features along axis 1 stays a coupling).
-// The cost is one Slice per run: a row per batch entry for an axis-1 slice,
-// an element for a general transpose.
+// src[i]. A constant is gathered in Go (see call.inGo); a varying value as
+// invad ops that only relabel elements: the maximal runs of consecutive
+// source elements become axis-0 Slices of the flattened value, joined by
+// one Concat. Slice and Concat are Selection blocks, so the lump finder
+// sees through them (a coupling layer that splits its features along axis 1
+// stays a coupling). The cost is one Slice per run: a row per batch entry
+// for an axis-1 slice, an element for a general transpose.
 
 // gather returns the value of the given shape whose flat element i is flat
 // element src[i] of v.
-func gather(v *tape.Var, src []int, shape []int) *tape.Var {
-	if v.IsConst() {
+func gather(c *call, v *tape.Var, src []int, shape []int) *tape.Var {
+	if c.inGo(v) {
 		d := v.Value().Data()
 		out := make([]float64, len(src))
 		for i, s := range src {

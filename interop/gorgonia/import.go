@@ -149,20 +149,27 @@ func Import(g *G.ExprGraph, input, output *G.Node) (*Program, error) {
 			}
 		}
 	}
-	if err := p.dryRun(); err != nil {
+	if err := p.dryRun(nil, nil); err != nil {
 		return nil, err
 	}
 	return p, nil
 }
 
-// dryRun runs the program on a shape tape and checks every node's shape.
-func (p *Program) dryRun() error {
+// dryRun runs the program on a shape tape and checks every node's shape;
+// the steps in params are inputs there, and live is as in call.
+func (p *Program) dryRun(params []int, live []bool) error {
 	tp := tape.NewShapeTape()
 	x := tp.Input(tensor.Zeros(p.inShape...))
-	c := &call{tp: tp, dry: true}
+	c := &call{tp: tp, dry: true, live: live}
+	if params != nil {
+		c.bound = make([]*tape.Var, len(p.steps))
+		for _, i := range params {
+			c.bound[i] = tp.Input(tensor.Zeros(shapeOf(p.steps[i].node)...))
+		}
+	}
 	vals := make([]*tape.Var, len(p.steps))
 	for i, s := range p.steps {
-		v, msg := p.safeRun(c, s, x, vals)
+		v, msg := p.safeRun(c, i, x, vals)
 		if msg != "" {
 			return nodeError(s.node, ErrShape, msg)
 		}
@@ -175,18 +182,24 @@ func (p *Program) dryRun() error {
 }
 
 // safeRun runs one step, turning a panic into a message.
-func (p *Program) safeRun(c *call, s step, x *tape.Var, vals []*tape.Var) (v *tape.Var, msg string) {
+func (p *Program) safeRun(c *call, i int, x *tape.Var, vals []*tape.Var) (v *tape.Var, msg string) {
 	defer func() {
 		if r := recover(); r != nil {
 			msg = fmt.Sprint(r)
 		}
 	}()
-	return p.run(c, s, x, vals), ""
+	return p.run(c, i, x, vals), ""
 }
 
-func (p *Program) run(c *call, s step, x *tape.Var, vals []*tape.Var) *tape.Var {
+// run runs step i, whose operands are in vals, on x.
+func (p *Program) run(c *call, i int, x *tape.Var, vals []*tape.Var) *tape.Var {
+	s := p.steps[i]
+	c.step = i
 	if s.input {
 		return reshapeTo(x, p.inShape)
+	}
+	if c.bound != nil && c.bound[i] != nil {
+		return reshapeTo(c.bound[i], shapeOf(s.node))
 	}
 	in := make([]*tape.Var, len(s.in))
 	for k, j := range s.in {
@@ -214,8 +227,8 @@ func (p *Program) F(x *tape.Var) *tape.Var {
 	}
 	c := &call{tp: x.Tape()}
 	vals := make([]*tape.Var, len(p.steps))
-	for i, s := range p.steps {
-		vals[i] = p.run(c, s, x, vals)
+	for i := range p.steps {
+		vals[i] = p.run(c, i, x, vals)
 	}
 	return vals[len(vals)-1]
 }

@@ -58,9 +58,27 @@ type call struct {
 	// dry: Import's check on a shape tape. A comparison of varying values
 	// then gives a zero mask instead of panicking.
 	dry bool
+	// bound, for a function of several inputs (Program.Func): per step,
+	// the value of a leaf made an input (nil for the others); nil for F.
+	bound []*tape.Var
+	// live, for Program.Func: per step, whether it depends on the input or
+	// a leaf made an input; nil for F. step is the step running.
+	live []bool
+	step int
 }
 
 func (c *call) konst(t *tensor.Tensor) *tape.Var { return c.tp.Const(t) }
+
+// inGo reports whether the structural ops of the running step move v's
+// elements in Go, into one new constant, rather than by invad ops: when v
+// is a constant, except in a step of Func's that depends on an input.
+// Such a step records the same ops whichever of its inputs a caller
+// passes as constants (inverse.LinearizeArg does): ops on constants fold
+// into constants value by value, so every recording creates the same
+// values in the same order, which inverse.LogAbsDetGrad relies on.
+func (c *call) inGo(v *tape.Var) bool {
+	return v.IsConst() && (c.live == nil || !c.live[c.step])
+}
 
 // children returns n's operands in order, through g.From.
 func children(g *G.ExprGraph, n *G.Node) []*G.Node {
@@ -416,25 +434,25 @@ func broadcast(a, b *tape.Var, shape []int) (*tape.Var, *tape.Var) {
 
 // transpose2D transposes an r×c matrix: a constant in Go, a varying value
 // by ops.Transpose.
-func transpose2D(v *tape.Var) *tape.Var { return permute(v, 1, 0) }
+func transpose2D(c *call, v *tape.Var) *tape.Var { return permute(c, v, 1, 0) }
 
 // permute reorders v's axes (output axis i is axis perm[i] of v): a
 // constant in Go, a varying value by ops.Permute.
-func permute(v *tape.Var, perm ...int) *tape.Var {
-	if v.IsConst() {
+func permute(c *call, v *tape.Var, perm ...int) *tape.Var {
+	if c.inGo(v) {
 		out, src := transposeSrc(v.Shape(), perm)
-		return gather(v, src, out)
+		return gather(c, v, src, out)
 	}
 	return ops.Permute(v, perm...)
 }
 
 // mat returns v as a 2-D value, transposed if t.
-func mat(v *tape.Var, t bool) *tape.Var {
+func mat(c *call, v *tape.Var, t bool) *tape.Var {
 	if len(v.Shape()) != 2 {
 		panic(fmt.Sprintf("gorgonia: a matrix operand has shape %v", v.Shape()))
 	}
 	if t {
-		return transpose2D(v)
+		return transpose2D(c, v)
 	}
 	return v
 }
@@ -446,9 +464,9 @@ func linAlgRule(n *G.Node, form string, kids []*G.Node, shape []int) (rule, *Nod
 	if len(kids) != 2 {
 		return rule{}, unsupported(n, "%d operands, want 2", len(kids))
 	}
-	mk := func(as string, f func(a, b *tape.Var) *tape.Var) (rule, *NodeError) {
+	mk := func(as string, f func(c *call, a, b *tape.Var) *tape.Var) (rule, *NodeError) {
 		return rule{deps: kids, as: as, run: func(c *call, in []*tape.Var) *tape.Var {
-			return reshapeTo(f(in[0], in[1]), shape)
+			return reshapeTo(f(c, in[0], in[1]), shape)
 		}}, nil
 	}
 	switch form {
@@ -458,32 +476,32 @@ func linAlgRule(n *G.Node, form string, kids []*G.Node, shape []int) (rule, *Nod
 		if ta || tb {
 			as = "matmul of transposed operands (a permute of each transposed one)"
 		}
-		return mk(as, func(a, b *tape.Var) *tape.Var { return ops.MatMul(mat(a, ta), mat(b, tb)) })
+		return mk(as, func(c *call, a, b *tape.Var) *tape.Var { return ops.MatMul(mat(c, a, ta), mat(c, b, tb)) })
 	case "A × b":
-		return mk("matmul (matrix × vector)", func(a, b *tape.Var) *tape.Var { return ops.MatMul(mat(a, false), vec(b)) })
+		return mk("matmul (matrix × vector)", func(c *call, a, b *tape.Var) *tape.Var { return ops.MatMul(mat(c, a, false), vec(b)) })
 	case "Aᵀ × b":
 		// Aᵀb = (bᵀA)ᵀ, and a 1×m result needs no transpose.
-		return mk("matmul bᵀA (Aᵀb without a transpose)", func(a, b *tape.Var) *tape.Var {
-			return ops.MatMul(reshapeTo(b, []int{1, b.Len()}), mat(a, false))
+		return mk("matmul bᵀA (Aᵀb without a transpose)", func(c *call, a, b *tape.Var) *tape.Var {
+			return ops.MatMul(reshapeTo(b, []int{1, b.Len()}), mat(c, a, false))
 		})
 	case "a ⋅ b":
-		return mk("matmul 1×k by k (a dot product)", func(a, b *tape.Var) *tape.Var {
+		return mk("matmul 1×k by k (a dot product)", func(_ *call, a, b *tape.Var) *tape.Var {
 			return ops.MatMul(reshapeTo(a, []int{1, a.Len()}), vec(b))
 		})
 	case "a ⊗ b":
-		return mk("matmul m×1 by 1×n (an outer product)", func(a, b *tape.Var) *tape.Var {
+		return mk("matmul m×1 by 1×n (an outer product)", func(_ *call, a, b *tape.Var) *tape.Var {
 			return ops.MatMul(reshapeTo(a, []int{a.Len(), 1}), reshapeTo(b, []int{1, b.Len()}))
 		})
 	case "A ××× B", "Aᵀ ××× B", "A ××× Bᵀ", "Aᵀ ××× Bᵀ":
 		ta, tb := strings.HasPrefix(form, "Aᵀ"), strings.HasSuffix(form, "Bᵀ")
-		return mk("batch_matmul", func(a, b *tape.Var) *tape.Var { return batched(a, b, ta, tb) })
+		return mk("batch_matmul", func(c *call, a, b *tape.Var) *tape.Var { return batched(c, a, b, ta, tb) })
 	}
 	return rule{}, unsupported(n, "unrecognized form of a known op type")
 }
 
 // batched multiplies the matrices of a [..., r, c] by those of b, each
 // transposed first where ta or tb say, by one BatchMatMul.
-func batched(a, b *tape.Var, ta, tb bool) *tape.Var {
+func batched(c *call, a, b *tape.Var, ta, tb bool) *tape.Var {
 	as, bs := a.Shape(), b.Shape()
 	if len(as) < 2 || len(bs) < 2 {
 		panic(fmt.Sprintf("gorgonia: batched matmul of shapes %v and %v", as, bs))
@@ -496,10 +514,10 @@ func batched(a, b *tape.Var, ta, tb bool) *tape.Var {
 	}
 	a3, b3 := reshapeTo(a, []int{nb, ar, ac}), reshapeTo(b, []int{nb, br, bc})
 	if ta {
-		a3 = permute(a3, 0, 2, 1)
+		a3 = permute(c, a3, 0, 2, 1)
 	}
 	if tb {
-		b3 = permute(b3, 0, 2, 1)
+		b3 = permute(c, b3, 0, 2, 1)
 	}
 	return ops.BatchMatMul(a3, b3)
 }
@@ -589,7 +607,7 @@ func sliceRule(n *G.Node, form string, kids []*G.Node, shape []int) (rule, *Node
 	return rule{deps: kids, as: fmt.Sprintf("gather (slice %d:%d:%d along axis %d)", start, end, step, axis),
 		run: func(c *call, v []*tape.Var) *tape.Var {
 			_, src := sliceSrc(v[0].Shape(), axis, start, end, step)
-			return gather(v[0], src, shape)
+			return gather(c, v[0], src, shape)
 		}}, nil
 }
 
@@ -617,9 +635,9 @@ func transposeRule(n *G.Node, form string, kids []*G.Node, shape []int) (rule, *
 		return rule{}, unsupported(n, "unrecognized form of a known op type")
 	}
 	return rule{deps: kids, as: fmt.Sprintf("permute %v", perm), run: func(c *call, in []*tape.Var) *tape.Var {
-		if in[0].IsConst() { // computed in Go: a constant stays one
+		if c.inGo(in[0]) { // computed in Go: a constant stays one
 			_, src := transposeSrc(in[0].Shape(), perm)
-			return gather(in[0], src, shape)
+			return gather(c, in[0], src, shape)
 		}
 		return reshapeTo(ops.Permute(in[0], perm...), shape)
 	}}, nil
@@ -647,7 +665,7 @@ func repeatRule(n *G.Node, form string, kids []*G.Node, shape []int) (rule, *Nod
 	return rule{deps: kids[:1], as: fmt.Sprintf("gather (repeat ×%d along axis %d)", rep, axis),
 		run: func(c *call, v []*tape.Var) *tape.Var {
 			_, src := repeatSrc(in, axis, rep)
-			return gather(reshapeTo(v[0], in), src, shape)
+			return gather(c, reshapeTo(v[0], in), src, shape)
 		}}, nil
 }
 
