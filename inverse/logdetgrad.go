@@ -36,8 +36,10 @@ var MaxLogDetGradColors = 4096
 // Kron step) costs K solves and K second-order passes over the lump's ops;
 // a dense lump one per column (at most MaxLogDetGradColors). A sparse lump
 // is refused (ErrNoLogDetGrad). f is recorded as it is (AsRecorded): a
-// batch stored as rows through X·W keeps its dense lump here; write it with
-// the samples innermost for per-sample blocks.
+// batch stored as rows through X·W keeps its dense lump across the
+// samples here, B·d columns (refused past MaxLogDetGradColors, with a
+// request for the samples innermost); write it with the samples innermost
+// for per-sample blocks.
 //
 // It panics as LinearizeArg does and returns its errors, those of the
 // factorization (a singular lump), ErrNoLogDetGrad, and an error if f
@@ -47,14 +49,15 @@ func LogAbsDetGrad(f func(xs ...*tape.Var) *tape.Var, xs []*tensor.Tensor, i int
 	if err != nil {
 		return 0, nil, err
 	}
-	if sp, err := recordShapes(argFunc(f, xs, i), xs[i]); err == nil && batch.Gains(sp) {
-		return 0, nil, fmt.Errorf("inverse: LogAbsDetGrad: f stores its samples as rows through X·W, which Linearize analyzes batch-minor and LogAbsDetGrad records as it is (one dense lump across the samples); write f with the samples innermost (x of shape [d, B], W·x): %w", ErrNoLogDetGrad)
-	}
+
 	x, err := lin.prepare()
 	if err != nil {
 		return 0, nil, err
 	}
 	g := &ldGrad{prog: lin.prog, x: x, an: x.P.An, cv: make([]*tensor.Tensor, lin.prog.NumVars)}
+	if sp, err := recordShapes(argFunc(f, xs, i), xs[i]); err == nil && batch.Gains(sp) {
+		g.rowMajor = true
+	}
 	g.idx = make(map[*tape.Node]int, len(g.prog.Nodes))
 	for k, nd := range g.prog.Nodes {
 		g.idx[nd] = k
@@ -140,6 +143,9 @@ type ldGrad struct {
 	idx  map[*tape.Node]int
 	cv   []*tensor.Tensor // per value id: ∂ log|det J| / ∂value, nil for zero
 	vars []*tape.Var      // per value id, built on first use
+	// rowMajor: f stores a batch as rows through X·W, which Linearize
+	// would analyze batch-minor; here its lump is dense across the samples.
+	rowMajor bool
 }
 
 // lump adds lump li's tr(M⁻¹ dM): for each color c of its block M (=
@@ -386,6 +392,10 @@ func (g *ldGrad) colors(li int, places []sweep.Place, slen int) ([][]int, error)
 	an := g.an
 	lp := &an.Lumps[li]
 	units := func() ([][]int, error) {
+		if slen > MaxLogDetGradColors && g.rowMajor {
+			return nil, fmt.Errorf("inverse: LogAbsDetGrad: f stores its samples as rows through X·W, which Linearize analyzes batch-minor and LogAbsDetGrad records as it is: lump %d is dense across the samples, %d wide, more than MaxLogDetGradColors = %d columns; write f with the samples innermost (x of shape [d, B], W·x): %w",
+				li, slen, MaxLogDetGradColors, ErrNoLogDetGrad)
+		}
 		if slen > MaxLogDetGradColors {
 			return nil, fmt.Errorf("inverse: LogAbsDetGrad: lump %d (%s) of width %d has no structure to color by and more than MaxLogDetGradColors = %d columns: %w",
 				li, lp.Kind, slen, MaxLogDetGradColors, ErrNoLogDetGrad)

@@ -234,15 +234,26 @@ func TestLogAbsDetGradOnInversePrograms(t *testing.T) {
 	}
 }
 
-// TestLogAbsDetGradRowMajorRefused: a batch stored as rows through X·W is
-// refused with a clear error rather than factorized as one dense lump.
+// TestLogAbsDetGradRowMajorRefused: a batch stored as rows through X·W
+// whose dense lump is too wide is refused with a request for the samples
+// innermost; a small one is computed (TestLogAbsDetGradRowMajorSmall).
 func TestLogAbsDetGradRowMajorRefused(t *testing.T) {
 	rng := rand.New(rand.NewPCG(37, 38))
 	f := func(in ...*tape.Var) *tape.Var {
 		return ops.Add(in[0], ops.Scale(ops.Tanh(ops.MatMul(in[0], in[1])), 0.3))
 	}
+	defer func(m int) { inverse.MaxLogDetGradColors = m }(inverse.MaxLogDetGradColors)
+	inverse.MaxLogDetGradColors = 100
 	_, _, err := inverse.LogAbsDetGrad(f, []*tensor.Tensor{randT(rng, 1, 50, 3), randT(rng, 0.5, 3, 3)}, 0)
 	if !errors.Is(err, inverse.ErrNoLogDetGrad) || !contains(err.Error(), "samples innermost") {
 		t.Errorf("err = %v, want ErrNoLogDetGrad asking for the samples innermost", err)
 	}
+}
+
+func TestLogAbsDetGradRowMajorSmall(t *testing.T) {
+	rng := rand.New(rand.NewPCG(39, 40))
+	f := func(in ...*tape.Var) *tape.Var {
+		return ops.Add(in[0], ops.Scale(ops.Tanh(ops.MatMul(in[0], in[1])), 0.3))
+	}
+	checkLogDetGrad(t, "row-major", f, []*tensor.Tensor{randT(rng, 1, 4, 3), randT(rng, 0.5, 3, 3)}, 0, "")
 }
