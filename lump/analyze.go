@@ -191,7 +191,7 @@ func (a *Analysis) Structure(i int) string {
 	case Step:
 		nd := lp.Node
 		sh, vary := shapesOf(nd)
-		return fmt.Sprintf("%v (w.r.t. input %d)", nd.Op.Structure(lp.Input, sh, vary), lp.Input)
+		return fmt.Sprintf("%v (w.r.t. operand %d of %s)", nd.Op.Structure(lp.Input, sh, vary), lp.Input, nd.Op.Name())
 	case Batch:
 		return fmt.Sprintf("%d blocks %d×%d", lp.M, lp.K, lp.K)
 	case DenseLump:

@@ -225,7 +225,7 @@ func (e *SingularError) Error() string {
 	if e.Pos >= 0 {
 		pos = fmt.Sprintf(" at tape position %d", e.Pos)
 	}
-	return fmt.Sprintf("singular Jacobian block of %s%s w.r.t. input %d: %s at index %d (pivot %g)",
+	return fmt.Sprintf("singular Jacobian block of %s%s w.r.t. operand %d: %s at index %d (pivot %g)",
 		e.Op, pos, e.Input, e.Why, e.Index, e.Pivot)
 }
 
