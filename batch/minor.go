@@ -91,14 +91,21 @@ func check(p *tape.Program) error {
 
 // walk records p's batch-minor program on in's tape, in standing for p's
 // input, and returns its output.
-func walk(p *tape.Program, in *tape.Var) (*tape.Var, error) {
-	m := &minor{b: p.Input.Shape()[0], moved: map[int]*tape.Var{p.Input.ID(): toMinor(in)}}
+func walk(p *tape.Program, in *tape.Var) (*tape.Var, error) { return walkTrace(p, in, nil) }
+
+// walkTrace is walk noting in tr, when not nil, where each value it
+// records for one of p's comes from.
+func walkTrace(p *tape.Program, in *tape.Var, tr *Trace) (*tape.Var, error) {
+	m := &minor{b: p.Input.Shape()[0], moved: map[int]*tape.Var{p.Input.ID(): toMinor(in)}, trace: tr}
+	m.note(in, p.Input.ID(), Same)
+	m.note(m.moved[p.Input.ID()], p.Input.ID(), Moved)
 	for _, nd := range p.Nodes {
 		out, err := m.node(nd)
 		if err != nil {
 			return nil, err
 		}
 		m.moved[nd.Out.ID()] = out
+		m.note(out, nd.Out.ID(), Moved)
 	}
 	y, ok := m.moved[p.Output.ID()]
 	if !ok {
@@ -139,6 +146,76 @@ func Gains(p *tape.Program) bool {
 type minor struct {
 	b     int
 	moved map[int]*tape.Var // value id in p → its batch-minor value
+	trace *Trace            // nil: none kept
+}
+
+// note records that v holds the elements of p's value src in layout l.
+func (m *minor) note(v *tape.Var, src int, l Layout) {
+	if m.trace != nil {
+		m.trace.Src[v.ID()] = Origin{Var: src, Layout: l}
+	}
+}
+
+// Trace says where the values of a batch-minor program come from: per
+// value ID of the batch-minor program, the value of the program it was
+// recorded from whose elements it holds, and how they are laid out. Values
+// the rewrite adds in between (the pieces of a transpose) have none.
+type Trace struct {
+	Src map[int]Origin
+}
+
+// Origin is a batch-minor value's source value and layout.
+type Origin struct {
+	Var    int // the source value's ID
+	Layout Layout
+}
+
+// Layout is how a batch-minor value holds its source value's elements.
+type Layout uint8
+
+const (
+	// Same: the same elements in the same order (a constant reshaped).
+	Same Layout = iota
+	// Moved: the samples moved last, source [B, s...] as [s..., B].
+	Moved
+	// Transposed: a 2-D constant [r, c] as [c, r].
+	Transposed
+)
+
+// Back returns g, shaped like a batch-minor value of origin o, in the
+// layout of the source value of shape src: the same numbers, moved back.
+func (o Origin) Back(g *tensor.Tensor, src []int) *tensor.Tensor {
+	switch o.Layout {
+	case Moved:
+		b := src[0]
+		out := tensor.Zeros(src...)
+		cpu.Transpose(out.Data(), g.Data(), g.Len()/b, b)
+		return out
+	case Transposed:
+		out := tensor.Zeros(src...)
+		cpu.Transpose(out.Data(), g.Data(), src[1], src[0])
+		return out
+	}
+	return tensor.New(src, g.Data())
+}
+
+// MinorFuncTrace is MinorFunc whose function also returns the Trace of the
+// program it recorded.
+func MinorFuncTrace(p *tape.Program) (func(x *tape.Var) (*tape.Var, *Trace), error) {
+	if _, err := MinorFunc(p); err != nil { // checks p once, on a shape tape
+		return nil, err
+	}
+	return func(x *tape.Var) (*tape.Var, *Trace) {
+		if !slices.Equal(x.Shape(), p.Input.Shape()) {
+			panic(fmt.Sprintf("batch: the batch-minor program of an input of shape %v called on shape %v", p.Input.Shape(), x.Shape()))
+		}
+		tr := &Trace{Src: map[int]Origin{}}
+		y, err := walkTrace(p, x, tr)
+		if err != nil {
+			panic("batch: " + err.Error())
+		}
+		return y, tr
+	}, nil
 }
 
 // arg returns the batch-minor counterpart of varying input v of nd, which
@@ -225,9 +302,12 @@ func (m *minor) node(nd *tape.Node) (*tape.Var, error) {
 		w := nd.In[1].Value()
 		if w.Rank() == 1 { // X·w: [B] = (wᵀ X')ᵀ
 			row := a.Tape().Const(tensor.New([]int{1, w.Len()}, w.Data()))
+			m.note(row, nd.In[1].ID(), Same)
 			return ops.Reshape(ops.MatMul(row, a), m.b), nil
 		}
-		return ops.MatMul(a.Tape().Const(transpose(w)), a), nil
+		wt := a.Tape().Const(transpose(w))
+		m.note(wt, nd.In[1].ID(), Transposed)
+		return ops.MatMul(wt, a), nil
 	}
 	return nil, mix("no batch-minor form of this op")
 }
@@ -262,6 +342,11 @@ func (m *minor) operands(nd *tape.Node, outRank int, whole bool) ([]*tape.Var, e
 			return nil, mix(err.Error())
 		}
 		args[i] = tp.Const(c)
+		l := Same
+		if len(v.Shape()) > 0 && movedRows(v.Shape(), outRank) == m.b && m.b > 1 {
+			l = Moved
+		}
+		m.note(args[i], v.ID(), l)
 	}
 	return args, nil
 }
@@ -289,6 +374,15 @@ func constMinor(c *tensor.Tensor, rank, b int) (*tensor.Tensor, error) {
 		return tensor.New(to, t.Data()), nil
 	}
 	return nil, fmt.Errorf("a constant operand of shape %v has %d rows, neither 1 nor the %d samples", s, full[0], b)
+}
+
+// movedRows returns the size of axis 0 of a constant of shape s padded to
+// rank rank with leading ones: the samples, when constMinor moves them.
+func movedRows(s []int, rank int) int {
+	if len(s) < rank {
+		return 1
+	}
+	return s[0]
 }
 
 // transpose returns the transpose of the 2-D constant t.

@@ -35,17 +35,44 @@ var MaxLogDetGradColors = 4096
 // A block diagonal in samples (a batch lump of K×K blocks, a diagonal or
 // Kron step) costs K solves and K second-order passes over the lump's ops;
 // a dense lump one per column (at most MaxLogDetGradColors). A sparse lump
-// is refused (ErrNoLogDetGrad). f is recorded as it is (AsRecorded): a
-// batch stored as rows through X·W keeps its dense lump across the
-// samples here, B·d columns (refused past MaxLogDetGradColors, with a
-// request for the samples innermost); write it with the samples innermost
-// for per-sample blocks.
+// is refused (ErrNoLogDetGrad). A batch stored as rows through X·W is
+// analyzed batch-minor, as Linearize does (per-sample blocks), and the
+// gradient carried back to f as written.
 //
 // It panics as LinearizeArg does and returns its errors, those of the
 // factorization (a singular lump), ErrNoLogDetGrad, and an error if f
 // records different ops on two runs at the same inputs.
 func LogAbsDetGrad(f func(xs ...*tape.Var) *tape.Var, xs []*tensor.Tensor, i int, opts ...Option) (float64, []*tensor.Tensor, error) {
-	lin, err := LinearizeArg(f, xs, i, append(slices.Clone(opts), AsRecorded())...)
+	if f == nil {
+		panic("inverse: f is nil")
+	}
+	if i < 0 || i >= len(xs) {
+		panic(fmt.Sprintf("inverse: LogAbsDetGrad with respect to input %d of %d", i, len(xs)))
+	}
+	for j, v := range xs {
+		if v == nil {
+			panic(fmt.Sprintf("inverse: LogAbsDetGrad input %d is nil", j))
+		}
+	}
+	// f of xᵢ alone, recorded as it is, or batch-minor where Linearize would
+	// (a batch stored as rows through X·W), keeping the trace of where each
+	// batch-minor value comes from.
+	h := argFunc(f, xs, i)
+	src := (*tape.Program)(nil) // the program as f writes it, when h is batch-minor
+	var trace *batch.Trace
+	rowMajor := false
+	if sp, err := recordShapes(h, xs[i]); err == nil && batch.Gains(sp) {
+		rowMajor = true
+		if mf, err := batch.MinorFuncTrace(sp); err == nil {
+			src = sp
+			h = func(x *tape.Var) *tape.Var {
+				y, tr := mf(x)
+				trace = tr
+				return y
+			}
+		}
+	}
+	lin, err := Linearize(h, xs[i], append(slices.Clone(opts), AsRecorded())...)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -54,10 +81,7 @@ func LogAbsDetGrad(f func(xs ...*tape.Var) *tape.Var, xs []*tensor.Tensor, i int
 	if err != nil {
 		return 0, nil, err
 	}
-	g := &ldGrad{prog: lin.prog, x: x, an: x.P.An, cv: make([]*tensor.Tensor, lin.prog.NumVars)}
-	if sp, err := recordShapes(argFunc(f, xs, i), xs[i]); err == nil && batch.Gains(sp) {
-		g.rowMajor = true
-	}
+	g := &ldGrad{prog: lin.prog, x: x, an: x.P.An, cv: make([]*tensor.Tensor, lin.prog.NumVars), rowMajor: rowMajor && src == nil}
 	g.idx = make(map[*tape.Node]int, len(g.prog.Nodes))
 	for k, nd := range g.prog.Nodes {
 		g.idx[nd] = k
@@ -81,11 +105,43 @@ func LogAbsDetGrad(f func(xs ...*tape.Var) *tape.Var, xs []*tensor.Tensor, i int
 	}
 	out := f(ins...)
 	full := tp.Finish(ins[0], out)
-	if err := sameRecording(g.prog, full, len(xs)); err != nil {
+	cv, recorded := g.cv, g.prog
+	if src != nil {
+		// Back from the batch-minor values to those of f as written.
+		recorded = src
+		vars := make([]*tape.Var, src.NumVars)
+		vars[src.Input.ID()] = src.Input
+		for _, nd := range src.Nodes {
+			vars[nd.Out.ID()] = nd.Out
+			for _, v := range nd.In {
+				vars[v.ID()] = v
+			}
+		}
+		cv = make([]*tensor.Tensor, src.NumVars)
+		for id, c := range g.cv {
+			if c == nil {
+				continue
+			}
+			o, ok := trace.Src[id]
+			if !ok || vars[o.Var] == nil {
+				if zero(c) { // a linear op's input: its second-order term is nothing
+					continue
+				}
+				return 0, nil, fmt.Errorf("inverse: LogAbsDetGrad: value %d of the batch-minor program has no source", id)
+			}
+			back := o.Back(c, vars[o.Var].Shape())
+			if cv[o.Var] == nil {
+				cv[o.Var] = back
+			} else {
+				tensorAdd(cv[o.Var], back)
+			}
+		}
+	}
+	if err := sameRecording(recorded, full, len(xs)); err != nil {
 		return 0, nil, err
 	}
 	seeds := make([]*tensor.Tensor, full.NumVars)
-	for id, c := range g.cv {
+	for id, c := range cv {
 		if c == nil {
 			continue
 		}
@@ -112,6 +168,24 @@ func LogAbsDetGrad(f func(xs ...*tape.Var) *tape.Var, xs []*tensor.Tensor, i int
 		}
 	}
 	return x.LogDet, grads, nil
+}
+
+// zero reports whether every element of t is 0.
+func zero(t *tensor.Tensor) bool {
+	for _, v := range t.Data() {
+		if v != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// tensorAdd adds src to dst.
+func tensorAdd(dst, src *tensor.Tensor) {
+	d := dst.Data()
+	for k, v := range src.Data() {
+		d[k] += v
+	}
 }
 
 // sameRecording checks that the second recording has the first one's ops
@@ -386,6 +460,44 @@ func (g *ldGrad) lumpNodes(li int) []ldNode {
 	return out
 }
 
+// pivotPlaces returns, for each element of in (an op's pivot input, a base
+// value or a relabelling of some), its position in the lump's solution,
+// through the analysis' segments and the killed atoms' places; nil if an
+// element is a constant's or no killed atom's.
+func (g *ldGrad) pivotPlaces(in *tape.Var, places []sweep.Place) []int {
+	byVar := map[int][]sweep.Place{}
+	for _, pl := range places {
+		byVar[pl.Var] = append(byVar[pl.Var], pl)
+	}
+	for _, ps := range byVar {
+		slices.SortFunc(ps, func(a, b sweep.Place) int { return a.Off - b.Off })
+	}
+	pos := make([]int, in.Len())
+	for _, sg := range g.an.Segs(in) {
+		ps := byVar[sg.Var]
+		if sg.Var < 0 || len(ps) == 0 {
+			return nil
+		}
+		for e := sg.Pos; e < sg.Pos+sg.Len; e++ {
+			off := sg.Off + e - sg.Pos
+			k, _ := slices.BinarySearchFunc(ps, off, func(p sweep.Place, off int) int {
+				switch {
+				case p.Off+p.N <= off:
+					return -1
+				case p.Off > off:
+					return 1
+				}
+				return 0
+			})
+			if k == len(ps) || ps[k].Off > off || off >= ps[k].Off+ps[k].N {
+				return nil
+			}
+			pos[e] = ps[k].Pos + off - ps[k].Off
+		}
+	}
+	return pos
+}
+
 // colors returns the colors of lump li's block M as sets of solution
 // indices: columns of one color never share a row of M, nor of M⁻ᵀ.
 func (g *ldGrad) colors(li int, places []sweep.Place, slen int) ([][]int, error) {
@@ -433,15 +545,27 @@ func (g *ldGrad) colors(li int, places []sweep.Place, slen int) ([][]int, error)
 			shapes[k], vary[k] = v.Shape(), !v.IsConst()
 		}
 		st := nd.Op.Structure(lp.Input, shapes, vary)
-		// The structured colors read the block in the pivot's own order:
-		// the killed atoms must sit in the solution as in the value.
-		inOrder := true
-		for _, pl := range places {
-			inOrder = inOrder && pl.Var == nd.In[lp.Input].ID() && pl.Pos == pl.Off
+		// The structured colors are classes of the pivot input's elements:
+		// pos maps each to its place in the solution (nil if some element
+		// is not a killed unknown).
+		pos := g.pivotPlaces(nd.In[lp.Input], places)
+		inOrder := pos != nil
+		at := func(cls [][]int) [][]int {
+			for _, c := range cls {
+				for k, e := range c {
+					c[k] = pos[e]
+				}
+			}
+			return cls
 		}
 		switch {
 		case st.Kind == tape.Identity || st.Kind == tape.Selection || st.Kind == tape.Zero:
 			return nil, nil // a constant block: no gradient
+		case st.Constant && len(nd.In) == 1:
+			// A block of no value (a permutation, a scale by the op's own
+			// parameter): no gradient. With other inputs its entries are
+			// theirs (W in W·x), which may be the parameters.
+			return nil, nil
 		case st.Kind == tape.Diagonal:
 			all := make([]int, slen)
 			for j := range all {
@@ -456,7 +580,7 @@ func (g *ldGrad) colors(li int, places []sweep.Place, slen int) ([][]int, error)
 					c[j] = append(c[j], j*st.Inner+s)
 				}
 			}
-			return c, nil
+			return at(c), nil
 		case inOrder && st.Kind == tape.BlockDiagonal && st.Blocks > 0:
 			bs := slen / st.Blocks
 			c := make([][]int, bs)
@@ -465,7 +589,7 @@ func (g *ldGrad) colors(li int, places []sweep.Place, slen int) ([][]int, error)
 					c[j] = append(c[j], b*bs+j)
 				}
 			}
-			return c, nil
+			return at(c), nil
 		}
 		return units()
 	}

@@ -56,13 +56,13 @@
 // minimizes ½|F(x)|² − log|det ∂F/∂x|: package ad's Grad of Func gives the
 // first term's gradient, and DenseLike turns it into Gorgonia tensors too.
 //
-// Its cost is that of the lumps. For a [B, d] batch stored as rows through
-// x·W, as Gorgonia graphs usually are, they are dense, B·d columns each (a
-// factorization and B·d second-order passes; inverse.LogAbsDetGrad records
-// f as it is): fine for a few hundred elements, seconds past a thousand.
-// A graph with the samples innermost, x of shape [d, B] and W·x, gets
-// per-sample blocks (diagonal and Kronecker lumps), whose cost grows
-// linearly in B.
+// Its cost is that of the lumps. A [B, d] batch stored as rows through x·W,
+// as Gorgonia graphs usually are, is analyzed batch-minor, as
+// inverse.Linearize does (per-sample blocks; the gradient is carried back
+// to the graph's own layout), and so is a graph with the samples innermost
+// (x of shape [d, B], W·x): the cost grows linearly in B either way (a
+// residual block at B = 10⁴, d = 16: 1.3 s as rows, 0.8 s with the
+// samples innermost, on a 2-core machine).
 //
 // A parameter must be a leaf the program reads, other than the input, of
 // dtype float64 or float32; anything else is a *NodeError wrapping
