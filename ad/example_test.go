@@ -58,3 +58,20 @@ func ExampleLinearization_Jacobian() {
 	// ∂f/∂x = [2 3] [30 20 0 0 0 10]
 	// ∂f/∂s = [2 1] [6 5]
 }
+
+// The Hessian of f(x) = Σ xᵢ³/3 is diag(2x): along v it is 2x ⊙ v.
+func ExampleLinearization_HVP() {
+	f := func(in ...*tape.Var) *tape.Var { return ops.Sum(ops.Scale(ops.Cube(in[0]), 1.0/3)) }
+	x := tensor.New([]int{3}, []float64{1, 2, 3})
+	l, err := ad.Linearize(f, x)
+	if err != nil {
+		panic(err)
+	}
+	hv, err := l.HVP(tensor.New([]int{3}, []float64{1, 1, 0.5}))
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("H·v =", hv[0].Data())
+	// Output:
+	// H·v = [2 4 3]
+}

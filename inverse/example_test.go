@@ -2,6 +2,7 @@ package inverse_test
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/invad/invad/inverse"
 	"github.com/invad/invad/ops"
@@ -73,4 +74,25 @@ func ExampleInvert() {
 	fmt.Printf("%.12f\n", x.Data())
 	// Output:
 	// [0.300000000000 -1.000000000000 -0.700000000000 2.000000000000]
+}
+
+// The exact gradient of log|det ∂f/∂x| in a parameter: f(x, W) = W·x with
+// x of shape [2, 3] (three samples of two features, innermost) has
+// log|det ∂f/∂x| = 3·log|det W| and the gradient 3·W⁻ᵀ in W, 0 in x.
+// W = [[2, 1], [0, 4]]: det W = 8, W⁻ᵀ = [[0.5, 0], [−0.125, 0.25]].
+func ExampleLogAbsDetGrad() {
+	f := func(in ...*tape.Var) *tape.Var { return ops.MatMul(in[1], in[0]) }
+	x := tensor.New([]int{2, 3}, []float64{1, 2, 3, 4, 5, 6})
+	W := tensor.New([]int{2, 2}, []float64{2, 1, 0, 4})
+	logdet, g, err := inverse.LogAbsDetGrad(f, []*tensor.Tensor{x, W}, 0)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Printf("log|det| = %.9f (3·ln 8 = %.9f)\n", logdet, 3*math.Log(8))
+	fmt.Println("∂/∂W =", g[1].Data())
+	fmt.Println("∂/∂x =", g[0].Data())
+	// Output:
+	// log|det| = 6.238324625 (3·ln 8 = 6.238324625)
+	// ∂/∂W = [1.5 0 -0.375 0.75]
+	// ∂/∂x = [0 0 0 0 0 0]
 }
