@@ -31,6 +31,9 @@ var MaxLogDetGradColors = 4096
 // ops (tape.SecondOrder), then one reverse sweep of f from every value A
 // reads back to the inputs. f is a function of several inputs as in
 // LinearizeArg and package ad; f(xs) must have as many elements as xs[i].
+// f is recorded once, every input varying; the program of xᵢ alone, the
+// others fixed, is replayed from that recording without running an op
+// again.
 //
 // A block diagonal in samples (a batch lump of K×K blocks, a diagonal or
 // Kron step) costs K solves and K second-order passes over the lump's ops;
@@ -39,9 +42,9 @@ var MaxLogDetGradColors = 4096
 // analyzed batch-minor, as Linearize does (per-sample blocks), and the
 // gradient carried back to f as written.
 //
-// It panics as LinearizeArg does and returns its errors, those of the
-// factorization (a singular lump), ErrNoLogDetGrad, and an error if f
-// records different ops on two runs at the same inputs.
+// It panics as LinearizeArg does and returns its errors (a *SizeError, a
+// *NonFiniteError), those of the factorization (a singular lump) and
+// ErrNoLogDetGrad.
 func LogAbsDetGrad(f func(xs ...*tape.Var) *tape.Var, xs []*tensor.Tensor, i int, opts ...Option) (float64, []*tensor.Tensor, error) {
 	if f == nil {
 		panic("inverse: f is nil")
@@ -53,22 +56,68 @@ func LogAbsDetGrad(f func(xs ...*tape.Var) *tape.Var, xs []*tensor.Tensor, i int
 		if v == nil {
 			panic(fmt.Sprintf("inverse: LogAbsDetGrad input %d is nil", j))
 		}
+		if bad, k := v.HasNonFinite(); bad {
+			return 0, nil, &NonFiniteError{Where: fmt.Sprintf("input %d", j), Pos: -1, Index: k, Value: v.Data()[k]}
+		}
 	}
-	// f of xᵢ alone, recorded as it is, or batch-minor where Linearize would
-	// (a batch stored as rows through X·W), keeping the trace of where each
+	// f recorded once, every input varying: the values the gradient is
+	// carried back through.
+	tp := tape.NewTape()
+	ins := make([]*tape.Var, len(xs))
+	for j, v := range xs {
+		ins[j] = tp.Input(v)
+	}
+	out := f(ins...)
+	if err := checkOutput(tp, xs[i], out); err != nil {
+		return 0, nil, err
+	}
+	full := tp.Finish(ins[i], out)
+	if bad, _ := out.Value().HasNonFinite(); bad {
+		return 0, nil, tape.FirstNonFinite(full, "")
+	}
+	// The same program with the other inputs held fixed, replayed from
+	// the recording (no op runs again); toFull maps its values to full's.
+	var toFull map[int]int
+	fixed := func(x *tape.Var) *tape.Var {
+		toFull = map[int]int{x.ID(): ins[i].ID()}
+		at := map[int]*tape.Var{ins[i].ID(): x}
+		get := func(v *tape.Var) *tape.Var {
+			if a, ok := at[v.ID()]; ok {
+				return a
+			}
+			a := x.Tape().Const(v.Value()) // another input, or a constant of f
+			at[v.ID()], toFull[a.ID()] = a, v.ID()
+			return a
+		}
+		for _, nd := range full.Nodes {
+			in := make([]*tape.Var, len(nd.In))
+			for k, v := range nd.In {
+				in[k] = get(v)
+			}
+			a := x.Tape().Replay(nd.Op, in, nd.Out.Value())
+			at[nd.Out.ID()], toFull[a.ID()] = a, nd.Out.ID()
+		}
+		return get(out)
+	}
+	// Recorded as it is, or batch-minor where Linearize would (a batch
+	// stored as rows through X·W), keeping the trace of where each
 	// batch-minor value comes from.
-	h := argFunc(f, xs, i)
-	src := (*tape.Program)(nil) // the program as f writes it, when h is batch-minor
+	h := fixed
+	var src *tape.Program // the replayed program, when h is its batch-minor form
 	var trace *batch.Trace
 	rowMajor := false
-	if sp, err := recordShapes(h, xs[i]); err == nil && batch.Gains(sp) {
-		rowMajor = true
-		if mf, err := batch.MinorFuncTrace(sp); err == nil {
-			src = sp
-			h = func(x *tape.Var) *tape.Var {
-				y, tr := mf(x)
-				trace = tr
-				return y
+	{
+		rp := tape.NewTape()
+		rx := rp.Input(xs[i])
+		if sp := rp.Finish(rx, fixed(rx)); batch.Gains(sp) {
+			rowMajor = true
+			if mf, err := batch.MinorFuncTrace(sp); err == nil {
+				src = sp
+				h = func(x *tape.Var) *tape.Var {
+					y, tr := mf(x)
+					trace = tr
+					return y
+				}
 			}
 		}
 	}
@@ -76,7 +125,6 @@ func LogAbsDetGrad(f func(xs ...*tape.Var) *tape.Var, xs []*tensor.Tensor, i int
 	if err != nil {
 		return 0, nil, err
 	}
-
 	x, err := lin.prepare()
 	if err != nil {
 		return 0, nil, err
@@ -94,21 +142,10 @@ func LogAbsDetGrad(f func(xs ...*tape.Var) *tape.Var, xs []*tensor.Tensor, i int
 		}
 	}
 
-	// f again with every input varying: the seeds on its values go back
-	// to the inputs. Both recordings create one value per input and per op
-	// application in the same order, so value IDs agree past the inputs;
-	// LinearizeArg's tape has xᵢ first, then the others as constants.
-	tp := tape.NewTape()
-	ins := make([]*tape.Var, len(xs))
-	for j, v := range xs {
-		ins[j] = tp.Input(v)
-	}
-	out := f(ins...)
-	full := tp.Finish(ins[0], out)
-	cv, recorded := g.cv, g.prog
+	// Back to full's values: through the batch-minor trace to the
+	// replayed program's, then by toFull.
+	cv := g.cv
 	if src != nil {
-		// Back from the batch-minor values to those of f as written.
-		recorded = src
 		vars := make([]*tape.Var, src.NumVars)
 		vars[src.Input.ID()] = src.Input
 		for _, nd := range src.Nodes {
@@ -136,26 +173,26 @@ func LogAbsDetGrad(f func(xs ...*tape.Var) *tape.Var, xs []*tensor.Tensor, i int
 				tensorAdd(cv[o.Var], back)
 			}
 		}
-	}
-	if err := sameRecording(recorded, full, len(xs)); err != nil {
-		return 0, nil, err
+		// toFull is still the map of src's replay: Linearize recorded the
+		// batch-minor program, not another replay.
 	}
 	seeds := make([]*tensor.Tensor, full.NumVars)
 	for id, c := range cv {
 		if c == nil {
 			continue
 		}
-		to := id
-		if id < len(xs) { // xᵢ, then the others in order
-			to = i
-			if id > 0 {
-				to = id - 1
-				if to >= i {
-					to++
-				}
+		to, ok := toFull[id]
+		if !ok {
+			if zero(c) {
+				continue
 			}
+			return 0, nil, fmt.Errorf("inverse: LogAbsDetGrad: value %d has no counterpart in f's recording", id)
 		}
-		seeds[to] = c
+		if seeds[to] == nil {
+			seeds[to] = c
+		} else {
+			tensorAdd(seeds[to], c)
+		}
 	}
 	grads := make([]*tensor.Tensor, len(xs))
 	for j, v := range xs {
@@ -186,26 +223,6 @@ func tensorAdd(dst, src *tensor.Tensor) {
 	for k, v := range src.Data() {
 		d[k] += v
 	}
-}
-
-// sameRecording checks that the second recording has the first one's ops
-// on the same value IDs (past the n inputs): an op of the first on a
-// value the second computes by another op means f recorded differently.
-func sameRecording(a, b *tape.Program, n int) error {
-	byID := make(map[int]*tape.Node, len(b.Nodes))
-	for _, nd := range b.Nodes {
-		byID[nd.Out.ID()] = nd
-	}
-	for _, nd := range a.Nodes {
-		if nd.Out.ID() < n {
-			continue
-		}
-		m := byID[nd.Out.ID()]
-		if m == nil || m.Op.Name() != nd.Op.Name() || !slices.Equal(m.Out.Shape(), nd.Out.Shape()) {
-			return fmt.Errorf("inverse: LogAbsDetGrad: f recorded different ops on two runs (op %s at tape position %d)", nd.Op.Name(), nd.Pos)
-		}
-	}
-	return nil
 }
 
 // ldGrad accumulates the gradient of log|det J| with respect to the

@@ -150,6 +150,44 @@ func Apply(op Op, in ...*Var) *Var {
 	return n.Out
 }
 
+// Replay records op applied to in with the value out, computed elsewhere
+// (the same op on the same values, on another tape), without running the
+// op: out itself, not a copy, becomes the value. It serves to record a
+// program again with some of its inputs held fixed: an op none of whose
+// inputs varies gives a constant, as Apply does. It panics as Apply does,
+// if out is nil or its shape is not the op's, or if tp is not a recording
+// tape.
+func (tp *Tape) Replay(op Op, in []*Var, out *tensor.Tensor) *Var {
+	if tp.mode != record {
+		panic("tape: Replay on a shape or stream tape")
+	}
+	if out == nil {
+		panic("tape: Replay of " + op.Name() + " with a nil value")
+	}
+	shapes := make([][]int, len(in))
+	varying := false
+	for i, v := range in {
+		if v == nil {
+			panic(fmt.Sprintf("tape: input %d of %s is nil", i, op.Name()))
+		}
+		if v.tape != tp {
+			panic("tape: Replay of " + op.Name() + " with an input from another tape")
+		}
+		shapes[i] = v.shape
+		varying = varying || v.varying
+	}
+	if shape := op.Shape(shapes); !slices.Equal(shape, out.Shape()) {
+		panic(fmt.Sprintf("tape: Replay of %s with a value of shape %v, want %v", op.Name(), out.Shape(), shape))
+	}
+	if !varying {
+		return tp.newVar(out, nil, false)
+	}
+	n := &Node{Op: op, In: append([]*Var(nil), in...), Pos: len(tp.nodes)}
+	tp.nodes = append(tp.nodes, n)
+	n.Out = tp.newVar(out, n, true)
+	return n.Out
+}
+
 // Value returns the value (not a copy); nil for a varying value on a shape
 // tape.
 func (v *Var) Value() *tensor.Tensor { return v.val }

@@ -139,3 +139,54 @@ func TestSameStructure(t *testing.T) {
 		}
 	}
 }
+
+// TestReplay: a program recorded again by Replay keeps the values (the
+// same tensors, no op run), records a node where an input varies and a
+// constant where none does, and refuses a value of the wrong shape, a nil
+// value and a non-recording tape.
+func TestReplay(t *testing.T) {
+	x := tensor.New([]int{3}, []float64{1, 2, 3})
+	c := tensor.New([]int{3}, []float64{4, 5, 6})
+	tp := tape.NewTape()
+	in, k := tp.Input(x), tp.Input(c)
+	y := ops.Mul(ops.Exp(in), ops.Sin(k))
+	p := tp.Finish(in, y)
+
+	rp := tape.NewTape()
+	rx := rp.Input(x)
+	rk := rp.Const(c) // the other input held fixed
+	at := map[*tape.Var]*tape.Var{in: rx, k: rk}
+	for _, nd := range p.Nodes {
+		args := make([]*tape.Var, len(nd.In))
+		for i, v := range nd.In {
+			args[i] = at[v]
+		}
+		at[nd.Out] = rp.Replay(nd.Op, args, nd.Out.Value())
+	}
+	ry := at[y]
+	if ry.Value() != y.Value() {
+		t.Error("Replay copied the value")
+	}
+	if sin := at[p.Nodes[1].Out]; !sin.IsConst() || sin.Node() != nil {
+		t.Error("sin of a fixed input: want a constant")
+	}
+	q := rp.Finish(rx, ry)
+	if len(q.Nodes) != 2 || q.Nodes[0].Op.Name() != "exp" || q.Nodes[1].Op.Name() != "mul" {
+		t.Errorf("replayed nodes %v, want exp and mul", q.Nodes)
+	}
+	for name, f := range map[string]func(){
+		"wrong shape": func() { rp.Replay(ops.ExpOp, []*tape.Var{rx}, tensor.Zeros(2)) },
+		"nil value":   func() { rp.Replay(ops.ExpOp, []*tape.Var{rx}, nil) },
+		"shape tape":  func() { st := tape.NewShapeTape(); st.Replay(ops.ExpOp, []*tape.Var{st.Input(x)}, x) },
+		"other tape":  func() { rp.Replay(ops.ExpOp, []*tape.Var{in}, x) },
+	} {
+		func() {
+			defer func() {
+				if s, ok := recover().(string); !ok || !strings.HasPrefix(s, "tape: ") {
+					t.Errorf("%s: recovered %v, want a tape: panic", name, s)
+				}
+			}()
+			f()
+		}()
+	}
+}

@@ -31,10 +31,10 @@ import (
 // The function panics (messages starting "gorgonia: ") if it is given the
 // wrong number of values, a nil one, or one with the wrong number of
 // elements. Every run records the same ops whichever of its inputs are
-// constants, so that inverse.LogAbsDetGrad can match two recordings: the
-// structural ops (transposes, slices, repeats) of a value that depends on
-// an input go through invad ops even where a caller passes that input as
-// a constant. The function is safe for concurrent use.
+// constants: the structural ops (transposes, slices, repeats) of a value
+// that depends on an input go through invad ops even where a caller passes
+// that input as a constant (as inverse.LinearizeArg does). The function is
+// safe for concurrent use.
 func (p *Program) Func(params ...*G.Node) (func(xs ...*tape.Var) *tape.Var, error) {
 	idx, err := p.paramSteps(params)
 	if err != nil {
