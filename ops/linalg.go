@@ -5,6 +5,7 @@ import (
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
+	"gonum.org/v1/gonum/floats"
 
 	"github.com/invad/invad/cpu"
 	"github.com/invad/invad/tape"
@@ -98,8 +99,48 @@ func (matMul) JVP(dst *tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor, t
 		beta = 1
 	}
 	if t[1] != nil {
+		if rows, ok := fewRows(t[1].Data(), k, c); ok {
+			// A tangent of b with few nonzero rows (a seed of one feature
+			// for every sample, as a batch lump's extraction and the
+			// log-det gradient pass): a's columns at those rows alone.
+			if beta == 0 {
+				clear(dst.Data())
+			}
+			a, tb, dd := in[0].Data(), t[1].Data(), dst.Data()
+			for i := range m {
+				for _, r := range rows {
+					if v := a[i*k+r]; v != 0 {
+						floats.AddScaled(dd[i*c:(i+1)*c], v, tb[r*c:(r+1)*c])
+					}
+				}
+			}
+			return
+		}
 		gemm(blas.NoTrans, blas.NoTrans, 1, general(in[0].Data(), m, k), general(t[1].Data(), k, c), beta, d)
 	}
+}
+
+// fewRows returns the nonzero rows of the k×c matrix t when there are at
+// most a quarter of them (and t has more than one column), scanning no
+// further than needed to find that there are more.
+func fewRows(t []float64, k, c int) ([]int, bool) {
+	if c < 2 || k < 4 {
+		return nil, false
+	}
+	limit := k / 4
+	var rows []int
+	for r := range k {
+		for _, v := range t[r*c : (r+1)*c] {
+			if v != 0 {
+				if len(rows) == limit {
+					return nil, false
+				}
+				rows = append(rows, r)
+				break
+			}
+		}
+	}
+	return rows, true
 }
 
 func (matMul) VJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor, cot *tensor.Tensor) {
@@ -121,7 +162,16 @@ func (matMul) SecondVJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.T
 	m, k, c := mmDims(in[0].Shape(), in[1].Shape())
 	g := general(cot.Data(), m, c)
 	if dst[0] != nil && t[1] != nil { // ga += g t_bᵀ
-		gemm(blas.NoTrans, blas.Trans, 1, g, general(t[1].Data(), k, c), 1, general(dst[0].Data(), m, k))
+		if rows, ok := fewRows(t[1].Data(), k, c); ok { // only those columns of ga
+			gd, tb, da := cot.Data(), t[1].Data(), dst[0].Data()
+			for i := range m {
+				for _, r := range rows {
+					da[i*k+r] += floats.Dot(gd[i*c:(i+1)*c], tb[r*c:(r+1)*c])
+				}
+			}
+		} else {
+			gemm(blas.NoTrans, blas.Trans, 1, g, general(t[1].Data(), k, c), 1, general(dst[0].Data(), m, k))
+		}
 	}
 	if dst[1] != nil && t[0] != nil { // gb += t_aᵀ g
 		gemm(blas.Trans, blas.NoTrans, 1, general(t[0].Data(), m, k), g, 1, general(dst[1].Data(), k, c))

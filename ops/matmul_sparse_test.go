@@ -1,0 +1,78 @@
+package ops_test
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/invad/invad/ops"
+	"github.com/invad/invad/tape"
+	"github.com/invad/invad/tensor"
+)
+
+// TestMatMulTangentWithFewRows: a tangent of b with few nonzero rows (a
+// one-feature seed for every sample) takes MatMul's short path in JVP and
+// SecondVJP; with many it takes the general product. Both against plain
+// loops, with a's tangent set and not.
+func TestMatMulTangentWithFewRows(t *testing.T) {
+	rng := rand.New(rand.NewPCG(61, 62))
+	const m, k, c = 5, 16, 7
+	r := func(n int) []float64 {
+		v := make([]float64, n)
+		for i := range v {
+			v[i] = rng.Float64()*2 - 1
+		}
+		return v
+	}
+	a, b := tensor.New([]int{m, k}, r(m*k)), tensor.New([]int{k, c}, r(k*c))
+	out := tensor.Zeros(m, c)
+	ops.MatMulOp.Forward(out, []*tensor.Tensor{a, b})
+	for _, nonzero := range [][]int{{3}, {0, 15}, {1, 2, 3, 4}, {0, 2, 4, 6, 8}} {
+		tb := tensor.Zeros(k, c)
+		for _, row := range nonzero {
+			copy(tb.Data()[row*c:(row+1)*c], r(c))
+		}
+		for _, withA := range []bool{false, true} {
+			var ta *tensor.Tensor
+			if withA {
+				ta = tensor.New([]int{m, k}, r(m*k))
+			}
+			// JVP: ta·b + a·tb.
+			want := make([]float64, m*c)
+			for i := range m {
+				for j := range c {
+					for q := range k {
+						want[i*c+j] += a.Data()[i*k+q] * tb.Data()[q*c+j]
+						if ta != nil {
+							want[i*c+j] += ta.Data()[i*k+q] * b.Data()[q*c+j]
+						}
+					}
+				}
+			}
+			got := tensor.New([]int{m, c}, r(m*c)) // every element is written
+			ops.MatMulOp.JVP(got, []*tensor.Tensor{a, b}, out, []*tensor.Tensor{ta, tb})
+			for e, v := range got.Data() {
+				if math.Abs(v-want[e]) > 1e-13 {
+					t.Fatalf("rows %v, tangent of a %v: JVP[%d] = %v, want %v", nonzero, withA, e, v, want[e])
+				}
+			}
+			// SecondVJP into a: g·tbᵀ, added to what dst held.
+			g := tensor.New([]int{m, c}, r(m*c))
+			da := tensor.New([]int{m, k}, r(m*k))
+			wantA := append([]float64(nil), da.Data()...)
+			for i := range m {
+				for q := range k {
+					for j := range c {
+						wantA[i*k+q] += g.Data()[i*c+j] * tb.Data()[q*c+j]
+					}
+				}
+			}
+			tape.SecondOrder(ops.MatMulOp).SecondVJP([]*tensor.Tensor{da, nil}, []*tensor.Tensor{a, b}, out, []*tensor.Tensor{ta, tb}, g)
+			for e, v := range da.Data() {
+				if math.Abs(v-wantA[e]) > 1e-13 {
+					t.Fatalf("rows %v: SecondVJP into a [%d] = %v, want %v", nonzero, e, v, wantA[e])
+				}
+			}
+		}
+	}
+}
