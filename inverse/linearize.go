@@ -204,18 +204,23 @@ func Linearize(f func(x *tape.Var) *tape.Var, x *tensor.Tensor, opts ...Option) 
 // every input are package ad's. It panics as Linearize does, or if xs is
 // empty, holds nil or i is out of range, and returns Linearize's errors.
 func LinearizeArg(f func(xs ...*tape.Var) *tape.Var, xs []*tensor.Tensor, i int, opts ...Option) (*Linearization, error) {
+	checkArgs("LinearizeArg", f, xs, i)
+	return Linearize(argFunc(f, xs, i), xs[i], opts...)
+}
+
+// checkArgs panics unless f is set, i names one of xs and none is nil.
+func checkArgs(name string, f func(xs ...*tape.Var) *tape.Var, xs []*tensor.Tensor, i int) {
 	if f == nil {
 		panic("inverse: f is nil")
 	}
 	if i < 0 || i >= len(xs) {
-		panic(fmt.Sprintf("inverse: LinearizeArg with respect to input %d of %d", i, len(xs)))
+		panic(fmt.Sprintf("inverse: %s with respect to input %d of %d", name, i, len(xs)))
 	}
 	for j, x := range xs {
 		if x == nil {
-			panic(fmt.Sprintf("inverse: LinearizeArg input %d is nil", j))
+			panic(fmt.Sprintf("inverse: %s input %d is nil", name, j))
 		}
 	}
-	return Linearize(argFunc(f, xs, i), xs[i], opts...)
 }
 
 // argFunc is f as a function of input i alone, the others constants.

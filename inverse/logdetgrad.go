@@ -46,16 +46,8 @@ var MaxLogDetGradColors = 4096
 // *NonFiniteError), those of the factorization (a singular lump) and
 // ErrNoLogDetGrad.
 func LogAbsDetGrad(f func(xs ...*tape.Var) *tape.Var, xs []*tensor.Tensor, i int, opts ...Option) (float64, []*tensor.Tensor, error) {
-	if f == nil {
-		panic("inverse: f is nil")
-	}
-	if i < 0 || i >= len(xs) {
-		panic(fmt.Sprintf("inverse: LogAbsDetGrad with respect to input %d of %d", i, len(xs)))
-	}
+	checkArgs("LogAbsDetGrad", f, xs, i)
 	for j, v := range xs {
-		if v == nil {
-			panic(fmt.Sprintf("inverse: LogAbsDetGrad input %d is nil", j))
-		}
 		if bad, k := v.HasNonFinite(); bad {
 			return 0, nil, &NonFiniteError{Where: fmt.Sprintf("input %d", j), Pos: -1, Index: k, Value: v.Data()[k]}
 		}
