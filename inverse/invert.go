@@ -216,7 +216,7 @@ func newInverter(l *Linearization, y []float64) (*inverter, error) {
 	e := newCPUEngine(p)
 	x := sweep.New(sweep.Compile(an), sweep.Engine[*tensor.Tensor](e))
 	iv := &inverter{prog: p, an: an, x: x, e: e, w: x.NewWorkspace(), idx: map[*tape.Node]int{}, y: y,
-		vals: make([]*tensor.Tensor, p.NumVars), relabels: make([][]int, len(an.Lumps)),
+		vals: make([]*tensor.Tensor, p.NumVars),
 		view: make([]bool, len(p.Nodes)), fw: make([]*tensor.Tensor, len(p.Nodes))}
 	iv.vals[p.Input.ID()] = p.Input.Value()
 	for i, nd := range p.Nodes {
@@ -230,24 +230,34 @@ func newInverter(l *Linearization, y []float64) (*inverter, error) {
 				iv.view[i] = true
 			}
 		}
-		if iv.view[i] {
-			continue // a view follows its input by itself
+	}
+	iv.relabels = lumpRelabels(an, p, func(i int) bool { return iv.view[i] }) // a view follows its input by itself
+	return iv, nil
+}
+
+// lumpRelabels lists, per lump, the relabelling nodes (Split, Concat, ...,
+// by position in p) whose value holds an element of one of the lump's
+// atoms, in tape order, leaving out those skip names (nil: none).
+func lumpRelabels(an *lump.Analysis, p *tape.Program, skip func(i int) bool) [][]int {
+	out := make([][]int, len(an.Lumps))
+	for i, nd := range p.Nodes {
+		if !an.IsRelabel(nd) || nd.Out.IsConst() || (skip != nil && skip(i)) {
+			continue
 		}
 		for _, sg := range an.Segs(nd.Out) {
 			if sg.Var < 0 {
 				continue
 			}
 			for _, k := range an.AtomsIn(sg.Var, sg.Off, sg.Len) {
-				li := an.LumpOf[k]
-				if li >= 0 {
-					if r := iv.relabels[li]; len(r) == 0 || r[len(r)-1] != i {
-						iv.relabels[li] = append(r, i)
+				if li := an.LumpOf[k]; li >= 0 {
+					if r := out[li]; len(r) == 0 || r[len(r)-1] != i {
+						out[li] = append(r, i)
 					}
 				}
 			}
 		}
 	}
-	return iv, nil
+	return out
 }
 
 // lumpEval is how one lump's values are recomputed at an iterate: its

@@ -122,6 +122,7 @@ func LogAbsDetGrad(f func(xs ...*tape.Var) *tape.Var, xs []*tensor.Tensor, i int
 		return 0, nil, err
 	}
 	g := &ldGrad{prog: lin.prog, x: x, an: x.P.An, cv: make([]*tensor.Tensor, lin.prog.NumVars), rowMajor: rowMajor && src == nil}
+	g.relabels = lumpRelabels(g.an, g.prog, nil)
 	g.idx = make(map[*tape.Node]int, len(g.prog.Nodes))
 	for k, nd := range g.prog.Nodes {
 		g.idx[nd] = k
@@ -226,6 +227,9 @@ type ldGrad struct {
 	idx  map[*tape.Node]int
 	cv   []*tensor.Tensor // per value id: ∂ log|det J| / ∂value, nil for zero
 	vars []*tape.Var      // per value id, built on first use
+	// relabels[li]: the relabelling nodes holding elements of lump li's
+	// atoms (lumpRelabels)
+	relabels [][]int
 	// rowMajor: f stores a batch as rows through X·W, which Linearize
 	// would analyze batch-minor; here its lump is dense across the samples.
 	rowMajor bool
@@ -248,7 +252,7 @@ func (g *ldGrad) lump(ws *sweep.Workspace[*tensor.Tensor], li int) error {
 	if err != nil || len(colors) == 0 {
 		return err
 	}
-	ln := g.lumpNodes(li)
+	ln := g.lumpNodes(li, rows)
 	// The values whose tangents the lump's nodes compute: only they carry
 	// a cotangent back (the killed atoms' would be read by nothing).
 	produced := map[int]bool{}
@@ -407,8 +411,9 @@ func (e *ldNode) mask(t *tensor.Tensor) {
 	}
 }
 
-// lumpNodes lists lump li's nodes in tape order.
-func (g *ldGrad) lumpNodes(li int) []ldNode {
+// lumpNodes lists lump li's nodes in tape order; rows are its created
+// equations (LumpRows).
+func (g *ldGrad) lumpNodes(li int, rows []sweep.LumpRow) []ldNode {
 	an := g.an
 	lp := &an.Lumps[li]
 	by := map[int]*ldNode{}
@@ -425,28 +430,13 @@ func (g *ldGrad) lumpNodes(li int) []ldNode {
 		e := get(g.idx[eq.Node], false)
 		e.internal = append(e.internal, [2]int{eq.Off, eq.Len})
 	}
-	rows, _, _ := g.x.P.LumpRows(li)
 	for r, row := range rows {
 		e := get(g.idx[row.Node], false)
 		e.created = append(e.created, r)
 	}
 	// The relabellings whose values hold elements of the lump's atoms.
-	for i, nd := range g.prog.Nodes {
-		if !an.IsRelabel(nd) || nd.Out.IsConst() {
-			continue
-		}
-	segs:
-		for _, sg := range an.Segs(nd.Out) {
-			if sg.Var < 0 {
-				continue
-			}
-			for _, k := range an.AtomsIn(sg.Var, sg.Off, sg.Len) {
-				if an.LumpOf[k] == li {
-					get(i, true)
-					break segs
-				}
-			}
-		}
+	for _, i := range g.relabels[li] {
+		get(i, true)
 	}
 	out := make([]ldNode, 0, len(by))
 	for _, e := range by {
