@@ -133,34 +133,26 @@ func (k *checker) secondDiff(in []*tensor.Tensor, at []int, t []*tensor.Tensor, 
 // shared tensor (central differences moving both places at once).
 func (k *checker) checkSecondAlias(so tape.SecondOrder, in []*tensor.Tensor) {
 	n := len(in)
-	for i := 0; i < n; i++ {
-		for j := i + 1; j < n; j++ {
-			if !k.varying[i] || !k.varying[j] || !tensor.SameShape(k.shapes[i], k.shapes[j]) {
-				continue
-			}
-			ain := slices.Clone(in)
-			ain[i] = in[j]
-			out := k.forward(ain)
-			t := guarded(&k.guards, "tangent", k.shapes[i], k.random)
-			ts := only(n, i, t)
-			ts[j] = t
-			cot := guarded(&k.guards, "cotangent", k.outShape, k.random)
-			gi := guarded(&k.guards, "SecondVJP dst", k.shapes[i], zero)
-			gj := guarded(&k.guards, "SecondVJP dst", k.shapes[j], zero)
-			k.second(so, only(n, i, gi), ain, out, ts, cot)
-			k.second(so, only(n, j, gj), ain, out, ts, cot)
-			both := addSlices(gi.Data(), gj.Data())
-			if m := mismatch(both, k.secondDiff(ain, []int{i, j}, ts, cot), k.fdTol); m != "" {
-				k.fail("second", -1, "inputs %d and %d the same tensor, the sum of both SecondVJP contributions against central differences of <c, JVP>: %s", i, j, m)
-			}
-			g := guarded(&k.guards, "SecondVJP dst", k.shapes[i], k.random)
-			want := addSlices(g.Data(), both)
-			dst := only(n, i, g)
-			dst[j] = g
-			k.second(so, dst, ain, out, ts, cot)
-			if m := mismatch(g.Data(), want, k.tol); m != "" {
-				k.fail("second", -1, "inputs %d and %d the same tensor, SecondVJP with one accumulator at both against prefill plus both contributions: %s", i, j, m)
-			}
+	k.aliasPairs(in, func(i, j int, ain []*tensor.Tensor, out *tensor.Tensor) {
+		t := guarded(&k.guards, "tangent", k.shapes[i], k.random)
+		ts := only(n, i, t)
+		ts[j] = t
+		cot := guarded(&k.guards, "cotangent", k.outShape, k.random)
+		gi := guarded(&k.guards, "SecondVJP dst", k.shapes[i], zero)
+		gj := guarded(&k.guards, "SecondVJP dst", k.shapes[j], zero)
+		k.second(so, only(n, i, gi), ain, out, ts, cot)
+		k.second(so, only(n, j, gj), ain, out, ts, cot)
+		both := addSlices(gi.Data(), gj.Data())
+		if m := mismatch(both, k.secondDiff(ain, []int{i, j}, ts, cot), k.fdTol); m != "" {
+			k.fail("second", -1, "inputs %d and %d the same tensor, the sum of both SecondVJP contributions against central differences of <c, JVP>: %s", i, j, m)
 		}
-	}
+		g := guarded(&k.guards, "SecondVJP dst", k.shapes[i], k.random)
+		want := addSlices(g.Data(), both)
+		dst := only(n, i, g)
+		dst[j] = g
+		k.second(so, dst, ain, out, ts, cot)
+		if m := mismatch(g.Data(), want, k.tol); m != "" {
+			k.fail("second", -1, "inputs %d and %d the same tensor, SecondVJP with one accumulator at both against prefill plus both contributions: %s", i, j, m)
+		}
+	})
 }
