@@ -163,7 +163,7 @@ func LogAbsDetGrad(f func(xs ...*tape.Var) *tape.Var, xs []*tensor.Tensor, i int
 			if cv[o.Var] == nil {
 				cv[o.Var] = back
 			} else {
-				tensorAdd(cv[o.Var], back)
+				vaxpy(cv[o.Var].Data(), 1, back.Data())
 			}
 		}
 		// toFull is still the map of src's replay: Linearize recorded the
@@ -184,7 +184,7 @@ func LogAbsDetGrad(f func(xs ...*tape.Var) *tape.Var, xs []*tensor.Tensor, i int
 		if seeds[to] == nil {
 			seeds[to] = c
 		} else {
-			tensorAdd(seeds[to], c)
+			vaxpy(seeds[to].Data(), 1, c.Data())
 		}
 	}
 	grads := make([]*tensor.Tensor, len(xs))
@@ -208,14 +208,6 @@ func zero(t *tensor.Tensor) bool {
 		}
 	}
 	return true
-}
-
-// tensorAdd adds src to dst.
-func tensorAdd(dst, src *tensor.Tensor) {
-	d := dst.Data()
-	for k, v := range src.Data() {
-		d[k] += v
-	}
 }
 
 // ldGrad accumulates the gradient of log|det J| with respect to the

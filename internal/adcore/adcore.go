@@ -7,6 +7,7 @@
 package adcore
 
 import (
+	"gonum.org/v1/gonum/floats"
 	"runtime"
 	"sync"
 
@@ -339,7 +340,7 @@ func (s *Sweeps) reverse(res []*tensor.Tensor, cy *tensor.Tensor, seed func(id i
 		}
 		if id := nd.Out.ID(); seed != nil && id != out {
 			if sd := seed(id); sd != nil {
-				axpy(cot[id], sd)
+				floats.Add(cot[id].Data(), sd.Data())
 			}
 		}
 		w.ins, w.ts = w.ins[:0], w.ts[:0]
@@ -382,21 +383,13 @@ func (s *Sweeps) VJPSeedInto(res []*tensor.Tensor, cy *tensor.Tensor, seeds []*t
 		copy(c.Data(), cy.Data())
 	}
 	if sd := seed(out); sd != nil {
-		axpy(c, sd)
+		floats.Add(c.Data(), sd.Data())
 	}
 	s.reverse(res, c, seed)
 	for i, in := range s.Ins {
 		if sd := seed(in.ID()); sd != nil && res[i] != nil && in.ID() != out {
-			axpy(res[i], sd)
+			floats.Add(res[i].Data(), sd.Data())
 		}
-	}
-}
-
-// axpy adds src to dst.
-func axpy(dst, src *tensor.Tensor) {
-	d := dst.Data()
-	for k, v := range src.Data() {
-		d[k] += v
 	}
 }
 
