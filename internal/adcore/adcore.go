@@ -7,9 +7,10 @@
 package adcore
 
 import (
-	"gonum.org/v1/gonum/floats"
 	"runtime"
 	"sync"
+
+	"gonum.org/v1/gonum/floats"
 
 	"github.com/invad/invad/tape"
 	"github.com/invad/invad/tensor"
