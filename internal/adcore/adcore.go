@@ -51,9 +51,6 @@ func New(p *tape.Program, ins []*tape.Var) *Sweeps {
 	return s
 }
 
-// Varying reports whether the value with the given ID depends on an input.
-func (s *Sweeps) Varying(id int) bool { return s.varying[id] }
-
 // ---- buffer plans ----
 
 // plan assigns every value that needs a buffer during a sweep to a slot;
