@@ -186,11 +186,9 @@ func residualBlock(rng *rand.Rand, d, h int) flow {
 	return flow{name: "residual", f: f, params: params}
 }
 
-// realNVP32 is realNVP (main.go) on x [d, B] with halves of d/2: `layers`
-// affine couplings b ↦ b·exp(s(a)) + t(a), h = tanh(W₁a + b₁), s =
-// tanh(W_s h + b_s), t = W_t h + b_t, the halves swapping roles on odd
-// layers. The weights are drawn away from zero so that every term of the
-// gradient counts.
+// realNVP32 is main.go's couplings program on x [d, B] (halves of d/2,
+// hidden width h) with its own weights, drawn away from zero so that every
+// term of the gradient counts.
 func realNVP32(rng *rand.Rand, d, h, layers int) flow {
 	k := d / 2
 	var params []*tensor.Tensor
@@ -200,26 +198,7 @@ func realNVP32(rng *rand.Rand, d, h, layers int) flow {
 			randn(rng, 0.3/math.Sqrt(float64(h)), k, h), randn(rng, 0.1, k, 1), // W_s, b_s
 			randn(rng, 0.3/math.Sqrt(float64(h)), k, h), randn(rng, 0.1, k, 1)) // W_t, b_t
 	}
-	f := func(in ...*tape.Var) *tape.Var {
-		x := in[0]
-		for l := range layers {
-			p := in[1+6*l : 1+6*l+6]
-			a, b := ops.SliceAxis(x, 0, 0, k), ops.SliceAxis(x, 0, k, d)
-			if l%2 == 1 {
-				a, b = b, a
-			}
-			hv := ops.Tanh(ops.Add(ops.MatMul(p[0], a), p[1]))
-			s := ops.Tanh(ops.Add(ops.MatMul(p[2], hv), p[3]))
-			t := ops.Add(ops.MatMul(p[4], hv), p[5])
-			b = ops.Add(ops.Mul(b, ops.Exp(s)), t)
-			if l%2 == 1 {
-				a, b = b, a
-			}
-			x = ops.ConcatAxis(0, a, b)
-		}
-		return x
-	}
-	return flow{name: "realnvp32", f: f, params: params}
+	return flow{name: "realnvp32", f: couplings(d, layers), params: params}
 }
 
 func timeOnce(f func()) time.Duration {

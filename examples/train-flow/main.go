@@ -64,11 +64,19 @@ func realNVP(rng *rand.Rand, layers int) flow {
 			randn(rng, 0.01, 1, hidden), tensor.Zeros(1, 1), // W_s, b_s
 			randn(rng, 0.01, 1, hidden), tensor.Zeros(1, 1)) // W_t, b_t
 	}
-	f := func(in ...*tape.Var) *tape.Var {
+	return flow{name: "realnvp", f: couplings(2, layers), params: params}
+}
+
+// couplings is the RealNVP program on x of shape [d, B]: `layers` affine
+// couplings, the halves a (the first d/2 rows) and b swapping roles on odd
+// layers, each with six parameters W₁, b₁, W_s, b_s, W_t, b_t.
+func couplings(d, layers int) func(in ...*tape.Var) *tape.Var {
+	k := d / 2
+	return func(in ...*tape.Var) *tape.Var {
 		x := in[0]
 		for l := range layers {
 			p := in[1+6*l : 1+6*l+6]
-			a, b := ops.SliceAxis(x, 0, 0, 1), ops.SliceAxis(x, 0, 1, 2)
+			a, b := ops.SliceAxis(x, 0, 0, k), ops.SliceAxis(x, 0, k, d)
 			if l%2 == 1 {
 				a, b = b, a
 			}
@@ -83,7 +91,6 @@ func realNVP(rng *rand.Rand, layers int) flow {
 		}
 		return x
 	}
-	return flow{name: "realnvp", f: f, params: params}
 }
 
 // lipschitz returns c·W/√(1 + ‖W‖²_F): its spectral norm is below c, for
