@@ -641,16 +641,31 @@ func (l *Linearization) VIJPTo(dst, cx *tensor.Tensor) error {
 // (ErrCouplesSamples) naming the first lump that couples two samples, and
 // the errors of LogAbsDet.
 func (l *Linearization) LogAbsDetAlong(axis int) (*tensor.Tensor, error) {
+	b, group, err := l.samples(axis)
+	if err != nil {
+		return nil, err
+	}
+	s, err := l.prepare()
+	if err != nil {
+		return nil, err
+	}
+	out := tensor.Zeros(b)
+	if li := s.LogAbsDetParts(out.Data(), group); li >= 0 {
+		return nil, &CouplingError{Axis: axis, Lump: li, Ops: s.P.An.LumpOps(li)}
+	}
+	return out, nil
+}
+
+// samples returns the number of samples along axis of x and the grouping
+// of the program's elements into them that LogAbsDetAlong hands to the
+// executor; it panics and errs as LogAbsDetAlong does on a bad axis.
+func (l *Linearization) samples(axis int) (int, func(v, off int, dst []int) bool, error) {
 	xs := l.x.Shape()
 	if axis < 0 || axis >= len(xs) {
 		panic(fmt.Sprintf("inverse: LogAbsDetAlong(%d): x has shape %v", axis, xs))
 	}
 	if axis != 0 && axis != len(xs)-1 {
-		return nil, fmt.Errorf("inverse: LogAbsDetAlong(%d): the samples must lie along the first or last axis of x (shape %v)", axis, xs)
-	}
-	s, err := l.prepare()
-	if err != nil {
-		return nil, err
+		return 0, nil, fmt.Errorf("inverse: LogAbsDetAlong(%d): the samples must lie along the first or last axis of x (shape %v)", axis, xs)
 	}
 	b := xs[axis]
 	p := l.prog
@@ -707,11 +722,7 @@ func (l *Linearization) LogAbsDetAlong(axis int) (*tensor.Tensor, error) {
 		}
 		return true
 	}
-	out := tensor.Zeros(b)
-	if li := s.LogAbsDetParts(out.Data(), group); li >= 0 {
-		return nil, &CouplingError{Axis: axis, Lump: li, Ops: s.P.An.LumpOps(li)}
-	}
-	return out, nil
+	return b, group, nil
 }
 
 // LogAbsDet returns log|det J|, the sum of log|det A| over the lumps. Errors

@@ -75,9 +75,9 @@ func FirstNonFinite(p *Program, pkg string) error {
 // CheckFinite returns a *NonFiniteError for the first NaN or ±Inf of r,
 // the result of the product name, or nil; pkg names the package reporting
 // it.
-func CheckFinite(pkg, name string, r *tensor.Tensor) error {
+func CheckFinite[T tensor.Float](pkg, name string, r *tensor.Dense[T]) error {
 	if bad, i := r.HasNonFinite(); bad {
-		return &NonFiniteError{Where: "result of " + name, Pos: -1, Index: i, Value: r.Data()[i], Pkg: pkg}
+		return &NonFiniteError{Where: "result of " + name, Pos: -1, Index: i, Value: float64(r.Data()[i]), Pkg: pkg}
 	}
 	return nil
 }

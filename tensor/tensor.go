@@ -205,10 +205,10 @@ func To64(t *Tensor32) *Tensor {
 
 // Overlap reports whether two slices share an element: the check that keeps
 // a product's result from being written over its own arguments.
-func Overlap(a, b []float64) bool {
+func Overlap[T, U Float](a []T, b []U) bool {
 	if len(a) == 0 || len(b) == 0 {
 		return false
 	}
 	pa, pb := uintptr(unsafe.Pointer(&a[0])), uintptr(unsafe.Pointer(&b[0]))
-	return pa < pb+uintptr(len(b))*8 && pb < pa+uintptr(len(a))*8
+	return pa < pb+uintptr(len(b))*unsafe.Sizeof(b[0]) && pb < pa+uintptr(len(a))*unsafe.Sizeof(a[0])
 }

@@ -26,7 +26,7 @@ type Sweeps struct {
 	inIdx   []int  // per var id: index in Ins, or -1
 	fwd     plan   // tangent buffers of the forward sweep
 	rev     plan   // cotangent buffers of the reverse sweep
-	idle    Idle[*workspace]
+	idle    Idle[*workspace[float64]]
 }
 
 // New prepares the sweeps of p with respect to ins (distinct inputs of p's
@@ -169,53 +169,54 @@ func (f firstUse) is(vs []*tape.Var, k int) bool {
 	return true
 }
 
-// workspace holds one sweep's buffers, with a tensor header per value.
-type workspace struct {
-	tan []*tensor.Tensor // forward: per var id
-	nz  []bool           // forward: per var id, the tangent is not a symbolic zero
-	cot []*tensor.Tensor // reverse: per var id
-	ins []*tensor.Tensor // scratch for rule arguments
-	ts  []*tensor.Tensor
+// workspace holds one sweep's buffers, with a tensor header per value, in
+// the element type T of the sweep (float64, or float32 for Sweeps32).
+type workspace[T tensor.Float] struct {
+	tan []*tensor.Dense[T] // forward: per var id
+	nz  []bool             // forward: per var id, the tangent is not a symbolic zero
+	cot []*tensor.Dense[T] // reverse: per var id
+	ins []*tensor.Dense[T] // scratch for rule arguments
+	ts  []*tensor.Dense[T]
 }
 
-func buffers(pl plan, p *tape.Program) []*tensor.Tensor {
-	slots := make([][]float64, len(pl.sizes))
+func buffers[T tensor.Float](pl plan, p *tape.Program) []*tensor.Dense[T] {
+	slots := make([][]T, len(pl.sizes))
 	for i, s := range pl.sizes {
-		slots[i] = make([]float64, s)
+		slots[i] = make([]T, s)
 	}
-	hdr := make([]*tensor.Tensor, p.NumVars)
+	hdr := make([]*tensor.Dense[T], p.NumVars)
 	for _, nd := range p.Nodes {
 		// A fresh slice: appending to nd.In could write into the node's
 		// spare capacity, which other goroutines read.
 		for _, v := range append(nd.In[:len(nd.In):len(nd.In)], nd.Out) {
 			if s := pl.slot[v.ID()]; s >= 0 && hdr[v.ID()] == nil {
-				hdr[v.ID()] = tensor.New(v.Shape(), slots[s])
+				hdr[v.ID()] = tensor.NewOf(v.Shape(), slots[s])
 			}
 		}
 	}
 	return hdr
 }
 
-// getWS takes an idle workspace or makes one.
-func (s *Sweeps) getWS(forward bool) *workspace {
-	w, ok := s.idle.Get()
+// getWS takes an idle workspace of idle or makes one for s's plans.
+func getWS[T tensor.Float](s *Sweeps, idle *Idle[*workspace[T]], forward bool) *workspace[T] {
+	w, ok := idle.Get()
 	if !ok {
-		w = &workspace{}
+		w = &workspace[T]{}
 	}
 	if forward && w.tan == nil {
-		w.tan = buffers(s.fwd, s.P)
+		w.tan = buffers[T](s.fwd, s.P)
 		w.nz = make([]bool, s.P.NumVars)
 	}
 	if !forward && w.cot == nil {
-		w.cot = buffers(s.rev, s.P)
+		w.cot = buffers[T](s.rev, s.P)
 	}
 	return w
 }
 
-func (s *Sweeps) putWS(w *workspace) {
+func putWS[T tensor.Float](idle *Idle[*workspace[T]], w *workspace[T]) {
 	clear(w.ins)
 	clear(w.ts)
-	s.idle.Put(w)
+	idle.Put(w)
 }
 
 // Idle keeps up to one idle workspace per core: enough for callers that run
@@ -254,11 +255,34 @@ func (p *Idle[T]) Put(w T) {
 
 // ---- the sweeps ----
 
+// rules are the values and op rules of one element type, for the sweeps
+// written once for both: the tape's own (float64) or the float32 ones.
+type rules[T tensor.Float] struct {
+	val func(v *tape.Var) *tensor.Dense[T]
+	jvp func(nd *tape.Node, dst *tensor.Dense[T], in []*tensor.Dense[T], out *tensor.Dense[T], t []*tensor.Dense[T])
+	vjp func(nd *tape.Node, dst []*tensor.Dense[T], in []*tensor.Dense[T], out *tensor.Dense[T], c *tensor.Dense[T])
+}
+
+// rules64 are the tape's values and the ops' float64 rules.
+var rules64 = rules[float64]{
+	val: (*tape.Var).Value,
+	jvp: func(nd *tape.Node, dst *tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor, t []*tensor.Tensor) {
+		nd.Op.JVP(dst, in, out, t)
+	},
+	vjp: func(nd *tape.Node, dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor, c *tensor.Tensor) {
+		nd.Op.VJP(dst, in, out, c)
+	},
+}
+
 // JVPInto writes Σ_i J_i·dxs[i] into res (every element), J_i the Jacobian
 // with respect to input i, shaped like the output; dxs[i] == nil is a zero
 // tangent, and ops reached by none are skipped. res must not share memory
 // with an argument, a value or a constant of the program.
 func (s *Sweeps) JVPInto(res *tensor.Tensor, dxs ...*tensor.Tensor) {
+	jvpInto(s, &s.idle, rules64, res, dxs)
+}
+
+func jvpInto[T tensor.Float](s *Sweeps, idle *Idle[*workspace[T]], r rules[T], res *tensor.Dense[T], dxs []*tensor.Dense[T]) {
 	p := s.P
 	out := p.Output.ID()
 	if i := s.inIdx[out]; i >= 0 || !s.varying[out] {
@@ -269,8 +293,8 @@ func (s *Sweeps) JVPInto(res *tensor.Tensor, dxs ...*tensor.Tensor) {
 		}
 		return
 	}
-	w := s.getWS(true)
-	defer s.putWS(w)
+	w := getWS(s, idle, true)
+	defer putWS(idle, w)
 	tan, nz := w.tan, w.nz
 	for i, in := range s.Ins {
 		tan[in.ID()], nz[in.ID()] = dxs[i], dxs[i] != nil
@@ -280,7 +304,7 @@ func (s *Sweeps) JVPInto(res *tensor.Tensor, dxs ...*tensor.Tensor) {
 		w.ins, w.ts = w.ins[:0], w.ts[:0]
 		any := false
 		for _, v := range nd.In {
-			w.ins = append(w.ins, v.Value())
+			w.ins = append(w.ins, r.val(v))
 			if id := v.ID(); s.varying[id] && nz[id] {
 				w.ts = append(w.ts, tan[id])
 				any = true
@@ -290,7 +314,7 @@ func (s *Sweeps) JVPInto(res *tensor.Tensor, dxs ...*tensor.Tensor) {
 		}
 		nz[nd.Out.ID()] = any
 		if any {
-			nd.Op.JVP(tan[nd.Out.ID()], w.ins, nd.Out.Value(), w.ts)
+			r.jvp(nd, tan[nd.Out.ID()], w.ins, r.val(nd.Out), w.ts)
 		}
 	}
 	if !nz[out] {
@@ -302,15 +326,16 @@ func (s *Sweeps) JVPInto(res *tensor.Tensor, dxs ...*tensor.Tensor) {
 	tan[out] = nil
 }
 
-// VJPInto writes Jᵢᵀ·cy into res[i] (every element) for each res[i] !=
-// nil, cy shaped like the output: the cotangent of every input wanted. The
-// res[i] must not share memory with each other, cy, a value or a constant
-// of the program.
-func (s *Sweeps) VJPInto(res []*tensor.Tensor, cy *tensor.Tensor) { s.reverse(res, cy, nil) }
+// VJPInto writes into each res[i] != nil the cotangent of input i,
+// J_iᵀ·cy (res[i] shaped like input i; nil: not wanted). res must not
+// share memory with cy, a value or a constant of the program.
+func (s *Sweeps) VJPInto(res []*tensor.Tensor, cy *tensor.Tensor) {
+	reverse(s, &s.idle, rules64, res, cy, nil)
+}
 
 // reverse runs the reverse sweep from the output's cotangent cy, adding
 // seed(id) (nil: none) to each op output's cotangent before its op runs.
-func (s *Sweeps) reverse(res []*tensor.Tensor, cy *tensor.Tensor, seed func(id int) *tensor.Tensor) {
+func reverse[T tensor.Float](s *Sweeps, idle *Idle[*workspace[T]], r rules[T], res []*tensor.Dense[T], cy *tensor.Dense[T], seed func(id int) *tensor.Dense[T]) {
 	p := s.P
 	for _, r := range res {
 		if r != nil {
@@ -324,8 +349,8 @@ func (s *Sweeps) reverse(res []*tensor.Tensor, cy *tensor.Tensor, seed func(id i
 		}
 		return
 	}
-	w := s.getWS(false)
-	defer s.putWS(w)
+	w := getWS(s, idle, false)
+	defer putWS(idle, w)
 	cot := w.cot
 	for i, in := range s.Ins {
 		cot[in.ID()] = res[i]
@@ -338,14 +363,14 @@ func (s *Sweeps) reverse(res []*tensor.Tensor, cy *tensor.Tensor, seed func(id i
 		}
 		if id := nd.Out.ID(); seed != nil && id != out {
 			if sd := seed(id); sd != nil {
-				floats.Add(cot[id].Data(), sd.Data())
+				add(cot[id].Data(), sd.Data())
 			}
 		}
 		w.ins, w.ts = w.ins[:0], w.ts[:0]
 		any := false
 		for _, v := range nd.In {
-			w.ins = append(w.ins, v.Value())
-			var c *tensor.Tensor
+			w.ins = append(w.ins, r.val(v))
+			var c *tensor.Dense[T]
 			if s.varying[v.ID()] {
 				c = cot[v.ID()] // nil for an input not wanted
 			}
@@ -353,13 +378,21 @@ func (s *Sweeps) reverse(res []*tensor.Tensor, cy *tensor.Tensor, seed func(id i
 			any = any || c != nil
 		}
 		if any {
-			nd.Op.VJP(w.ts, w.ins, nd.Out.Value(), cot[nd.Out.ID()])
+			r.vjp(nd, w.ts, w.ins, r.val(nd.Out), cot[nd.Out.ID()])
 		}
 	}
 	for _, in := range s.Ins {
 		cot[in.ID()] = nil
 	}
 	cot[out] = nil
+}
+
+// add adds src into dst.
+func add[T tensor.Float](dst, src []T) {
+	src = src[:len(dst)]
+	for i, v := range src {
+		dst[i] += v
+	}
 }
 
 // VJPSeedInto is VJPInto with cotangents injected along the way: seeds,
@@ -383,7 +416,7 @@ func (s *Sweeps) VJPSeedInto(res []*tensor.Tensor, cy *tensor.Tensor, seeds []*t
 	if sd := seed(out); sd != nil {
 		floats.Add(c.Data(), sd.Data())
 	}
-	s.reverse(res, c, seed)
+	reverse(s, &s.idle, rules64, res, c, seed)
 	for i, in := range s.Ins {
 		if sd := seed(in.ID()); sd != nil && res[i] != nil && in.ID() != out {
 			floats.Add(res[i].Data(), sd.Data())

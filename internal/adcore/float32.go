@@ -1,0 +1,105 @@
+package adcore
+
+import (
+	"github.com/invad/invad/tape"
+	"github.com/invad/invad/tensor"
+)
+
+// Sweeps32 runs the JVP and VJP of a Sweeps in float32: the same buffer
+// plans and sweeps, on float32 copies of the program's values, each op
+// through its float32 rules (Rules32). Its methods may run concurrently.
+type Sweeps32 struct {
+	s    *Sweeps
+	r    rules[float32]
+	idle Idle[*workspace[float32]]
+}
+
+// Float32 returns s's sweeps in float32, on the values val gives for every
+// input, op output and constant of the program.
+func (s *Sweeps) Float32(val func(*tape.Var) *tensor.Tensor32) *Sweeps32 {
+	return &Sweeps32{s: s, r: rules[float32]{val: val, jvp: JVP32, vjp: VJP32}}
+}
+
+// JVPInto is Sweeps.JVPInto in float32.
+func (s *Sweeps32) JVPInto(res *tensor.Tensor32, dxs ...*tensor.Tensor32) {
+	jvpInto(s.s, &s.idle, s.r, res, dxs)
+}
+
+// VJPInto is Sweeps.VJPInto in float32.
+func (s *Sweeps32) VJPInto(res []*tensor.Tensor32, cy *tensor.Tensor32) {
+	reverse(s.s, &s.idle, s.r, res, cy, nil)
+}
+
+// JVP32 runs node nd's JVP in float32: its op's tape.Op32 rule, or, for an
+// op without one (defined outside package ops), its float64 rule on
+// widened copies, the result rounded to float32.
+func JVP32(nd *tape.Node, dst *tensor.Tensor32, in []*tensor.Tensor32, out *tensor.Tensor32, t []*tensor.Tensor32) {
+	if o, ok := nd.Op.(tape.Op32); ok {
+		o.JVP32(dst, in, out, t)
+		return
+	}
+	d := tensor.Zeros(dst.Shape()...)
+	nd.Op.JVP(d, widen(in), tensor.To64(out), widen(t))
+	narrowTo(dst, d)
+}
+
+// VJP32 runs node nd's VJP in float32 as JVP32 does: its tape.Op32 rule,
+// or its float64 rule on widened copies, added into dst.
+func VJP32(nd *tape.Node, dst []*tensor.Tensor32, in []*tensor.Tensor32, out *tensor.Tensor32, c *tensor.Tensor32) {
+	if o, ok := nd.Op.(tape.Op32); ok {
+		o.VJP32(dst, in, out, c)
+		return
+	}
+	d := make([]*tensor.Tensor, len(dst))
+	for i, x := range dst {
+		if x == nil {
+			continue
+		}
+		for j, y := range dst[:i] { // an input read twice: one accumulator
+			if y == x {
+				d[i] = d[j]
+				break
+			}
+		}
+		if d[i] == nil {
+			d[i] = tensor.Zeros(x.Shape()...)
+		}
+	}
+	nd.Op.VJP(d, widen(in), tensor.To64(out), tensor.To64(c))
+	for i, x := range dst {
+		if x == nil || (i > 0 && firstOf(dst, i) != i) {
+			continue
+		}
+		xd, dd := x.Data(), d[i].Data()
+		for k, v := range dd {
+			xd[k] += float32(v)
+		}
+	}
+}
+
+// firstOf returns the index of dst[i]'s first occurrence in dst.
+func firstOf(dst []*tensor.Tensor32, i int) int {
+	for j := range i {
+		if dst[j] == dst[i] {
+			return j
+		}
+	}
+	return i
+}
+
+func widen(ts []*tensor.Tensor32) []*tensor.Tensor {
+	out := make([]*tensor.Tensor, len(ts))
+	for i, t := range ts {
+		if t != nil {
+			out[i] = tensor.To64(t)
+		}
+	}
+	return out
+}
+
+func narrowTo(dst *tensor.Tensor32, src *tensor.Tensor) {
+	dd := dst.Data()
+	for i, v := range src.Data() {
+		dd[i] = float32(v)
+	}
+}

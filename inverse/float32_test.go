@@ -1,0 +1,141 @@
+package inverse_test
+
+import (
+	"errors"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/invad/invad/inverse"
+	"github.com/invad/invad/tensor"
+)
+
+// eps32 is float32's unit roundoff.
+const eps32 = 0x1p-24
+
+// relErr32 is ‖got − want‖∞ / ‖want‖∞, got widened.
+func relErr32(got *tensor.Tensor32, want *tensor.Tensor) float64 {
+	d, m := 0.0, 0.0
+	for i, w := range want.Data() {
+		d = math.Max(d, math.Abs(float64(got.Data()[i])-w))
+		m = math.Max(m, math.Abs(w))
+	}
+	if math.IsNaN(d) {
+		return math.Inf(1)
+	}
+	if m == 0 {
+		return d
+	}
+	return d / m
+}
+
+func rand32(shape []int, seed uint64) *tensor.Tensor32 {
+	r := rand.New(rand.NewPCG(seed, 7))
+	t := tensor.ZerosOf[float32](shape...)
+	for i := range t.Data() {
+		t.Data()[i] = float32(2*r.Float64() - 1)
+	}
+	return t
+}
+
+// TestFloat32Programs runs every composed test program in float32 and
+// compares each product with float64's at the same (float32) point: the
+// JVP and VJP within 1e-4 normwise (a few rounding errors of each op,
+// amplified by nothing but the program's depth), the inverse products
+// within 64·ε₃₂·κ₁(J) (float64's condition estimate, Cond), log|det J|
+// within 16·ε₃₂·κ per element, and the same lumps.
+func TestFloat32Programs(t *testing.T) {
+	for _, p := range programs {
+		t.Run(p.Name, func(t *testing.T) {
+			x32 := tensor.To32(point(p, 1))
+			l32, err := inverse.Linearize32(p.F, x32)
+			if err != nil {
+				t.Fatal(err)
+			}
+			l64 := l32.Float64()
+			// The recording is float64's at the rounded point.
+			if got := l64.Input().Data(); !equal64(got, tensor.To64(x32).Data()) {
+				t.Fatal("Float64().Input() is not x widened")
+			}
+			kappa, err := l64.Cond()
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := l32.Len()
+			dx := rand32(l64.Input().Shape(), 2)
+			cy := rand32(l64.Output().Shape(), 3)
+			check := func(name string, got *tensor.Tensor32, want *tensor.Tensor, err32, err64 error, tol float64) {
+				t.Helper()
+				if err32 != nil || err64 != nil {
+					t.Fatalf("%s: float32 %v, float64 %v", name, err32, err64)
+				}
+				if e := relErr32(got, want); !(e <= tol) {
+					t.Errorf("%s: float32 off float64 by %.3g (normwise), over %.3g (κ₁ %.3g)", name, e, tol, kappa)
+				} else {
+					t.Logf("%s: %.2g (tol %.2g)", name, e, tol)
+				}
+			}
+			j32, e32 := l32.JVP(dx)
+			j64, e64 := l64.JVP(tensor.To64(dx))
+			check("JVP", j32, j64, e32, e64, 1e-4)
+			v32, e32 := l32.VJP(cy)
+			v64, e64 := l64.VJP(tensor.To64(cy))
+			check("VJP", v32, v64, e32, e64, 1e-4)
+			tol := 64 * eps32 * math.Max(1, kappa)
+			i32, e32 := l32.IJVP(cy)
+			i64, e64 := l64.IJVP(tensor.To64(cy))
+			check("IJVP", i32, i64, e32, e64, tol)
+			w32, e32 := l32.VIJP(dx)
+			w64, e64 := l64.VIJP(tensor.To64(dx))
+			check("VIJP", w32, w64, e32, e64, tol)
+
+			d32, e32 := l32.LogAbsDet()
+			d64, e64 := l64.LogAbsDet()
+			if e32 != nil || e64 != nil {
+				t.Fatalf("LogAbsDet: %v, %v", e32, e64)
+			}
+			if e := math.Abs(d32 - d64); !(e <= 16*eps32*math.Max(1, kappa)*float64(n)) {
+				t.Errorf("LogAbsDet: float32 %.9g, float64 %.9g", d32, d64)
+			}
+			a64, e64 := l64.LogAbsDetAlong(0)
+			a32, e32 := l32.LogAbsDetAlong(0)
+			switch {
+			case (e64 == nil) != (e32 == nil):
+				t.Errorf("LogAbsDetAlong(0): float32 %v, float64 %v", e32, e64)
+			case e64 == nil:
+				for i, w := range a64.Data() {
+					if e := math.Abs(a32.Data()[i] - w); !(e <= 16*eps32*math.Max(1, kappa)*float64(n)) {
+						t.Errorf("LogAbsDetAlong(0)[%d]: float32 %.9g, float64 %.9g", i, a32.Data()[i], w)
+					}
+				}
+			case !errors.Is(e32, inverse.ErrCouplesSamples):
+				t.Errorf("LogAbsDetAlong(0): %v", e32)
+			}
+			k32, err := l32.Lumps()
+			if err != nil {
+				t.Fatal(err)
+			}
+			k64, _ := l64.Lumps()
+			if len(k32) != len(k64) {
+				t.Fatalf("%d lumps in float32, %d in float64", len(k32), len(k64))
+			}
+			for i := range k32 {
+				if k32[i].Kind != k64[i].Kind || k32[i].Width != k64[i].Width {
+					t.Errorf("lump %d: float32 %v %d, float64 %v %d", i, k32[i].Kind, k32[i].Width, k64[i].Kind, k64[i].Width)
+				}
+			}
+		})
+	}
+}
+
+func equal64(a, b []float64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,274 @@
+package inverse
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sync"
+
+	"github.com/invad/invad/internal/adcore"
+	"github.com/invad/invad/lump"
+	"github.com/invad/invad/sweep"
+	"github.com/invad/invad/tape"
+	"github.com/invad/invad/tensor"
+)
+
+// Linearization32 is a Linearization whose products run in float32: the
+// tangents, cotangents, sweeps and batch lumps' factors are float32, half
+// the memory and bandwidth of float64. Build it with Linearize32.
+//
+// f is recorded in float64, as Linearize records it, and every value is
+// rounded to float32 once: the products are those of the Jacobian at x
+// taken to float32, computed in float32 arithmetic. Expect about
+// log₁₀ κ fewer than float32's 7 significant digits (κ the condition
+// number of J, see Cond on Float64()); the conformance tests of package
+// inverse bound the error of every test program against float64.
+// Lumps factorized by an op's own inverse rule (diagonals, a matrix
+// factor's LU) and the rare dense and sparse lumps are factorized in
+// float64 and applied to float32 vectors; batch lumps use the float32
+// batched LU of package cpu.
+type Linearization32 struct {
+	l   *Linearization
+	x   *tensor.Tensor32
+	val []*tensor.Tensor32 // per var id, its value rounded to float32
+	ad  *adcore.Sweeps32
+
+	mu      sync.Mutex // held while the lumps are analyzed and factorized
+	done    bool
+	inv     *sweep.Exec[*tensor.Tensor32]
+	invErr  error
+	invIdle adcore.Idle[*sweep.Workspace[*tensor.Tensor32]]
+}
+
+// Linearize32 records f at x, as Linearize does at x widened to float64,
+// and makes the products float32 (Linearization32). It takes Linearize's
+// options, panics as it does, and returns its errors, and a
+// *NonFiniteError if a value of f overflows float32 (naming its op).
+func Linearize32(f func(x *tape.Var) *tape.Var, x *tensor.Tensor32, opts ...Option) (*Linearization32, error) {
+	if x == nil {
+		panic("inverse: Linearize32 with a nil x")
+	}
+	l, err := Linearize(f, tensor.To64(x), opts...)
+	if err != nil {
+		return nil, err
+	}
+	val := values32(l.prog)
+	for _, nd := range l.prog.Nodes {
+		if v := val[nd.Out.ID()]; v != nil {
+			if bad, i := v.HasNonFinite(); bad {
+				return nil, &NonFiniteError{Where: "value of an op rounded to float32", Op: nd.Op.Name(), Pos: nd.Pos, Index: i, Value: float64(v.Data()[i])}
+			}
+		}
+	}
+	l32 := &Linearization32{l: l, x: x, val: val}
+	l32.ad = l.ad.Float32(func(v *tape.Var) *tensor.Tensor32 { return val[v.ID()] })
+	return l32, nil
+}
+
+// Float64 returns the float64 Linearization of the same recording: its
+// products are float64, at the same point, and share nothing of the
+// float32 products' factors.
+func (l *Linearization32) Float64() *Linearization { return l.l }
+
+// Output returns f(x) rounded to float32: do not modify it.
+func (l *Linearization32) Output() *tensor.Tensor32 { return l.val[l.l.prog.Output.ID()] }
+
+// Input returns x, as given to Linearize32.
+func (l *Linearization32) Input() *tensor.Tensor32 { return l.x }
+
+// Len returns n, the number of elements of x and f(x).
+func (l *Linearization32) Len() int { return l.l.n }
+
+// checkArg panics on a shape mistake and reports a non-finite argument.
+func (l *Linearization32) checkArg(name string, v *tensor.Tensor32, shape []int) error {
+	if v == nil {
+		panic("inverse: " + name + " with a nil argument")
+	}
+	if !tensor.SameShape(v.Shape(), shape) {
+		panic(fmt.Sprintf("inverse: %s argument has shape %v, want %v", name, v.Shape(), shape))
+	}
+	if bad, i := v.HasNonFinite(); bad {
+		return &NonFiniteError{Where: "argument of " + name, Pos: -1, Index: i, Value: float64(v.Data()[i])}
+	}
+	return nil
+}
+
+// checkDst panics unless dst can take a product's result: not nil, shaped
+// like shape, and sharing no memory with the argument, x, a value or a
+// constant.
+func (l *Linearization32) checkDst(name string, dst, arg *tensor.Tensor32, shape []int) {
+	if dst == nil {
+		panic("inverse: " + name + " with a nil dst")
+	}
+	if !tensor.SameShape(dst.Shape(), shape) {
+		panic(fmt.Sprintf("inverse: %s dst has shape %v, want %v", name, dst.Shape(), shape))
+	}
+	d := dst.Data()
+	if (arg != nil && tensor.Overlap(d, arg.Data())) || tensor.Overlap(d, l.x.Data()) || tensor.Overlap(d, l.Output().Data()) {
+		panic("inverse: " + name + " dst shares memory with its argument, x or f(x)")
+	}
+	for _, c := range l.l.consts {
+		if tensor.Overlap(d, c) {
+			panic("inverse: " + name + " dst shares memory with a constant of f (ops.Const's data is not copied)")
+		}
+	}
+}
+
+// JVP returns J·dx in float32; panics and errors as Linearization.JVP.
+func (l *Linearization32) JVP(dx *tensor.Tensor32) (*tensor.Tensor32, error) {
+	res := tensor.ZerosOf[float32](l.l.prog.Output.Shape()...)
+	if err := l.JVPTo(res, dx); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// JVPTo writes J·dx into dst; panics and errors as Linearization.JVPTo.
+func (l *Linearization32) JVPTo(dst, dx *tensor.Tensor32) error {
+	l.checkDst("JVPTo", dst, dx, l.l.prog.Output.Shape())
+	if err := l.checkArg("JVP", dx, l.x.Shape()); err != nil {
+		return err
+	}
+	l.ad.JVPInto(dst, dx)
+	return tape.CheckFinite("", "JVP", dst)
+}
+
+// VJP returns Jᵀ·cy in float32; panics and errors as Linearization.VJP.
+func (l *Linearization32) VJP(cy *tensor.Tensor32) (*tensor.Tensor32, error) {
+	res := tensor.ZerosOf[float32](l.x.Shape()...)
+	if err := l.VJPTo(res, cy); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// VJPTo writes Jᵀ·cy into dst; panics and errors as Linearization.VJPTo.
+func (l *Linearization32) VJPTo(dst, cy *tensor.Tensor32) error {
+	l.checkDst("VJPTo", dst, cy, l.x.Shape())
+	if err := l.checkArg("VJP", cy, l.l.prog.Output.Shape()); err != nil {
+		return err
+	}
+	l.ad.VJPInto([]*tensor.Tensor32{dst}, cy)
+	return tape.CheckFinite("", "VJP", dst)
+}
+
+// Prepare analyzes the program and factorizes its lumps in float32 now;
+// see Linearization.Prepare.
+func (l *Linearization32) Prepare(ctx context.Context) error {
+	if ctx == nil {
+		panic("inverse: Prepare with a nil context")
+	}
+	_, err := l.prepare(ctx)
+	return err
+}
+
+func (l *Linearization32) prepare(ctx context.Context) (*sweep.Exec[*tensor.Tensor32], error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.done {
+		return l.inv, l.invErr
+	}
+	ll := l.l
+	engine := sweep.Engine[*tensor.Tensor32](newCPUEngine32(ll.prog, l.val))
+	x, err := sweep.BuildProgress(ctx, ll.prog, lump.Limits{Width: ll.maxWidth, Bytes: ll.maxBytes}, engine, ll.progressFunc())
+	if sweep.Cancelled(ctx, err) {
+		return nil, err // not final
+	}
+	l.done = true
+	l.inv, l.invErr = x, err
+	return x, err
+}
+
+// IJVP solves J·dx = dy for dx in float32; panics and errors as
+// Linearization.IJVP.
+func (l *Linearization32) IJVP(dy *tensor.Tensor32) (*tensor.Tensor32, error) {
+	res := tensor.ZerosOf[float32](l.x.Shape()...)
+	if err := l.IJVPTo(res, dy); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// IJVPTo writes J⁻¹·dy into dst; panics and errors as
+// Linearization.IJVPTo.
+func (l *Linearization32) IJVPTo(dst, dy *tensor.Tensor32) error {
+	return l.solve("IJVP", dst, dy, l.x.Shape(), l.l.prog.Output.Shape(), true)
+}
+
+// VIJP solves Jᵀ·cy = cx for cy in float32; panics and errors as
+// Linearization.VIJP.
+func (l *Linearization32) VIJP(cx *tensor.Tensor32) (*tensor.Tensor32, error) {
+	res := tensor.ZerosOf[float32](l.l.prog.Output.Shape()...)
+	if err := l.VIJPTo(res, cx); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// VIJPTo writes J⁻ᵀ·cx into dst; panics and errors as
+// Linearization.VIJPTo.
+func (l *Linearization32) VIJPTo(dst, cx *tensor.Tensor32) error {
+	return l.solve("VIJP", dst, cx, l.l.prog.Output.Shape(), l.x.Shape(), false)
+}
+
+func (l *Linearization32) solve(name string, dst, arg *tensor.Tensor32, dshape, ashape []int, ijvp bool) error {
+	l.checkDst(name+"To", dst, arg, dshape)
+	if err := l.checkArg(name, arg, ashape); err != nil {
+		return err
+	}
+	s, err := l.prepare(context.Background())
+	if err != nil {
+		return err
+	}
+	w, ok := l.invIdle.Get()
+	if !ok {
+		w = s.NewWorkspace()
+	}
+	if ijvp {
+		err = s.IJVP(w, dst, arg)
+	} else {
+		err = s.VIJP(w, dst, arg)
+	}
+	l.invIdle.Put(w)
+	if err != nil {
+		return err
+	}
+	return tape.CheckFinite("", name, dst)
+}
+
+// LogAbsDet returns log|det J| of the float32 factors (summed in float64);
+// errors as for IJVP.
+func (l *Linearization32) LogAbsDet() (float64, error) {
+	s, err := l.prepare(context.Background())
+	if err != nil {
+		return math.NaN(), err
+	}
+	return s.LogDet, nil
+}
+
+// LogAbsDetAlong returns one log|det| per sample along axis of x, of the
+// float32 factors; see Linearization.LogAbsDetAlong.
+func (l *Linearization32) LogAbsDetAlong(axis int) (*tensor.Tensor, error) {
+	b, group, err := l.l.samples(axis)
+	if err != nil {
+		return nil, err
+	}
+	s, err := l.prepare(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	out := tensor.Zeros(b)
+	if li := s.LogAbsDetParts(out.Data(), group); li >= 0 {
+		return nil, &CouplingError{Axis: axis, Lump: li, Ops: s.P.An.LumpOps(li)}
+	}
+	return out, nil
+}
+
+// Lumps reports every lump and how its float32 products factorize it.
+func (l *Linearization32) Lumps() ([]LumpInfo, error) {
+	x, err := l.prepare(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	return x.Lumps(), nil
+}
