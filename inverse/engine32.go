@@ -64,9 +64,11 @@ func values32(p *tape.Program) []*tensor.Tensor32 {
 	return val
 }
 
-func (e *cpuEngine32) Alloc(n int) *tensor.Tensor32 { return tensor.NewOf([]int{n}, make([]float32, n)) }
-func (e *cpuEngine32) Free(*tensor.Tensor32)        {}
-func (e *cpuEngine32) Err() error                   { return nil }
+func (e *cpuEngine32) Alloc(n int) *tensor.Tensor32 {
+	return tensor.NewOf([]int{n}, make([]float32, n))
+}
+func (e *cpuEngine32) Free(*tensor.Tensor32) {}
+func (e *cpuEngine32) Err() error            { return nil }
 
 func (e *cpuEngine32) Shaped(v *tensor.Tensor32, off int, shape []int) *tensor.Tensor32 {
 	return tensor.NewOf(shape, v.Data()[off:off+tensor.SizeOf(shape)])
