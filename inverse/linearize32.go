@@ -23,7 +23,9 @@ import (
 // log₁₀ κ fewer than float32's 7 significant digits (κ the condition
 // number of J, see Cond on Float64()); the conformance tests of package
 // inverse bound the error of every test program against float64.
-// Lumps factorized by an op's own inverse rule (diagonals, a matrix
+// Refine(k) refines in mixed precision: residuals in float64, corrections
+// in float32, for results float64's rounded (see refineSolve). Lumps
+// factorized by an op's own inverse rule (diagonals, a matrix
 // factor's LU) and the rare dense and sparse lumps are factorized in
 // float64 and applied to float32 vectors; batch lumps use the float32
 // batched LU of package cpu.
@@ -229,11 +231,60 @@ func (l *Linearization32) solve(name string, dst, arg *tensor.Tensor32, dshape, 
 	} else {
 		err = s.VIJP(w, dst, arg)
 	}
+	if err == nil && l.l.refine > 0 {
+		err = l.refineSolve(s, w, dst, arg, ijvp)
+	}
 	l.invIdle.Put(w)
 	if err != nil {
 		return err
 	}
 	return tape.CheckFinite("", name, dst)
+}
+
+// refineSolve takes Refine's steps in mixed precision: the residual
+// b − J x in float64 (the recording's JVP, or VJP for VIJP, of x widened),
+// its correction by the float32 sweep, added in float64 and rounded once
+// at the end. It removes the condition number's amplification of float32
+// rounding: the result is float64's solution rounded to float32, up to
+// about κ·ε₃₂ of the correction.
+func (l *Linearization32) refineSolve(s *sweep.Exec[*tensor.Tensor32], w *sweep.Workspace[*tensor.Tensor32], x, b *tensor.Tensor32, ijvp bool) error {
+	ll := l.l
+	x64, b64 := tensor.To64(x), tensor.To64(b)
+	r64 := tensor.Zeros(b.Shape()...)
+	r := tensor.ZerosOf[float32](b.Shape()...)
+	c := tensor.ZerosOf[float32](x.Shape()...)
+	for range ll.refine {
+		if ijvp {
+			ll.ad.JVPInto(r64, x64)
+		} else {
+			ll.ad.VJPInto([]*tensor.Tensor{r64}, x64)
+		}
+		zero := true
+		for i, v := range b64.Data() {
+			d := v - r64.Data()[i]
+			r.Data()[i] = float32(d)
+			zero = zero && d == 0
+		}
+		if zero {
+			break
+		}
+		var err error
+		if ijvp {
+			err = s.IJVP(w, c, r)
+		} else {
+			err = s.VIJP(w, c, r)
+		}
+		if err != nil {
+			return err
+		}
+		for i, v := range c.Data() {
+			x64.Data()[i] += float64(v)
+		}
+	}
+	for i, v := range x64.Data() {
+		x.Data()[i] = float32(v)
+	}
+	return nil
 }
 
 // LogAbsDet returns log|det J| of the float32 factors (summed in float64);
