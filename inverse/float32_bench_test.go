@@ -108,4 +108,3 @@ func BenchmarkFloat32(b *testing.B) {
 		})
 	}
 }
-
