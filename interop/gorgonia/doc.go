@@ -84,7 +84,12 @@
 // float64: float32 values are converted to float64 when F runs, and the
 // imported program then computes the same function in higher precision
 // than Gorgonia does (they agree to float32 rounding, about 1e-6 relative).
-// InputValue converts the input's value the same way.
+// InputValue converts the input's value the same way. For products in
+// float32 (half the memory of the tangents and factors), take the input's
+// float32 value without a copy (gtensor.FromDense32) and linearize with
+// inverse.Linearize32: the program is recorded in float64, its values
+// rounded to float32 once, and every product computed in float32; hand the
+// results back with gtensor.ToDense32.
 //
 // # Ops
 //
