@@ -2,11 +2,15 @@ package inverse_test
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/invad/invad/inverse"
+	"github.com/invad/invad/ops"
+	"github.com/invad/invad/tape"
 	"github.com/invad/invad/tensor"
 )
 
@@ -138,4 +142,67 @@ func equal64(a, b []float64) bool {
 		}
 	}
 	return true
+}
+
+// TestLinearizeArg32 linearizes a layer with a parameter with respect to x
+// in float32 and compares with float64's LinearizeArg.
+func TestLinearizeArg32(t *testing.T) {
+	f := func(in ...*tape.Var) *tape.Var {
+		return ops.Add(in[0], ops.Scale(ops.Tanh(ops.MatMul(in[1], in[0])), 0.5))
+	}
+	x := rand32([]int{3, 5}, 1)
+	w := rand32([]int{3, 3}, 2)
+	l32, err := inverse.LinearizeArg32(f, []*tensor.Tensor32{x, w}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l64, err := inverse.LinearizeArg(f, []*tensor.Tensor{tensor.To64(x), tensor.To64(w)}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dy := rand32([]int{3, 5}, 3)
+	got, err := l32.IJVP(dy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := l64.IJVP(tensor.To64(dy))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := relErr32(got, want); e > 1e-5 {
+		t.Errorf("IJVP: float32 off float64 by %.3g", e)
+	}
+}
+
+// TestLinearize32Errors: a value beyond float32's range is a
+// *NonFiniteError naming its op; shape mistakes and a dst sharing memory
+// panic with inverse's prefix.
+func TestLinearize32Errors(t *testing.T) {
+	x := tensor.NewOf([]int{2}, []float32{1, 100})
+	_, err := inverse.Linearize32(func(x *tape.Var) *tape.Var { return ops.Exp(x) }, x)
+	var nf *inverse.NonFiniteError
+	if !errors.As(err, &nf) || nf.Op != "exp" || nf.Index != 1 {
+		t.Errorf("exp(100) in float32: %v, want a *NonFiniteError naming exp at index 1", err)
+	}
+	l, err := inverse.Linearize32(ops.Sin, tensor.NewOf([]int{2}, []float32{0.5, 1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustPanic := func(name, want string, f func()) {
+		t.Helper()
+		defer func() {
+			if r := recover(); r == nil || !strings.HasPrefix(fmt.Sprint(r), want) {
+				t.Errorf("%s: panic %v, want %q", name, r, want)
+			}
+		}()
+		f()
+	}
+	mustPanic("IJVP of the wrong shape", "inverse: IJVP argument has shape [3]", func() { l.IJVP(tensor.ZerosOf[float32](3)) })
+	v := tensor.ZerosOf[float32](2)
+	mustPanic("IJVPTo into its argument", "inverse: IJVPTo dst shares memory", func() { l.IJVPTo(v, v) })
+	mustPanic("nil x", "inverse: Linearize32 with a nil x", func() { inverse.Linearize32(ops.Sin, nil) })
+	v.Data()[0] = float32(math.NaN())
+	if _, err := l.VIJP(v); !errors.Is(err, inverse.ErrNonFinite) {
+		t.Errorf("VIJP of NaN: %v", err)
+	}
 }

@@ -67,6 +67,20 @@ func Linearize32(f func(x *tape.Var) *tape.Var, x *tensor.Tensor32, opts ...Opti
 	return l32, nil
 }
 
+// LinearizeArg32 is LinearizeArg for float32 inputs: f linearized with
+// respect to input i, the others held fixed, the products in float32.
+// It panics and errs as LinearizeArg and Linearize32 do.
+func LinearizeArg32(f func(xs ...*tape.Var) *tape.Var, xs []*tensor.Tensor32, i int, opts ...Option) (*Linearization32, error) {
+	x64 := make([]*tensor.Tensor, len(xs))
+	for j, x := range xs {
+		if x != nil {
+			x64[j] = tensor.To64(x)
+		}
+	}
+	checkArgs("LinearizeArg32", f, x64, i)
+	return Linearize32(argFunc(f, x64, i), xs[i], opts...)
+}
+
 // Float64 returns the float64 Linearization of the same recording: its
 // products are float64, at the same point, and share nothing of the
 // float32 products' factors.
