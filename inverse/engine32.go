@@ -141,6 +141,9 @@ func (e *cpuEngine32) Factor(b sweep.Block[*tensor.Tensor32]) (sweep.Factor[*ten
 		if d, ok := f.(Describer); ok {
 			h.how = d.Describe()
 		}
+		if f32, ok := f.(tape.Factor32); ok {
+			return factor32{h, f32}, nil
+		}
 	case lump.Sparse:
 		f, err := sweep.HostSparseFactor(lp, widen32(b.A.Data()))
 		if err != nil {
@@ -168,6 +171,15 @@ func (e *cpuEngine32) Factor(b sweep.Block[*tensor.Tensor32]) (sweep.Factor[*ten
 	}
 	return &wideFactor{hostFactor: h}, nil
 }
+
+// factor32 is an op rule's factor that solves float32 vectors itself.
+type factor32 struct {
+	hostFactor
+	f32 tape.Factor32
+}
+
+func (f factor32) Solve(dst, v *tensor.Tensor32) error  { f.f32.Solve32(dst.Data(), v.Data()); return nil }
+func (f factor32) SolveT(dst, v *tensor.Tensor32) error { f.f32.SolveT32(dst.Data(), v.Data()); return nil }
 
 // wideFactor applies a float64 factorization to float32 vectors: each
 // solve widens its right-hand side, solves, and rounds the result. Its

@@ -7,6 +7,7 @@ import (
 
 	"github.com/invad/invad/cpu"
 	"github.com/invad/invad/tape"
+	"github.com/invad/invad/tensor"
 )
 
 var errNotSquare = tape.ErrNotSquare
@@ -273,8 +274,20 @@ func (f cumsumFactor) LogAbsDet() float64 { return 0 }
 // Solve: x[i] = y[i] - y[i-1], from the last row down so dst may alias v.
 func (f cumsumFactor) Solve(dst, v []float64) {
 	checkLen(f.Size(), dst, v)
-	c := f.inner
-	for i := f.rows - 1; i >= 1; i-- {
+	cumsumDiff(dst, v, f.rows, f.inner)
+}
+
+// SolveT: x[i] = v[i] - v[i+1], from the first row up so dst may alias v.
+func (f cumsumFactor) SolveT(dst, v []float64) {
+	checkLen(f.Size(), dst, v)
+	cumsumDiffT(dst, v, f.rows, f.inner)
+}
+
+// cumsumDiff writes the differences of consecutive rows of v (rows of c)
+// into dst, the first row as it is: the inverse of a running sum along
+// axis 0. dst may alias v.
+func cumsumDiff[T tensor.Float](dst, v []T, rows, c int) {
+	for i := rows - 1; i >= 1; i-- {
 		for j := 0; j < c; j++ {
 			dst[i*c+j] = v[i*c+j] - v[(i-1)*c+j]
 		}
@@ -282,17 +295,16 @@ func (f cumsumFactor) Solve(dst, v []float64) {
 	copy(dst[:min(c, len(dst))], v[:min(c, len(v))])
 }
 
-// SolveT: x[i] = v[i] - v[i+1], from the first row up so dst may alias v.
-func (f cumsumFactor) SolveT(dst, v []float64) {
-	checkLen(f.Size(), dst, v)
-	c := f.inner
-	for i := 0; i < f.rows-1; i++ {
+// cumsumDiffT is cumsumDiff transposed: each row minus the next, the last
+// as it is. dst may alias v.
+func cumsumDiffT[T tensor.Float](dst, v []T, rows, c int) {
+	for i := 0; i < rows-1; i++ {
 		for j := 0; j < c; j++ {
 			dst[i*c+j] = v[i*c+j] - v[(i+1)*c+j]
 		}
 	}
-	if f.rows > 0 {
-		last := (f.rows - 1) * c
+	if rows > 0 {
+		last := (rows - 1) * c
 		copy(dst[last:], v[last:])
 	}
 }
