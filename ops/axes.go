@@ -490,7 +490,7 @@ func concatAxisJVP[T tensor.Float](o *ConcatAxisOp, dst *tensor.Dense[T], in, t 
 func concatAxisVJP[T tensor.Float](o *ConcatAxisOp, dst, in []*tensor.Dense[T], c *tensor.Dense[T]) {
 	cs := c.Data()
 	// Inputs are handled one at a time: two entries of dst may be the
-	// same tensor, whose pieces the goroutines of pieces would share.
+	// same tensor, whose pieces the goroutines of concatPieces would share.
 	for k := range in {
 		if dst[k] == nil {
 			continue
