@@ -2,8 +2,8 @@ package cpu
 
 // Transpose writes the transpose of the r×c row-major matrix src into dst
 // (c×r), tile by tile so that a block of both stays in cache. dst and src
-// must not overlap.
-func Transpose(dst, src []float64, r, c int) {
+// must not overlap. It serves both dtypes of package tensor.
+func Transpose[T ~float32 | ~float64](dst, src []T, r, c int) {
 	const tile = 32
 	for i0 := 0; i0 < r; i0 += tile {
 		for j0 := 0; j0 < c; j0 += tile {

@@ -97,7 +97,10 @@ func (o *PermuteOp) keepsOrder(in []int) bool {
 }
 
 // permute writes x, of the input's shape sh, permuted into dst.
-func (o *PermuteOp) permute(dst, x []float64, sh []int) {
+func (o *PermuteOp) permute(dst, x []float64, sh []int) { permuteTo(o, dst, x, sh) }
+
+// permuteTo is PermuteOp.permute for either dtype.
+func permuteTo[T tensor.Float](o *PermuteOp, dst, x []T, sh []int) {
 	out := o.Shape([][]int{sh})
 	if len(sh) == 2 && !o.keepsOrder(sh) {
 		cpu.Transpose(dst, x, sh[0], sh[1])
@@ -116,6 +119,21 @@ func (o *PermuteOp) JVP(dst *tensor.Tensor, in []*tensor.Tensor, out *tensor.Ten
 
 // VJP adds c, permuted back, into dst[0].
 func (o *PermuteOp) VJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor, c *tensor.Tensor) {
+	permuteVJP(o, dst, in, out, c)
+}
+
+// JVP32 is JVP in float32.
+func (o *PermuteOp) JVP32(dst *tensor.Tensor32, in []*tensor.Tensor32, out *tensor.Tensor32, t []*tensor.Tensor32) {
+	permuteTo(o, dst.Data(), t[0].Data(), in[0].Shape())
+}
+
+// VJP32 is VJP in float32.
+func (o *PermuteOp) VJP32(dst []*tensor.Tensor32, in []*tensor.Tensor32, out *tensor.Tensor32, c *tensor.Tensor32) {
+	permuteVJP(o, dst, in, out, c)
+}
+
+// permuteVJP adds c, permuted back, into dst[0].
+func permuteVJP[T tensor.Float](o *PermuteOp, dst, in []*tensor.Dense[T], out, c *tensor.Dense[T]) {
 	if dst[0] != nil {
 		stridedCopy(dst[0].Data(), o.strides(in[0].Shape()), c.Data(), tensor.Strides(out.Shape()), out.Shape(), true)
 	}
@@ -301,11 +319,31 @@ func (o *SliceAxisOp) Forward(dst *tensor.Tensor, in []*tensor.Tensor) {
 }
 
 func (o *SliceAxisOp) JVP(dst *tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor, t []*tensor.Tensor) {
+	sliceAxisJVP(o, dst, in, t)
+}
+
+func (o *SliceAxisOp) VJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor, c *tensor.Tensor) {
+	sliceAxisVJP(o, dst, in, c)
+}
+
+// JVP32 is JVP in float32.
+func (o *SliceAxisOp) JVP32(dst *tensor.Tensor32, in []*tensor.Tensor32, out *tensor.Tensor32, t []*tensor.Tensor32) {
+	sliceAxisJVP(o, dst, in, t)
+}
+
+// VJP32 is VJP in float32.
+func (o *SliceAxisOp) VJP32(dst []*tensor.Tensor32, in []*tensor.Tensor32, out *tensor.Tensor32, c *tensor.Tensor32) {
+	sliceAxisVJP(o, dst, in, c)
+}
+
+// sliceAxisJVP writes the slice of t[0] into dst.
+func sliceAxisJVP[T tensor.Float](o *SliceAxisOp, dst *tensor.Dense[T], in, t []*tensor.Dense[T]) {
 	d, x := dst.Data(), t[0].Data()
 	o.chunks(in[0].Shape(), func(i, j, n int) { copy(d[i:i+n], x[j:j+n]) })
 }
 
-func (o *SliceAxisOp) VJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor, c *tensor.Tensor) {
+// sliceAxisVJP adds c into the slice of dst[0].
+func sliceAxisVJP[T tensor.Float](o *SliceAxisOp, dst, in []*tensor.Dense[T], c *tensor.Dense[T]) {
 	if dst[0] == nil {
 		return
 	}
@@ -393,9 +431,9 @@ func (o *ConcatAxisOp) Shape(in [][]int) []int {
 	return out
 }
 
-// pieces calls f(r, k, at, n) for each index r before the axis and each
+// concatPieces calls f(r, k, at, n) for each index r before the axis and each
 // input k: the output's elements [at, at+n) are input k's [r·n, (r+1)·n).
-func (o *ConcatAxisOp) pieces(in []*tensor.Tensor, f func(k, at, from, n int)) {
+func concatPieces[T tensor.Float](o *ConcatAxisOp, in []*tensor.Dense[T], f func(k, at, from, n int)) {
 	outer, _, inner := axisDims(in[0].Shape(), o.Axis)
 	total := 0
 	for _, x := range in {
@@ -415,12 +453,31 @@ func (o *ConcatAxisOp) pieces(in []*tensor.Tensor, f func(k, at, from, n int)) {
 
 func (o *ConcatAxisOp) Forward(dst *tensor.Tensor, in []*tensor.Tensor) {
 	d := dst.Data()
-	o.pieces(in, func(k, at, from, n int) { copy(d[at:at+n], in[k].Data()[from:from+n]) })
+	concatPieces(o, in, func(k, at, from, n int) { copy(d[at:at+n], in[k].Data()[from:from+n]) })
 }
 
 func (o *ConcatAxisOp) JVP(dst *tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor, t []*tensor.Tensor) {
+	concatAxisJVP(o, dst, in, t)
+}
+
+func (o *ConcatAxisOp) VJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor, c *tensor.Tensor) {
+	concatAxisVJP(o, dst, in, c)
+}
+
+// JVP32 is JVP in float32.
+func (o *ConcatAxisOp) JVP32(dst *tensor.Tensor32, in []*tensor.Tensor32, out *tensor.Tensor32, t []*tensor.Tensor32) {
+	concatAxisJVP(o, dst, in, t)
+}
+
+// VJP32 is VJP in float32.
+func (o *ConcatAxisOp) VJP32(dst []*tensor.Tensor32, in []*tensor.Tensor32, out *tensor.Tensor32, c *tensor.Tensor32) {
+	concatAxisVJP(o, dst, in, c)
+}
+
+// concatAxisJVP writes the tangents' pieces into dst, zeros for a nil one.
+func concatAxisJVP[T tensor.Float](o *ConcatAxisOp, dst *tensor.Dense[T], in, t []*tensor.Dense[T]) {
 	d := dst.Data()
-	o.pieces(in, func(k, at, from, n int) {
+	concatPieces(o, in, func(k, at, from, n int) {
 		if t[k] != nil {
 			copy(d[at:at+n], t[k].Data()[from:from+n])
 		} else {
@@ -429,16 +486,17 @@ func (o *ConcatAxisOp) JVP(dst *tensor.Tensor, in []*tensor.Tensor, out *tensor.
 	})
 }
 
-func (o *ConcatAxisOp) VJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor, c *tensor.Tensor) {
+// concatAxisVJP adds each input's pieces of c into its accumulator.
+func concatAxisVJP[T tensor.Float](o *ConcatAxisOp, dst, in []*tensor.Dense[T], c *tensor.Dense[T]) {
 	cs := c.Data()
 	// Inputs are handled one at a time: two entries of dst may be the
-	// same tensor, whose pieces the goroutines of pieces would share.
+	// same tensor, whose pieces the goroutines of concatPieces would share.
 	for k := range in {
 		if dst[k] == nil {
 			continue
 		}
 		g := dst[k].Data()
-		o.pieces(in, func(j, at, from, n int) {
+		concatPieces(o, in, func(j, at, from, n int) {
 			if j == k {
 				addTo(g[from:from+n], cs[at:at+n])
 			}
@@ -545,14 +603,17 @@ func (o *SumAxisOp) scale(size int) float64 {
 }
 
 // reduce writes the sum (or mean) of x along the axis into d.
-func (o *SumAxisOp) reduce(d, x []float64, sh []int) {
+func (o *SumAxisOp) reduce(d, x []float64, sh []int) { sumAxisTo(o, d, x, sh) }
+
+// sumAxisTo is SumAxisOp.reduce for either dtype.
+func sumAxisTo[T tensor.Float](o *SumAxisOp, d, x []T, sh []int) {
 	outer, size, inner := axisDims(sh, o.Axis)
-	sc := o.scale(size)
+	sc := T(o.scale(size))
 	cpu.For(outer, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			row := d[r*inner : (r+1)*inner]
 			if inner == 1 {
-				s := 0.0
+				var s T
 				for _, v := range x[r*size : (r+1)*size] {
 					s += v
 				}
@@ -582,12 +643,28 @@ func (o *SumAxisOp) JVP(dst *tensor.Tensor, in []*tensor.Tensor, out *tensor.Ten
 
 // VJP adds c (over the mean's size) to every element along the axis.
 func (o *SumAxisOp) VJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor, c *tensor.Tensor) {
+	sumAxisVJP(o, dst, in, c)
+}
+
+// JVP32 is JVP in float32 (summed in float32).
+func (o *SumAxisOp) JVP32(dst *tensor.Tensor32, in []*tensor.Tensor32, out *tensor.Tensor32, t []*tensor.Tensor32) {
+	sumAxisTo(o, dst.Data(), t[0].Data(), in[0].Shape())
+}
+
+// VJP32 is VJP in float32.
+func (o *SumAxisOp) VJP32(dst []*tensor.Tensor32, in []*tensor.Tensor32, out *tensor.Tensor32, c *tensor.Tensor32) {
+	sumAxisVJP(o, dst, in, c)
+}
+
+// sumAxisVJP adds c (over the mean's size) to every element of dst[0]
+// along the axis.
+func sumAxisVJP[T tensor.Float](o *SumAxisOp, dst, in []*tensor.Dense[T], c *tensor.Dense[T]) {
 	if dst[0] == nil {
 		return
 	}
 	g, cs := dst[0].Data(), c.Data()
 	outer, size, inner := axisDims(in[0].Shape(), o.Axis)
-	sc := o.scale(size)
+	sc := T(o.scale(size))
 	cpu.For(outer, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			row := cs[r*inner : (r+1)*inner]

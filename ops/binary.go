@@ -68,7 +68,7 @@ func simple(n, na, nb int) bool {
 }
 
 // at returns element i of s, broadcasting a one-element operand.
-func at(s []float64, i int) float64 {
+func at[T tensor.Float](s []T, i int) T {
 	if len(s) == 1 {
 		return s[0]
 	}
@@ -141,8 +141,31 @@ func (o *Binary) run(d, a []float64, sa int, b []float64, sb int) {
 
 // JVP computes ∂f/∂a ta + ∂f/∂b tb; a tangent is read as its operand is.
 func (o *Binary) JVP(dst *tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor, t []*tensor.Tensor) {
+	binaryJVP(o, dst, in, out, t)
+}
+
+// VJP adds ∂f/∂a c into dst[0] and ∂f/∂b c into dst[1]; a broadcast
+// operand receives the sum over the axes it is broadcast along.
+func (o *Binary) VJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor, c *tensor.Tensor) {
+	binaryVJP(o, dst, in, out, c)
+}
+
+// JVP32 is JVP in float32: the partials are evaluated in float64 at the
+// float32 values and rounded.
+func (o *Binary) JVP32(dst *tensor.Tensor32, in []*tensor.Tensor32, out *tensor.Tensor32, t []*tensor.Tensor32) {
+	binaryJVP(o, dst, in, out, t)
+}
+
+// VJP32 is VJP in float32; a broadcast operand's sums accumulate in
+// float32.
+func (o *Binary) VJP32(dst []*tensor.Tensor32, in []*tensor.Tensor32, out *tensor.Tensor32, c *tensor.Tensor32) {
+	binaryVJP(o, dst, in, out, c)
+}
+
+// binaryJVP is Binary.JVP for either dtype.
+func binaryJVP[T tensor.Float](o *Binary, dst *tensor.Dense[T], in []*tensor.Dense[T], out *tensor.Dense[T], t []*tensor.Dense[T]) {
 	d, a, b, y := dst.Data(), in[0].Data(), in[1].Data(), out.Data()
-	var ta, tb []float64
+	var ta, tb []T
 	if t[0] != nil {
 		ta = t[0].Data()
 	}
@@ -150,23 +173,23 @@ func (o *Binary) JVP(dst *tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor
 		tb = t[1].Data()
 	}
 	if !simple(len(d), len(a), len(b)) {
-		o.jvpPlan(d, a, b, y, ta, tb, newBcastPlan(dst.Shape(), in[0].Shape(), in[1].Shape()))
+		jvpPlan(o, d, a, b, y, ta, tb, newBcastPlan(dst.Shape(), in[0].Shape(), in[1].Shape()))
 		return
 	}
 	if o.kind != binGeneric && len(a) == len(d) && len(b) == len(d) && (ta == nil || len(ta) == len(d)) && (tb == nil || len(tb) == len(d)) {
-		o.jvpSame(d, a, b, ta, tb)
+		jvpSame(o, d, a, b, ta, tb)
 		return
 	}
 	da, db := o.d[0], o.d[1]
 	cpu.For(len(d), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			ai, bi := at(a, i), at(b, i)
-			s := 0.0
+			ai, bi, yi := float64(at(a, i)), float64(at(b, i)), float64(y[i])
+			var s T
 			if ta != nil {
-				s = da(ai, bi, y[i]) * at(ta, i)
+				s = T(da(ai, bi, yi)) * at(ta, i)
 			}
 			if tb != nil {
-				s += db(ai, bi, y[i]) * at(tb, i)
+				s += T(db(ai, bi, yi)) * at(tb, i)
 			}
 			d[i] = s
 		}
@@ -174,19 +197,20 @@ func (o *Binary) JVP(dst *tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor
 }
 
 // jvpPlan is JVP for operands broadcast along some axes.
-func (o *Binary) jvpPlan(d, a, b, y, ta, tb []float64, p *stridePlan) {
+func jvpPlan[T tensor.Float](o *Binary, d, a, b, y, ta, tb []T, p *stridePlan) {
 	da, db := o.d[0], o.d[1]
 	sa, sb := p.inner()
 	cpu.For(len(d), func(lo, hi int) {
 		p.runs(lo, hi, func(i, ia, ib, m int) {
 			for j := 0; j < m; j++ {
 				ja, jb := ia+j*sa, ib+j*sb
-				s := 0.0
+				aj, bj, yj := float64(a[ja]), float64(b[jb]), float64(y[i+j])
+				var s T
 				if ta != nil {
-					s = da(a[ja], b[jb], y[i+j]) * ta[ja]
+					s = T(da(aj, bj, yj)) * ta[ja]
 				}
 				if tb != nil {
-					s += db(a[ja], b[jb], y[i+j]) * tb[jb]
+					s += T(db(aj, bj, yj)) * tb[jb]
 				}
 				d[i+j] = s
 			}
@@ -195,10 +219,10 @@ func (o *Binary) jvpPlan(d, a, b, y, ta, tb []float64, p *stridePlan) {
 }
 
 // jvpSame is JVP for same-shape Add, Sub and Mul.
-func (o *Binary) jvpSame(d, a, b, ta, tb []float64) {
+func jvpSame[T tensor.Float](o *Binary, d, a, b, ta, tb []T) {
 	cpu.For(len(d), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			s := 0.0
+			var s T
 			switch o.kind {
 			case binAdd:
 				if ta != nil {
@@ -227,15 +251,14 @@ func (o *Binary) jvpSame(d, a, b, ta, tb []float64) {
 	})
 }
 
-// VJP adds ∂f/∂a c into dst[0] and ∂f/∂b c into dst[1]; a broadcast
-// operand receives the sum over the axes it is broadcast along.
-func (o *Binary) VJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor, c *tensor.Tensor) {
+// binaryVJP is Binary.VJP for either dtype.
+func binaryVJP[T tensor.Float](o *Binary, dst []*tensor.Dense[T], in []*tensor.Dense[T], out *tensor.Dense[T], c *tensor.Dense[T]) {
 	a, b, y, cs := in[0].Data(), in[1].Data(), out.Data(), c.Data()
 	if !simple(len(cs), len(a), len(b)) {
 		p := newBcastPlan(out.Shape(), in[0].Shape(), in[1].Shape())
 		for k := 0; k < 2; k++ {
 			if dst[k] != nil {
-				o.vjpPlan(k, dst[k].Data(), a, b, y, cs, p)
+				vjpPlan(o, k, dst[k].Data(), a, b, y, cs, p)
 			}
 		}
 		return
@@ -274,14 +297,14 @@ func (o *Binary) VJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.Tens
 		if len(g) == len(cs) {
 			cpu.For(len(cs), func(lo, hi int) {
 				for i := lo; i < hi; i++ {
-					g[i] += dk(at(a, i), at(b, i), y[i]) * cs[i]
+					g[i] += T(dk(float64(at(a, i)), float64(at(b, i)), float64(y[i]))) * cs[i]
 				}
 			})
 			continue
 		}
-		s := 0.0
+		var s T
 		for i := range cs {
-			s += dk(at(a, i), at(b, i), y[i]) * cs[i]
+			s += T(dk(float64(at(a, i)), float64(at(b, i)), float64(y[i]))) * cs[i]
 		}
 		g[0] += s
 	}
@@ -290,27 +313,27 @@ func (o *Binary) VJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.Tens
 // vjpPlan adds ∂f/∂(input k)ᵀ c into g for operands broadcast along some
 // axes. A full g is written in parallel; a broadcast one collects its sums
 // in a scratch vector, in output order, then adds them to g.
-func (o *Binary) vjpPlan(k int, g, a, b, y, cs []float64, p *stridePlan) {
+func vjpPlan[T tensor.Float](o *Binary, k int, g, a, b, y, cs []T, p *stridePlan) {
 	dk := o.d[k]
 	sa, sb := p.inner()
 	if len(g) == len(cs) {
 		cpu.For(len(cs), func(lo, hi int) {
 			p.runs(lo, hi, func(i, ia, ib, m int) {
 				for j := 0; j < m; j++ {
-					g[i+j] += dk(a[ia+j*sa], b[ib+j*sb], y[i+j]) * cs[i+j]
+					g[i+j] += T(dk(float64(a[ia+j*sa]), float64(b[ib+j*sb]), float64(y[i+j]))) * cs[i+j]
 				}
 			})
 		})
 		return
 	}
-	acc := make([]float64, len(g))
+	acc := make([]T, len(g))
 	p.runs(0, len(cs), func(i, ia, ib, m int) {
 		at, st := ia, sa
 		if k == 1 {
 			at, st = ib, sb
 		}
 		for j := 0; j < m; j++ {
-			acc[at+j*st] += dk(a[ia+j*sa], b[ib+j*sb], y[i+j]) * cs[i+j]
+			acc[at+j*st] += T(dk(float64(a[ia+j*sa]), float64(b[ib+j*sb]), float64(y[i+j]))) * cs[i+j]
 		}
 	})
 	addTo(g, acc)

@@ -52,11 +52,11 @@ func bmmOf(a, b []int) bmmDims {
 	return bmmDims{B: a[0], n: a[1], m: a[2], k: b[len(b)-1], shared: len(b) == 2}
 }
 
-// each calls f(a, b, c) with sample s's [n,m], [m,k] and [n,k] parts of
+// bmmEach calls f(a, b, c) with sample s's [n,m], [m,k] and [n,k] parts of
 // x (a-shaped), y (b-shaped) and z (output-shaped), for every s; with a
 // shared b, once with the B samples of x and z stacked as [B·n, m] and
 // [B·n, k].
-func (d bmmDims) each(x, y, z []float64, f func(x, y, z []float64, rows int)) {
+func bmmEach[T tensor.Float](d bmmDims, x, y, z []T, f func(x, y, z []T, rows int)) {
 	if d.shared {
 		f(x, y, z, d.B*d.n)
 		return
@@ -67,38 +67,58 @@ func (d bmmDims) each(x, y, z []float64, f func(x, y, z []float64, rows int)) {
 	}
 }
 
-// prod computes z = x·y + beta·z for every sample.
-func (d bmmDims) prod(x, y, z []float64, beta float64) {
-	d.each(x, y, z, func(x, y, z []float64, rows int) {
+// bmmProd computes z = x·y + beta·z for every sample.
+func bmmProd[T tensor.Float](d bmmDims, x, y, z []T, beta T) {
+	bmmEach(d, x, y, z, func(x, y, z []T, rows int) {
 		gemm(blas.NoTrans, blas.NoTrans, 1, general(x, rows, d.m), general(y, d.m, d.k), beta, general(z, rows, d.k))
 	})
 }
 
 func (batchMatMul) Forward(dst *tensor.Tensor, in []*tensor.Tensor) {
-	bmmOf(in[0].Shape(), in[1].Shape()).prod(in[0].Data(), in[1].Data(), dst.Data(), 0)
+	bmmProd(bmmOf(in[0].Shape(), in[1].Shape()), in[0].Data(), in[1].Data(), dst.Data(), 0)
 }
 
 func (batchMatMul) JVP(dst *tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor, t []*tensor.Tensor) {
+	bmmJVP(dst, in, t)
+}
+
+// JVP32 is JVP in float32 (blas32).
+func (batchMatMul) JVP32(dst *tensor.Tensor32, in []*tensor.Tensor32, out *tensor.Tensor32, t []*tensor.Tensor32) {
+	bmmJVP(dst, in, t)
+}
+
+// bmmJVP writes t_a·b + a·t_b, per sample, into dst.
+func bmmJVP[T tensor.Float](dst *tensor.Dense[T], in, t []*tensor.Dense[T]) {
 	d := bmmOf(in[0].Shape(), in[1].Shape())
-	beta := 0.0
+	var beta T
 	if t[0] != nil {
-		d.prod(t[0].Data(), in[1].Data(), dst.Data(), 0)
+		bmmProd(d, t[0].Data(), in[1].Data(), dst.Data(), 0)
 		beta = 1
 	}
 	if t[1] != nil {
-		d.prod(in[0].Data(), t[1].Data(), dst.Data(), beta)
+		bmmProd(d, in[0].Data(), t[1].Data(), dst.Data(), beta)
 	}
 }
 
 func (batchMatMul) VJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor, c *tensor.Tensor) {
+	bmmVJP(dst, in, c)
+}
+
+// VJP32 is VJP in float32 (blas32).
+func (batchMatMul) VJP32(dst []*tensor.Tensor32, in []*tensor.Tensor32, out *tensor.Tensor32, c *tensor.Tensor32) {
+	bmmVJP(dst, in, c)
+}
+
+// bmmVJP adds c·bᵀ into dst[0] and aᵀ·c into dst[1], per sample.
+func bmmVJP[T tensor.Float](dst, in []*tensor.Dense[T], c *tensor.Dense[T]) {
 	d := bmmOf(in[0].Shape(), in[1].Shape())
 	if dst[0] != nil { // ga += c·bᵀ per sample
-		d.each(dst[0].Data(), in[1].Data(), c.Data(), func(ga, b, c []float64, rows int) {
+		bmmEach(d, dst[0].Data(), in[1].Data(), c.Data(), func(ga, b, c []T, rows int) {
 			gemm(blas.NoTrans, blas.Trans, 1, general(c, rows, d.k), general(b, d.m, d.k), 1, general(ga, rows, d.m))
 		})
 	}
 	if dst[1] != nil { // gb += aᵀ·c per sample; a shared b sums over every sample
-		d.each(in[0].Data(), dst[1].Data(), c.Data(), func(a, gb, c []float64, rows int) {
+		bmmEach(d, in[0].Data(), dst[1].Data(), c.Data(), func(a, gb, c []T, rows int) {
 			gemm(blas.Trans, blas.NoTrans, 1, general(a, rows, d.m), general(c, rows, d.k), 1, general(gb, d.m, d.k))
 		})
 	}
@@ -111,12 +131,12 @@ func (batchMatMul) VJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.Te
 func (batchMatMul) SecondVJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor, t []*tensor.Tensor, c *tensor.Tensor) {
 	d := bmmOf(in[0].Shape(), in[1].Shape())
 	if dst[0] != nil && t[1] != nil { // ga += c·t_bᵀ per sample
-		d.each(dst[0].Data(), t[1].Data(), c.Data(), func(ga, tb, c []float64, rows int) {
+		bmmEach(d, dst[0].Data(), t[1].Data(), c.Data(), func(ga, tb, c []float64, rows int) {
 			gemm(blas.NoTrans, blas.Trans, 1, general(c, rows, d.k), general(tb, d.m, d.k), 1, general(ga, rows, d.m))
 		})
 	}
 	if dst[1] != nil && t[0] != nil { // gb += t_aᵀ·c per sample; a shared b sums over every sample
-		d.each(t[0].Data(), dst[1].Data(), c.Data(), func(ta, gb, c []float64, rows int) {
+		bmmEach(d, t[0].Data(), dst[1].Data(), c.Data(), func(ta, gb, c []float64, rows int) {
 			gemm(blas.Trans, blas.NoTrans, 1, general(ta, rows, d.m), general(c, rows, d.k), 1, general(gb, d.m, d.k))
 		})
 	}

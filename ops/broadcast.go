@@ -138,7 +138,7 @@ func (p *stridePlan) runs(lo, hi int, f func(i, ia, ib, m int)) {
 // stridedCopy walks the index space of shape dims and writes (add false) or
 // adds (add true) src[Σ idx·ss] into dst[Σ idx·sd]. The destination indices
 // must be distinct: the space is split across goroutines.
-func stridedCopy(dst []float64, sd []int, src []float64, ss []int, dims []int, add bool) {
+func stridedCopy[T tensor.Float](dst []T, sd []int, src []T, ss []int, dims []int, add bool) {
 	p := newStridePlan(dims, sd, ss)
 	a, b := p.inner()
 	cpu.For(tensor.SizeOf(dims), func(lo, hi int) {

@@ -63,6 +63,60 @@ func TestFloat32(t *testing.T) {
 	}
 }
 
+// TestOp32 fails if an op type of package ops lacks its float32 rules: every
+// row's op must be a tape.Op32 (TestConformance then checks those rules
+// against the float64 ones, the checks named "32/..."), and every type of
+// the package with a JVP method must have JVP32 and VJP32, a row or not.
+func TestOp32(t *testing.T) {
+	for _, r := range opstest.Rows() {
+		if _, ok := r.Case.Op.(tape.Op32); !ok {
+			t.Errorf("row %s: op %T is not a tape.Op32", r.Case.Name, r.Case.Op)
+		}
+	}
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	methods := map[string]map[string]bool{} // receiver type → method names
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, parser.SkipObjectResolution)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range f.Decls {
+			fd, ok := d.(*ast.FuncDecl)
+			if !ok || fd.Recv == nil || len(fd.Recv.List) != 1 {
+				continue
+			}
+			recv := strings.TrimPrefix(types.ExprString(fd.Recv.List[0].Type), "*")
+			if methods[recv] == nil {
+				methods[recv] = map[string]bool{}
+			}
+			methods[recv][fd.Name.Name] = true
+		}
+	}
+	var ops []string
+	for recv, m := range methods {
+		if !m["JVP"] {
+			continue
+		}
+		ops = append(ops, recv)
+		if !m["JVP32"] || !m["VJP32"] {
+			t.Errorf("op type %s has JVP but not JVP32 and VJP32 (tape.Op32)", recv)
+		}
+	}
+	// The scan must see the package: these are certainly there.
+	for _, must := range []string{"Elementwise", "Binary", "matMul", "SumAxisOp"} {
+		if !slices.Contains(ops, must) {
+			t.Fatalf("scan found op types %v, which lack %s", ops, must)
+		}
+	}
+}
+
 // recordTol bounds the difference between a value recorded on a tape and
 // the row's reference: the same rounding budget as opstest.DefaultTol.
 const recordTol = opstest.DefaultTol

@@ -14,6 +14,15 @@
 // elementwise ops are declared by f, the two partial derivatives and the
 // three second ones.
 //
+// # Float32
+//
+// Every op is also a tape.Op32: JVP32 and VJP32 are its JVP and VJP on
+// float32 tensors, for the float32 engine. Each op's float64 and float32
+// rules are one generic function over the element type (the matrix
+// products call gonum's blas64 or blas32); elementwise partials are
+// evaluated in float64 at the float32 values and rounded, and sums
+// accumulate in float32.
+//
 // # Second order
 //
 // Every op is also a tape.SecondOrder: SecondVJP adds the derivative of

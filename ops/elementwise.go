@@ -79,6 +79,19 @@ func (e *Elementwise) VJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor
 	}
 }
 
+// JVP32 is JVP in float32 (JVPOf): f' is evaluated in float64 at the
+// float32 values and rounded.
+func (e *Elementwise) JVP32(dst *tensor.Tensor32, in []*tensor.Tensor32, out *tensor.Tensor32, t []*tensor.Tensor32) {
+	JVPOf(e, dst, in[0], out, t[0])
+}
+
+// VJP32 is VJP in float32 (VJPOf).
+func (e *Elementwise) VJP32(dst []*tensor.Tensor32, in []*tensor.Tensor32, out *tensor.Tensor32, c *tensor.Tensor32) {
+	if dst[0] != nil {
+		VJPOf(e, dst[0], in[0], out, c)
+	}
+}
+
 // SecondVJP adds c ⊙ f″(x) ⊙ t[0] into dst[0]: the derivative of
 // ⟨c, f'(x) ⊙ t⟩ with respect to x. A linear op (Neg, Scale, AddScalar)
 // has f″ = 0 and adds nothing.

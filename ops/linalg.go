@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas32"
 	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/floats"
 
@@ -49,26 +50,24 @@ func mmDims(a, b []int) (m, k, c int) {
 	return
 }
 
-func general(d []float64, r, c int) blas64.General {
-	return blas64.General{Rows: r, Cols: c, Stride: max(c, 1), Data: d}
+// matrix is a row-major Rows×Cols matrix of either dtype, as gemm takes it.
+type matrix[T tensor.Float] struct {
+	Rows, Cols int
+	Data       []T
 }
 
-// gemm computes dst = alpha·op(a)·op(b) + beta·dst on row-major matrices.
-// A one-column product (W·x, Wᵀ·c) goes through Gemv, which is several times
-// faster than a general product with one column.
-func gemm(ta, tb blas.Transpose, alpha float64, a blas64.General, b blas64.General, beta float64, dst blas64.General) {
+func general[T tensor.Float](d []T, r, c int) matrix[T] {
+	return matrix[T]{Rows: r, Cols: c, Data: d}
+}
+
+// gemm computes dst = alpha·op(a)·op(b) + beta·dst on row-major matrices,
+// through gonum's blas64 for float64 and blas32 for float32 (it panics for
+// another element type). A one-column product (W·x, Wᵀ·c) goes through
+// Gemv, which is several times faster than a general product with one
+// column.
+func gemm[T tensor.Float](ta, tb blas.Transpose, alpha T, a, b matrix[T], beta T, dst matrix[T]) {
 	if dst.Rows == 0 || dst.Cols == 0 {
 		return
-	}
-	if dst.Cols == 1 && tb == blas.NoTrans && b.Cols == 1 && dst.Stride == 1 && b.Stride == 1 {
-		inner := a.Cols
-		if ta == blas.Trans {
-			inner = a.Rows
-		}
-		if inner > 0 {
-			blas64.Gemv(ta, alpha, a, blas64.Vector{N: inner, Inc: 1, Data: b.Data}, beta, blas64.Vector{N: dst.Rows, Inc: 1, Data: dst.Data})
-			return
-		}
 	}
 	inner := a.Cols
 	if ta == blas.Trans {
@@ -76,13 +75,49 @@ func gemm(ta, tb blas.Transpose, alpha float64, a blas64.General, b blas64.Gener
 	}
 	if inner == 0 {
 		if beta == 0 {
-			for i := range dst.Data[:dst.Rows*dst.Stride] {
-				dst.Data[i] = 0
-			}
+			clear(dst.Data[:dst.Rows*dst.Cols])
 		}
 		return
 	}
-	blas64.Gemm(ta, tb, alpha, a, b, beta, dst)
+	vec := dst.Cols == 1 && tb == blas.NoTrans && b.Cols == 1
+	switch d := any(dst.Data).(type) {
+	case []float64:
+		ge := func(m matrix[T]) blas64.General {
+			return blas64.General{Rows: m.Rows, Cols: m.Cols, Stride: max(m.Cols, 1), Data: any(m.Data).([]float64)}
+		}
+		if vec {
+			blas64.Gemv(ta, float64(alpha), ge(a), blas64.Vector{N: inner, Inc: 1, Data: any(b.Data).([]float64)},
+				float64(beta), blas64.Vector{N: dst.Rows, Inc: 1, Data: d})
+			return
+		}
+		blas64.Gemm(ta, tb, float64(alpha), ge(a), ge(b), float64(beta), ge(dst))
+	case []float32:
+		ge := func(m matrix[T]) blas32.General {
+			return blas32.General{Rows: m.Rows, Cols: m.Cols, Stride: max(m.Cols, 1), Data: any(m.Data).([]float32)}
+		}
+		if vec {
+			blas32.Gemv(ta, float32(alpha), ge(a), blas32.Vector{N: inner, Inc: 1, Data: any(b.Data).([]float32)},
+				float32(beta), blas32.Vector{N: dst.Rows, Inc: 1, Data: d})
+			return
+		}
+		blas32.Gemm(ta, tb, float32(alpha), ge(a), ge(b), float32(beta), ge(dst))
+	default:
+		panic(fmt.Sprintf("ops: gemm: element type %T", dst.Data))
+	}
+}
+
+// addScaled adds alpha·s into dst (floats.AddScaled, blas32.Axpy).
+func addScaled[T tensor.Float](dst []T, alpha T, s []T) {
+	switch d := any(dst).(type) {
+	case []float64:
+		floats.AddScaled(d, float64(alpha), any(s).([]float64))
+	case []float32:
+		blas32.Axpy(float32(alpha), blas32.Vector{N: len(s), Inc: 1, Data: any(s).([]float32)}, blas32.Vector{N: len(d), Inc: 1, Data: d})
+	default:
+		for i, v := range s {
+			dst[i] += alpha * v
+		}
+	}
 }
 
 func (matMul) Forward(dst *tensor.Tensor, in []*tensor.Tensor) {
@@ -91,9 +126,19 @@ func (matMul) Forward(dst *tensor.Tensor, in []*tensor.Tensor) {
 }
 
 func (matMul) JVP(dst *tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor, t []*tensor.Tensor) {
+	matMulJVP(dst, in, t)
+}
+
+// JVP32 is JVP in float32 (blas32).
+func (matMul) JVP32(dst *tensor.Tensor32, in []*tensor.Tensor32, out *tensor.Tensor32, t []*tensor.Tensor32) {
+	matMulJVP(dst, in, t)
+}
+
+// matMulJVP writes t_a·b + a·t_b into dst.
+func matMulJVP[T tensor.Float](dst *tensor.Dense[T], in, t []*tensor.Dense[T]) {
 	m, k, c := mmDims(in[0].Shape(), in[1].Shape())
 	d := general(dst.Data(), m, c)
-	beta := 0.0
+	var beta T
 	if t[0] != nil {
 		gemm(blas.NoTrans, blas.NoTrans, 1, general(t[0].Data(), m, k), general(in[1].Data(), k, c), 0, d)
 		beta = 1
@@ -110,7 +155,7 @@ func (matMul) JVP(dst *tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor, t
 			for i := range m {
 				for _, r := range rows {
 					if v := a[i*k+r]; v != 0 {
-						floats.AddScaled(dd[i*c:(i+1)*c], v, tb[r*c:(r+1)*c])
+						addScaled(dd[i*c:(i+1)*c], v, tb[r*c:(r+1)*c])
 					}
 				}
 			}
@@ -123,7 +168,7 @@ func (matMul) JVP(dst *tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor, t
 // fewRows returns the nonzero rows of the k×c matrix t when there are at
 // most a quarter of them (and t has more than one column), scanning no
 // further than needed to find that there are more.
-func fewRows(t []float64, k, c int) ([]int, bool) {
+func fewRows[T tensor.Float](t []T, k, c int) ([]int, bool) {
 	if c < 2 || k < 4 {
 		return nil, false
 	}
@@ -144,6 +189,16 @@ func fewRows(t []float64, k, c int) ([]int, bool) {
 }
 
 func (matMul) VJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor, cot *tensor.Tensor) {
+	matMulVJP(dst, in, cot)
+}
+
+// VJP32 is VJP in float32 (blas32).
+func (matMul) VJP32(dst []*tensor.Tensor32, in []*tensor.Tensor32, out *tensor.Tensor32, cot *tensor.Tensor32) {
+	matMulVJP(dst, in, cot)
+}
+
+// matMulVJP adds cot·bᵀ into dst[0] and aᵀ·cot into dst[1].
+func matMulVJP[T tensor.Float](dst, in []*tensor.Dense[T], cot *tensor.Dense[T]) {
 	m, k, c := mmDims(in[0].Shape(), in[1].Shape())
 	g := general(cot.Data(), m, c)
 	if dst[0] != nil { // ga += g bᵀ

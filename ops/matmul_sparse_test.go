@@ -11,9 +11,9 @@ import (
 )
 
 // TestMatMulTangentWithFewRows: a tangent of b with few nonzero rows (a
-// one-feature seed for every sample) takes MatMul's short path in JVP and
-// SecondVJP; with many it takes the general product. Both against plain
-// loops, with a's tangent set and not.
+// one-feature seed for every sample) takes MatMul's short path in JVP,
+// JVP32 and SecondVJP; with many it takes the general product. Both against
+// plain loops, with a's tangent set and not.
 func TestMatMulTangentWithFewRows(t *testing.T) {
 	rng := rand.New(rand.NewPCG(61, 62))
 	const m, k, c = 5, 16, 7
@@ -38,22 +38,49 @@ func TestMatMulTangentWithFewRows(t *testing.T) {
 				ta = tensor.New([]int{m, k}, r(m*k))
 			}
 			// JVP: ta·b + a·tb.
-			want := make([]float64, m*c)
-			for i := range m {
-				for j := range c {
-					for q := range k {
-						want[i*c+j] += a.Data()[i*k+q] * tb.Data()[q*c+j]
-						if ta != nil {
-							want[i*c+j] += ta.Data()[i*k+q] * b.Data()[q*c+j]
+			jvp := func(a, b, ta, tb *tensor.Tensor) []float64 {
+				want := make([]float64, m*c)
+				for i := range m {
+					for j := range c {
+						for q := range k {
+							want[i*c+j] += a.Data()[i*k+q] * tb.Data()[q*c+j]
+							if ta != nil {
+								want[i*c+j] += ta.Data()[i*k+q] * b.Data()[q*c+j]
+							}
 						}
 					}
 				}
+				return want
 			}
+			want := jvp(a, b, ta, tb)
 			got := tensor.New([]int{m, c}, r(m*c)) // every element is written
 			ops.MatMulOp.JVP(got, []*tensor.Tensor{a, b}, out, []*tensor.Tensor{ta, tb})
 			for e, v := range got.Data() {
 				if math.Abs(v-want[e]) > 1e-13 {
 					t.Fatalf("rows %v, tangent of a %v: JVP[%d] = %v, want %v", nonzero, withA, e, v, want[e])
+				}
+			}
+			// JVP32, against the loops at the values rounded to float32.
+			in32 := []*tensor.Tensor32{tensor.To32(a), tensor.To32(b)}
+			t32 := []*tensor.Tensor32{nil, tensor.To32(tb)}
+			if ta != nil {
+				t32[0] = tensor.To32(ta)
+			}
+			w := func(x *tensor.Tensor32) *tensor.Tensor {
+				if x == nil {
+					return nil
+				}
+				return tensor.To64(x)
+			}
+			want = jvp(w(in32[0]), w(in32[1]), w(t32[0]), w(t32[1]))
+			got32 := tensor.ZerosOf[float32](m, c)
+			got32.Fill(float32(math.NaN())) // every element is written
+			ops.MatMulOp.JVP32(got32, in32, tensor.To32(out), t32)
+			for e, v := range got32.Data() {
+				// At most 2k = 32 products of terms below 1 in magnitude,
+				// summed in float32 (2⁻²⁴ each): within 32·6e-8 ≈ 2e-6.
+				if !(math.Abs(float64(v)-want[e]) <= 1e-5) {
+					t.Fatalf("rows %v, tangent of a %v: JVP32[%d] = %v, want %v", nonzero, withA, e, v, want[e])
 				}
 			}
 			// SecondVJP into a: g·tbᵀ, added to what dst held.

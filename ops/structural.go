@@ -68,6 +68,18 @@ func (o *ReshapeOp) VJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.T
 	}
 }
 
+// JVP32 is JVP in float32.
+func (o *ReshapeOp) JVP32(dst *tensor.Tensor32, in []*tensor.Tensor32, out *tensor.Tensor32, t []*tensor.Tensor32) {
+	copy(dst.Data(), t[0].Data())
+}
+
+// VJP32 is VJP in float32.
+func (o *ReshapeOp) VJP32(dst []*tensor.Tensor32, in []*tensor.Tensor32, out *tensor.Tensor32, c *tensor.Tensor32) {
+	if dst[0] != nil {
+		addTo(dst[0].Data(), c.Data())
+	}
+}
+
 // SecondVJP adds nothing: the JVP is linear and reads no input (see the
 // package documentation, Second order).
 func (o *ReshapeOp) SecondVJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor, t []*tensor.Tensor, c *tensor.Tensor) {
@@ -84,7 +96,8 @@ func (o *ReshapeOp) Inverse(p int, in []*tensor.Tensor, out *tensor.Tensor) (tap
 	return identityFactor(out.Len()), nil
 }
 
-func addTo(dst, src []float64) {
+// addTo adds src into dst.
+func addTo[T tensor.Float](dst, src []T) {
 	for i, v := range src {
 		dst[i] += v
 	}
@@ -147,6 +160,18 @@ func (o *SliceOp) VJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.Ten
 	}
 }
 
+// JVP32 is JVP in float32.
+func (o *SliceOp) JVP32(dst *tensor.Tensor32, in []*tensor.Tensor32, out *tensor.Tensor32, t []*tensor.Tensor32) {
+	copy(dst.Data(), t[0].RowRange(o.Lo, o.Hi).Data())
+}
+
+// VJP32 is VJP in float32.
+func (o *SliceOp) VJP32(dst []*tensor.Tensor32, in []*tensor.Tensor32, out *tensor.Tensor32, c *tensor.Tensor32) {
+	if dst[0] != nil {
+		addTo(dst[0].RowRange(o.Lo, o.Hi).Data(), c.Data())
+	}
+}
+
 // SecondVJP adds nothing: the JVP is linear and reads no input (see the
 // package documentation, Second order).
 func (o *SliceOp) SecondVJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor, t []*tensor.Tensor, c *tensor.Tensor) {
@@ -202,6 +227,25 @@ func (concat) Forward(dst *tensor.Tensor, in []*tensor.Tensor) {
 	}
 }
 func (concat) JVP(dst *tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor, t []*tensor.Tensor) {
+	concatJVP(dst, in, t)
+}
+func (concat) VJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor, c *tensor.Tensor) {
+	concatVJP(dst, in, c)
+}
+
+// JVP32 is JVP in float32.
+func (concat) JVP32(dst *tensor.Tensor32, in []*tensor.Tensor32, out *tensor.Tensor32, t []*tensor.Tensor32) {
+	concatJVP(dst, in, t)
+}
+
+// VJP32 is VJP in float32.
+func (concat) VJP32(dst []*tensor.Tensor32, in []*tensor.Tensor32, out *tensor.Tensor32, c *tensor.Tensor32) {
+	concatVJP(dst, in, c)
+}
+
+// concatJVP writes the tangents one after the other into dst, zeros for a
+// nil one.
+func concatJVP[T tensor.Float](dst *tensor.Dense[T], in, t []*tensor.Dense[T]) {
 	d, off := dst.Data(), 0
 	for i, x := range in {
 		seg := d[off : off+x.Len()]
@@ -213,7 +257,9 @@ func (concat) JVP(dst *tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor, t
 		off += x.Len()
 	}
 }
-func (concat) VJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor, c *tensor.Tensor) {
+
+// concatVJP adds each input's segment of c into its accumulator.
+func concatVJP[T tensor.Float](dst, in []*tensor.Dense[T], c *tensor.Dense[T]) {
 	cs, off := c.Data(), 0
 	for i, x := range in {
 		if dst[i] != nil {
@@ -302,7 +348,7 @@ func (cumsum) Shape(in [][]int) []int {
 }
 
 // scan writes the running sum of src along axis 0 into dst.
-func scan(dst, src []float64, inner int) {
+func scan[T tensor.Float](dst, src []T, inner int) {
 	if len(src) == 0 {
 		return
 	}
@@ -312,7 +358,7 @@ func scan(dst, src []float64, inner int) {
 	}
 }
 
-func innerOf(t *tensor.Tensor) int { return tensor.SizeOf(t.Shape()[1:]) }
+func innerOf[T tensor.Float](t *tensor.Dense[T]) int { return tensor.SizeOf(t.Shape()[1:]) }
 
 func (cumsum) Forward(dst *tensor.Tensor, in []*tensor.Tensor) {
 	scan(dst.Data(), in[0].Data(), innerOf(in[0]))
@@ -323,6 +369,21 @@ func (cumsum) JVP(dst *tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor, t
 
 // VJP adds the reverse running sum of c.
 func (cumsum) VJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor, c *tensor.Tensor) {
+	cumsumVJP(dst, in, c)
+}
+
+// JVP32 is JVP in float32.
+func (cumsum) JVP32(dst *tensor.Tensor32, in []*tensor.Tensor32, out *tensor.Tensor32, t []*tensor.Tensor32) {
+	scan(dst.Data(), t[0].Data(), innerOf(in[0]))
+}
+
+// VJP32 is VJP in float32.
+func (cumsum) VJP32(dst []*tensor.Tensor32, in []*tensor.Tensor32, out *tensor.Tensor32, c *tensor.Tensor32) {
+	cumsumVJP(dst, in, c)
+}
+
+// cumsumVJP adds the reverse running sum of c into dst[0].
+func cumsumVJP[T tensor.Float](dst, in []*tensor.Dense[T], c *tensor.Dense[T]) {
 	if dst[0] == nil {
 		return
 	}
@@ -332,7 +393,7 @@ func (cumsum) VJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor,
 	if inner == 0 {
 		return
 	}
-	acc := make([]float64, inner)
+	acc := make([]T, inner)
 	for r := rows - 1; r >= 0; r-- {
 		for j := 0; j < inner; j++ {
 			acc[j] += cs[r*inner+j]
@@ -376,6 +437,21 @@ func (sum) JVP(dst *tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor, t []
 	dst.Data()[0] = total(t[0].Data())
 }
 func (sum) VJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor, c *tensor.Tensor) {
+	sumVJP(dst, c)
+}
+
+// JVP32 is JVP in float32 (summed in float32).
+func (sum) JVP32(dst *tensor.Tensor32, in []*tensor.Tensor32, out *tensor.Tensor32, t []*tensor.Tensor32) {
+	dst.Data()[0] = total(t[0].Data())
+}
+
+// VJP32 is VJP in float32.
+func (sum) VJP32(dst []*tensor.Tensor32, in []*tensor.Tensor32, out *tensor.Tensor32, c *tensor.Tensor32) {
+	sumVJP(dst, c)
+}
+
+// sumVJP adds the scalar c to every element of dst[0].
+func sumVJP[T tensor.Float](dst []*tensor.Dense[T], c *tensor.Dense[T]) {
 	if dst[0] == nil {
 		return
 	}
@@ -408,8 +484,8 @@ func (sum) Inverse(p int, in []*tensor.Tensor, out *tensor.Tensor) (tape.Factor,
 	return identityFactor(1), nil
 }
 
-func total(s []float64) float64 {
-	t := 0.0
+func total[T tensor.Float](s []T) T {
+	var t T
 	for _, v := range s {
 		t += v
 	}

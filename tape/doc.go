@@ -6,8 +6,10 @@
 // An Op is one Go value carrying every rule of a primitive: its forward
 // computation, its JVP and VJP, the structure of its Jacobian block with
 // respect to each input, and its inverse rule (a factorization of the block
-// A = ∂out/∂in_p for an input p of the output's size). The package ops
-// defines the primitives; ops/opstest checks them.
+// A = ∂out/∂in_p for an input p of the output's size). An Op32 also has
+// its JVP and VJP on float32 tensors, and a SecondOrder its second-order
+// rule; every op of package ops is both. The package ops defines the
+// primitives; ops/opstest checks them.
 //
 // # Recording
 //

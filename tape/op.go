@@ -59,6 +59,24 @@ type SecondOrder interface {
 	SecondVJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor, t []*tensor.Tensor, c *tensor.Tensor)
 }
 
+// Op32 is an Op with float32 rules: the contracts of JVP and VJP on float32
+// tensors (the values in and out are the recorded ones rounded to float32).
+// The float32 engine of package inverse needs it of every op it runs; every
+// op of package ops has it.
+type Op32 interface {
+	// JVP32 is JVP on float32 tensors: it writes Σ_i (∂out/∂in_i) t[i]
+	// into dst (every element); t[i] == nil is a zero tangent, and at
+	// least one is set.
+	JVP32(dst *tensor.Tensor32, in []*tensor.Tensor32, out *tensor.Tensor32, t []*tensor.Tensor32)
+
+	// VJP32 is VJP on float32 tensors: it adds (∂out/∂in_i)ᵀ c into dst[i]
+	// for every dst[i] != nil; two entries of dst may be the same tensor,
+	// and the contributions then add up. Sums (over a broadcast axis, a
+	// matrix product's inner dimension) accumulate in float32, as BLAS
+	// does.
+	VJP32(dst []*tensor.Tensor32, in []*tensor.Tensor32, out *tensor.Tensor32, c *tensor.Tensor32)
+}
+
 // StructureLister is an Op whose inputs' structures cost less listed at
 // once than asked one by one: Concat's Structure(i) sums the sizes of the
 // inputs before i, so asking each of n inputs would cost O(n²).

@@ -93,6 +93,7 @@ func (k *checker) run() {
 	blocks := k.checkStructure(in, out)
 	k.checkInverse(in, out, blocks)
 	k.checkSingular()
+	k.checkOp32(in)
 }
 
 // validate reports what makes c unusable; it returns false if any.
@@ -753,10 +754,16 @@ func (k *checker) checkSingular() {
 	}
 }
 
+// checkGuards reports every guard written past len: check "guard", or
+// "32/guard" for the buffers of the float32 checks (named "32/...").
 func (k *checker) checkGuards() {
 	for _, g := range k.guards {
 		if i := g.bad(); i >= 0 {
-			k.failOnce("guard/"+g.what, "guard", -1, "%s: element len+%d of its spare capacity was written", g.what, i)
+			check := "guard"
+			if strings.HasPrefix(g.what, "32/") {
+				check = "32/guard"
+			}
+			k.failOnce("guard/"+g.what, check, -1, "%s: element len+%d of its spare capacity was written", g.what, i)
 		}
 	}
 }

@@ -604,3 +604,150 @@ func TestCheckSecondOrderPassesCorrectOps(t *testing.T) {
 		}
 	}
 }
+
+// Wrong float32 rules. with32 gives an op the float32 rules jvp and vjp;
+// a nil one is the op's own.
+type with32 struct {
+	tape.Op
+	jvp func(dst *tensor.Tensor32, in []*tensor.Tensor32, out *tensor.Tensor32, t []*tensor.Tensor32)
+	vjp func(dst []*tensor.Tensor32, in []*tensor.Tensor32, out *tensor.Tensor32, c *tensor.Tensor32)
+}
+
+func (o with32) JVP32(dst *tensor.Tensor32, in []*tensor.Tensor32, out *tensor.Tensor32, t []*tensor.Tensor32) {
+	if o.jvp == nil {
+		o.Op.(tape.Op32).JVP32(dst, in, out, t)
+		return
+	}
+	o.jvp(dst, in, out, t)
+}
+
+func (o with32) VJP32(dst []*tensor.Tensor32, in []*tensor.Tensor32, out *tensor.Tensor32, c *tensor.Tensor32) {
+	if o.vjp == nil {
+		o.Op.(tape.Op32).VJP32(dst, in, out, c)
+		return
+	}
+	o.vjp(dst, in, out, c)
+}
+
+// biasCase is X [3,2] + b [2]: b is broadcast over the rows.
+func biasCase(op tape.Op) opstest.Case {
+	return opstest.Case{Name: "add-bias", Op: op, Inputs: []opstest.Input{{Shape: []int{3, 2}}, {Shape: []int{2}}}, Out: []int{3, 2},
+		Ref: func(in [][]float64) []float64 {
+			out := make([]float64, 6)
+			for i := range out {
+				out[i] = in[0][i] + in[1][i%2]
+			}
+			return out
+		}}
+}
+
+// mmCase is the product of two varying 2×2 matrices.
+func mmCase(op tape.Op) opstest.Case {
+	return opstest.Case{Name: "matmul", Op: op, Inputs: []opstest.Input{{Shape: []int{2, 2}}, {Shape: []int{2, 2}}}, Out: []int{2, 2}, Ref: mm22}
+}
+
+// transposed32 returns a float32 copy of the 2×2 matrix a transposed.
+func transposed32(a *tensor.Tensor32) *tensor.Tensor32 {
+	d := a.Data()
+	return tensor.NewOf([]int{2, 2}, []float32{d[0], d[2], d[1], d[3]})
+}
+
+func TestCheckOp32CatchesWrongRules(t *testing.T) {
+	exp, mul, add, mm := ops.ExpOp, ops.MulOp, ops.AddOp, tape.Op32(ops.MatMulOp)
+	for _, tc := range []struct {
+		name, reason string
+		c            opstest.Case
+		want         string // the check that must fail
+	}{
+		{"jvp-sign", "exp's float32 JVP with the wrong sign",
+			expCase(with32{Op: exp, jvp: func(dst *tensor.Tensor32, in []*tensor.Tensor32, out *tensor.Tensor32, t []*tensor.Tensor32) {
+				exp.JVP32(dst, in, out, t)
+				for i, v := range dst.Data() {
+					dst.Data()[i] = -v
+				}
+			}}), "32/jvp"},
+		{"jvp-scaled", "a float32 JVP off by 0.1%, above float32 rounding",
+			expCase(with32{Op: exp, jvp: func(dst *tensor.Tensor32, in []*tensor.Tensor32, out *tensor.Tensor32, t []*tensor.Tensor32) {
+				exp.JVP32(dst, in, out, t)
+				for i, v := range dst.Data() {
+					dst.Data()[i] = 1.001 * v
+				}
+			}}), "32/jvp"},
+		{"vjp-writes", "a float32 VJP that overwrites its accumulator instead of adding",
+			expCase(with32{Op: exp, vjp: func(dst []*tensor.Tensor32, in []*tensor.Tensor32, out *tensor.Tensor32, c *tensor.Tensor32) {
+				dst[0].Fill(0)
+				exp.VJP32(dst, in, out, c)
+			}}), "32/vjp"},
+		{"jvp-first-tangent-only", "Mul's float32 JVP ignoring the second tangent when the first is set",
+			mulCase(with32{Op: mul, jvp: func(dst *tensor.Tensor32, in []*tensor.Tensor32, out *tensor.Tensor32, t []*tensor.Tensor32) {
+				if t[0] != nil {
+					t = []*tensor.Tensor32{t[0], nil}
+				}
+				mul.JVP32(dst, in, out, t)
+			}}), "32/jvp"},
+		{"vjp-no-broadcast-sum", "Add's float32 VJP giving the broadcast bias the first row's cotangent, not the sum over the rows",
+			biasCase(with32{Op: add, vjp: func(dst []*tensor.Tensor32, in []*tensor.Tensor32, out *tensor.Tensor32, c *tensor.Tensor32) {
+				add.VJP32([]*tensor.Tensor32{dst[0], nil}, in, out, c)
+				if dst[1] != nil {
+					for j, v := range c.Data()[:2] {
+						dst[1].Data()[j] += v
+					}
+				}
+			}}), "32/vjp"},
+		{"vjp-transposed", "MatMul's float32 VJP adding a·c into b's accumulator instead of aᵀ·c",
+			mmCase(with32{Op: ops.MatMulOp, vjp: func(dst []*tensor.Tensor32, in []*tensor.Tensor32, out *tensor.Tensor32, c *tensor.Tensor32) {
+				mm.VJP32([]*tensor.Tensor32{dst[0], nil}, in, out, c)
+				if dst[1] != nil {
+					mm.VJP32([]*tensor.Tensor32{nil, dst[1]}, []*tensor.Tensor32{transposed32(in[0]), in[1]}, out, c)
+				}
+			}}), "32/vjp"},
+		{"vjp-no-alias", "Mul(x, x) with one float32 accumulator must receive both contributions",
+			mulCase(with32{Op: mul, vjp: func(dst []*tensor.Tensor32, in []*tensor.Tensor32, out *tensor.Tensor32, c *tensor.Tensor32) {
+				if dst[0] != nil && dst[0] == dst[1] {
+					dst = []*tensor.Tensor32{dst[0], nil}
+				}
+				mul.VJP32(dst, in, out, c)
+			}}), "32/alias"},
+		{"mutates-tangent", "a float32 JVP writing into its tangent",
+			expCase(with32{Op: exp, jvp: func(dst *tensor.Tensor32, in []*tensor.Tensor32, out *tensor.Tensor32, t []*tensor.Tensor32) {
+				exp.JVP32(dst, in, out, t)
+				t[0].Data()[0] = 7
+			}}), "32/unchanged"},
+		{"stray-write", "a float32 VJP writing past len into its accumulator's capacity",
+			expCase(with32{Op: exp, vjp: func(dst []*tensor.Tensor32, in []*tensor.Tensor32, out *tensor.Tensor32, c *tensor.Tensor32) {
+				exp.VJP32(dst, in, out, c)
+				d := dst[0].Data()
+				d[:cap(d)][len(d)] = 0
+			}}), "32/guard"},
+		{"writes-constant", "the accumulator of a constant input is nil: a float32 VJP writing into it panics",
+			mulConstCase(with32{Op: mul, vjp: func(dst []*tensor.Tensor32, in []*tensor.Tensor32, out *tensor.Tensor32, c *tensor.Tensor32) {
+				mul.VJP32(dst, in, out, c)
+				dst[1].Data()[0] += 0
+			}}), "32/panic"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			errs := opstest.Check(tc.c)
+			if !hasCheck(errs, tc.want) {
+				t.Errorf("%s: Check gave %d failures %v, want one of check %q", tc.reason, len(errs), errs, tc.want)
+			}
+			for _, err := range errs {
+				var f *opstest.Failure
+				if errors.As(err, &f) && !strings.HasPrefix(f.Check, "32/") {
+					t.Errorf("%s: a float32 rule made a float64 check fail: %v", tc.reason, err)
+				}
+			}
+		})
+	}
+}
+
+// TestCheckOp32PassesCorrectRules is the control of
+// TestCheckOp32CatchesWrongRules: with32 without rules passes on every case
+// above, so the failures there come from the wrong rules.
+func TestCheckOp32PassesCorrectRules(t *testing.T) {
+	for _, c := range []opstest.Case{expCase(with32{Op: ops.ExpOp}), mulCase(with32{Op: ops.MulOp}), mulConstCase(with32{Op: ops.MulOp}),
+		biasCase(with32{Op: ops.AddOp}), mmCase(with32{Op: ops.MatMulOp})} {
+		if errs := opstest.Check(c); len(errs) != 0 {
+			t.Errorf("%s: %v", c.Name, errs)
+		}
+	}
+}

@@ -40,7 +40,18 @@
 //     tangents, cotangents or the vector a Factor solves for;
 //   - guard: every buffer handed to an op is the first len elements of a
 //     slice with spare capacity filled with NaN; the spare part must still
-//     be NaN after every call.
+//     be NaN after every call;
+//   - float32, for an op that is a tape.Op32 (every op of package ops):
+//     at the point rounded to float32, with float32 tangents and
+//     cotangents, JVP32 (each varying input's tangent alone, the others
+//     nil, and all at once) and VJP32 (into pre-filled accumulators, each
+//     input alone and all at once: it must add) against the op's float64
+//     JVP and VJP at that point widened to float64, and both with two
+//     varying inputs of one shape passed as the same tensor; the rules
+//     receive as out the float64 value rounded to float32. These checks
+//     are named 32/jvp, 32/vjp, 32/alias, 32/unchanged, 32/guard and
+//     32/panic. An op that is not a tape.Op32 (a backend's wrapper) skips
+//     them.
 //
 // Check32 runs the float32 checks of an elementwise op (primal, JVP against
 // central differences of the reference taken in float64, the VJP dot test
@@ -81,7 +92,10 @@
 // Case.Tol bounds rounding (primal, dot test, solves, log-determinants,
 // sums of accumulations), Case.FDTol bounds finite-difference error (of
 // Forward for the JVP, of the JVP for the second-order rule), Case.Tol32 bounds float32
-// rounding; zero means DefaultTol, DefaultFDTol and DefaultTol32. Sparsity
+// rounding; zero means DefaultTol, DefaultFDTol and DefaultTol32. The
+// float32 rules of a tape.Op32 are compared norm-wise instead, within
+// Tol32·(1 + ‖want‖∞) at every element, which a sum whose terms cancel
+// (a matrix product, a broadcast reduction) still meets. Sparsity
 // patterns are checked exactly: an entry the declared Structure says is zero
 // must be exactly zero, since the runtime skips it.
 //

@@ -91,7 +91,8 @@ type Failure struct {
 	// Check is the check that failed: "case", "panic", "shape", "primal",
 	// "jvp", "vjp", "alias", "structure", "inverse", "singular",
 	// "unchanged" or "guard", "second" from CheckSecondOrder, with a "32/"
-	// prefix from Check32.
+	// prefix from Check32 and from Check's checks of the float32 rules of a
+	// tape.Op32 ("32/jvp", "32/vjp", "32/alias", "32/panic", ...).
 	Check string
 	// Input is the operand concerned, or -1.
 	Input int
