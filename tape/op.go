@@ -77,6 +77,15 @@ type Op32 interface {
 	VJP32(dst []*tensor.Tensor32, in []*tensor.Tensor32, out *tensor.Tensor32, c *tensor.Tensor32)
 }
 
+// Factor32 is a Factor that solves float32 vectors itself (a diagonal's
+// reciprocals, a running sum's differences): the float32 engine of
+// package inverse calls it instead of widening each vector to float64.
+// dst and v may be the same slice.
+type Factor32 interface {
+	Solve32(dst, v []float32)
+	SolveT32(dst, v []float32)
+}
+
 // StructureLister is an Op whose inputs' structures cost less listed at
 // once than asked one by one: Concat's Structure(i) sums the sizes of the
 // inputs before i, so asking each of n inputs would cost O(n²).
