@@ -3,6 +3,7 @@ package inverse_test
 import (
 	"context"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 	"time"
 
@@ -17,7 +18,8 @@ import (
 // float64 ones (Linearize) on programs of a million or so elements, each
 // figure the fastest of alternating runs, and reports the ratios
 // float32 / float64 measured in the same run: prepare (record, analyze,
-// factorize), IJVP, VIJP and JVP.
+// factorize), IJVP, VIJP and JVP, and the heap each Linearization holds
+// once prepared and used (tape, float32 values, factors, pooled buffers).
 //
 //	go test -run '^$' -bench Float32 -benchtime 1x ./inverse/
 func BenchmarkFloat32(b *testing.B) {
@@ -99,8 +101,24 @@ func BenchmarkFloat32(b *testing.B) {
 					t32[i] = min(t32[i], run(p.f32))
 				}
 			}
+			// The heap each holds once prepared and used (the other dropped).
+			heap := func(prep func(), use func()) uint64 {
+				l64, l32 = nil, nil
+				runtime.GC()
+				var m0, m1 runtime.MemStats
+				runtime.ReadMemStats(&m0)
+				prep()
+				use()
+				runtime.GC()
+				runtime.ReadMemStats(&m1)
+				return m1.HeapAlloc - m0.HeapAlloc
+			}
+			h64 := heap(prep64, pairs[1].f64)
+			h32 := heap(prep32, pairs[1].f32)
 			for b.Loop() {
 			}
+			b.ReportMetric(float64(h64)/1e6, "heap64-MB")
+			b.ReportMetric(float64(h32)/float64(h64), "heap-32/64")
 			for i, p := range pairs {
 				b.ReportMetric(t64[i].Seconds()*1e3, p.name+"64-ms")
 				b.ReportMetric(t32[i].Seconds()/t64[i].Seconds(), p.name+"-32/64")

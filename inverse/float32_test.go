@@ -44,7 +44,7 @@ func rand32(shape []int, seed uint64) *tensor.Tensor32 {
 
 // TestFloat32Programs runs every composed test program in float32 and
 // compares each product with float64's at the same (float32) point: the
-// JVP and VJP within 1e-4 normwise (a few rounding errors of each op,
+// JVP and VJP within 1e-5 normwise (a few rounding errors of each op,
 // amplified by nothing but the program's depth), the inverse products
 // within 64·ε₃₂·κ₁(J) (float64's condition estimate, Cond), log|det J|
 // within 16·ε₃₂·κ per element, and the same lumps.
@@ -81,10 +81,10 @@ func TestFloat32Programs(t *testing.T) {
 			}
 			j32, e32 := l32.JVP(dx)
 			j64, e64 := l64.JVP(tensor.To64(dx))
-			check("JVP", j32, j64, e32, e64, 1e-4)
+			check("JVP", j32, j64, e32, e64, 1e-5)
 			v32, e32 := l32.VJP(cy)
 			v64, e64 := l64.VJP(tensor.To64(cy))
-			check("VJP", v32, v64, e32, e64, 1e-4)
+			check("VJP", v32, v64, e32, e64, 1e-5)
 			tol := 64 * eps32 * math.Max(1, kappa)
 			i32, e32 := l32.IJVP(cy)
 			i64, e64 := l64.IJVP(tensor.To64(cy))
