@@ -96,3 +96,27 @@ func ExampleLogAbsDetGrad() {
 	// ∂/∂W = [1.5 0 -0.375 0.75]
 	// ∂/∂x = [0 0 0 0 0 0]
 }
+
+// The products in float32: f(x) = x ⊙ x has J = diag(2x), so J⁻¹·1 is
+// 1/(2x) and log|det J| = log(2·4·8) = log 64, exact in float32.
+func ExampleLinearize32() {
+	f := func(x *tape.Var) *tape.Var { return ops.Mul(x, x) }
+	x := tensor.NewOf([]int{3}, []float32{1, 2, 4})
+	lin, err := inverse.Linearize32(f, x)
+	if err != nil {
+		panic(err)
+	}
+	dx, err := lin.IJVP(tensor.NewOf([]int{3}, []float32{1, 1, 1}))
+	if err != nil {
+		panic(err)
+	}
+	ld, err := lin.LogAbsDet()
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(dx.Data())
+	fmt.Printf("%.6f %.6f\n", ld, math.Log(64))
+	// Output:
+	// [0.5 0.25 0.125]
+	// 4.158883 4.158883
+}
