@@ -116,24 +116,29 @@ func (e *cpuEngine32) VJP(node int, dst []*tensor.Tensor32, c *tensor.Tensor32) 
 	adcore.VJP32(e.nodes[node], dst, e.ins[node], e.outs[node], c)
 }
 
-// Factor factorizes a lump's block. Batch lumps: the batched LU in float32.
-// Steps: the op's inverse rule at the float64 values, applied in float64
-// to each float32 vector (the rules are the ops' own; most are diagonals
-// or small cached LUs, whose solves cost what the conversion does). Dense
-// and sparse lumps: the float32 block widened and factorized as the
+// Factor factorizes a lump's block. Batch lumps: the batched LU in
+// float32. Steps: the op's inverse rule at the float32 values widened,
+// solving float32 vectors itself (tape.Factor32: diagonals, running sums)
+// or in float64 on each vector widened (a matrix factor's cached LU).
+// Dense and sparse lumps: the float32 block widened and factorized as the
 // float64 engine does (gonum has no float32 LAPACK, and these lumps are
-// the rare unstructured ones), solves converted the same way.
+// the rare unstructured ones), solves widened the same way.
 func (e *cpuEngine32) Factor(b sweep.Block[*tensor.Tensor32]) (sweep.Factor[*tensor.Tensor32], error) {
 	lp := b.Lump
 	var h hostFactor
 	switch lp.Kind {
 	case lump.Step:
+		// At the float32 values widened (the float64 ones are released):
+		// the block the float32 JVP rules apply. Constants are the
+		// caller's float64 data.
 		nd := e.nodes[b.Node]
 		in := make([]*tensor.Tensor, len(nd.In))
 		for i, v := range nd.In {
-			in[i] = v.Value()
+			if in[i] = v.Value(); in[i] == nil {
+				in[i] = tensor.To64(e.ins[b.Node][i])
+			}
 		}
-		f, err := nd.Op.Inverse(lp.Input, in, nd.Out.Value())
+		f, err := nd.Op.Inverse(lp.Input, in, tensor.To64(e.outs[b.Node]))
 		if err != nil {
 			return nil, err
 		}

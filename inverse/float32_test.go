@@ -56,7 +56,10 @@ func TestFloat32Programs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			l64 := l32.Float64()
+			l64, err := l32.Float64()
+			if err != nil {
+				t.Fatal(err)
+			}
 			// The recording is float64's at the rounded point.
 			if got := l64.Input().Data(); !equal64(got, tensor.To64(x32).Data()) {
 				t.Fatal("Float64().Input() is not x widened")

@@ -660,7 +660,7 @@ func (l *Linearization) LogAbsDetAlong(axis int) (*tensor.Tensor, error) {
 // of the program's elements into them that LogAbsDetAlong hands to the
 // executor; it panics and errs as LogAbsDetAlong does on a bad axis.
 func (l *Linearization) samples(axis int) (int, func(v, off int, dst []int) bool, error) {
-	xs := l.x.Shape()
+	xs := l.prog.Input.Shape()
 	if axis < 0 || axis >= len(xs) {
 		panic(fmt.Sprintf("inverse: LogAbsDetAlong(%d): x has shape %v", axis, xs))
 	}

@@ -18,10 +18,11 @@ import (
 // the memory and bandwidth of float64. Build it with Linearize32.
 //
 // f is recorded in float64, as Linearize records it, and every value is
-// rounded to float32 once: the products are those of the Jacobian at x
-// taken to float32, computed in float32 arithmetic. Expect about
+// rounded to float32 once; the float64 values are then dropped. The
+// products are those of the Jacobian at the rounded values, computed in
+// float32 arithmetic. Expect about
 // log₁₀ κ fewer than float32's 7 significant digits (κ the condition
-// number of J, see Cond on Float64()); the conformance tests of package
+// number of J, see Float64 and its Cond); the conformance tests of package
 // inverse bound the error of every test program against float64.
 // Refine(k) refines in mixed precision: residuals in float64, corrections
 // in float32, for results float64's rounded (see refineSolve). Lumps
@@ -30,10 +31,16 @@ import (
 // float64 and applied to float32 vectors; batch lumps use the float32
 // batched LU of package cpu.
 type Linearization32 struct {
-	l   *Linearization
+	l   *Linearization // the recording's structure; its float64 values are released
 	x   *tensor.Tensor32
 	val []*tensor.Tensor32 // per var id, its value rounded to float32
 	ad  *adcore.Sweeps32
+
+	// Float64's: f recorded again in float64 at x, on first use.
+	rerecord func() (*Linearization, error)
+	f64Once  sync.Once
+	f64      *Linearization
+	f64Err   error
 
 	mu      sync.Mutex // held while the lumps are analyzed and factorized
 	done    bool
@@ -62,8 +69,13 @@ func Linearize32(f func(x *tape.Var) *tape.Var, x *tensor.Tensor32, opts ...Opti
 			}
 		}
 	}
+	// The float32 copies replace the float64 values: the products, the
+	// factorizations and Output read val alone.
+	l.prog.ReleaseValues()
+	l.x = nil
 	l32 := &Linearization32{l: l, x: x, val: val}
 	l32.ad = l.ad.Float32(func(v *tape.Var) *tensor.Tensor32 { return val[v.ID()] })
+	l32.rerecord = func() (*Linearization, error) { return Linearize(f, tensor.To64(x), opts...) }
 	return l32, nil
 }
 
@@ -81,10 +93,14 @@ func LinearizeArg32(f func(xs ...*tape.Var) *tape.Var, xs []*tensor.Tensor32, i 
 	return Linearize32(argFunc(f, x64, i), xs[i], opts...)
 }
 
-// Float64 returns the float64 Linearization of the same recording: its
-// products are float64, at the same point, and share nothing of the
-// float32 products' factors.
-func (l *Linearization32) Float64() *Linearization { return l.l }
+// Float64 returns the float64 Linearization of f at x (widened): f
+// recorded again in float64 on the first call (the float32 Linearization
+// keeps only float32 values), the same Linearization after. Its products
+// share nothing with the float32 ones. The error is Linearize's.
+func (l *Linearization32) Float64() (*Linearization, error) {
+	l.f64Once.Do(func() { l.f64, l.f64Err = l.rerecord() })
+	return l.f64, l.f64Err
+}
 
 // Output returns f(x) rounded to float32: do not modify it.
 func (l *Linearization32) Output() *tensor.Tensor32 { return l.val[l.l.prog.Output.ID()] }
@@ -94,6 +110,10 @@ func (l *Linearization32) Input() *tensor.Tensor32 { return l.x }
 
 // Len returns n, the number of elements of x and f(x).
 func (l *Linearization32) Len() int { return l.l.n }
+
+// Bytes returns the bytes of the float32 values the Linearization32 holds
+// (its factors come on top once prepared).
+func (l *Linearization32) Bytes() int64 { return l.l.prog.Bytes() / 2 }
 
 // checkArg panics on a shape mistake and reports a non-finite argument.
 func (l *Linearization32) checkArg(name string, v *tensor.Tensor32, shape []int) error {
@@ -256,13 +276,17 @@ func (l *Linearization32) solve(name string, dst, arg *tensor.Tensor32, dshape, 
 }
 
 // refineSolve takes Refine's steps in mixed precision: the residual
-// b − J x in float64 (the recording's JVP, or VJP for VIJP, of x widened),
+// b − J x in float64 (the JVP, or VJP for VIJP, of Float64, recorded on
+// the first refinement, at x widened),
 // its correction by the float32 sweep, added in float64 and rounded once
 // at the end. It removes the condition number's amplification of float32
 // rounding: the result is float64's solution rounded to float32, up to
 // about κ·ε₃₂ of the correction.
 func (l *Linearization32) refineSolve(s *sweep.Exec[*tensor.Tensor32], w *sweep.Workspace[*tensor.Tensor32], x, b *tensor.Tensor32, ijvp bool) error {
-	ll := l.l
+	ll, err := l.Float64()
+	if err != nil {
+		return err
+	}
 	x64, b64 := tensor.To64(x), tensor.To64(b)
 	r64 := tensor.Zeros(b.Shape()...)
 	r := tensor.ZerosOf[float32](b.Shape()...)
@@ -282,7 +306,6 @@ func (l *Linearization32) refineSolve(s *sweep.Exec[*tensor.Tensor32], w *sweep.
 		if zero {
 			break
 		}
-		var err error
 		if ijvp {
 			err = s.IJVP(w, c, r)
 		} else {

@@ -312,6 +312,20 @@ func (tp *Tape) Finish(in, out *Var) *Program {
 	return p
 }
 
+// ReleaseValues drops the values of the program's input and of every
+// value computed from it (constants, the caller's, are kept): for a caller
+// that has made its own copies (package inverse's float32 products keep
+// them rounded to float32) and needs only the program's structure, its
+// ops, shapes and nodes, from now on. Value returns nil for them after;
+// running an op rule on them panics.
+func (p *Program) ReleaseValues() {
+	for _, v := range p.Input.tape.vars {
+		if v.varying {
+			v.val = nil
+		}
+	}
+}
+
 // Bytes returns the bytes of the values the program holds: the input, the
 // constants its ops read, and every kept op's output, each counted once.
 // Views (the outputs of Viewer ops such as Reshape and Slice) share their
