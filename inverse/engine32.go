@@ -183,8 +183,14 @@ type factor32 struct {
 	f32 tape.Factor32
 }
 
-func (f factor32) Solve(dst, v *tensor.Tensor32) error  { f.f32.Solve32(dst.Data(), v.Data()); return nil }
-func (f factor32) SolveT(dst, v *tensor.Tensor32) error { f.f32.SolveT32(dst.Data(), v.Data()); return nil }
+func (f factor32) Solve(dst, v *tensor.Tensor32) error {
+	f.f32.Solve32(dst.Data(), v.Data())
+	return nil
+}
+func (f factor32) SolveT(dst, v *tensor.Tensor32) error {
+	f.f32.SolveT32(dst.Data(), v.Data())
+	return nil
+}
 
 // wideFactor applies a float64 factorization to float32 vectors: each
 // solve widens its right-hand side, solves, and rounds the result. Its
