@@ -595,3 +595,24 @@ func TestBatchLU32Panics(t *testing.T) {
 		})
 	}
 }
+
+func TestBatchLU32HugePivot(t *testing.T) {
+	// A pivot p = 3·2^125 above 2^126 has a subnormal reciprocal in float32:
+	// the tiled kernel must divide by it rather than multiply by 1/p, else
+	// the multiplier 2^125/p = 1/3 loses bits. The block is 2^125 times the
+	// identity of order 5 but for p at (0, 0) and 2^125 at (1, 0).
+	const k = 5
+	blk := make([]float64, k*k)
+	for i := range k {
+		blk[i*k+i] = 0x1p125
+	}
+	blk[0], blk[k] = 3*0x1p125, 0x1p125
+	var f BatchLU32
+	if sing := FactorBatch32To(&f, to32(blk), k, 1); sing != nil {
+		t.Fatal(sing)
+	}
+	// One block, one lane: entry (1, 0) of the tile is lu[1*k+0].
+	if got, want := f.lu[k], float32(1.0/3); got != want {
+		t.Errorf("multiplier %v (%#x), want %v (%#x)", got, math.Float32bits(got), want, math.Float32bits(want))
+	}
+}
