@@ -7,7 +7,12 @@ import "math"
 // generic ones for k ≥ 5, which run over tiles of blocks. The factor kernels
 // stop at the first refused block and leave it in c.bad. Every kernel reads
 // all of a block's inputs before it writes any of its outputs, so a solve's
-// dst may be its v.
+// dst may be its v. The solves, and trailingUpdate, are generic methods of
+// batchLU[T] and serve BatchLU32 too: they are plain arithmetic on T, and
+// their float64 instances compile to the code they had as float64 functions
+// (the same instructions in trailingUpdate; the solves differ in register
+// choice). The float64 factor kernels are methods of BatchLU; the float32
+// ones, in batchlu32_kernels.go, of BatchLU32.
 
 func (f *BatchLU) factor1(a []float64, lo, hi int, c *batchChunk) {
 	src, dst := a[lo:hi], f.lu[lo:hi]
