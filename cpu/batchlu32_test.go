@@ -52,7 +52,12 @@ func nanSlice32(n int) []float32 {
 func TestFactorBatch32MatchesFloat64(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 1))
 	for _, k := range batchOrders32 {
-		for _, m := range batchSizes(k) {
+		sizes := batchSizes(k)
+		if k >= 5 {
+			// Two full tiles and a partial one.
+			sizes = append(sizes, 2*genericTile(k)+7)
+		}
+		for _, m := range sizes {
 			t.Run(fmt.Sprintf("k=%d/m=%d", k, m), func(t *testing.T) {
 				a := randBatch32(rng, k, m)
 				a0 := slices.Clone(a)
