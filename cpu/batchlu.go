@@ -3,10 +3,11 @@ package cpu
 import (
 	"cmp"
 	"fmt"
-	"github.com/invad/invad/internal/logprod"
 	"math"
 	"slices"
 	"sync"
+
+	"github.com/invad/invad/internal/logprod"
 )
 
 // BatchGrowthMax is the pivot growth factor ρ = max|U|/max|A| past which
@@ -20,13 +21,23 @@ const BatchGrowthMax = 0x1p26
 
 // BatchLU holds the LU factorizations with partial pivoting, P_b A_b = L_b U_b,
 // of m independent k×k blocks. Its methods are safe for concurrent use.
-type BatchLU struct {
+type BatchLU struct{ batchLU[float64] }
+
+// float is the element type of a batched LU: BatchLU computes in float64,
+// BatchLU32 in float32.
+type float interface{ float32 | float64 }
+
+// batchLU is the storage, the solves and the log-determinants that BatchLU
+// and BatchLU32 share. The factor kernels are written per type: those of
+// float64 keep maxima of |x| as integer maxima of Float64bits, which generic
+// code cannot express without losing their speed.
+type batchLU[T float] struct {
 	k, m int
 	// lu holds the factors: U on and above the diagonal, the multipliers
 	// of the unit lower triangular L below it. For k ≤ 4 block b is at
 	// lu[b*k*k:(b+1)*k*k], row-major; for k ≥ 5 the blocks are in tiles of
 	// tile blocks in batch-minor layout (see factorGeneric).
-	lu []float64
+	lu []T
 	// code holds, for 2 ≤ k ≤ 4, the permutation of block b in two bits a
 	// row: row i of P_b A_b is row code[b]>>(2i)&3 of A_b.
 	code []uint8
@@ -87,14 +98,35 @@ func FactorBatch(a []float64, k, m int) (*BatchLU, *BatchSingular) {
 // are 0) and keeps its storage. dst must not be in use by another goroutine.
 // FactorBatchTo panics as FactorBatch does.
 func FactorBatchTo(dst *BatchLU, a []float64, k, m int) *BatchSingular {
+	f := dst
+	return factorBatch(&f.batchLU, a, k, m, "FactorBatch", func(lo, hi int, c *batchChunk) {
+		switch k {
+		case 1:
+			f.factor1(a, lo, hi, c)
+		case 2:
+			f.factor2(a, lo, hi, c)
+		case 3:
+			f.factor3(a, lo, hi, c)
+		case 4:
+			f.factor4(a, lo, hi, c)
+		default:
+			f.factorGeneric(a, lo, hi, c)
+		}
+	})
+}
+
+// factorBatch checks the shape given to the function name, sets f up for m
+// blocks of order k, reusing its storage, and runs kernel over the blocks (k
+// ≤ 4) or the tiles (k ≥ 5) [lo, hi) in parallel, each range with its own
+// chunk. It returns the first refused block, leaving f empty, or nil.
+func factorBatch[T float](f *batchLU[T], a []T, k, m int, name string, kernel func(lo, hi int, c *batchChunk)) *BatchSingular {
 	if k < 0 || m < 0 {
-		panic(fmt.Sprintf("cpu: FactorBatch of %d blocks of order %d", m, k))
+		panic(fmt.Sprintf("cpu: %s of %d blocks of order %d", name, m, k))
 	}
 	if k > 0 && m > 0 && (k > math.MaxInt/k || k*k > math.MaxInt/m) || len(a) != k*k*m {
-		panic(fmt.Sprintf("cpu: FactorBatch of %d elements as %d blocks of order %d", len(a), m, k))
+		panic(fmt.Sprintf("cpu: %s of %d elements as %d blocks of order %d", name, len(a), m, k))
 	}
-	f := dst
-	*f = BatchLU{k: k, m: m, lu: resize(f.lu, k*k*m), code: f.code[:0], piv: f.piv[:0]}
+	*f = batchLU[T]{k: k, m: m, lu: resize(f.lu, k*k*m), code: f.code[:0], piv: f.piv[:0]}
 	switch {
 	case k >= 2 && k <= 4:
 		f.code = resize(f.code, m)
@@ -112,18 +144,7 @@ func FactorBatchTo(dst *BatchLU, a []float64, k, m int) *BatchSingular {
 	// lo and hi count blocks for k ≤ 4, tiles for k ≥ 5.
 	body := func(lo, hi int) {
 		c := batchChunk{lo: lo, acc: logprod.New()}
-		switch k {
-		case 1:
-			f.factor1(a, lo, hi, &c)
-		case 2:
-			f.factor2(a, lo, hi, &c)
-		case 3:
-			f.factor3(a, lo, hi, &c)
-		case 4:
-			f.factor4(a, lo, hi, &c)
-		default:
-			f.factorGeneric(a, lo, hi, &c)
-		}
+		kernel(lo, hi, &c)
 		mu.Lock()
 		chunks = append(chunks, c)
 		mu.Unlock()
@@ -138,7 +159,7 @@ func FactorBatchTo(dst *BatchLU, a []float64, k, m int) *BatchSingular {
 	slices.SortFunc(chunks, func(x, y batchChunk) int { return cmp.Compare(x.lo, y.lo) })
 	for _, c := range chunks {
 		if c.bad != nil {
-			*f = BatchLU{lu: f.lu[:0], code: f.code[:0], piv: f.piv[:0]}
+			*f = batchLU[T]{lu: f.lu[:0], code: f.code[:0], piv: f.piv[:0]}
 			return c.bad
 		}
 		f.logdet += c.acc.Log()
@@ -170,11 +191,32 @@ func (f *BatchLU) LogAbsDet() float64 { return f.logdet }
 // batch.
 func (f *BatchLU) MaxGrowth() float64 { return f.growth }
 
+// Bytes returns the bytes of storage that f holds, reused by FactorBatchTo.
+func (f *BatchLU) Bytes() int64 { return f.bytes(8) }
+
 // LogAbsDets writes log|det A_b| into dst[b] for every block. It panics if
 // len(dst) != M().
-func (f *BatchLU) LogAbsDets(dst []float64) {
+func (f *BatchLU) LogAbsDets(dst []float64) { f.logAbsDets(dst, "BatchLU") }
+
+// Solve writes A_b⁻¹ v_b into dst for every block b. v and dst are in
+// batch-minor layout: element i of block b is v[i*m + b]. dst may be v itself
+// but must not otherwise overlap it. Solve panics if len(v) or len(dst) is not
+// K()*M().
+func (f *BatchLU) Solve(dst, v []float64) { f.solve(dst, v, false, "BatchLU") }
+
+// SolveT writes A_b⁻ᵀ v_b into dst for every block b, in the layout of Solve,
+// under the same aliasing rule and panics.
+func (f *BatchLU) SolveT(dst, v []float64) { f.solve(dst, v, true, "BatchLU") }
+
+// bytes returns the bytes of f's slices, of elements of size bytes each.
+func (f *batchLU[T]) bytes(size int64) int64 {
+	return size*int64(cap(f.lu)) + int64(cap(f.code)) + 4*int64(cap(f.piv))
+}
+
+// logAbsDets is LogAbsDets of the type name.
+func (f *batchLU[T]) logAbsDets(dst []float64, name string) {
 	if len(dst) != f.m {
-		panic(fmt.Sprintf("cpu: BatchLU.LogAbsDets of %d blocks into %d elements", f.m, len(dst)))
+		panic(fmt.Sprintf("cpu: %s.LogAbsDets of %d blocks into %d elements", name, f.m, len(dst)))
 	}
 	k, kk := f.k, f.k*f.k
 	switch {
@@ -186,7 +228,7 @@ func (f *BatchLU) LogAbsDets(dst []float64) {
 				acc := logprod.New()
 				w := f.lu[b*kk : (b+1)*kk]
 				for i := 0; i < kk; i += k + 1 {
-					acc.Mul(w[i])
+					acc.Mul(float64(w[i]))
 				}
 				dst[b] = acc.Log()
 			}
@@ -198,7 +240,7 @@ func (f *BatchLU) LogAbsDets(dst []float64) {
 				for t := range n {
 					acc := logprod.New()
 					for e := 0; e < kk; e += k + 1 {
-						acc.Mul(w[e*n+t])
+						acc.Mul(float64(w[e*n+t]))
 					}
 					dst[t0+t] = acc.Log()
 				}
@@ -207,20 +249,11 @@ func (f *BatchLU) LogAbsDets(dst []float64) {
 	}
 }
 
-// Solve writes A_b⁻¹ v_b into dst for every block b. v and dst are in
-// batch-minor layout: element i of block b is v[i*m + b]. dst may be v itself
-// but must not otherwise overlap it. Solve panics if len(v) or len(dst) is not
-// K()*M().
-func (f *BatchLU) Solve(dst, v []float64) { f.solve(dst, v, false) }
-
-// SolveT writes A_b⁻ᵀ v_b into dst for every block b, in the layout of Solve,
-// under the same aliasing rule and panics.
-func (f *BatchLU) SolveT(dst, v []float64) { f.solve(dst, v, true) }
-
-func (f *BatchLU) solve(dst, v []float64, trans bool) {
+// solve is Solve (trans false) or SolveT (trans true) of the type name.
+func (f *batchLU[T]) solve(dst, v []T, trans bool, name string) {
 	k, m := f.k, f.m
 	if len(v) != k*m || len(dst) != k*m {
-		panic(fmt.Sprintf("cpu: BatchLU solve of %d blocks of order %d given %d and %d elements", m, k, len(v), len(dst)))
+		panic(fmt.Sprintf("cpu: %s solve of %d blocks of order %d given %d and %d elements", name, m, k, len(v), len(dst)))
 	}
 	if k == 0 || m == 0 {
 		return
@@ -294,17 +327,29 @@ func nonFinite(b, k int, at func(e int) float64) *BatchSingular {
 // badPivot reports pivot p at elimination step row of block b, refused
 // against the threshold tiny.
 func badPivot(b, row int, p, tiny float64) *BatchSingular {
+	return pivotRefusal(b, row, p, tiny, "RCondMin")
+}
+
+// pivotRefusal reports pivot p at elimination step row of block b, refused
+// against the threshold tiny = rcond/k·max|A|.
+func pivotRefusal(b, row int, p, tiny float64, rcond string) *BatchSingular {
 	why := "zero pivot"
 	switch {
 	case math.IsNaN(p) || math.IsInf(p, 0):
 		why = "non-finite pivot: overflow in the elimination"
 	case p != 0:
-		why = fmt.Sprintf("pivot %.3g within RCondMin/k·max|A| = %.3g: condition number above 1/RCondMin", p, tiny)
+		why = fmt.Sprintf("pivot %.3g within %s/k·max|A| = %.3g: condition number above 1/%[2]s", p, rcond, tiny)
 	}
 	return &BatchSingular{Block: b, Row: row, Pivot: p, Figure: "pivot", Why: why}
 }
 
 // badGrowth reports the growth factor g of block b.
 func badGrowth(b int, g float64) *BatchSingular {
-	return &BatchSingular{Block: b, Row: -1, Pivot: g, Figure: "pivot growth", Why: fmt.Sprintf("pivot growth %.3g above BatchGrowthMax = %.3g", g, float64(BatchGrowthMax))}
+	return growthRefusal(b, g, BatchGrowthMax, "BatchGrowthMax")
+}
+
+// growthRefusal reports the growth factor g of block b, above the bound gmax
+// called name.
+func growthRefusal(b int, g, gmax float64, name string) *BatchSingular {
+	return &BatchSingular{Block: b, Row: -1, Pivot: g, Figure: "pivot growth", Why: fmt.Sprintf("pivot growth %.3g above %s = %.3g", g, name, gmax)}
 }

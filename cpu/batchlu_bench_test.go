@@ -215,3 +215,58 @@ func BenchmarkBatchLUSpeedup(b *testing.B) {
 		}
 	}
 }
+
+// The float32 batched LU next to the float64 one, at the orders of the
+// unrolled kernels (2, 4) and of the tiled one (16), on benchBlocks32 blocks.
+const benchBlocks32 = 100_000
+
+var benchBatch32Orders = []int{2, 4, 16}
+
+// BenchmarkBatchLU32VsFloat64 times FactorBatch32To and FactorBatchTo (or
+// their solves) on the same blocks in the same loop, alternating as
+// BenchmarkBatchLUSpeedup does, and reports both rates and speedup = float64
+// time / float32 time.
+func BenchmarkBatchLU32VsFloat64(b *testing.B) {
+	for _, op := range []string{"factor", "solve", "solveT"} {
+		for _, k := range benchBatch32Orders {
+			m := benchBlocks32
+			b.Run(fmt.Sprintf("%s/k=%d/m=%d", op, k, m), func(b *testing.B) {
+				a32 := randBatch32(rand.New(rand.NewPCG(1, 1)), k, m)
+				a64 := widen(a32)
+				var f32 BatchLU32
+				var f64 BatchLU
+				if sing := FactorBatch32To(&f32, a32, k, m); sing != nil {
+					b.Fatal(sing)
+				}
+				if sing := FactorBatchTo(&f64, a64, k, m); sing != nil {
+					b.Fatal(sing)
+				}
+				v32 := randBatch32(rand.New(rand.NewPCG(2, 2)), 1, k*m)
+				v64 := widen(v32)
+				x32, x64 := make([]float32, k*m), make([]float64, k*m)
+				run32, run64 := func() { FactorBatch32To(&f32, a32, k, m) }, func() { FactorBatchTo(&f64, a64, k, m) }
+				switch op {
+				case "solve":
+					run32, run64 = func() { f32.Solve(x32, v32) }, func() { f64.Solve(x64, v64) }
+				case "solveT":
+					run32, run64 = func() { f32.SolveT(x32, v32) }, func() { f64.SolveT(x64, v64) }
+				}
+				var t32, t64 time.Duration
+				n := 0
+				for b.Loop() {
+					t0 := time.Now()
+					run32()
+					t1 := time.Now()
+					run64()
+					t32 += t1.Sub(t0)
+					t64 += time.Since(t1)
+					n++
+				}
+				blocks := float64(m) * float64(n)
+				b.ReportMetric(blocks/t32.Seconds(), "f32-blocks/s")
+				b.ReportMetric(blocks/t64.Seconds(), "f64-blocks/s")
+				b.ReportMetric(float64(t64)/float64(t32), "speedup")
+			})
+		}
+	}
+}

@@ -7,7 +7,12 @@ import "math"
 // generic ones for k ≥ 5, which run over tiles of blocks. The factor kernels
 // stop at the first refused block and leave it in c.bad. Every kernel reads
 // all of a block's inputs before it writes any of its outputs, so a solve's
-// dst may be its v.
+// dst may be its v. The solves, and trailingUpdate, are generic methods of
+// batchLU[T] and serve BatchLU32 too: they are plain arithmetic on T, and
+// their float64 instances compile to the code they had as float64 functions
+// (the same instructions in trailingUpdate; the solves differ in register
+// choice). The float64 factor kernels are methods of BatchLU; the float32
+// ones, in batchlu32_kernels.go, of BatchLU32.
 
 func (f *BatchLU) factor1(a []float64, lo, hi int, c *batchChunk) {
 	src, dst := a[lo:hi], f.lu[lo:hi]
@@ -28,7 +33,7 @@ func (f *BatchLU) factor1(a []float64, lo, hi int, c *batchChunk) {
 	c.growth = 1
 }
 
-func (f *BatchLU) solve1(dst, v []float64, lo, hi int) {
+func (f *batchLU[T]) solve1(dst, v []T, lo, hi int) {
 	u := f.lu[lo:hi]
 	d, s := dst[lo:hi], v[lo:hi]
 	d, s = d[:len(u)], s[:len(u)]
@@ -43,7 +48,7 @@ func ab(x float64) uint64 { return math.Float64bits(x) &^ (1 << 63) }
 
 // rows sets dst[e] to the stream a[e*m+lo : e*m+hi] of entry e = i*k+j, for
 // e < kk.
-func rows(a []float64, kk, m, lo, hi int, dst [][]float64) {
+func rows[T float](a []T, kk, m, lo, hi int, dst [][]T) {
 	for e := range kk {
 		dst[e] = a[e*m+lo : e*m+hi]
 	}
@@ -99,7 +104,7 @@ func (f *BatchLU) factor2(a []float64, lo, hi int, c *batchChunk) {
 	c.growth = max(c.growth, growth)
 }
 
-func (f *BatchLU) solve2(dst, v []float64, lo, hi int) {
+func (f *batchLU[T]) solve2(dst, v []T, lo, hi int) {
 	m, n := f.m, hi-lo
 	d0, d1 := dst[lo:hi], dst[m+lo:m+hi]
 	d1 = d1[:n]
@@ -109,21 +114,21 @@ func (f *BatchLU) solve2(dst, v []float64, lo, hi int) {
 		p := code[t]
 		b := lo + t
 		x0, x1 := v[int(p&3)*m+b], v[int(p>>2&3)*m+b]
-		w := (*[4]float64)(out[4*t:])
+		w := (*[4]T)(out[4*t:])
 		x1 = (x1 - w[2]*x0) / w[3]
 		x0 = (x0 - w[1]*x1) / w[0]
 		d0[t], d1[t] = x0, x1
 	}
 }
 
-func (f *BatchLU) solveT2(dst, v []float64, lo, hi int) {
+func (f *batchLU[T]) solveT2(dst, v []T, lo, hi int) {
 	m, n := f.m, hi-lo
 	v0, v1 := v[lo:hi], v[m+lo:m+hi]
 	v1 = v1[:n]
 	out, code := f.lu[4*lo:4*hi], f.code[lo:hi]
 	code = code[:n]
 	for t := range v0 {
-		w := (*[4]float64)(out[4*t:])
+		w := (*[4]T)(out[4*t:])
 		// Uᵀ y = v, then Lᵀ z = y, then x = Pᵀ z.
 		y0 := v0[t] / w[0]
 		y1 := (v1[t] - w[1]*y0) / w[3]
@@ -210,7 +215,7 @@ func (f *BatchLU) factor3(a []float64, lo, hi int, c *batchChunk) {
 	c.growth = max(c.growth, growth)
 }
 
-func (f *BatchLU) solve3(dst, v []float64, lo, hi int) {
+func (f *batchLU[T]) solve3(dst, v []T, lo, hi int) {
 	m, n := f.m, hi-lo
 	d0, d1, d2 := dst[lo:hi], dst[m+lo:m+hi], dst[2*m+lo:2*m+hi]
 	d1, d2 = d1[:n], d2[:n]
@@ -219,7 +224,7 @@ func (f *BatchLU) solve3(dst, v []float64, lo, hi int) {
 	for t := range d0 {
 		p, b := code[t], lo+t
 		x0, x1, x2 := v[int(p&3)*m+b], v[int(p>>2&3)*m+b], v[int(p>>4&3)*m+b]
-		w := (*[9]float64)(out[9*t:])
+		w := (*[9]T)(out[9*t:])
 		x1 -= w[3] * x0
 		x2 -= w[6]*x0 + w[7]*x1
 		x2 /= w[8]
@@ -229,14 +234,14 @@ func (f *BatchLU) solve3(dst, v []float64, lo, hi int) {
 	}
 }
 
-func (f *BatchLU) solveT3(dst, v []float64, lo, hi int) {
+func (f *batchLU[T]) solveT3(dst, v []T, lo, hi int) {
 	m, n := f.m, hi-lo
 	v0, v1, v2 := v[lo:hi], v[m+lo:m+hi], v[2*m+lo:2*m+hi]
 	v1, v2 = v1[:n], v2[:n]
 	out, code := f.lu[9*lo:9*hi], f.code[lo:hi]
 	code = code[:n]
 	for t := range v0 {
-		w := (*[9]float64)(out[9*t:])
+		w := (*[9]T)(out[9*t:])
 		y0 := v0[t] / w[0]
 		y1 := (v1[t] - w[1]*y0) / w[4]
 		y2 := (v2[t] - w[2]*y0 - w[5]*y1) / w[8]
@@ -358,7 +363,7 @@ func (f *BatchLU) factor4(a []float64, lo, hi int, c *batchChunk) {
 	c.growth = max(c.growth, growth)
 }
 
-func (f *BatchLU) solve4(dst, v []float64, lo, hi int) {
+func (f *batchLU[T]) solve4(dst, v []T, lo, hi int) {
 	m, n := f.m, hi-lo
 	d0, d1, d2, d3 := dst[lo:hi], dst[m+lo:m+hi], dst[2*m+lo:2*m+hi], dst[3*m+lo:3*m+hi]
 	d1, d2, d3 = d1[:n], d2[:n], d3[:n]
@@ -368,7 +373,7 @@ func (f *BatchLU) solve4(dst, v []float64, lo, hi int) {
 		p, b := code[t], lo+t
 		x0, x1 := v[int(p&3)*m+b], v[int(p>>2&3)*m+b]
 		x2, x3 := v[int(p>>4&3)*m+b], v[int(p>>6)*m+b]
-		w := (*[16]float64)(out[16*t:])
+		w := (*[16]T)(out[16*t:])
 		x1 -= w[4] * x0
 		x2 -= w[8]*x0 + w[9]*x1
 		x3 -= w[12]*x0 + w[13]*x1 + w[14]*x2
@@ -380,14 +385,14 @@ func (f *BatchLU) solve4(dst, v []float64, lo, hi int) {
 	}
 }
 
-func (f *BatchLU) solveT4(dst, v []float64, lo, hi int) {
+func (f *batchLU[T]) solveT4(dst, v []T, lo, hi int) {
 	m, n := f.m, hi-lo
 	v0, v1, v2, v3 := v[lo:hi], v[m+lo:m+hi], v[2*m+lo:2*m+hi], v[3*m+lo:3*m+hi]
 	v1, v2, v3 = v1[:n], v2[:n], v3[:n]
 	out, code := f.lu[16*lo:16*hi], f.code[lo:hi]
 	code = code[:n]
 	for t := range v0 {
-		w := (*[16]float64)(out[16*t:])
+		w := (*[16]T)(out[16*t:])
 		y0 := v0[t] / w[0]
 		y1 := (v1[t] - w[1]*y0) / w[5]
 		y2 := (v2[t] - w[2]*y0 - w[6]*y1) / w[10]
@@ -418,14 +423,14 @@ func genericTile(k int) int { return min(64, max(8, (32<<10)/(k*k))) }
 
 // forTiles runs body over the tiles [qlo, qhi) of f, in parallel, counting
 // work elementwise operations per block.
-func (f *BatchLU) forTiles(work int, body func(qlo, qhi int)) {
+func (f *batchLU[T]) forTiles(work int, body func(qlo, qhi int)) {
 	nt := (f.m + f.tile - 1) / f.tile
 	forBlocks(nt, work*f.tile, body)
 }
 
 // tileOf returns the first block, the size, the factors and the pivots of
 // tile q.
-func (f *BatchLU) tileOf(q int) (t0, n int, w []float64, piv []int32) {
+func (f *batchLU[T]) tileOf(q int) (t0, n int, w []T, piv []int32) {
 	k, kk := f.k, f.k*f.k
 	t0 = q * f.tile
 	n = min(f.tile, f.m-t0)
@@ -616,8 +621,8 @@ func maxAbsLanes(best []uint64, w []float64, n, e0, e1 int) {
 // trailingUpdate subtracts l_i·u_j from the entries (i, j), i, j > p, of the
 // n lanes of the tile w: two rows and two columns at a time, so that each
 // load of l, u or an entry serves two products.
-func trailingUpdate(w []float64, k, n, p int) {
-	row := func(i, j int) []float64 { return w[(i*k+j)*n : (i*k+j+1)*n] }
+func trailingUpdate[T float](w []T, k, n, p int) {
+	row := func(i, j int) []T { return w[(i*k+j)*n : (i*k+j+1)*n] }
 	i := p + 1
 	for ; i+2 <= k; i += 2 {
 		l0, l1 := row(i, p), row(i+1, p)
@@ -664,9 +669,9 @@ const minNormalBits = 1 << 52
 // infBits is the bit pattern of +Inf.
 const infBits = 0x7ff << 52
 
-func (f *BatchLU) solveGeneric(dst, v []float64, qlo, qhi int) {
+func (f *batchLU[T]) solveGeneric(dst, v []T, qlo, qhi int) {
 	k, m := f.k, f.m
-	x := make([]float64, k*f.tile)
+	x := make([]T, k*f.tile)
 	for q := qlo; q < qhi; q++ {
 		t0, n, w, piv := f.tileOf(q)
 		for i := range k {
@@ -710,9 +715,9 @@ func (f *BatchLU) solveGeneric(dst, v []float64, qlo, qhi int) {
 	}
 }
 
-func (f *BatchLU) solveTGeneric(dst, v []float64, qlo, qhi int) {
+func (f *batchLU[T]) solveTGeneric(dst, v []T, qlo, qhi int) {
 	k, m := f.k, f.m
-	x := make([]float64, k*f.tile)
+	x := make([]T, k*f.tile)
 	for q := qlo; q < qhi; q++ {
 		t0, n, w, piv := f.tileOf(q)
 		for i := range k {

@@ -1,6 +1,13 @@
 // Package cpu holds the CPU kernels of invad: a parallel loop over index
-// ranges for elementwise work, and dense LU factorizations built on gonum's
-// LAPACK.
+// ranges for elementwise work, dense LU factorizations built on gonum's
+// LAPACK, and batched LUs of many small blocks, in float64 (FactorBatch) and
+// in float32 (FactorBatch32), with kernels of their own.
+//
+// # Dtypes
+//
+// FactorBatch32 computes and stores in float32 under the rules of
+// FactorBatch, with bounds scaled to float32's precision (RCondMin32,
+// BatchGrowthMax32); its log-determinants and growth factors are float64.
 //
 // # Concurrency
 //
