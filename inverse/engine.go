@@ -121,7 +121,7 @@ func (e *cpuEngine) Factor(b sweep.Block[*tensor.Tensor]) (sweep.Factor[*tensor.
 		if f.K() == 1 {
 			how = "reciprocals"
 		}
-		return hostFactor{f: f, how: how, growth: f.MaxGrowth(), bytes: int64(f.K()*f.K()*f.M()) * 8}, nil
+		return hostFactor{f: f, how: how, growth: f.MaxGrowth(), bytes: f.Bytes()}, nil
 	default:
 		f, sing := cpu.FactorLUColumns(b.A.Data(), lp.Width)
 		if sing != nil {
@@ -160,14 +160,20 @@ func (h hostFactor) Free()                              {}
 func (h hostFactor) LogAbsDetParts(dst []float64, group func(int) int) bool {
 	switch f := h.f.(type) {
 	case *cpu.BatchLU:
-		ld := make([]float64, f.M())
-		f.LogAbsDets(ld)
-		for b, v := range ld {
-			dst[group(b)] += v
-		}
+		addBlockParts(dst, f.M(), f.LogAbsDets, group)
 		return true
 	case tape.LogDetParter:
 		return f.LogAbsDetParts(dst, group)
 	}
 	return false
+}
+
+// addBlockParts adds the log|det| of each of m blocks (logdets writes
+// them) to its group's part.
+func addBlockParts(dst []float64, m int, logdets func([]float64), group func(int) int) {
+	ld := make([]float64, m)
+	logdets(ld)
+	for b, v := range ld {
+		dst[group(b)] += v
+	}
 }

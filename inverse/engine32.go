@@ -156,14 +156,15 @@ func (e *cpuEngine32) Factor(b sweep.Block[*tensor.Tensor32]) (sweep.Factor[*ten
 		}
 		h = hostFactor{f: f, how: f.Describe(), bytes: f.Bytes()}
 	case lump.Batch:
-		f, sing := cpu.FactorBatch(widen32(b.A.Data()), lp.K, lp.M)
+		f, sing := cpu.FactorBatch32(b.A.Data(), lp.K, lp.M)
 		if sing != nil {
 			return nil, &sweep.Singular{Pivot: sing.Pivot, Figure: sing.Figure, Why: sing.Error()}
 		}
-		h = hostFactor{f: f, how: "batched LU", growth: f.MaxGrowth(), bytes: int64(f.K()*f.K()*f.M()) * 8}
+		how := "batched LU"
 		if f.K() == 1 {
-			h.how = "reciprocals"
+			how = "reciprocals"
 		}
+		return batch32{f, how}, nil
 	default:
 		f, sing := cpu.FactorLUColumns(widen32(b.A.Data()), lp.Width)
 		if sing != nil {
@@ -175,6 +176,25 @@ func (e *cpuEngine32) Factor(b sweep.Block[*tensor.Tensor32]) (sweep.Factor[*ten
 		}
 	}
 	return &wideFactor{hostFactor: h}, nil
+}
+
+// batch32 is a batch lump's float32 batched LU.
+type batch32 struct {
+	f   *cpu.BatchLU32
+	how string
+}
+
+func (b batch32) Solve(dst, v *tensor.Tensor32) error  { b.f.Solve(dst.Data(), v.Data()); return nil }
+func (b batch32) SolveT(dst, v *tensor.Tensor32) error { b.f.SolveT(dst.Data(), v.Data()); return nil }
+func (b batch32) LogAbsDet() float64                   { return b.f.LogAbsDet() }
+func (b batch32) Describe() (string, float64)          { return b.how, b.f.MaxGrowth() }
+func (b batch32) Bytes() int64                         { return b.f.Bytes() }
+func (b batch32) Free()                                {}
+
+// LogAbsDetParts adds each block's log|det| to its sample's part.
+func (b batch32) LogAbsDetParts(dst []float64, group func(int) int) bool {
+	addBlockParts(dst, b.f.M(), b.f.LogAbsDets, group)
+	return true
 }
 
 // factor32 is an op rule's factor that solves float32 vectors itself.

@@ -209,3 +209,48 @@ func TestLinearize32Errors(t *testing.T) {
 		t.Errorf("VIJP of NaN: %v", err)
 	}
 }
+
+// TestRefine32 solves with B blocks [[1, 1], [1, 1+10⁻⁴]] (κ ≈ 4·10⁴): in
+// float32 the IJVP loses about κ·ε₃₂ ≈ 2·10⁻³; two steps of Refine, with
+// float64 residuals, bring it to float64's answer rounded to float32.
+func TestRefine32(t *testing.T) {
+	const B = 64
+	f := func(x *tape.Var) *tape.Var {
+		a, b := ops.Slice(x, 0, 1), ops.Slice(x, 1, 2)
+		return ops.Concat(ops.Add(a, b), ops.Add(a, ops.Scale(b, 1+1e-4)))
+	}
+	x := rand32([]int{2, B}, 1)
+	dy := rand32([]int{2, B}, 2)
+	l64, err := inverse.Linearize(f, tensor.To64(x))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := l64.IJVP(tensor.To64(dy))
+	if err != nil {
+		t.Fatal(err)
+	}
+	errOf := func(opts ...inverse.Option) (float64, string) {
+		l, err := inverse.Linearize32(f, x, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := l.IJVP(dy)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lumps, _ := l.Lumps()
+		return relErr32(got, want), fmt.Sprint(lumps[len(lumps)-1].Kind)
+	}
+	plain, kind := errOf()
+	refined, _ := errOf(inverse.Refine(2))
+	t.Logf("lump %s: float32 IJVP off float64 by %.2g, refined %.2g", kind, plain, refined)
+	if kind != "batch" {
+		t.Errorf("the blocks are a %s lump, want batch", kind)
+	}
+	if plain < 1e-5 {
+		t.Errorf("unrefined error %.2g: the test's blocks are not ill-conditioned enough to show refinement", plain)
+	}
+	if refined > 2*eps32 {
+		t.Errorf("refined error %.2g, want float32 rounding (%.2g)", refined, 2*eps32)
+	}
+}
