@@ -47,7 +47,8 @@ func rand32(shape []int, seed uint64) *tensor.Tensor32 {
 // JVP and VJP within 1e-5 normwise (a few rounding errors of each op,
 // amplified by nothing but the program's depth), the inverse products
 // within 64·ε₃₂·κ₁(J) (float64's condition estimate, Cond), log|det J|
-// within 16·ε₃₂·κ per element, and the same lumps.
+// within 16·ε₃₂·κ per element, the dense Jacobians likewise, Cond within
+// a factor 2 of float64's, and the same lumps.
 func TestFloat32Programs(t *testing.T) {
 	for _, p := range programs {
 		t.Run(p.Name, func(t *testing.T) {
@@ -95,6 +96,18 @@ func TestFloat32Programs(t *testing.T) {
 			w32, e32 := l32.VIJP(dx)
 			w64, e64 := l64.VIJP(tensor.To64(dx))
 			check("VIJP", w32, w64, e32, e64, tol)
+
+			J32, e32 := l32.Jacobian()
+			J64, e64 := l64.Jacobian()
+			check("Jacobian", J32, J64, e32, e64, 1e-5)
+			R32, e32 := l32.JacobianRev()
+			check("JacobianRev", R32, J64, e32, e64, 1e-5)
+			K32, e32 := l32.InverseJacobian()
+			K64, e64 := l64.InverseJacobian()
+			check("InverseJacobian", K32, K64, e32, e64, tol)
+			if c32, err := l32.Cond(); err != nil || !(c32 >= kappa/2 && c32 <= 2*kappa) {
+				t.Errorf("Cond: float32 %.4g (%v), float64 %.4g", c32, err, kappa)
+			}
 
 			d32, e32 := l32.LogAbsDet()
 			d64, e64 := l64.LogAbsDet()

@@ -394,13 +394,21 @@ func (l *Linearization) JacobianRev() (*tensor.Tensor, error) {
 }
 
 func (l *Linearization) dense(fwd bool) (*tensor.Tensor, error) {
-	n := l.n
-	if int64(n)*int64(n) > MaxDenseElements {
-		return nil, fmt.Errorf("inverse: a dense %d×%d Jacobian needs %.3g GB, over the MaxDenseElements limit of %d elements: %w",
-			n, n, float64(n)*float64(n)*8/1e9, MaxDenseElements, ErrTooLarge)
+	if err := checkDense(l.n, 8, "Jacobian"); err != nil {
+		return nil, err
 	}
 	J := l.ad.Dense(0, fwd)
 	return J, checkResult("Jacobian", J)
+}
+
+// checkDense returns ErrTooLarge for a dense n×n matrix (what) over
+// MaxDenseElements, of elements of size bytes.
+func checkDense(n, size int, what string) error {
+	if int64(n)*int64(n) > MaxDenseElements {
+		return fmt.Errorf("inverse: a dense %d×%d %s needs %.3g GB, over the MaxDenseElements limit of %d elements: %w",
+			n, n, what, float64(n)*float64(n)*float64(size)/1e9, MaxDenseElements, ErrTooLarge)
+	}
+	return nil
 }
 
 // ---- inverse products ----
@@ -739,32 +747,41 @@ func (l *Linearization) LogAbsDet() (float64, error) {
 // IJVPs with unit vectors. Errors as for IJVP, and ErrTooLarge past
 // MaxDenseElements.
 func (l *Linearization) InverseJacobian() (*tensor.Tensor, error) {
-	n := l.n
-	if int64(n)*int64(n) > MaxDenseElements {
-		return nil, fmt.Errorf("inverse: a dense %d×%d inverse Jacobian is over the MaxDenseElements limit: %w", n, n, ErrTooLarge)
+	if err := checkDense(l.n, 8, "inverse Jacobian"); err != nil {
+		return nil, err
 	}
 	s, err := l.prepare()
 	if err != nil {
 		return nil, err
 	}
-	K := tensor.Zeros(n, n)
+	K := denseInverse(s, &l.invIdle, l.n, l.x.Shape(), l.prog.Output.Shape())
+	return K, checkResult("InverseJacobian", K)
+}
+
+// denseInverse builds the dense J⁻¹ (row i = input i) of an executor from
+// n IJVPs with unit vectors, split over the cores, each taking a workspace
+// from idle.
+func denseInverse[T tensor.Float](s *sweep.Exec[*tensor.Dense[T]], idle *adcore.Idle[*sweep.Workspace[*tensor.Dense[T]]], n int, inShape, outShape []int) *tensor.Dense[T] {
+	K := tensor.ZerosOf[T](n, n)
 	kd := K.Data()
-	outShape, inShape := l.prog.Output.Shape(), l.x.Shape()
 	adcore.ParallelCols(n, func(lo, hi int) {
-		w := l.getInvWS(s)
-		defer l.putInvWS(w)
-		e := tensor.Zeros(outShape...)
-		r := tensor.Zeros(inShape...)
+		w, ok := idle.Get()
+		if !ok {
+			w = s.NewWorkspace()
+		}
+		defer idle.Put(w)
+		e := tensor.ZerosOf[T](outShape...)
+		r := tensor.ZerosOf[T](inShape...)
 		for c := lo; c < hi; c++ {
 			e.Data()[c] = 1
-			s.IJVP(w, r, e) // the CPU engine and its factors do not fail
+			s.IJVP(w, r, e) // the CPU engines and their factors do not fail
 			for i, v := range r.Data() {
 				kd[i*n+c] = v
 			}
 			e.Data()[c] = 0
 		}
 	})
-	return K, checkResult("InverseJacobian", K)
+	return K
 }
 
 // Cond estimates the 1-norm condition number κ₁(J) = ‖J‖₁·‖J⁻¹‖₁ of the

@@ -188,6 +188,61 @@ func (l *Linearization32) VJPTo(dst, cy *tensor.Tensor32) error {
 	return tape.CheckFinite("", "VJP", dst)
 }
 
+// Jacobian returns the dense n×n Jacobian in float32, from n JVPs; errors
+// as Linearization.Jacobian.
+func (l *Linearization32) Jacobian() (*tensor.Tensor32, error) { return l.dense(true) }
+
+// JacobianRev returns the same dense Jacobian from n VJPs.
+func (l *Linearization32) JacobianRev() (*tensor.Tensor32, error) { return l.dense(false) }
+
+func (l *Linearization32) dense(fwd bool) (*tensor.Tensor32, error) {
+	if err := checkDense(l.l.n, 4, "Jacobian"); err != nil {
+		return nil, err
+	}
+	J := l.ad.Dense(0, fwd)
+	return J, tape.CheckFinite("", "Jacobian", J)
+}
+
+// InverseJacobian returns the dense J⁻¹ in float32, from n IJVPs; errors
+// as Linearization.InverseJacobian.
+func (l *Linearization32) InverseJacobian() (*tensor.Tensor32, error) {
+	if err := checkDense(l.l.n, 4, "inverse Jacobian"); err != nil {
+		return nil, err
+	}
+	s, err := l.prepare(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	K := denseInverse(s, &l.invIdle, l.l.n, l.x.Shape(), l.l.prog.Output.Shape())
+	return K, tape.CheckFinite("", "InverseJacobian", K)
+}
+
+// Cond estimates κ₁(J) as Linearization.Cond does, from the float32
+// products: float32 loses about log₁₀ κ of its 7 digits.
+func (l *Linearization32) Cond() (float64, error) {
+	if _, err := l.prepare(context.Background()); err != nil {
+		return math.NaN(), err
+	}
+	in, out := l.x.Shape(), l.l.prog.Output.Shape()
+	// Cond1 works in float64: each product rounds its argument to float32.
+	wrap := func(p func(dst, v *tensor.Tensor32) error, dshape, vshape []int) func(dst, v *tensor.Tensor) error {
+		d32, v32 := tensor.ZerosOf[float32](dshape...), tensor.ZerosOf[float32](vshape...)
+		return func(dst, v *tensor.Tensor) error {
+			for i, x := range v.Data() {
+				v32.Data()[i] = float32(x)
+			}
+			if err := p(d32, v32); err != nil {
+				return err
+			}
+			for i, x := range d32.Data() {
+				dst.Data()[i] = float64(x)
+			}
+			return nil
+		}
+	}
+	return sweep.Cond1(l.l.n, in, out, wrap(l.JVPTo, out, in), wrap(l.VJPTo, in, out), wrap(l.IJVPTo, in, out), wrap(l.VIJPTo, out, in))
+}
+
 // Prepare analyzes the program and factorizes its lumps in float32 now;
 // see Linearization.Prepare.
 func (l *Linearization32) Prepare(ctx context.Context) error {

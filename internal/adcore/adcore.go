@@ -428,33 +428,37 @@ func (s *Sweeps) VJPSeedInto(res []*tensor.Tensor, cy *tensor.Tensor, seeds []*t
 // (row r = output element r), from nᵢ JVPs with unit tangents (fwd) or m
 // VJPs, split over the cores. The caller checks its size first.
 func (s *Sweeps) Dense(i int, fwd bool) *tensor.Tensor {
+	return dense(s, i, fwd, s.JVPInto, s.VJPInto)
+}
+
+func dense[T tensor.Float](s *Sweeps, i int, fwd bool, jvp func(*tensor.Dense[T], ...*tensor.Dense[T]), vjp func([]*tensor.Dense[T], *tensor.Dense[T])) *tensor.Dense[T] {
 	inShape, outShape := s.Ins[i].Shape(), s.P.Output.Shape()
 	n, m := s.Ins[i].Len(), s.P.Output.Len()
-	J := tensor.Zeros(m, n)
+	J := tensor.ZerosOf[T](m, n)
 	jd := J.Data()
 	cols := n
 	if !fwd {
 		cols = m
 	}
 	ParallelCols(cols, func(lo, hi int) {
-		var e, r *tensor.Tensor
-		args := make([]*tensor.Tensor, len(s.Ins))
+		var e, r *tensor.Dense[T]
+		args := make([]*tensor.Dense[T], len(s.Ins))
 		if fwd {
-			e, r = tensor.Zeros(inShape...), tensor.Zeros(outShape...)
+			e, r = tensor.ZerosOf[T](inShape...), tensor.ZerosOf[T](outShape...)
 			args[i] = e
 		} else {
-			e, r = tensor.Zeros(outShape...), tensor.Zeros(inShape...)
+			e, r = tensor.ZerosOf[T](outShape...), tensor.ZerosOf[T](inShape...)
 			args[i] = r
 		}
 		for c := lo; c < hi; c++ {
 			e.Data()[c] = 1
 			if fwd {
-				s.JVPInto(r, args...)
+				jvp(r, args...)
 				for k, v := range r.Data() {
 					jd[k*n+c] = v
 				}
 			} else {
-				s.VJPInto(args, e)
+				vjp(args, e)
 				copy(jd[c*n:(c+1)*n], r.Data())
 			}
 			e.Data()[c] = 0

@@ -30,6 +30,11 @@ func (s *Sweeps32) VJPInto(res []*tensor.Tensor32, cy *tensor.Tensor32) {
 	reverse(s.s, &s.idle, s.r, res, cy, nil)
 }
 
+// Dense is Sweeps.Dense in float32.
+func (s *Sweeps32) Dense(i int, fwd bool) *tensor.Tensor32 {
+	return dense(s.s, i, fwd, s.JVPInto, s.VJPInto)
+}
+
 // JVP32 runs node nd's JVP in float32: its op's tape.Op32 rule, or, for an
 // op without one (defined outside package ops), its float64 rule on
 // widened copies, the result rounded to float32.
