@@ -13,6 +13,10 @@
 //     each op's second-order rule (tape.SecondOrder): the gradient of
 //     ⟨c, J·dx⟩, and for a scalar f the Hessian-vector product.
 //
+// Linearize32 and Grad32 are the first-order modes in float32: float32
+// inputs, tangents, cotangents and results, every op's float32 rules
+// (tape.Op32), f recorded in float64 and its values rounded once.
+//
 // The inverse products (J⁻¹v, vᵀJ⁻¹, log|det J|) need a square map of one
 // input: inverse.Linearize, or inverse.LinearizeArg for f of several inputs
 // taken with respect to one of them while the others stay fixed.
@@ -29,6 +33,7 @@ package ad
 
 import (
 	"fmt"
+	"unsafe"
 
 	"github.com/invad/invad/internal/adcore"
 	"github.com/invad/invad/tape"
@@ -43,9 +48,21 @@ var MaxDenseElements int64 = 1 << 30
 // Linearization is f recorded at its inputs, ready for Jacobian products.
 // Its methods may be called from several goroutines at once.
 type Linearization struct {
-	s      *adcore.Sweeps
-	xs     []*tensor.Tensor
+	c core[float64]
+	s *adcore.Sweeps
+}
+
+// core holds what the first-order products need, in float64
+// (Linearization) or float32 (Linearization32): the program, the inputs,
+// f's value and the sweeps of that element type.
+type core[T tensor.Float] struct {
+	p      *tape.Program
+	xs     []*tensor.Dense[T]
+	out    *tensor.Dense[T]
 	consts [][]float64 // the data of the constants the ops read (dst must not overlap them)
+	jvp    func(*tensor.Dense[T], ...*tensor.Dense[T])
+	vjp    func([]*tensor.Dense[T], *tensor.Dense[T])
+	dense  func(i int, fwd bool) *tensor.Dense[T]
 }
 
 // Linearize records f at the inputs xs (as many tensors as f takes, in
@@ -58,6 +75,18 @@ type Linearization struct {
 // result holds NaN or ±Inf (naming the first op whose value is not
 // finite).
 func Linearize(f func(xs ...*tape.Var) *tape.Var, xs ...*tensor.Tensor) (*Linearization, error) {
+	p, ins, err := record(f, xs)
+	if err != nil {
+		return nil, err
+	}
+	s := adcore.New(p, ins)
+	return &Linearization{s: s, c: core[float64]{p: p, xs: xs, out: p.Output.Value(), consts: constants(p),
+		jvp: s.JVPInto, vjp: s.VJPInto, dense: s.Dense}}, nil
+}
+
+// record records f at xs and returns the program and its inputs, with
+// Linearize's panics and errors.
+func record(f func(xs ...*tape.Var) *tape.Var, xs []*tensor.Tensor) (*tape.Program, []*tape.Var, error) {
 	if f == nil {
 		panic("ad: f is nil")
 	}
@@ -69,7 +98,7 @@ func Linearize(f func(xs ...*tape.Var) *tape.Var, xs ...*tensor.Tensor) (*Linear
 			panic(fmt.Sprintf("ad: input %d is nil", i))
 		}
 		if bad, k := x.HasNonFinite(); bad {
-			return nil, &tape.NonFiniteError{Where: fmt.Sprintf("input %d", i), Pos: -1, Index: k, Value: x.Data()[k], Pkg: "ad"}
+			return nil, nil, &tape.NonFiniteError{Where: fmt.Sprintf("input %d", i), Pos: -1, Index: k, Value: x.Data()[k], Pkg: "ad"}
 		}
 	}
 	tp := tape.NewTape()
@@ -86,29 +115,34 @@ func Linearize(f func(xs ...*tape.Var) *tape.Var, xs ...*tensor.Tensor) (*Linear
 	}
 	p := tp.Finish(ins[0], out)
 	if bad, _ := out.Value().HasNonFinite(); bad {
-		return nil, tape.FirstNonFinite(p, "ad")
+		return nil, nil, tape.FirstNonFinite(p, "ad")
 	}
-	l := &Linearization{s: adcore.New(p, ins), xs: xs}
+	return p, ins, nil
+}
+
+// constants returns the data of the constants p's ops read.
+func constants(p *tape.Program) [][]float64 {
+	var out [][]float64
 	seen := map[*tape.Var]bool{}
 	for _, nd := range p.Nodes {
 		for _, v := range nd.In {
 			if v.IsConst() && !seen[v] {
 				seen[v] = true
-				l.consts = append(l.consts, v.Value().Data())
+				out = append(out, v.Value().Data())
 			}
 		}
 	}
-	return l, nil
+	return out
 }
 
 // Output returns f(xs). It is the tape's value: do not modify it.
-func (l *Linearization) Output() *tensor.Tensor { return l.s.P.Output.Value() }
+func (l *Linearization) Output() *tensor.Tensor { return l.c.out }
 
 // NumInputs returns the number of inputs f takes.
-func (l *Linearization) NumInputs() int { return len(l.xs) }
+func (l *Linearization) NumInputs() int { return len(l.c.xs) }
 
 // Input returns input i, as given to Linearize.
-func (l *Linearization) Input(i int) *tensor.Tensor { return l.xs[i] }
+func (l *Linearization) Input(i int) *tensor.Tensor { return l.c.xs[i] }
 
 // Program returns the recorded program: the ops f's result depends on.
 func (l *Linearization) Program() *tape.Program { return l.s.P }
@@ -118,9 +152,11 @@ func (l *Linearization) Program() *tape.Program { return l.s.P }
 // reached by no tangent are skipped). It panics on a wrong number of
 // tangents or a wrong shape, and returns a *tape.NonFiniteError for NaN or
 // ±Inf in a tangent or the result.
-func (l *Linearization) JVP(dxs ...*tensor.Tensor) (*tensor.Tensor, error) {
-	res := tensor.Zeros(l.s.P.Output.Shape()...)
-	if err := l.JVPTo(res, dxs...); err != nil {
+func (l *Linearization) JVP(dxs ...*tensor.Tensor) (*tensor.Tensor, error) { return l.c.jvpNew(dxs) }
+
+func (l *core[T]) jvpNew(dxs []*tensor.Dense[T]) (*tensor.Dense[T], error) {
+	res := tensor.ZerosOf[T](l.p.Output.Shape()...)
+	if err := l.jvpTo(res, dxs...); err != nil {
 		return nil, err
 	}
 	return res, nil
@@ -131,10 +167,14 @@ func (l *Linearization) JVP(dxs ...*tensor.Tensor) (*tensor.Tensor, error) {
 // JVP's panics, it panics if dst is nil, has the wrong shape or shares
 // memory with a tangent, an input, f's result or a constant of f.
 func (l *Linearization) JVPTo(dst *tensor.Tensor, dxs ...*tensor.Tensor) error {
+	return l.c.jvpTo(dst, dxs...)
+}
+
+func (l *core[T]) jvpTo(dst *tensor.Dense[T], dxs ...*tensor.Dense[T]) error {
 	if len(dxs) != len(l.xs) {
 		panic(fmt.Sprintf("ad: JVP with %d tangents for %d inputs", len(dxs), len(l.xs)))
 	}
-	l.checkDst("JVPTo", dst, l.s.P.Output.Shape(), dxs)
+	l.checkDst("JVPTo", dst, l.p.Output.Shape(), dxs)
 	for i, dx := range dxs {
 		if dx == nil {
 			continue
@@ -143,7 +183,7 @@ func (l *Linearization) JVPTo(dst *tensor.Tensor, dxs ...*tensor.Tensor) error {
 			return err
 		}
 	}
-	l.s.JVPInto(dst, dxs...)
+	l.jvp(dst, dxs...)
 	return checkResult("JVP", dst)
 }
 
@@ -151,12 +191,14 @@ func (l *Linearization) JVPTo(dst *tensor.Tensor, dxs ...*tensor.Tensor) error {
 // shaped like f's result: the reverse mode, all inputs' cotangents from one
 // sweep. It panics if cy has the wrong shape and returns a
 // *tape.NonFiniteError for NaN or ±Inf in cy or a result.
-func (l *Linearization) VJP(cy *tensor.Tensor) ([]*tensor.Tensor, error) {
-	res := make([]*tensor.Tensor, len(l.xs))
+func (l *Linearization) VJP(cy *tensor.Tensor) ([]*tensor.Tensor, error) { return l.c.vjpNew(cy) }
+
+func (l *core[T]) vjpNew(cy *tensor.Dense[T]) ([]*tensor.Dense[T], error) {
+	res := make([]*tensor.Dense[T], len(l.xs))
 	for i, x := range l.xs {
-		res[i] = tensor.Zeros(x.Shape()...)
+		res[i] = tensor.ZerosOf[T](x.Shape()...)
 	}
-	if err := l.VJPTo(res, cy); err != nil {
+	if err := l.vjpTo(res, cy); err != nil {
 		return nil, err
 	}
 	return res, nil
@@ -168,6 +210,10 @@ func (l *Linearization) VJP(cy *tensor.Tensor) ([]*tensor.Tensor, error) {
 // not the number of inputs, a dst[i] has the wrong shape, or two of them,
 // or one and cy, an input, f's result or a constant of f share memory.
 func (l *Linearization) VJPTo(dst []*tensor.Tensor, cy *tensor.Tensor) error {
+	return l.c.vjpTo(dst, cy)
+}
+
+func (l *core[T]) vjpTo(dst []*tensor.Dense[T], cy *tensor.Dense[T]) error {
 	if len(dst) != len(l.xs) {
 		panic(fmt.Sprintf("ad: VJPTo with %d destinations for %d inputs", len(dst), len(l.xs)))
 	}
@@ -175,17 +221,17 @@ func (l *Linearization) VJPTo(dst []*tensor.Tensor, cy *tensor.Tensor) error {
 		if d == nil {
 			continue
 		}
-		l.checkDst(fmt.Sprintf("VJPTo dst[%d]", i), d, l.xs[i].Shape(), []*tensor.Tensor{cy})
+		l.checkDst(fmt.Sprintf("VJPTo dst[%d]", i), d, l.xs[i].Shape(), []*tensor.Dense[T]{cy})
 		for _, e := range dst[:i] {
 			if e != nil && tensor.Overlap(d.Data(), e.Data()) {
 				panic(fmt.Sprintf("ad: VJPTo dst[%d] shares memory with another dst", i))
 			}
 		}
 	}
-	if err := checkArg("cotangent of VJP", cy, l.s.P.Output.Shape()); err != nil {
+	if err := checkArg("cotangent of VJP", cy, l.p.Output.Shape()); err != nil {
 		return err
 	}
-	l.s.VJPInto(dst, cy)
+	l.vjp(dst, cy)
 	for _, d := range dst {
 		if d != nil {
 			if err := checkResult("VJP", d); err != nil {
@@ -202,16 +248,18 @@ func (l *Linearization) VJPTo(dst []*tensor.Tensor, cy *tensor.Tensor) error {
 // split over the cores. It returns an error matching tape.ErrTooLarge past
 // MaxDenseElements, and a *tape.NonFiniteError for NaN or ±Inf. It panics
 // if i is not an input's index.
-func (l *Linearization) Jacobian(i int) (*tensor.Tensor, error) {
+func (l *Linearization) Jacobian(i int) (*tensor.Tensor, error) { return l.c.jacobian(i) }
+
+func (l *core[T]) jacobian(i int) (*tensor.Dense[T], error) {
 	if i < 0 || i >= len(l.xs) {
 		panic(fmt.Sprintf("ad: Jacobian of input %d of %d", i, len(l.xs)))
 	}
-	m, n := l.s.P.Output.Len(), l.xs[i].Len()
+	m, n := l.p.Output.Len(), l.xs[i].Len()
 	if int64(m)*int64(n) > MaxDenseElements {
 		return nil, fmt.Errorf("ad: a dense %d×%d Jacobian needs %.3g GB, over the MaxDenseElements limit of %d elements: %w",
-			m, n, float64(m)*float64(n)*8/1e9, MaxDenseElements, tape.ErrTooLarge)
+			m, n, float64(m)*float64(n)*float64(unsafe.Sizeof(T(0)))/1e9, MaxDenseElements, tape.ErrTooLarge)
 	}
-	J := l.s.Dense(i, n <= m)
+	J := l.dense(i, n <= m)
 	return J, checkResult("Jacobian", J)
 }
 
@@ -247,22 +295,23 @@ func Grad(f func(xs ...*tape.Var) *tape.Var, xs ...*tensor.Tensor) (float64, []*
 // and VJP do, and returns an error naming the op if an op of f has no
 // second-order rule, and a *tape.NonFiniteError for NaN or ±Inf.
 func (l *Linearization) GradJVP(c *tensor.Tensor, dxs ...*tensor.Tensor) ([]*tensor.Tensor, error) {
-	if len(dxs) != len(l.xs) {
-		panic(fmt.Sprintf("ad: GradJVP with %d tangents for %d inputs", len(dxs), len(l.xs)))
+	xs := l.c.xs
+	if len(dxs) != len(xs) {
+		panic(fmt.Sprintf("ad: GradJVP with %d tangents for %d inputs", len(dxs), len(xs)))
 	}
 	for i, dx := range dxs {
 		if dx == nil {
 			continue
 		}
-		if err := checkArg(fmt.Sprintf("tangent %d of GradJVP", i), dx, l.xs[i].Shape()); err != nil {
+		if err := checkArg(fmt.Sprintf("tangent %d of GradJVP", i), dx, xs[i].Shape()); err != nil {
 			return nil, err
 		}
 	}
 	if err := checkArg("cotangent of GradJVP", c, l.s.P.Output.Shape()); err != nil {
 		return nil, err
 	}
-	res := make([]*tensor.Tensor, len(l.xs))
-	for i, x := range l.xs {
+	res := make([]*tensor.Tensor, len(xs))
+	for i, x := range xs {
 		res[i] = tensor.Zeros(x.Shape()...)
 	}
 	if nd, ok := l.s.GradJVPInto(res, c, dxs...); !ok {
@@ -291,7 +340,7 @@ func (l *Linearization) HVP(vs ...*tensor.Tensor) ([]*tensor.Tensor, error) {
 }
 
 // checkArg panics on a shape mistake and reports a non-finite argument.
-func checkArg(name string, v *tensor.Tensor, shape []int) error {
+func checkArg[T tensor.Float](name string, v *tensor.Dense[T], shape []int) error {
 	if v == nil {
 		panic("ad: " + name + " is nil")
 	}
@@ -299,7 +348,7 @@ func checkArg(name string, v *tensor.Tensor, shape []int) error {
 		panic(fmt.Sprintf("ad: %s has shape %v, want %v", name, v.Shape(), shape))
 	}
 	if bad, i := v.HasNonFinite(); bad {
-		return &tape.NonFiniteError{Where: name, Pos: -1, Index: i, Value: v.Data()[i], Pkg: "ad"}
+		return &tape.NonFiniteError{Where: name, Pos: -1, Index: i, Value: float64(v.Data()[i]), Pkg: "ad"}
 	}
 	return nil
 }
@@ -307,7 +356,7 @@ func checkArg(name string, v *tensor.Tensor, shape []int) error {
 // checkDst panics unless dst can take a product's result: not nil, shaped
 // like shape, and sharing no memory with the arguments, an input, f's
 // result or a constant.
-func (l *Linearization) checkDst(name string, dst *tensor.Tensor, shape []int, args []*tensor.Tensor) {
+func (l *core[T]) checkDst(name string, dst *tensor.Dense[T], shape []int, args []*tensor.Dense[T]) {
 	if dst == nil {
 		panic("ad: " + name + " is nil")
 	}
@@ -325,7 +374,7 @@ func (l *Linearization) checkDst(name string, dst *tensor.Tensor, shape []int, a
 			panic("ad: " + name + " shares memory with an input")
 		}
 	}
-	if tensor.Overlap(d, l.Output().Data()) {
+	if tensor.Overlap(d, l.out.Data()) {
 		panic("ad: " + name + " shares memory with f's result")
 	}
 	for _, c := range l.consts {
@@ -336,4 +385,6 @@ func (l *Linearization) checkDst(name string, dst *tensor.Tensor, shape []int, a
 }
 
 // checkResult reports a non-finite product.
-func checkResult(name string, r *tensor.Tensor) error { return tape.CheckFinite("ad", name, r) }
+func checkResult[T tensor.Float](name string, r *tensor.Dense[T]) error {
+	return tape.CheckFinite("ad", name, r)
+}

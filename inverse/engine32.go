@@ -36,34 +36,6 @@ func newCPUEngine32(p *tape.Program, val []*tensor.Tensor32) *cpuEngine32 {
 	return e
 }
 
-// values32 rounds every value of p (inputs, constants, op outputs) to
-// float32, once; a view (tape.Viewer: a reshape) stays a view of its
-// input's float32 copy.
-func values32(p *tape.Program) []*tensor.Tensor32 {
-	val := make([]*tensor.Tensor32, p.NumVars)
-	of := func(v *tape.Var) {
-		if val[v.ID()] == nil {
-			val[v.ID()] = tensor.To32(v.Value())
-		}
-	}
-	of(p.Input)
-	for _, nd := range p.Nodes {
-		for _, v := range nd.In {
-			of(v)
-		}
-		out := nd.Out.Value()
-		if _, ok := nd.Op.(tape.Viewer); ok && len(nd.In) == 1 && out.Len() > 0 {
-			in := nd.In[0].Value()
-			if in.Len() == out.Len() && &in.Data()[0] == &out.Data()[0] {
-				val[nd.Out.ID()] = tensor.NewOf(out.Shape(), val[nd.In[0].ID()].Data())
-				continue
-			}
-		}
-		of(nd.Out)
-	}
-	return val
-}
-
 func (e *cpuEngine32) Alloc(n int) *tensor.Tensor32 {
 	return tensor.NewOf([]int{n}, make([]float32, n))
 }

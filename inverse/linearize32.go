@@ -61,13 +61,9 @@ func Linearize32(f func(x *tape.Var) *tape.Var, x *tensor.Tensor32, opts ...Opti
 	if err != nil {
 		return nil, err
 	}
-	val := values32(l.prog)
-	for _, nd := range l.prog.Nodes {
-		if v := val[nd.Out.ID()]; v != nil {
-			if bad, i := v.HasNonFinite(); bad {
-				return nil, &NonFiniteError{Where: "value of an op rounded to float32", Op: nd.Op.Name(), Pos: nd.Pos, Index: i, Value: float64(v.Data()[i])}
-			}
-		}
+	val, err := adcore.Values32(l.prog, "")
+	if err != nil {
+		return nil, err
 	}
 	// The float32 copies replace the float64 values: the products, the
 	// factorizations and Output read val alone.

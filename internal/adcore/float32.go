@@ -35,6 +35,38 @@ func (s *Sweeps32) Dense(i int, fwd bool) *tensor.Tensor32 {
 	return dense(s.s, i, fwd, s.JVPInto, s.VJPInto)
 }
 
+// Values32 rounds every value of p (inputs, constants, op outputs) to
+// float32, once, per var id; a view (tape.Viewer: a reshape) stays a view
+// of its input's float32 copy. An op output that overflows float32 is a
+// *tape.NonFiniteError naming the op (pkg the package reporting it).
+func Values32(p *tape.Program, pkg string) ([]*tensor.Tensor32, error) {
+	val := make([]*tensor.Tensor32, p.NumVars)
+	of := func(v *tape.Var) {
+		if val[v.ID()] == nil {
+			val[v.ID()] = tensor.To32(v.Value())
+		}
+	}
+	of(p.Input)
+	for _, nd := range p.Nodes {
+		for _, v := range nd.In {
+			of(v)
+		}
+		out := nd.Out.Value()
+		if _, ok := nd.Op.(tape.Viewer); ok && len(nd.In) == 1 && out.Len() > 0 {
+			in := nd.In[0].Value()
+			if in.Len() == out.Len() && &in.Data()[0] == &out.Data()[0] {
+				val[nd.Out.ID()] = tensor.NewOf(out.Shape(), val[nd.In[0].ID()].Data())
+				continue
+			}
+		}
+		of(nd.Out)
+		if bad, i := val[nd.Out.ID()].HasNonFinite(); bad {
+			return nil, &tape.NonFiniteError{Where: "value of an op rounded to float32", Op: nd.Op.Name(), Pos: nd.Pos, Index: i, Value: float64(val[nd.Out.ID()].Data()[i]), Pkg: pkg}
+		}
+	}
+	return val, nil
+}
+
 // JVP32 runs node nd's JVP in float32: its op's tape.Op32 rule, or, for an
 // op without one (defined outside package ops), its float64 rule on
 // widened copies, the result rounded to float32.
