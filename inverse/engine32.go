@@ -89,7 +89,7 @@ func (e *cpuEngine32) VJP(node int, dst []*tensor.Tensor32, c *tensor.Tensor32) 
 }
 
 // Factor factorizes a lump's block. Batch lumps: the batched LU in
-// float32. Steps: the op's inverse rule at the float32 values widened,
+// float32. Steps: the op's inverse rule at the recorded float64 values,
 // solving float32 vectors itself (tape.Factor32: diagonals, running sums)
 // or in float64 on each vector widened (a matrix factor's cached LU).
 // Dense and sparse lumps: the float32 block widened and factorized as the
@@ -100,9 +100,9 @@ func (e *cpuEngine32) Factor(b sweep.Block[*tensor.Tensor32]) (sweep.Factor[*ten
 	var h hostFactor
 	switch lp.Kind {
 	case lump.Step:
-		// At the float32 values widened (the float64 ones are released):
-		// the block the float32 JVP rules apply. Constants are the
-		// caller's float64 data.
+		// At the recorded float64 values, released only once every lump
+		// is factorized (a value released earlier is the float32 one
+		// widened).
 		nd := e.nodes[b.Node]
 		in := make([]*tensor.Tensor, len(nd.In))
 		for i, v := range nd.In {
@@ -110,7 +110,11 @@ func (e *cpuEngine32) Factor(b sweep.Block[*tensor.Tensor32]) (sweep.Factor[*ten
 				in[i] = tensor.To64(e.ins[b.Node][i])
 			}
 		}
-		f, err := nd.Op.Inverse(lp.Input, in, tensor.To64(e.outs[b.Node]))
+		out := nd.Out.Value()
+		if out == nil {
+			out = tensor.To64(e.outs[b.Node])
+		}
+		f, err := nd.Op.Inverse(lp.Input, in, out)
 		if err != nil {
 			return nil, err
 		}

@@ -18,9 +18,10 @@ import (
 // the memory and bandwidth of float64. Build it with Linearize32.
 //
 // f is recorded in float64, as Linearize records it, and every value is
-// rounded to float32 once; the float64 values are then dropped. The
-// products are those of the Jacobian at the rounded values, computed in
-// float32 arithmetic. Expect about
+// rounded to float32 once; the float64 values are dropped once the lumps
+// are factorized (Prepare, or the first inverse product). The products
+// are those of the Jacobian at the rounded values, computed in float32
+// arithmetic. Expect about
 // log₁₀ κ fewer than float32's 7 significant digits (κ the condition
 // number of J, see Float64 and its Cond); the conformance tests of package
 // inverse bound the error of every test program against float64.
@@ -65,10 +66,6 @@ func Linearize32(f func(x *tape.Var) *tape.Var, x *tensor.Tensor32, opts ...Opti
 	if err != nil {
 		return nil, err
 	}
-	// The float32 copies replace the float64 values: the products, the
-	// factorizations and Output read val alone.
-	l.prog.ReleaseValues()
-	l.x = nil
 	l32 := &Linearization32{l: l, x: x, val: val}
 	l32.ad = l.ad.Float32(func(v *tape.Var) *tensor.Tensor32 { return val[v.ID()] })
 	l32.rerecord = func() (*Linearization, error) { return Linearize(f, tensor.To64(x), opts...) }
@@ -263,6 +260,10 @@ func (l *Linearization32) prepare(ctx context.Context) (*sweep.Exec[*tensor.Tens
 	}
 	l.done = true
 	l.inv, l.invErr = x, err
+	// The float32 copies replace the float64 values from now on: the
+	// products and Output read val alone.
+	ll.prog.ReleaseValues()
+	ll.x = nil
 	return x, err
 }
 

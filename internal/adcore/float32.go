@@ -1,6 +1,7 @@
 package adcore
 
 import (
+	"github.com/invad/invad/cpu"
 	"github.com/invad/invad/tape"
 	"github.com/invad/invad/tensor"
 )
@@ -43,7 +44,14 @@ func Values32(p *tape.Program, pkg string) ([]*tensor.Tensor32, error) {
 	val := make([]*tensor.Tensor32, p.NumVars)
 	of := func(v *tape.Var) {
 		if val[v.ID()] == nil {
-			val[v.ID()] = tensor.To32(v.Value())
+			src := v.Value().Data()
+			dst := make([]float32, len(src))
+			cpu.For(len(src), func(lo, hi int) {
+				for i := lo; i < hi; i++ {
+					dst[i] = float32(src[i])
+				}
+			})
+			val[v.ID()] = tensor.NewOf(v.Shape(), dst)
 		}
 	}
 	of(p.Input)
