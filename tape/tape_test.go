@@ -190,3 +190,28 @@ func TestReplay(t *testing.T) {
 		}()
 	}
 }
+
+// TestReleaseValues: the input and every varying value (the dead one
+// too) lose their values, constants (folded ones too) keep theirs, and the
+// structure stays.
+func TestReleaseValues(t *testing.T) {
+	tp := tape.NewTape()
+	in, out, dead := prog(tp)
+	p := tp.Finish(in, out)
+	c := p.Nodes[1].In[1]
+	if !c.IsConst() {
+		t.Fatal("the mul's second input is not the folded constant")
+	}
+	p.ReleaseValues()
+	for name, v := range map[string]*tape.Var{"input": in, "exp(x)": p.Nodes[0].Out, "output": out, "dead": dead} {
+		if v.Value() != nil {
+			t.Errorf("%s keeps its value", name)
+		}
+	}
+	if c.Value() == nil || c.Value().Len() != 3 {
+		t.Error("the constant lost its value")
+	}
+	if !slices.Equal(out.Shape(), []int{3}) || len(p.Nodes) != 2 {
+		t.Error("the structure changed")
+	}
+}
