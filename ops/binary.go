@@ -198,6 +198,10 @@ func binaryJVP[T tensor.Float](o *Binary, dst *tensor.Dense[T], in []*tensor.Den
 
 // jvpPlan is JVP for operands broadcast along some axes.
 func jvpPlan[T tensor.Float](o *Binary, d, a, b, y, ta, tb []T, p *stridePlan) {
+	if o.kind != binGeneric {
+		jvpPlanLinear(o.kind, d, a, b, ta, tb, p)
+		return
+	}
 	da, db := o.d[0], o.d[1]
 	sa, sb := p.inner()
 	cpu.For(len(d), func(lo, hi int) {
@@ -213,6 +217,50 @@ func jvpPlan[T tensor.Float](o *Binary, d, a, b, y, ta, tb []T, p *stridePlan) {
 					s += T(db(aj, bj, yj)) * tb[jb]
 				}
 				d[i+j] = s
+			}
+		})
+	})
+}
+
+// jvpPlanLinear is jvpPlan for Add, Sub and Mul, whose partials need no
+// call per element: each run of the plan is a copy, a sum or a product
+// (the JVP of a broadcast bias, X + b with b constant, is a copy of the
+// tangent).
+func jvpPlanLinear[T tensor.Float](k binKind, d, a, b, ta, tb []T, p *stridePlan) {
+	sa, sb := p.inner()
+	cpu.For(len(d), func(lo, hi int) {
+		p.runs(lo, hi, func(i, ia, ib, m int) {
+			dd := d[i : i+m]
+			switch {
+			case ta == nil:
+				clear(dd)
+			case k == binMul:
+				for j := range dd {
+					dd[j] = ta[ia+j*sa] * b[ib+j*sb]
+				}
+			case sa == 1:
+				copy(dd, ta[ia:ia+m])
+			default:
+				for j := range dd {
+					dd[j] = ta[ia+j*sa]
+				}
+			}
+			if tb == nil {
+				return
+			}
+			switch k {
+			case binAdd:
+				for j := range dd {
+					dd[j] += tb[ib+j*sb]
+				}
+			case binSub:
+				for j := range dd {
+					dd[j] -= tb[ib+j*sb]
+				}
+			case binMul:
+				for j := range dd {
+					dd[j] += a[ia+j*sa] * tb[ib+j*sb]
+				}
 			}
 		})
 	})
