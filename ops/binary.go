@@ -362,6 +362,10 @@ func binaryVJP[T tensor.Float](o *Binary, dst []*tensor.Dense[T], in []*tensor.D
 // axes. A full g is written in parallel; a broadcast one collects its sums
 // in a scratch vector, in output order, then adds them to g.
 func vjpPlan[T tensor.Float](o *Binary, k int, g, a, b, y, cs []T, p *stridePlan) {
+	if o.kind != binGeneric {
+		vjpPlanLinear(o.kind, k, g, a, b, cs, p)
+		return
+	}
 	dk := o.d[k]
 	sa, sb := p.inner()
 	if len(g) == len(cs) {
@@ -383,6 +387,59 @@ func vjpPlan[T tensor.Float](o *Binary, k int, g, a, b, y, cs []T, p *stridePlan
 		for j := 0; j < m; j++ {
 			acc[at+j*st] += T(dk(float64(a[ia+j*sa]), float64(b[ib+j*sb]), float64(y[i+j]))) * cs[i+j]
 		}
+	})
+	addTo(g, acc)
+}
+
+// vjpPlanLinear is vjpPlan for Add, Sub and Mul: the partial with respect
+// to operand k is ±1 or the other operand, read without a call per
+// element (the VJP of a broadcast bias sums the cotangent's rows).
+func vjpPlanLinear[T tensor.Float](kind binKind, k int, g, a, b, cs []T, p *stridePlan) {
+	sa, sb := p.inner()
+	// The other operand, whose elements are Mul's partial.
+	oth, othS := b, sb
+	if k == 1 {
+		oth, othS = a, sa
+	}
+	sign := T(1)
+	if kind == binSub && k == 1 {
+		sign = -1
+	}
+	run := func(dst []T, at, st int, c []T, ot int) {
+		switch {
+		case kind == binMul:
+			for j, v := range c {
+				dst[at+j*st] += oth[ot+j*othS] * v
+			}
+		case sign < 0:
+			for j, v := range c {
+				dst[at+j*st] -= v
+			}
+		default:
+			for j, v := range c {
+				dst[at+j*st] += v
+			}
+		}
+	}
+	split := func(ia, ib int) (at, st, ot int) {
+		if k == 1 {
+			return ib, sb, ia
+		}
+		return ia, sa, ib
+	}
+	if len(g) == len(cs) {
+		cpu.For(len(cs), func(lo, hi int) {
+			p.runs(lo, hi, func(i, ia, ib, m int) {
+				_, _, ot := split(ia, ib)
+				run(g, i, 1, cs[i:i+m], ot)
+			})
+		})
+		return
+	}
+	acc := make([]T, len(g))
+	p.runs(0, len(cs), func(i, ia, ib, m int) {
+		at, st, ot := split(ia, ib)
+		run(acc, at, st, cs[i:i+m], ot)
 	})
 	addTo(g, acc)
 }
