@@ -20,17 +20,13 @@ import (
 // f is recorded in float64, as Linearize records it, and every value is
 // rounded to float32 once; the float64 values are dropped once the lumps
 // are factorized (Prepare, or the first inverse product). The products
-// are those of the Jacobian at the rounded values, computed in float32
-// arithmetic. Expect about
-// log₁₀ κ fewer than float32's 7 significant digits (κ the condition
-// number of J, see Float64 and its Cond); the conformance tests of package
-// inverse bound the error of every test program against float64.
-// Refine(k) refines in mixed precision: residuals in float64, corrections
-// in float32, for results float64's rounded (see refineSolve). Lumps
-// factorized by an op's own inverse rule (diagonals, a matrix
-// factor's LU) and the rare dense and sparse lumps are factorized in
-// float64 and applied to float32 vectors; batch lumps use the float32
-// batched LU of package cpu.
+// are those of the Jacobian at the rounded values, in float32 arithmetic:
+// expect about log₁₀ κ fewer than float32's 7 significant digits, κ the
+// condition number of J (Cond). Lumps factorized by an op's own inverse
+// rule (a diagonal, a matrix factor's LU) and the rare dense and sparse
+// lumps are factorized in float64; batch lumps by the float32 batched LU
+// of package cpu. Refine(k) refines in mixed precision: residuals in
+// float64, corrections in float32, for float64's results rounded.
 type Linearization32 struct {
 	l   *Linearization // the recording's structure; its float64 values are released
 	x   *tensor.Tensor32
@@ -104,8 +100,8 @@ func (l *Linearization32) Input() *tensor.Tensor32 { return l.x }
 // Len returns n, the number of elements of x and f(x).
 func (l *Linearization32) Len() int { return l.l.n }
 
-// Bytes returns the bytes of the float32 values the Linearization32 holds
-// (its factors come on top once prepared).
+// Bytes returns the bytes of the program's values in float32 (half those
+// of the float64 recording; the factors come on top once prepared).
 func (l *Linearization32) Bytes() int64 { return l.l.prog.Bytes() / 2 }
 
 // checkArg panics on a shape mistake and reports a non-finite argument.
