@@ -2,7 +2,10 @@ package inverse
 
 import (
 	"math"
+	"runtime"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/invad/invad/ops"
 	"github.com/invad/invad/tape"
@@ -83,5 +86,121 @@ func TestReuse(t *testing.T) {
 		if lin.reuse != nil {
 			t.Errorf("%s: the Linearization keeps a reference to the one it reused", c.name)
 		}
+	}
+}
+
+// TestRelease: a released Linearization keeps only what Reuse takes. A
+// chain of Linearizations, each reusing the one before and released once
+// the next is made, gives products bit for bit those of fresh ones; the
+// released ones hold no tape values, factors or engine (the plan that all
+// share is the first's, and its values go with the first's Release), and
+// every product on them panics.
+func TestRelease(t *testing.T) {
+	const n = 200
+	f := func(x *tape.Var) *tape.Var {
+		return ops.Cumsum(ops.LeakyReLU(ops.Add(x, ops.Scale(ops.Sin(x), 0.5)), 0.1))
+	}
+	point := func(s float64) *tensor.Tensor {
+		x := tensor.Zeros(n)
+		for i := range x.Data() {
+			x.Data()[i] = math.Sin(s * float64(i+1))
+		}
+		return x
+	}
+	dy := point(0.3)
+	var prev *Linearization
+	var chain []*Linearization
+	for k := range 4 {
+		x := point(1 + float64(k))
+		lin, err := Linearize(f, x, Reuse(prev))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if prev != nil {
+			prev.Release()
+			prev.Release() // twice does nothing
+		}
+		fresh, err := Linearize(f, x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err1 := lin.IJVP(dy)
+		b, err2 := fresh.IJVP(dy)
+		if err1 != nil || err2 != nil {
+			t.Fatalf("step %d: %v, %v", k, err1, err2)
+		}
+		for i := range a.Data() {
+			if math.Float64bits(a.Data()[i]) != math.Float64bits(b.Data()[i]) {
+				t.Fatalf("step %d: element %d %v, fresh %v", k, i, a.Data()[i], b.Data()[i])
+			}
+		}
+		if k > 0 && lin.inv.P != chain[0].inv.P {
+			t.Errorf("step %d: the plan was not reused across a Release", k)
+		}
+		chain = append(chain, lin)
+		prev = lin
+	}
+	// The last one's Exec, its factors and engine, goes with its Release:
+	// its idle workspaces no longer point to it.
+	last := chain[len(chain)-1]
+	freed := make(chan struct{})
+	runtime.SetFinalizer(last.inv, func(*cpuExec) { close(freed) })
+	last.Release()
+	collected := false
+	for range 10 {
+		runtime.GC()
+		select {
+		case <-freed:
+			collected = true
+		case <-time.After(10 * time.Millisecond):
+		}
+		if collected {
+			break
+		}
+	}
+	if !collected {
+		t.Error("the Exec of a released Linearization stays reachable")
+	}
+	for k, l := range chain {
+		if l.Output() != nil || l.Input() != nil {
+			t.Errorf("Linearization %d: Output or Input still set after Release", k)
+		}
+		for _, nd := range l.prog.Nodes {
+			if nd.Out.Value() != nil {
+				t.Errorf("Linearization %d: %s@%d keeps its value after Release", k, nd.Op.Name(), nd.Pos)
+			}
+		}
+		if l.inv.F != nil || l.inv.E != nil {
+			t.Errorf("Linearization %d: factors or engine kept after Release", k)
+		}
+	}
+	// The first's program is the shared plan's: structure only now.
+	if v := chain[0].inv.P.An.Prog.Output.Value(); v != nil {
+		t.Error("the shared plan's program keeps its values after the first Linearization's Release")
+	}
+	for _, c := range []struct {
+		name string
+		call func(l *Linearization)
+	}{
+		{"IJVP", func(l *Linearization) { l.IJVP(dy) }},
+		{"IJVPTo", func(l *Linearization) { l.IJVPTo(tensor.Zeros(n), dy) }},
+		{"VIJP", func(l *Linearization) { l.VIJP(dy) }},
+		{"JVP", func(l *Linearization) { l.JVP(dy) }},
+		{"VJP", func(l *Linearization) { l.VJP(dy) }},
+		{"Jacobian", func(l *Linearization) { l.Jacobian() }},
+		{"LogAbsDet", func(l *Linearization) { l.LogAbsDet() }},
+		{"Lumps", func(l *Linearization) { l.Lumps() }},
+		{"Prepare", func(l *Linearization) { l.Prepare(t.Context()) }},
+	} {
+		func() {
+			defer func() {
+				if r := recover(); r == nil {
+					t.Errorf("%s on a released Linearization did not panic", c.name)
+				} else if s, ok := r.(string); !ok || !strings.HasPrefix(s, "inverse: ") {
+					t.Errorf("%s on a released Linearization panicked with %v", c.name, r)
+				}
+			}()
+			c.call(chain[0])
+		}()
 	}
 }
