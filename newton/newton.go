@@ -11,6 +11,17 @@
 // linearization's factorizations for several steps, paying only a primal
 // run and an IJVP per step.
 //
+// # Memory
+//
+// Solve releases each of its own linearizations (inverse's Release) once
+// its last step is taken, before the line search: its tape's values and
+// factors are collected while the next iteration records its own, which
+// reuses only the plan and the product buffers. Besides the one tape and
+// its factors, a solve holds x, the step, F(x), a trial point and F at it;
+// the line search evaluates F on a stream tape, which keeps no values. A
+// Linearizer's Linears are closed instead (Close, where they have it), as
+// late as before.
+//
 // # Options
 //
 // Solve takes functional options, as inverse.Linearize does; none means
@@ -261,7 +272,8 @@ func SolveContext(ctx context.Context, F func(x *tape.Var) *tape.Var, x0 *tensor
 	}
 	opt := configure(opts)
 	linearize := opt.linearizer
-	if linearize == nil {
+	own := linearize == nil // the Linearizations are Solve's own: it Releases them
+	if own {
 		// Each linearization reuses the analysis and plan of the one
 		// before when F records the same program (inverse.Reuse).
 		var prev *inverse.Linearization
@@ -281,9 +293,16 @@ func SolveContext(ctx context.Context, F func(x *tape.Var) *tape.Var, x0 *tensor
 	x := x0.Clone()
 	res := &Result{X: x, Residual: math.NaN()}
 	var lin Linear
+	// release drops what lin holds once the solve no longer needs it: a
+	// Linear with Close is closed, and Solve's own Linearizations are
+	// Released (the next one still Reuses the plan and buffers). Both may
+	// be done twice.
 	release := func() {
 		if c, ok := lin.(interface{ Close() }); ok {
 			c.Close()
+		}
+		if l, ok := lin.(*inverse.Linearization); ok && own {
+			l.Release()
 		}
 	}
 	defer func() { release() }()
@@ -321,6 +340,7 @@ func SolveContext(ctx context.Context, F func(x *tape.Var) *tape.Var, x0 *tensor
 		if age >= opt.chord {
 			tl := time.Now()
 			release()
+			fx = nil // F(x) comes again with the linearization
 			lin, err = linearize(F, x)
 			if err != nil {
 				return res, fmt.Errorf("newton: iteration %d: %w", k, err)
@@ -330,7 +350,12 @@ func SolveContext(ctx context.Context, F func(x *tape.Var) *tape.Var, x0 *tensor
 					return res, fmt.Errorf("newton: iteration %d: %w", k, err)
 				}
 			}
-			fx = lin.Output().Clone()
+			// Solve's own Linearizations' F(x) is read in place (Release
+			// leaves it to fx); a Linearizer's is copied, its Close may
+			// free it.
+			if fx = lin.Output(); !own {
+				fx = fx.Clone()
+			}
 			if res.LogAbsDet, err = lin.LogAbsDet(); err != nil {
 				return res, fmt.Errorf("newton: iteration %d: %w", k, err)
 			}
@@ -348,14 +373,20 @@ func SolveContext(ctx context.Context, F func(x *tape.Var) *tape.Var, x0 *tensor
 			return res, fmt.Errorf("newton: iteration %d: %w", k, err)
 		}
 		it.Solve = time.Since(ts)
+		if own && age >= opt.chord {
+			// The last step with lin: its tape and factors go before the
+			// line search evaluates F.
+			release()
+		}
 		ts = time.Now()
 		_, f0 := norms(fx.Data())
 		alpha := opt.damping
-		var xn, fn *tensor.Tensor
+		xn := tensor.Zeros(x.Shape()...) // the trial point, rewritten by each trial
+		var fn *tensor.Tensor
 		for {
-			xn = x.Clone()
+			xd, xnd := x.Data(), xn.Data()
 			for i, d := range dx.Data() {
-				xn.Data()[i] -= alpha * d
+				xnd[i] = xd[i] - alpha*d
 			}
 			if fn, err = evalF(F, xn); err != nil {
 				return res, fmt.Errorf("newton: iteration %d: evaluating F: %w", k, err)
