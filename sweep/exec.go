@@ -108,13 +108,26 @@ func (w *Workspace[V]) onesOf(n int) V {
 	if w.ones == zero || w.onesLen != n {
 		w.Release(w.ones, w.onesLen)
 		w.ones, w.onesLen = w.takeDirty(n), n
-		host := make([]float64, n)
-		for i := range host {
-			host[i] = 1
-		}
-		w.x.E.Upload(w.ones, host)
+		fillOnes(w.x.E, w.ones, n)
 	}
 	return w.ones
+}
+
+// onesChunk is how many ones fillOnes uploads; it copies them on from
+// there, so that a vector of n ones costs no host vector of n.
+const onesChunk = 4096
+
+// fillOnes sets v's first n elements to 1: a chunk uploaded, then copied
+// on, doubling what is filled with each copy.
+func fillOnes[V comparable](e Engine[V], v V, n int) {
+	host := make([]float64, min(n, onesChunk))
+	for i := range host {
+		host[i] = 1
+	}
+	e.Upload(v, host)
+	for done := len(host); done < n; done *= 2 {
+		e.Copy(v, done, v, 0, min(done, n-done))
+	}
 }
 
 // Release hands a vector of n elements back to Take.
@@ -137,8 +150,8 @@ func (w *Workspace[V]) U(id int) V {
 	return w.u[id]
 }
 
-// Drop releases value id's unknowns buffer (the tapeless sweep, once no
-// lump reads it).
+// Drop releases value id's unknowns buffer (the IJVP and the tapeless
+// sweep, once no lump reads it).
 func (w *Workspace[V]) Drop(id int) {
 	var zero V
 	if w.u[id] != zero {
@@ -736,7 +749,11 @@ func (x *Exec[V]) pushC(w *Workspace[V], s *pushSpec, c V, scale float64) {
 // IJVP solves J dx = dy lump by lump, from y back to x, into dst. In each
 // lump the internal values are first propagated from the known ones, the
 // created equations give the right-hand side, A solves for the killed
-// unknowns, and the internal values are propagated once more with them.
+// unknowns, and the internal values are propagated once more with them
+// where a later lump reads them. A value's unknowns buffer goes back to
+// w's pool after the last lump that reads it (Plan: ijvpLive), for the
+// lumps after to take: w holds the buffers of the values live at once, not
+// one per value.
 func (x *Exec[V]) IJVP(w *Workspace[V], dst, dy V) error {
 	p, e := x.P, x.E
 	for li := range p.lumps {
@@ -745,7 +762,9 @@ func (x *Exec[V]) IJVP(w *Workspace[V], dst, dy V) error {
 		case kCopy:
 			e.Copy(w.U(L.cv), L.coff, dy, L.cdy, L.cn)
 		case kExpand:
-			x.pass(w, L.post, nil, w.sweepOut)
+			if !L.skipPost {
+				x.pass(w, L.post, nil, w.sweepOut)
+			}
 		case kStep:
 			// J_p⁻¹ (t − J_others·u_others), t the op's own tangent (dy
 			// for the output), solved straight into the pivot's buffer.
@@ -783,9 +802,12 @@ func (x *Exec[V]) IJVP(w *Workspace[V], dst, dy V) error {
 			for _, pl := range L.places {
 				e.Copy(w.U(pl.v), pl.off, sb, pl.pos, pl.n)
 			}
-			if L.post != nil {
+			if L.post != nil && !L.skipPost {
 				x.pass(w, L.post, nil, w.sweepOut)
 			}
+		}
+		for _, id := range L.drop {
+			w.Drop(id)
 		}
 	}
 	e.Copy(dst, 0, w.U(p.input), 0, p.lens[p.input])
