@@ -490,24 +490,35 @@ func (l *Linearization) prepareContext(ctx context.Context) (*cpuExec, error) {
 	engine := sweep.Engine[*tensor.Tensor](newCPUEngine(l.prog))
 	var x *cpuExec
 	var err error
-	if plan := l.reusablePlan(); plan != nil {
-		x = sweep.New(plan, engine)
+	if prev := l.reusableExec(); prev != nil {
+		x = sweep.New(prev.P, engine)
 		if pf := l.progressFunc(); pf != nil {
 			x.Progress = func(done, total int) { pf("factorization", done, total) }
 		}
-		err = x.FactorizeContext(ctx)
+		// Take the previous Linearization's idle sweep buffers: the
+		// factorization takes its scratch from one, and a Newton iteration
+		// then allocates no new product buffers.
+		var idle []*sweep.Workspace[*tensor.Tensor]
+		for {
+			w, ok := l.reuse.invIdle.Get()
+			if !ok {
+				break
+			}
+			if w.Adopt(x) {
+				idle = append(idle, w)
+			}
+		}
+		if len(idle) > 0 {
+			err = x.FactorizeWith(ctx, idle[0])
+		} else {
+			err = x.FactorizeContext(ctx)
+		}
 		x.Progress = nil
-		if err == nil {
-			// Take the previous Linearization's idle sweep buffers too:
-			// a Newton iteration then allocates no new ones.
-			for {
-				w, ok := l.reuse.invIdle.Get()
-				if !ok {
-					break
-				}
-				if w.Adopt(x) {
-					l.putInvWS(w)
-				}
+		for _, w := range idle {
+			if err == nil {
+				l.putInvWS(w)
+			} else if w.Adopt(prev) { // back, for the next try
+				l.reuse.invIdle.Put(w)
 			}
 		}
 	} else {
@@ -544,8 +555,9 @@ func (l *Linearization) progressFunc() func(stage string, done, total int) {
 	}
 }
 
-// reusablePlan returns Reuse's plan if it fits this program and limits.
-func (l *Linearization) reusablePlan() *sweep.Plan {
+// reusableExec returns Reuse's Exec if its plan fits this program and
+// limits.
+func (l *Linearization) reusableExec() *cpuExec {
 	p := l.reuse
 	if p == nil || p == l || p.maxWidth != l.maxWidth || p.maxBytes != l.maxBytes {
 		return nil
@@ -556,7 +568,7 @@ func (l *Linearization) reusablePlan() *sweep.Plan {
 	if x == nil || !x.P.An.Prog.SameStructure(l.prog) {
 		return nil
 	}
-	return x.P
+	return x
 }
 
 func (l *Linearization) getInvWS(x *cpuExec) *sweep.Workspace[*tensor.Tensor] {

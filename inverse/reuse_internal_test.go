@@ -252,6 +252,32 @@ func TestIJVPBuffersOfAChain(t *testing.T) {
 	if held := w.Bytes + w.FreeBytes; held > 2*n*8 {
 		t.Errorf("the IJVP's workspace holds %d bytes of unknowns, %.1f vectors of n", held, float64(held)/(8*n))
 	}
+	// A Linearization reusing l factorizes with l's idle workspace for
+	// scratch (sweep.FactorizeWith) and leaves it as it found it: after its
+	// IJVP, the same workspace holds the same buffers.
+	l.putInvWS(w)
+	held := w.Bytes + w.FreeBytes
+	x2 := tensor.Zeros(n)
+	for i := range x2.Data() {
+		x2.Data()[i] = math.Cos(float64(i))
+	}
+	l2, err := Linearize(f, x2, Reuse(l))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l2.Prepare(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if w.Bytes+w.FreeBytes != held {
+		t.Errorf("after the factorization the workspace holds %d bytes of unknowns, %d before", w.Bytes+w.FreeBytes, held)
+	}
+	if _, err := l2.IJVP(dy); err != nil {
+		t.Fatal(err)
+	}
+	w2, _ := l2.invIdle.Get()
+	if w2 != w || w.Bytes+w.FreeBytes != held {
+		t.Errorf("the reusing IJVP's workspace: the reused one %v, %d bytes of unknowns, %d before", w2 == w, w.Bytes+w.FreeBytes, held)
+	}
 }
 
 func maxAbsDiff(a, b []float64) float64 {
@@ -260,4 +286,51 @@ func maxAbsDiff(a, b []float64) float64 {
 		d = math.Max(d, math.Abs(a[i]-b[i]))
 	}
 	return d
+}
+
+// TestFactorizeWithIdleBuffers: a Linearization reusing one with an idle
+// product workspace factorizes with that workspace's buffers for scratch,
+// and so allocates at least two vectors of n less (the block and the
+// extraction's JVP buffer) than one whose predecessor has none.
+func TestFactorizeWithIdleBuffers(t *testing.T) {
+	const n = 20000
+	f := func(x *tape.Var) *tape.Var {
+		return ops.Cumsum(ops.LeakyReLU(ops.Add(x, ops.Scale(ops.Sin(x), 0.5)), 0.1))
+	}
+	point := func(s float64) *tensor.Tensor {
+		x := tensor.Zeros(n)
+		for i := range x.Data() {
+			x.Data()[i] = math.Sin(s * float64(i+1))
+		}
+		return x
+	}
+	prepared := func(withIdle bool) uint64 {
+		prev, err := Linearize(f, point(1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := prev.Prepare(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if withIdle {
+			if _, err := prev.IJVP(point(2)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		l, err := Linearize(f, point(3), Reuse(prev))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m0, m1 runtime.MemStats
+		runtime.ReadMemStats(&m0)
+		if err := l.Prepare(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		runtime.ReadMemStats(&m1)
+		return m1.TotalAlloc - m0.TotalAlloc
+	}
+	with, without := prepared(true), prepared(false)
+	if with+2*n*8 > without {
+		t.Errorf("the factorization allocated %d bytes with an idle workspace, %d without", with, without)
+	}
 }

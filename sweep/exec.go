@@ -230,6 +230,62 @@ func (x *Exec[V]) Factorize() error { return x.FactorizeContext(context.Backgrou
 func (x *Exec[V]) FactorizeContext(ctx context.Context) error {
 	w := x.NewWorkspace()
 	defer w.Close()
+	return x.factorize(ctx, w)
+}
+
+// FactorizeWith is FactorizeContext with w, an idle workspace of x (a
+// product's, adopted from a Linearization of the same plan), for scratch:
+// the block extractions take w's released vectors and its scratch buffers
+// before new ones, and what they leave in w beyond what it held before
+// (the vector of ones, trial buffers, buffers of roles only the
+// extractions use) is freed after. w then holds what it held, and the
+// factorization allocates only what w could not give. It panics if w is
+// not x's.
+func (x *Exec[V]) FactorizeWith(ctx context.Context, w *Workspace[V]) error {
+	if w.x != x {
+		panic("sweep: FactorizeWith with another Exec's workspace")
+	}
+	had := map[int]int{}
+	for n, l := range w.free {
+		had[n] = len(l)
+	}
+	var zero V
+	hadBuf := make([]bool, len(w.bufs))
+	for b, v := range w.bufs {
+		hadBuf[b] = v != zero
+	}
+	defer func() {
+		if w.ones != zero {
+			w.Release(w.ones, w.onesLen)
+			w.ones, w.onesLen = zero, 0
+		}
+		for n, l := range w.free {
+			for len(l) > had[n] {
+				x.E.Free(l[len(l)-1])
+				l[len(l)-1] = zero
+				l = l[:len(l)-1]
+				w.FreeBytes -= int64(n) * 8
+			}
+			w.free[n] = l
+		}
+		for b, v := range w.bufs {
+			if v == zero || hadBuf[b] {
+				continue
+			}
+			x.E.Free(v)
+			w.bufs[b] = zero
+			for h := range x.P.hdrs {
+				if s := &x.P.hdrs[h]; !s.u && s.id == b {
+					w.have[h], w.hdr[h] = false, zero
+				}
+			}
+		}
+	}()
+	return x.factorize(ctx, w)
+}
+
+// factorize factorizes every lump not yet factorized with w for scratch.
+func (x *Exec[V]) factorize(ctx context.Context, w *Workspace[V]) error {
 	x.ctx = ctx
 	defer func() { x.ctx = nil }()
 	for li := range x.P.lumps {
@@ -752,8 +808,8 @@ func (x *Exec[V]) pushC(w *Workspace[V], s *pushSpec, c V, scale float64) {
 // unknowns, and the internal values are propagated once more with them
 // where a later lump reads them. A value's unknowns buffer goes back to
 // w's pool after the last lump that reads it (Plan: ijvpLive), for the
-// lumps after to take: w holds the buffers of the values live at once, not
-// one per value.
+// lumps after to take, and x's once copied to dst: w holds the buffers of
+// the values live at once, not one per value.
 func (x *Exec[V]) IJVP(w *Workspace[V], dst, dy V) error {
 	p, e := x.P, x.E
 	for li := range p.lumps {
@@ -811,6 +867,7 @@ func (x *Exec[V]) IJVP(w *Workspace[V], dst, dy V) error {
 		}
 	}
 	e.Copy(dst, 0, w.U(p.input), 0, p.lens[p.input])
+	w.Drop(p.input)
 	return w.Done()
 }
 
