@@ -15,12 +15,14 @@
 //
 // Solve releases each of its own linearizations (inverse's Release) once
 // its last step is taken, before the line search: its tape's values and
-// factors are collected while the next iteration records its own, which
-// reuses only the plan and the product buffers. Besides the one tape and
-// its factors, a solve holds x, the step, F(x), a trial point and F at it;
-// the line search evaluates F on a stream tape, which keeps no values. A
-// Linearizer's Linears are closed instead (Close, where they have it), as
-// late as before.
+// factors are collected, and the next linearization reuses only its plan
+// and its product buffers, which also serve as the factorization's
+// scratch. While F is recorded and its lumps factorized, when a solve
+// holds the most, Solve holds x and that one linearization; the step and
+// F(x) come after. The line search holds x, the step, F(x), one trial
+// point and F there, evaluated on a stream tape that keeps no values. A
+// Linearizer's Linears are closed instead (where they have Close) before
+// the next linearization and at the end.
 //
 // # Options
 //
@@ -329,7 +331,7 @@ func SolveContext(ctx context.Context, F func(x *tape.Var) *tape.Var, x0 *tensor
 		return res, err
 	}
 	age := opt.chord
-	dx := tensor.Zeros(x.Shape()...)        // the step, reused by every iteration
+	var dx *tensor.Tensor                   // the step, made with each linearization
 	reached, prevStep := false, math.Inf(1) // UntilStall: ‖F‖∞ ≤ Tol seen; the last step
 	for k := 1; k <= opt.maxIter; k++ {
 		t0 := time.Now()
@@ -340,7 +342,10 @@ func SolveContext(ctx context.Context, F func(x *tape.Var) *tape.Var, x0 *tensor
 		if age >= opt.chord {
 			tl := time.Now()
 			release()
-			fx = nil // F(x) comes again with the linearization
+			// F(x) comes again with the linearization, and the step is
+			// made after it: neither is held while F is recorded and its
+			// lumps factorized, when a solve holds the most.
+			fx, dx = nil, nil
 			lin, err = linearize(F, x)
 			if err != nil {
 				return res, fmt.Errorf("newton: iteration %d: %w", k, err)
@@ -359,6 +364,7 @@ func SolveContext(ctx context.Context, F func(x *tape.Var) *tape.Var, x0 *tensor
 			if res.LogAbsDet, err = lin.LogAbsDet(); err != nil {
 				return res, fmt.Errorf("newton: iteration %d: %w", k, err)
 			}
+			dx = tensor.Zeros(x.Shape()...)
 			it.Refactorized, age = true, 0
 			it.Linearize = time.Since(tl)
 		}
