@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/invad/invad/catalog"
 	"github.com/invad/invad/ops"
 	"github.com/invad/invad/tape"
 	"github.com/invad/invad/tensor"
@@ -332,5 +333,65 @@ func TestFactorizeWithIdleBuffers(t *testing.T) {
 	with, without := prepared(true), prepared(false)
 	if with+2*n*8 > without {
 		t.Errorf("the factorization allocated %d bytes with an idle workspace, %d without", with, without)
+	}
+}
+
+// TestIJVPReleasedBuffersPoisoned: the IJVP takes the buffers an earlier
+// product released as they are, not zeroed, for the values its lumps write
+// whole before reading (sweep.Plan's written); the others it zeroes. With
+// every released buffer filled with NaN, a second IJVP on every program of
+// the catalogue gives the first one's result bit for bit.
+func TestIJVPReleasedBuffersPoisoned(t *testing.T) {
+	for _, p := range catalog.All() {
+		if p.Singular {
+			continue
+		}
+		x := p.Point(1)
+		l, err := Linearize(p.F, x)
+		if err != nil {
+			continue // a program for the error tests
+		}
+		dy := catalog.Uniform(l.prog.Output.Shape(), -1, 1, 2)
+		r1, err := l.IJVP(dy)
+		if err != nil {
+			continue // singular at the point, or another error test
+		}
+		w, ok := l.invIdle.Get()
+		if !ok {
+			t.Fatalf("%s: no idle workspace", p.Name)
+		}
+		lens := map[int]bool{l.prog.Input.Len(): true}
+		for _, nd := range l.prog.Nodes {
+			lens[nd.Out.Len()] = true
+		}
+		var taken []*tensor.Tensor
+		for n := range lens {
+			for w.FreeBytes > 0 {
+				before := w.FreeBytes
+				v := w.Take(n)
+				if w.FreeBytes == before { // a new one: none of n is left
+					break
+				}
+				for i := range v.Data() {
+					v.Data()[i] = math.NaN()
+				}
+				taken = append(taken, v)
+			}
+		}
+		for _, v := range taken {
+			w.Release(v, v.Len())
+		}
+		l.putInvWS(w)
+		r2, err := l.IJVP(dy)
+		if err != nil {
+			t.Errorf("%s: with the released buffers poisoned: %v", p.Name, err)
+			continue
+		}
+		for i := range r1.Data() {
+			if math.Float64bits(r1.Data()[i]) != math.Float64bits(r2.Data()[i]) {
+				t.Errorf("%s: element %d %v, first %v", p.Name, i, r2.Data()[i], r1.Data()[i])
+				break
+			}
+		}
 	}
 }

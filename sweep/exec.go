@@ -53,6 +53,9 @@ type Workspace[V comparable] struct {
 	// Bytes counts the unknowns buffers held; FreeBytes the released ones.
 	Bytes, FreeBytes int64
 	err              error
+	// ijvp: an IJVP runs, which writes a Plan.written value's buffer
+	// whole before reading it: U takes a released one as it is.
+	ijvp bool
 }
 
 // Adopt moves w, a workspace of another Exec of the same Plan (a
@@ -140,11 +143,16 @@ func (w *Workspace[V]) Release(v V, n int) {
 	w.FreeBytes += int64(n) * 8
 }
 
-// U returns value id's unknowns buffer, zeroed on first use.
+// U returns value id's unknowns buffer, zeroed on first use (but in an
+// IJVP, which writes it whole first).
 func (w *Workspace[V]) U(id int) V {
 	var zero V
 	if w.u[id] == zero {
-		w.u[id] = w.Take(w.x.P.lens[id])
+		if w.ijvp && w.x.P.written[id] {
+			w.u[id] = w.takeDirty(w.x.P.lens[id])
+		} else {
+			w.u[id] = w.Take(w.x.P.lens[id])
+		}
 		w.Bytes += int64(w.x.P.lens[id]) * 8
 	}
 	return w.u[id]
@@ -812,6 +820,8 @@ func (x *Exec[V]) pushC(w *Workspace[V], s *pushSpec, c V, scale float64) {
 // the values live at once, not one per value.
 func (x *Exec[V]) IJVP(w *Workspace[V], dst, dy V) error {
 	p, e := x.P, x.E
+	w.ijvp = true
+	defer func() { w.ijvp = false }()
 	for li := range p.lumps {
 		L := &p.lumps[li]
 		switch L.kind {

@@ -26,6 +26,10 @@ type Plan struct {
 	nodes         []*tape.Node
 
 	lumps []lumpPlan
+	// written[id]: the lumps' atoms cover value id whole, so the IJVP
+	// writes every element of its unknowns buffer before reading it and may
+	// take a released buffer as it is, not zeroed (see ijvpLive).
+	written []bool
 
 	// Headers: shaped views the op rules take, built once per workspace.
 	hdrs   []hdrSpec
@@ -262,8 +266,22 @@ func CompileContext(ctx context.Context, an *lump.Analysis) (*Plan, error) {
 // after to take: a chain of n ops then holds a few buffers at a time, not
 // n. It reads the compiled steps, so it sees every buffer a lump touches,
 // the gathered pieces of an op input included. x's buffer is read at the
-// end.
+// end. A value whose atoms, disjoint, cover it whole (written) has every
+// element written by its lump (a copy, a step's pivot, a solve's places
+// and internal passes, an expansion) before a later lump reads it, in
+// solve order; a skipped pass's values no lump reads.
 func (pl *Plan) ijvpLive() {
+	an := pl.An
+	covered := make([]int, len(pl.lens))
+	for k, at := range an.Atoms {
+		if an.LumpOf[k] >= 0 {
+			covered[at.Var] += at.Len
+		}
+	}
+	pl.written = make([]bool, len(pl.lens))
+	for id, c := range covered {
+		pl.written[id] = c > 0 && c == pl.lens[id]
+	}
 	read := make([]bool, len(pl.lens)) // by a later lump, or at the end
 	read[pl.input] = true
 	last := make([]int, len(pl.lens))
