@@ -817,7 +817,8 @@ func (x *Exec[V]) pushC(w *Workspace[V], s *pushSpec, c V, scale float64) {
 // where a later lump reads them. A value's unknowns buffer goes back to
 // w's pool after the last lump that reads it (Plan: ijvpLive), for the
 // lumps after to take, and x's once copied to dst: w holds the buffers of
-// the values live at once, not one per value.
+// the values live at once, not one per value. A lump whose killed atoms
+// are one range of a value is solved straight into it.
 func (x *Exec[V]) IJVP(w *Workspace[V], dst, dy V) error {
 	p, e := x.P, x.E
 	w.ijvp = true
@@ -848,7 +849,7 @@ func (x *Exec[V]) IJVP(w *Workspace[V], dst, dy V) error {
 			if L.pre != nil {
 				x.pass(w, L.pre, nil, w.sweepOut)
 			}
-			rhs, sol := w.h(L.rhsHdr), w.h(L.solHdr)
+			rhs := w.h(L.rhsHdr)
 			rb := w.buf(bufOf(roleRHS))
 			// rhs = t − C·(known and internal values), t = dy on y's rows.
 			x.eval(w, L.rhs, nil, rb, 0)
@@ -860,13 +861,23 @@ func (x *Exec[V]) IJVP(w *Workspace[V], dst, dy V) error {
 					e.Scale(rb, r.row, -1, rb, r.row, r.n)
 				}
 			}
-			w.fail(x.F[li].Solve(sol, rhs))
-			sb := w.buf(bufOf(roleSol))
-			if L.negate {
-				e.Scale(sb, 0, -1, sb, 0, L.rows)
-			}
-			for _, pl := range L.places {
-				e.Copy(w.U(pl.v), pl.off, sb, pl.pos, pl.n)
+			if L.solU >= 0 {
+				// Solved in place: the killed atoms are one range.
+				pl := L.places[0]
+				w.fail(x.F[li].Solve(w.h(L.solU), rhs))
+				if L.negate {
+					u := w.U(pl.v)
+					e.Scale(u, pl.off, -1, u, pl.off, L.rows)
+				}
+			} else {
+				w.fail(x.F[li].Solve(w.h(L.solHdr), rhs))
+				sb := w.buf(bufOf(roleSol))
+				if L.negate {
+					e.Scale(sb, 0, -1, sb, 0, L.rows)
+				}
+				for _, pl := range L.places {
+					e.Copy(w.U(pl.v), pl.off, sb, pl.pos, pl.n)
+				}
 			}
 			if L.post != nil && !L.skipPost {
 				x.pass(w, L.post, nil, w.sweepOut)

@@ -211,6 +211,11 @@ type lumpPlan struct {
 	// value ids whose unknowns buffers no later lump reads (see ijvpLive).
 	skipPost bool
 	drop     []int
+	// solU: where the killed atoms are one range of a value in solution
+	// order (a batch lump's x, say), the IJVP's solve writes there through
+	// this header over the unknowns buffer, not into the solution buffer
+	// and then copies; -1 otherwise.
+	solU int
 
 	// extraction of a Batch or DenseLump block
 	ext      *eqList // the internal pass, atoms of the lump assigned
@@ -253,6 +258,15 @@ func CompileContext(ctx context.Context, an *lump.Analysis) (*Plan, error) {
 			return nil, err
 		}
 		c.lump(li)
+	}
+	for li := range pl.lumps {
+		L := &pl.lumps[li]
+		L.solU = -1
+		if L.kind == kSolve && len(L.places) == 1 {
+			if p := L.places[0]; p.pos == 0 && p.n == L.rows {
+				L.solU = c.hdr(true, p.v, p.off, []int{L.rows})
+			}
+		}
 	}
 	pl.ijvpLive()
 	return pl, nil
@@ -336,6 +350,9 @@ func (pl *Plan) ijvpIDs(L *lumpPlan, f func(id int)) {
 		L.rhs.ids(pl, f)
 		pl.hdrID(L.rhsHdr, f)
 		pl.hdrID(L.solHdr, f)
+		if L.solU >= 0 {
+			pl.hdrID(L.solU, f)
+		}
 		for _, p := range L.places {
 			f(p.v)
 		}
