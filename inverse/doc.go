@@ -28,8 +28,8 @@
 //
 // # Concurrency
 //
-// A Linearization is immutable once built: every method may be called from
-// several goroutines at once. Each call takes its scratch buffers from a pool,
+// A Linearization is immutable once built: every method but Release may be
+// called from several goroutines at once. Each call takes its scratch buffers from a pool,
 // so repeated calls allocate only their result, and the ...To forms (JVPTo,
 // VJPTo, IJVPTo, VIJPTo), which write into a dst the caller owns, allocate
 // nothing: the forms for hot loops such as Newton's method.
@@ -44,7 +44,10 @@
 // # Ownership
 //
 // Linearize keeps x without copying it, as do ops.Const for constants: do
-// not modify them while the Linearization is in use. Results are new tensors
+// not modify them while the Linearization is in use. It holds its tape's
+// values, about one vector per op, and once factorized its lumps' factors
+// and pooled product buffers; Release drops all but the plan and the
+// buffers that a Reuse of it takes. Results are new tensors
 // owned by the caller; arguments are never modified. A ...To form's dst
 // comes first and must not share memory with its argument, x or f(x).
 //

@@ -40,6 +40,7 @@ type Linearization struct {
 	inv        *cpuExec
 	invErr     error
 	invIdle    adcore.Idle[*sweep.Workspace[*tensor.Tensor]]
+	released   bool // Release's: only the plan and the idle workspaces are left
 
 	// Invert's options (Linearize ignores them).
 	start      *tensor.Tensor
@@ -89,8 +90,9 @@ func Refine(k int) Option {
 // shapes, reading the same values) under the same limits: only the lumps'
 // factorizations are redone. Newton's method, whose every iteration records
 // the same program at a new point, uses it. Otherwise, or if prev has no
-// plan (not prepared, or failed), it changes nothing. The plan keeps prev's
-// program reachable while the new Linearization is.
+// plan (not prepared, or failed), it changes nothing. The plan keeps the
+// program it was built on reachable while the new Linearization is: its
+// structure alone once the Linearization that built it is Released.
 func Reuse(prev *Linearization) Option {
 	return func(l *Linearization) { l.reuse = prev }
 }
@@ -296,6 +298,54 @@ func (l *Linearization) Len() int { return l.n }
 // TapeBytes returns the bytes of the values the Linearization holds.
 func (l *Linearization) TapeBytes() int64 { return l.prog.Bytes() }
 
+// Release drops what the Linearization holds for its own products: the
+// values of its tape (x and f's constants are the caller's: only the
+// references go), its lumps' factors and its JVP and VJP sweeps. It keeps
+// what Reuse takes, the plan (the program's structure) and the idle
+// product buffers, so that a Linearization of the same program at another
+// point reuses them while this one's values are collected, and a plan that
+// Linearizations after it share holds no values. Newton's method calls it
+// on each iteration's Linearization before recording the next.
+//
+// Release is the one method that must not run concurrently with another
+// on the same Linearization. Afterwards the Linearization serves only as
+// Reuse's argument: Input and Output return nil, and a product, Prepare, LogAbsDet,
+// Lumps or Cond panics. Releasing twice does nothing.
+func (l *Linearization) Release() {
+	l.invMu.Lock()
+	defer l.invMu.Unlock()
+	if l.released {
+		return
+	}
+	l.released = true
+	l.prog.ReleaseValues()
+	if l.inv != nil {
+		// The plan alone, no factors and no engine over the values; the
+		// idle workspaces point to it instead of the Exec they served.
+		l.inv = &cpuExec{P: l.inv.P}
+		var idle []*sweep.Workspace[*tensor.Tensor]
+		for {
+			w, ok := l.invIdle.Get()
+			if !ok {
+				break
+			}
+			w.Adopt(l.inv)
+			idle = append(idle, w)
+		}
+		for _, w := range idle {
+			l.invIdle.Put(w)
+		}
+	}
+	l.x, l.ad, l.vars, l.consts, l.reuse = nil, nil, nil, nil, nil
+}
+
+// live panics if the Linearization was released.
+func (l *Linearization) live(name string) {
+	if l.released {
+		panic("inverse: " + name + " on a released Linearization")
+	}
+}
+
 // checkArg panics on a shape mistake and reports a non-finite argument.
 func (l *Linearization) checkArg(name string, v *tensor.Tensor, shape []int) error {
 	if v == nil {
@@ -313,6 +363,7 @@ func (l *Linearization) checkArg(name string, v *tensor.Tensor, shape []int) err
 // checkDst panics unless dst can take a product's result: not nil, shaped
 // like shape, and sharing no memory with the argument, x or f(x).
 func (l *Linearization) checkDst(name string, dst, arg *tensor.Tensor, shape []int) {
+	l.live(name)
 	if dst == nil {
 		panic("inverse: " + name + " with a nil dst")
 	}
@@ -358,7 +409,7 @@ func (l *Linearization) JVPTo(dst, dx *tensor.Tensor) error {
 // VJP returns Jᵀ·cy (the cotangent of x), cy shaped like f(x). It panics if
 // cy has the wrong shape and returns *NonFiniteError for NaN or ±Inf.
 func (l *Linearization) VJP(cy *tensor.Tensor) (*tensor.Tensor, error) {
-	res := tensor.Zeros(l.x.Shape()...)
+	res := tensor.Zeros(l.prog.Input.Shape()...)
 	if err := l.VJPTo(res, cy); err != nil {
 		return nil, err
 	}
@@ -368,6 +419,7 @@ func (l *Linearization) VJP(cy *tensor.Tensor) (*tensor.Tensor, error) {
 // VJPTo writes Jᵀ·cy into dst, shaped like x; panics and errors as for
 // JVPTo.
 func (l *Linearization) VJPTo(dst, cy *tensor.Tensor) error {
+	l.live("VJPTo")
 	l.checkDst("VJPTo", dst, cy, l.x.Shape())
 	if err := l.checkArg("VJP", cy, l.prog.Output.Shape()); err != nil {
 		return err
@@ -394,6 +446,7 @@ func (l *Linearization) JacobianRev() (*tensor.Tensor, error) {
 }
 
 func (l *Linearization) dense(fwd bool) (*tensor.Tensor, error) {
+	l.live("Jacobian")
 	if err := checkDense(l.n, 8, "Jacobian"); err != nil {
 		return nil, err
 	}
@@ -438,30 +491,42 @@ func (l *Linearization) Prepare(ctx context.Context) error {
 func (l *Linearization) prepareContext(ctx context.Context) (*cpuExec, error) {
 	l.invMu.Lock()
 	defer l.invMu.Unlock()
+	l.live("an inverse product")
 	if l.invDone {
 		return l.inv, l.invErr
 	}
 	engine := sweep.Engine[*tensor.Tensor](newCPUEngine(l.prog))
 	var x *cpuExec
 	var err error
-	if plan := l.reusablePlan(); plan != nil {
-		x = sweep.New(plan, engine)
+	if prev := l.reusableExec(); prev != nil {
+		x = sweep.New(prev.P, engine)
 		if pf := l.progressFunc(); pf != nil {
 			x.Progress = func(done, total int) { pf("factorization", done, total) }
 		}
-		err = x.FactorizeContext(ctx)
+		// Take the previous Linearization's idle sweep buffers: the
+		// factorization takes its scratch from one, and a Newton iteration
+		// then allocates no new product buffers.
+		var idle []*sweep.Workspace[*tensor.Tensor]
+		for {
+			w, ok := l.reuse.invIdle.Get()
+			if !ok {
+				break
+			}
+			if w.Adopt(x) {
+				idle = append(idle, w)
+			}
+		}
+		if len(idle) > 0 {
+			err = x.FactorizeWith(ctx, idle[0])
+		} else {
+			err = x.FactorizeContext(ctx)
+		}
 		x.Progress = nil
-		if err == nil {
-			// Take the previous Linearization's idle sweep buffers too:
-			// a Newton iteration then allocates no new ones.
-			for {
-				w, ok := l.reuse.invIdle.Get()
-				if !ok {
-					break
-				}
-				if w.Adopt(x) {
-					l.putInvWS(w)
-				}
+		for _, w := range idle {
+			if err == nil {
+				l.putInvWS(w)
+			} else if w.Adopt(prev) { // back, for the next try
+				l.reuse.invIdle.Put(w)
 			}
 		}
 	} else {
@@ -498,8 +563,9 @@ func (l *Linearization) progressFunc() func(stage string, done, total int) {
 	}
 }
 
-// reusablePlan returns Reuse's plan if it fits this program and limits.
-func (l *Linearization) reusablePlan() *sweep.Plan {
+// reusableExec returns Reuse's Exec if its plan fits this program and
+// limits.
+func (l *Linearization) reusableExec() *cpuExec {
 	p := l.reuse
 	if p == nil || p == l || p.maxWidth != l.maxWidth || p.maxBytes != l.maxBytes {
 		return nil
@@ -510,7 +576,7 @@ func (l *Linearization) reusablePlan() *sweep.Plan {
 	if x == nil || !x.P.An.Prog.SameStructure(l.prog) {
 		return nil
 	}
-	return x.P
+	return x
 }
 
 func (l *Linearization) getInvWS(x *cpuExec) *sweep.Workspace[*tensor.Tensor] {
@@ -534,7 +600,7 @@ func (l *Linearization) putInvWS(w *sweep.Workspace[*tensor.Tensor]) { l.invIdle
 // numerically singular lump, *lump.LumpTooLargeError for a dense lump over
 // the width limit, and *NonFiniteError for NaN or ±Inf in dy or the result.
 func (l *Linearization) IJVP(dy *tensor.Tensor) (*tensor.Tensor, error) {
-	res := tensor.Zeros(l.x.Shape()...)
+	res := tensor.Zeros(l.prog.Input.Shape()...)
 	if err := l.IJVPTo(res, dy); err != nil {
 		return nil, err
 	}
@@ -547,6 +613,7 @@ func (l *Linearization) IJVP(dy *tensor.Tensor) (*tensor.Tensor, error) {
 // the wrong shape, or shares memory with dy, x or f(x). On an error dst's
 // contents are unspecified.
 func (l *Linearization) IJVPTo(dst, dy *tensor.Tensor) error {
+	l.live("IJVPTo")
 	l.checkDst("IJVPTo", dst, dy, l.x.Shape())
 	if err := l.checkArg("IJVP", dy, l.prog.Output.Shape()); err != nil {
 		return err

@@ -11,6 +11,19 @@
 // linearization's factorizations for several steps, paying only a primal
 // run and an IJVP per step.
 //
+// # Memory
+//
+// Solve releases each of its own linearizations (inverse's Release) once
+// its last step is taken, before the line search: its tape's values and
+// factors are collected, and the next linearization reuses only its plan
+// and its product buffers, which also serve as the factorization's
+// scratch. While F is recorded and its lumps factorized, when a solve
+// holds the most, Solve holds x and that one linearization; the step and
+// F(x) come after. The line search holds x, the step, F(x), one trial
+// point and F there, evaluated on a stream tape that keeps no values. A
+// Linearizer's Linears are closed instead (where they have Close) before
+// the next linearization and at the end.
+//
 // # Options
 //
 // Solve takes functional options, as inverse.Linearize does; none means
@@ -261,7 +274,8 @@ func SolveContext(ctx context.Context, F func(x *tape.Var) *tape.Var, x0 *tensor
 	}
 	opt := configure(opts)
 	linearize := opt.linearizer
-	if linearize == nil {
+	own := linearize == nil // the Linearizations are Solve's own: it Releases them
+	if own {
 		// Each linearization reuses the analysis and plan of the one
 		// before when F records the same program (inverse.Reuse).
 		var prev *inverse.Linearization
@@ -281,9 +295,16 @@ func SolveContext(ctx context.Context, F func(x *tape.Var) *tape.Var, x0 *tensor
 	x := x0.Clone()
 	res := &Result{X: x, Residual: math.NaN()}
 	var lin Linear
+	// release drops what lin holds once the solve no longer needs it: a
+	// Linear with Close is closed, and Solve's own Linearizations are
+	// Released (the next one still Reuses the plan and buffers). Both may
+	// be done twice.
 	release := func() {
 		if c, ok := lin.(interface{ Close() }); ok {
 			c.Close()
+		}
+		if l, ok := lin.(*inverse.Linearization); ok && own {
+			l.Release()
 		}
 	}
 	defer func() { release() }()
@@ -310,7 +331,7 @@ func SolveContext(ctx context.Context, F func(x *tape.Var) *tape.Var, x0 *tensor
 		return res, err
 	}
 	age := opt.chord
-	dx := tensor.Zeros(x.Shape()...)        // the step, reused by every iteration
+	var dx *tensor.Tensor                   // the step, made with each linearization
 	reached, prevStep := false, math.Inf(1) // UntilStall: ‖F‖∞ ≤ Tol seen; the last step
 	for k := 1; k <= opt.maxIter; k++ {
 		t0 := time.Now()
@@ -321,6 +342,10 @@ func SolveContext(ctx context.Context, F func(x *tape.Var) *tape.Var, x0 *tensor
 		if age >= opt.chord {
 			tl := time.Now()
 			release()
+			// F(x) comes again with the linearization, and the step is
+			// made after it: neither is held while F is recorded and its
+			// lumps factorized, when a solve holds the most.
+			fx, dx = nil, nil
 			lin, err = linearize(F, x)
 			if err != nil {
 				return res, fmt.Errorf("newton: iteration %d: %w", k, err)
@@ -330,10 +355,16 @@ func SolveContext(ctx context.Context, F func(x *tape.Var) *tape.Var, x0 *tensor
 					return res, fmt.Errorf("newton: iteration %d: %w", k, err)
 				}
 			}
-			fx = lin.Output().Clone()
+			// Solve's own Linearizations' F(x) is read in place (Release
+			// leaves it to fx); a Linearizer's is copied, its Close may
+			// free it.
+			if fx = lin.Output(); !own {
+				fx = fx.Clone()
+			}
 			if res.LogAbsDet, err = lin.LogAbsDet(); err != nil {
 				return res, fmt.Errorf("newton: iteration %d: %w", k, err)
 			}
+			dx = tensor.Zeros(x.Shape()...)
 			it.Refactorized, age = true, 0
 			it.Linearize = time.Since(tl)
 		}
@@ -348,14 +379,20 @@ func SolveContext(ctx context.Context, F func(x *tape.Var) *tape.Var, x0 *tensor
 			return res, fmt.Errorf("newton: iteration %d: %w", k, err)
 		}
 		it.Solve = time.Since(ts)
+		if own && age >= opt.chord {
+			// The last step with lin: its tape and factors go before the
+			// line search evaluates F.
+			release()
+		}
 		ts = time.Now()
 		_, f0 := norms(fx.Data())
 		alpha := opt.damping
-		var xn, fn *tensor.Tensor
+		xn := tensor.Zeros(x.Shape()...) // the trial point, rewritten by each trial
+		var fn *tensor.Tensor
 		for {
-			xn = x.Clone()
+			xd, xnd := x.Data(), xn.Data()
 			for i, d := range dx.Data() {
-				xn.Data()[i] -= alpha * d
+				xnd[i] = xd[i] - alpha*d
 			}
 			if fn, err = evalF(F, xn); err != nil {
 				return res, fmt.Errorf("newton: iteration %d: evaluating F: %w", k, err)

@@ -164,3 +164,37 @@ func TestPluggableLinearizer(t *testing.T) {
 		t.Errorf("Eval error: got %v", err)
 	}
 }
+
+// TestLinearizerKeepsItsLinearizations: Solve Releases only the
+// Linearizations it makes itself; those a Linearizer hands it stay usable
+// after the solve, and a default solve reaches the same iterates.
+func TestLinearizerKeepsItsLinearizations(t *testing.T) {
+	const n = 40
+	g := func(x *tape.Var) *tape.Var { return ops.Add(x, ops.Scale(ops.Sin(x), 0.5)) }
+	F := target(g, randVec(4, n, 1))
+	var made []*inverse.Linearization
+	res, err := newton.Solve(F, tensor.Zeros(n),
+		newton.Linearizer(func(F func(*tape.Var) *tape.Var, x *tensor.Tensor) (newton.Linear, error) {
+			l, err := inverse.Linearize(F, x)
+			if err != nil {
+				return nil, err
+			}
+			made = append(made, l)
+			return l, nil
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, l := range made {
+		if _, err := l.IJVP(l.Output()); err != nil {
+			t.Errorf("linearization %d: %v", k, err)
+		}
+	}
+	def, err := newton.Solve(F, tensor.Zeros(n))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if def.Iters != res.Iters || maxDiff(def.X.Data(), res.X.Data()) != 0 {
+		t.Errorf("the default solve took %d iterations to %v, the Linearizer's %d to %v", def.Iters, def.X.Data()[:3], res.Iters, res.X.Data()[:3])
+	}
+}

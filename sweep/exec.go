@@ -53,6 +53,9 @@ type Workspace[V comparable] struct {
 	// Bytes counts the unknowns buffers held; FreeBytes the released ones.
 	Bytes, FreeBytes int64
 	err              error
+	// ijvp: an IJVP runs, which writes a Plan.written value's buffer
+	// whole before reading it: U takes a released one as it is.
+	ijvp bool
 }
 
 // Adopt moves w, a workspace of another Exec of the same Plan (a
@@ -108,13 +111,26 @@ func (w *Workspace[V]) onesOf(n int) V {
 	if w.ones == zero || w.onesLen != n {
 		w.Release(w.ones, w.onesLen)
 		w.ones, w.onesLen = w.takeDirty(n), n
-		host := make([]float64, n)
-		for i := range host {
-			host[i] = 1
-		}
-		w.x.E.Upload(w.ones, host)
+		fillOnes(w.x.E, w.ones, n)
 	}
 	return w.ones
+}
+
+// onesChunk is how many ones fillOnes uploads; it copies them on from
+// there, so that a vector of n ones costs no host vector of n.
+const onesChunk = 4096
+
+// fillOnes sets v's first n elements to 1: a chunk uploaded, then copied
+// on, doubling what is filled with each copy.
+func fillOnes[V comparable](e Engine[V], v V, n int) {
+	host := make([]float64, min(n, onesChunk))
+	for i := range host {
+		host[i] = 1
+	}
+	e.Upload(v, host)
+	for done := len(host); done < n; done *= 2 {
+		e.Copy(v, done, v, 0, min(done, n-done))
+	}
 }
 
 // Release hands a vector of n elements back to Take.
@@ -127,18 +143,23 @@ func (w *Workspace[V]) Release(v V, n int) {
 	w.FreeBytes += int64(n) * 8
 }
 
-// U returns value id's unknowns buffer, zeroed on first use.
+// U returns value id's unknowns buffer, zeroed on first use (but in an
+// IJVP, which writes it whole first).
 func (w *Workspace[V]) U(id int) V {
 	var zero V
 	if w.u[id] == zero {
-		w.u[id] = w.Take(w.x.P.lens[id])
+		if w.ijvp && w.x.P.written[id] {
+			w.u[id] = w.takeDirty(w.x.P.lens[id])
+		} else {
+			w.u[id] = w.Take(w.x.P.lens[id])
+		}
 		w.Bytes += int64(w.x.P.lens[id]) * 8
 	}
 	return w.u[id]
 }
 
-// Drop releases value id's unknowns buffer (the tapeless sweep, once no
-// lump reads it).
+// Drop releases value id's unknowns buffer (the IJVP and the tapeless
+// sweep, once no lump reads it).
 func (w *Workspace[V]) Drop(id int) {
 	var zero V
 	if w.u[id] != zero {
@@ -217,6 +238,62 @@ func (x *Exec[V]) Factorize() error { return x.FactorizeContext(context.Backgrou
 func (x *Exec[V]) FactorizeContext(ctx context.Context) error {
 	w := x.NewWorkspace()
 	defer w.Close()
+	return x.factorize(ctx, w)
+}
+
+// FactorizeWith is FactorizeContext with w, an idle workspace of x (a
+// product's, adopted from a Linearization of the same plan), for scratch:
+// the block extractions take w's released vectors and its scratch buffers
+// before new ones, and what they leave in w beyond what it held before
+// (the vector of ones, trial buffers, buffers of roles only the
+// extractions use) is freed after. w then holds what it held, and the
+// factorization allocates only what w could not give. It panics if w is
+// not x's.
+func (x *Exec[V]) FactorizeWith(ctx context.Context, w *Workspace[V]) error {
+	if w.x != x {
+		panic("sweep: FactorizeWith with another Exec's workspace")
+	}
+	had := map[int]int{}
+	for n, l := range w.free {
+		had[n] = len(l)
+	}
+	var zero V
+	hadBuf := make([]bool, len(w.bufs))
+	for b, v := range w.bufs {
+		hadBuf[b] = v != zero
+	}
+	defer func() {
+		if w.ones != zero {
+			w.Release(w.ones, w.onesLen)
+			w.ones, w.onesLen = zero, 0
+		}
+		for n, l := range w.free {
+			for len(l) > had[n] {
+				x.E.Free(l[len(l)-1])
+				l[len(l)-1] = zero
+				l = l[:len(l)-1]
+				w.FreeBytes -= int64(n) * 8
+			}
+			w.free[n] = l
+		}
+		for b, v := range w.bufs {
+			if v == zero || hadBuf[b] {
+				continue
+			}
+			x.E.Free(v)
+			w.bufs[b] = zero
+			for h := range x.P.hdrs {
+				if s := &x.P.hdrs[h]; !s.u && s.id == b {
+					w.have[h], w.hdr[h] = false, zero
+				}
+			}
+		}
+	}()
+	return x.factorize(ctx, w)
+}
+
+// factorize factorizes every lump not yet factorized with w for scratch.
+func (x *Exec[V]) factorize(ctx context.Context, w *Workspace[V]) error {
 	x.ctx = ctx
 	defer func() { x.ctx = nil }()
 	for li := range x.P.lumps {
@@ -736,16 +813,25 @@ func (x *Exec[V]) pushC(w *Workspace[V], s *pushSpec, c V, scale float64) {
 // IJVP solves J dx = dy lump by lump, from y back to x, into dst. In each
 // lump the internal values are first propagated from the known ones, the
 // created equations give the right-hand side, A solves for the killed
-// unknowns, and the internal values are propagated once more with them.
+// unknowns, and the internal values are propagated once more with them
+// where a later lump reads them. A value's unknowns buffer goes back to
+// w's pool after the last lump that reads it (Plan: ijvpLive), for the
+// lumps after to take, and x's once copied to dst: w holds the buffers of
+// the values live at once, not one per value. A lump whose killed atoms
+// are one range of a value is solved straight into it.
 func (x *Exec[V]) IJVP(w *Workspace[V], dst, dy V) error {
 	p, e := x.P, x.E
+	w.ijvp = true
+	defer func() { w.ijvp = false }()
 	for li := range p.lumps {
 		L := &p.lumps[li]
 		switch L.kind {
 		case kCopy:
 			e.Copy(w.U(L.cv), L.coff, dy, L.cdy, L.cn)
 		case kExpand:
-			x.pass(w, L.post, nil, w.sweepOut)
+			if !L.skipPost {
+				x.pass(w, L.post, nil, w.sweepOut)
+			}
 		case kStep:
 			// J_p⁻¹ (t − J_others·u_others), t the op's own tangent (dy
 			// for the output), solved straight into the pivot's buffer.
@@ -763,7 +849,7 @@ func (x *Exec[V]) IJVP(w *Workspace[V], dst, dy V) error {
 			if L.pre != nil {
 				x.pass(w, L.pre, nil, w.sweepOut)
 			}
-			rhs, sol := w.h(L.rhsHdr), w.h(L.solHdr)
+			rhs := w.h(L.rhsHdr)
 			rb := w.buf(bufOf(roleRHS))
 			// rhs = t − C·(known and internal values), t = dy on y's rows.
 			x.eval(w, L.rhs, nil, rb, 0)
@@ -775,20 +861,34 @@ func (x *Exec[V]) IJVP(w *Workspace[V], dst, dy V) error {
 					e.Scale(rb, r.row, -1, rb, r.row, r.n)
 				}
 			}
-			w.fail(x.F[li].Solve(sol, rhs))
-			sb := w.buf(bufOf(roleSol))
-			if L.negate {
-				e.Scale(sb, 0, -1, sb, 0, L.rows)
+			if L.solU >= 0 {
+				// Solved in place: the killed atoms are one range.
+				pl := L.places[0]
+				w.fail(x.F[li].Solve(w.h(L.solU), rhs))
+				if L.negate {
+					u := w.U(pl.v)
+					e.Scale(u, pl.off, -1, u, pl.off, L.rows)
+				}
+			} else {
+				w.fail(x.F[li].Solve(w.h(L.solHdr), rhs))
+				sb := w.buf(bufOf(roleSol))
+				if L.negate {
+					e.Scale(sb, 0, -1, sb, 0, L.rows)
+				}
+				for _, pl := range L.places {
+					e.Copy(w.U(pl.v), pl.off, sb, pl.pos, pl.n)
+				}
 			}
-			for _, pl := range L.places {
-				e.Copy(w.U(pl.v), pl.off, sb, pl.pos, pl.n)
-			}
-			if L.post != nil {
+			if L.post != nil && !L.skipPost {
 				x.pass(w, L.post, nil, w.sweepOut)
 			}
 		}
+		for _, id := range L.drop {
+			w.Drop(id)
+		}
 	}
 	e.Copy(dst, 0, w.U(p.input), 0, p.lens[p.input])
+	w.Drop(p.input)
 	return w.Done()
 }
 

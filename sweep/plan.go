@@ -26,6 +26,10 @@ type Plan struct {
 	nodes         []*tape.Node
 
 	lumps []lumpPlan
+	// written[id]: the lumps' atoms cover value id whole, so the IJVP
+	// writes every element of its unknowns buffer before reading it and may
+	// take a released buffer as it is, not zeroed (see ijvpLive).
+	written []bool
 
 	// Headers: shaped views the op rules take, built once per workspace.
 	hdrs   []hdrSpec
@@ -202,6 +206,17 @@ type lumpPlan struct {
 	created  []eqRow    // the created equations: λ in sol (row), own atom (self)
 	revFinal []pushSpec
 
+	// IJVP: skipPost, the internal pass after the solve (or an
+	// expansion's pass) writes only values no later lump reads; drop, the
+	// value ids whose unknowns buffers no later lump reads (see ijvpLive).
+	skipPost bool
+	drop     []int
+	// solU: where the killed atoms are one range of a value in solution
+	// order (a batch lump's x, say), the IJVP's solve writes there through
+	// this header over the unknowns buffer, not into the solution buffer
+	// and then copies; -1 otherwise.
+	solU int
+
 	// extraction of a Batch or DenseLump block
 	ext      *eqList // the internal pass, atoms of the lump assigned
 	extEqs   *eqList // the created equations, atoms of the lump assigned
@@ -244,7 +259,157 @@ func CompileContext(ctx context.Context, an *lump.Analysis) (*Plan, error) {
 		}
 		c.lump(li)
 	}
+	for li := range pl.lumps {
+		L := &pl.lumps[li]
+		L.solU = -1
+		if L.kind == kSolve && len(L.places) == 1 {
+			if p := L.places[0]; p.pos == 0 && p.n == L.rows {
+				L.solU = c.hdr(true, p.v, p.off, []int{L.rows})
+			}
+		}
+	}
+	pl.ijvpLive()
 	return pl, nil
+}
+
+// ijvpLive marks, for the IJVP, the internal passes after a solve whose
+// values no later lump reads (skipPost: the values of a lump's internal
+// ops that only lead to it, x + 0.5·sin x's sin x once x is solved), and
+// lists after each lump the value ids whose unknowns buffers no later lump
+// reads, which the IJVP gives back to the workspace's pool for the lumps
+// after to take: a chain of n ops then holds a few buffers at a time, not
+// n. It reads the compiled steps, so it sees every buffer a lump touches,
+// the gathered pieces of an op input included. x's buffer is read at the
+// end. A value whose atoms, disjoint, cover it whole (written) has every
+// element written by its lump (a copy, a step's pivot, a solve's places
+// and internal passes, an expansion) before a later lump reads it, in
+// solve order; a skipped pass's values no lump reads.
+func (pl *Plan) ijvpLive() {
+	an := pl.An
+	covered := make([]int, len(pl.lens))
+	for k, at := range an.Atoms {
+		if an.LumpOf[k] >= 0 {
+			covered[at.Var] += at.Len
+		}
+	}
+	pl.written = make([]bool, len(pl.lens))
+	for id, c := range covered {
+		pl.written[id] = c > 0 && c == pl.lens[id]
+	}
+	read := make([]bool, len(pl.lens)) // by a later lump, or at the end
+	read[pl.input] = true
+	last := make([]int, len(pl.lens))
+	for i := range last {
+		last[i] = -1
+	}
+	for li := len(pl.lumps) - 1; li >= 0; li-- {
+		L := &pl.lumps[li]
+		if L.post != nil && (L.kind == kExpand || L.kind == kSolve) {
+			dead := true
+			for i := range L.post.rows {
+				if r := &L.post.rows[i]; r.dst >= 0 && read[r.dv] {
+					dead = false
+				}
+			}
+			L.skipPost = dead
+		}
+		pl.ijvpIDs(L, func(id int) {
+			read[id] = true
+			if last[id] < 0 {
+				last[id] = li
+			}
+		})
+	}
+	for id, li := range last {
+		if li >= 0 && id != pl.input {
+			pl.lumps[li].drop = append(pl.lumps[li].drop, id)
+		}
+	}
+}
+
+// ijvpIDs calls f with every value id whose unknowns buffer the IJVP of
+// lump L reads or writes (some more than once).
+func (pl *Plan) ijvpIDs(L *lumpPlan, f func(id int)) {
+	switch L.kind {
+	case kCopy:
+		f(L.cv)
+	case kExpand:
+		if !L.skipPost {
+			L.post.ids(pl, f)
+		}
+	case kStep:
+		if L.own >= 0 {
+			f(L.own)
+		}
+		L.step.ids(pl, f)
+		f(L.pivot)
+	case kSolve:
+		if L.pre != nil {
+			L.pre.ids(pl, f)
+		}
+		L.rhs.ids(pl, f)
+		pl.hdrID(L.rhsHdr, f)
+		pl.hdrID(L.solHdr, f)
+		if L.solU >= 0 {
+			pl.hdrID(L.solU, f)
+		}
+		for _, p := range L.places {
+			f(p.v)
+		}
+		if L.post != nil && !L.skipPost {
+			L.post.ids(pl, f)
+		}
+	}
+}
+
+// hdrID calls f with the value id of header h if it is a view of an
+// unknowns buffer.
+func (pl *Plan) hdrID(h int, f func(id int)) {
+	if s := &pl.hdrs[h]; s.u {
+		f(s.id)
+	}
+}
+
+// ids calls f with every value id whose unknowns buffer the JVP reads or
+// writes under the sweep's assignment (every piece known).
+func (s *jvpSpec) ids(pl *Plan, f func(id int)) {
+	pl.hdrID(s.dst, f)
+	for i := range s.args {
+		a := &s.args[i]
+		if a.kind != argSet {
+			continue
+		}
+		if a.view {
+			pl.hdrID(a.vhdr, f)
+		}
+		pl.hdrID(a.ghdr, f)
+		for _, p := range a.pieces {
+			f(p.v)
+		}
+	}
+}
+
+// ids calls f with every value id whose unknowns buffer the list's
+// evaluation or internal pass reads or writes.
+func (l *eqList) ids(pl *Plan, f func(id int)) {
+	for i := range l.jvps {
+		l.jvps[i].ids(pl, f)
+	}
+	for i := range l.rows {
+		r := &l.rows[i]
+		if r.pin >= 0 {
+			f(r.pv)
+		}
+		if r.self >= 0 {
+			f(r.sv)
+		}
+		if r.dst >= 0 {
+			f(r.dv)
+		}
+		if r.whole {
+			pl.hdrID(r.dhdr, f)
+		}
+	}
 }
 
 type compiler struct {
