@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -62,7 +63,7 @@ func TestFloat32Programs(t *testing.T) {
 				t.Fatal(err)
 			}
 			// The recording is float64's at the rounded point.
-			if got := l64.Input().Data(); !equal64(got, tensor.To64(x32).Data()) {
+			if got := l64.Input().Data(); !slices.Equal(got, tensor.To64(x32).Data()) {
 				t.Fatal("Float64().Input() is not x widened")
 			}
 			kappa, err := l64.Cond()
@@ -146,18 +147,6 @@ func TestFloat32Programs(t *testing.T) {
 			}
 		})
 	}
-}
-
-func equal64(a, b []float64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestLinearizeArg32 linearizes a layer with a parameter with respect to x

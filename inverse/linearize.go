@@ -348,6 +348,18 @@ func (l *Linearization) live(name string) {
 
 // checkArg panics on a shape mistake and reports a non-finite argument.
 func (l *Linearization) checkArg(name string, v *tensor.Tensor, shape []int) error {
+	return checkArg(name, v, shape)
+}
+
+// checkDst panics unless dst can take a product's result: not nil, shaped
+// like shape, and sharing no memory with the argument, x or f(x).
+func (l *Linearization) checkDst(name string, dst, arg *tensor.Tensor, shape []int) {
+	l.live(name)
+	checkDst(name, dst, arg, shape, l.x, l.prog.Output.Value(), l.consts)
+}
+
+// checkArg panics on a shape mistake and reports a non-finite argument.
+func checkArg[T tensor.Float](name string, v *tensor.Dense[T], shape []int) error {
 	if v == nil {
 		panic("inverse: " + name + " with a nil argument")
 	}
@@ -355,15 +367,14 @@ func (l *Linearization) checkArg(name string, v *tensor.Tensor, shape []int) err
 		panic(fmt.Sprintf("inverse: %s argument has shape %v, want %v", name, v.Shape(), shape))
 	}
 	if bad, i := v.HasNonFinite(); bad {
-		return &NonFiniteError{Where: "argument of " + name, Pos: -1, Index: i, Value: v.Data()[i]}
+		return &NonFiniteError{Where: "argument of " + name, Pos: -1, Index: i, Value: float64(v.Data()[i])}
 	}
 	return nil
 }
 
 // checkDst panics unless dst can take a product's result: not nil, shaped
-// like shape, and sharing no memory with the argument, x or f(x).
-func (l *Linearization) checkDst(name string, dst, arg *tensor.Tensor, shape []int) {
-	l.live(name)
+// like shape, and sharing no memory with arg, x, y = f(x) or a constant.
+func checkDst[T tensor.Float](name string, dst, arg *tensor.Dense[T], shape []int, x, y *tensor.Dense[T], consts [][]float64) {
 	if dst == nil {
 		panic("inverse: " + name + " with a nil dst")
 	}
@@ -371,10 +382,10 @@ func (l *Linearization) checkDst(name string, dst, arg *tensor.Tensor, shape []i
 		panic(fmt.Sprintf("inverse: %s dst has shape %v, want %v", name, dst.Shape(), shape))
 	}
 	d := dst.Data()
-	if (arg != nil && tensor.Overlap(d, arg.Data())) || tensor.Overlap(d, l.x.Data()) || tensor.Overlap(d, l.prog.Output.Value().Data()) {
+	if (arg != nil && tensor.Overlap(d, arg.Data())) || tensor.Overlap(d, x.Data()) || tensor.Overlap(d, y.Data()) {
 		panic("inverse: " + name + " dst shares memory with its argument, x or f(x)")
 	}
-	for _, c := range l.consts {
+	for _, c := range consts {
 		if tensor.Overlap(d, c) {
 			panic("inverse: " + name + " dst shares memory with a constant of f (ops.Const's data is not copied)")
 		}

@@ -2,7 +2,6 @@ package inverse
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"sync"
 
@@ -106,37 +105,14 @@ func (l *Linearization32) Bytes() int64 { return l.l.prog.Bytes() / 2 }
 
 // checkArg panics on a shape mistake and reports a non-finite argument.
 func (l *Linearization32) checkArg(name string, v *tensor.Tensor32, shape []int) error {
-	if v == nil {
-		panic("inverse: " + name + " with a nil argument")
-	}
-	if !tensor.SameShape(v.Shape(), shape) {
-		panic(fmt.Sprintf("inverse: %s argument has shape %v, want %v", name, v.Shape(), shape))
-	}
-	if bad, i := v.HasNonFinite(); bad {
-		return &NonFiniteError{Where: "argument of " + name, Pos: -1, Index: i, Value: float64(v.Data()[i])}
-	}
-	return nil
+	return checkArg(name, v, shape)
 }
 
 // checkDst panics unless dst can take a product's result: not nil, shaped
-// like shape, and sharing no memory with the argument, x, a value or a
+// like shape, and sharing no memory with the argument, x, f(x) or a
 // constant.
 func (l *Linearization32) checkDst(name string, dst, arg *tensor.Tensor32, shape []int) {
-	if dst == nil {
-		panic("inverse: " + name + " with a nil dst")
-	}
-	if !tensor.SameShape(dst.Shape(), shape) {
-		panic(fmt.Sprintf("inverse: %s dst has shape %v, want %v", name, dst.Shape(), shape))
-	}
-	d := dst.Data()
-	if (arg != nil && tensor.Overlap(d, arg.Data())) || tensor.Overlap(d, l.x.Data()) || tensor.Overlap(d, l.Output().Data()) {
-		panic("inverse: " + name + " dst shares memory with its argument, x or f(x)")
-	}
-	for _, c := range l.l.consts {
-		if tensor.Overlap(d, c) {
-			panic("inverse: " + name + " dst shares memory with a constant of f (ops.Const's data is not copied)")
-		}
-	}
+	checkDst(name, dst, arg, shape, l.x, l.Output(), l.l.consts)
 }
 
 // JVP returns J·dx in float32; panics and errors as Linearization.JVP.
