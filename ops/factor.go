@@ -146,7 +146,7 @@ func (f *diagFactor) LogAbsDetParts(dst []float64, group func(int) int) bool {
 	return true
 }
 
-func checkLen(n int, dst, v []float64) {
+func checkLen[T tensor.Float](n int, dst, v []T) {
 	if len(dst) != n || len(v) != n {
 		panic(fmt.Sprintf("ops: solve with a block of order %d given %d and %d elements", n, len(v), len(dst)))
 	}

@@ -1,17 +1,13 @@
 package ops
 
-import (
-	"fmt"
-
-	"github.com/invad/invad/cpu"
-)
+import "github.com/invad/invad/cpu"
 
 // The float32 solves of the inverse rules' factors that need no float64
 // arithmetic beyond a product (tape.Factor32): the float32 engine of
 // package inverse calls them instead of widening every vector.
 
 func (f *diagFactor) Solve32(dst, v []float32) {
-	checkLen32(len(f.inv), dst, v)
+	checkLen(len(f.inv), dst, v)
 	inv := f.inv
 	cpu.For(len(inv), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
@@ -22,22 +18,16 @@ func (f *diagFactor) Solve32(dst, v []float32) {
 func (f *diagFactor) SolveT32(dst, v []float32) { f.Solve32(dst, v) }
 
 func (f identityFactor) Solve32(dst, v []float32) {
-	checkLen32(int(f), dst, v)
+	checkLen(int(f), dst, v)
 	copy(dst, v)
 }
 func (f identityFactor) SolveT32(dst, v []float32) { f.Solve32(dst, v) }
 
 func (f cumsumFactor) Solve32(dst, v []float32) {
-	checkLen32(f.Size(), dst, v)
+	checkLen(f.Size(), dst, v)
 	cumsumDiff(dst, v, f.rows, f.inner)
 }
 func (f cumsumFactor) SolveT32(dst, v []float32) {
-	checkLen32(f.Size(), dst, v)
+	checkLen(f.Size(), dst, v)
 	cumsumDiffT(dst, v, f.rows, f.inner)
-}
-
-func checkLen32(n int, dst, v []float32) {
-	if len(dst) != n || len(v) != n {
-		panic(fmt.Sprintf("ops: solve with a block of order %d given %d and %d elements", n, len(v), len(dst)))
-	}
 }
