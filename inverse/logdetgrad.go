@@ -386,13 +386,17 @@ func (g *ldGrad) lump(ws *sweep.Workspace[*tensor.Tensor], li int) error {
 			s.Data()[k] = 1
 		}
 		if om != nil {
-			clear(sv.Data())
 			for _, k := range color {
 				sv.Data()[k] = om[k]
 			}
 		}
 		if err := g.x.SolveLumpT(ws, li, w, sv); err != nil {
 			return err
+		}
+		if om != nil {
+			for _, k := range color {
+				sv.Data()[k] = 0
+			}
 		}
 		// Forward: the killed atoms' tangents s, the rest zero.
 		clear(tanOn)
