@@ -3,6 +3,7 @@ package inverse
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -301,6 +302,9 @@ type ldGrad struct {
 	group  func(v, off int, dst []int) bool
 	weight []float64
 	axis   int // the samples' axis of x
+	// om and sv: scratch of columnWeights and of the weighted seed, kept
+	// across lumps; sv is all zeros between colors.
+	om, sv []float64
 }
 
 // lump adds lump li's tr(M⁻¹ dM): for each color c of its block M (=
@@ -337,7 +341,10 @@ func (g *ldGrad) lump(ws *sweep.Workspace[*tensor.Tensor], li int) error {
 		if om, err = g.columnWeights(li, places, slen); err != nil {
 			return err
 		}
-		sv = tensor.Zeros(slen)
+		if cap(g.sv) < slen {
+			g.sv = make([]float64, slen)
+		}
+		sv = tensor.New([]int{slen}, g.sv[:slen])
 	}
 	// Tangents and their cotangents per value id, kept across colors
 	// (zeroed where a color set them); on: set in this color.
@@ -469,10 +476,16 @@ func (g *ldGrad) lump(ws *sweep.Workspace[*tensor.Tensor], li int) error {
 
 // columnWeights returns the weight of the sample of each column of lump
 // li's block (each element of its solution vector, placed by places), or
-// a *CouplingError if an element is in no sample.
+// a *CouplingError if an element is in no sample. The result is g.om's
+// scratch, valid until the next call.
 func (g *ldGrad) columnWeights(li int, places []sweep.Place, slen int) ([]float64, error) {
-	om := make([]float64, slen)
-	set := make([]bool, slen)
+	if cap(g.om) < slen {
+		g.om = make([]float64, slen)
+	}
+	om := g.om[:slen]
+	for k := range om {
+		om[k] = math.NaN() // no column yet: the weights are finite
+	}
 	var gs []int
 	for _, pl := range places {
 		gs = slices.Grow(gs[:0], pl.N)[:pl.N]
@@ -480,10 +493,10 @@ func (g *ldGrad) columnWeights(li int, places []sweep.Place, slen int) ([]float6
 			return nil, &CouplingError{Axis: g.axis, Lump: li, Ops: g.an.LumpOps(li)}
 		}
 		for j, b := range gs {
-			om[pl.Pos+j], set[pl.Pos+j] = g.weight[b], true
+			om[pl.Pos+j] = g.weight[b]
 		}
 	}
-	if k := slices.Index(set, false); k >= 0 {
+	if k := slices.IndexFunc(om, math.IsNaN); k >= 0 {
 		return nil, fmt.Errorf("inverse: LogAbsDetAlongGrad: column %d of lump %d (%s) is no killed value's: no sample to weight it by", k, li, strings.Join(g.an.LumpOps(li), " "))
 	}
 	return om, nil
