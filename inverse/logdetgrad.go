@@ -58,7 +58,8 @@ func LogAbsDetGrad(f func(xs ...*tape.Var) *tape.Var, xs []*tensor.Tensor, i int
 // the first or the last) and the gradient of Σ_b w[b]·logdet_b with
 // respect to every input, exactly: importance weights, per-sample losses,
 // or w = 1/B for the mean. w has as many elements as xs[i] has samples
-// along axis (any shape); w all ones gives LogAbsDetGrad's gradient.
+// along axis (any shape), finite, of either sign; w all ones gives
+// LogAbsDetGrad's gradient.
 //
 // It is LogAbsDetGrad's pass with each lump's seed s_c scaled by the
 // weight of the sample of each of its columns before the transposed solve:
@@ -265,7 +266,7 @@ func logDetGrad(name string, f func(xs ...*tape.Var) *tape.Var, xs []*tensor.Ten
 	}
 	adcore.New(full, ins).VJPSeedInto(grads, nil, seeds)
 	for _, gr := range grads {
-		if err := checkResult("LogAbsDetGrad", gr); err != nil {
+		if err := checkResult(name, gr); err != nil {
 			return 0, nil, nil, err
 		}
 	}
