@@ -302,10 +302,8 @@ type ldGrad struct {
 	// and their weights; nil for LogAbsDetGrad, every weight 1.
 	group  func(v, off int, dst []int) bool
 	weight []float64
-	axis   int // the samples' axis of x
-	// om and sv: scratch of columnWeights and of the weighted seed, kept
-	// across lumps; sv is all zeros between colors.
-	om, sv []float64
+	axis   int       // the samples' axis of x
+	om     []float64 // columnWeights' scratch, kept across lumps
 }
 
 // lump adds lump li's tr(M⁻¹ dM): for each color c of its block M (=
@@ -336,16 +334,11 @@ func (g *ldGrad) lump(ws *sweep.Workspace[*tensor.Tensor], li int) error {
 		produced[g.prog.Nodes[e.node].Out.ID()] = true
 	}
 	s, w := tensor.Zeros(slen), tensor.Zeros(rlen)
-	sv := s // the seed of the transposed solve: s, or ω⊙s
-	var om []float64
+	var om []float64 // the columns' weights, nil for all 1
 	if g.weight != nil {
 		if om, err = g.columnWeights(li, places, slen); err != nil {
 			return err
 		}
-		if cap(g.sv) < slen {
-			g.sv = make([]float64, slen)
-		}
-		sv = tensor.New([]int{slen}, g.sv[:slen])
 	}
 	// Tangents and their cotangents per value id, kept across colors
 	// (zeroed where a color set them); on: set in this color.
@@ -392,18 +385,16 @@ func (g *ldGrad) lump(ws *sweep.Workspace[*tensor.Tensor], li int) error {
 		clear(s.Data())
 		for _, k := range color {
 			s.Data()[k] = 1
-		}
-		if om != nil {
-			for _, k := range color {
-				sv.Data()[k] = om[k]
+			if om != nil { // the solve's seed is ω⊙s_c, the tangents' s_c
+				s.Data()[k] = om[k]
 			}
 		}
-		if err := g.x.SolveLumpT(ws, li, w, sv); err != nil {
+		if err := g.x.SolveLumpT(ws, li, w, s); err != nil {
 			return err
 		}
 		if om != nil {
 			for _, k := range color {
-				sv.Data()[k] = 0
+				s.Data()[k] = 1
 			}
 		}
 		// Forward: the killed atoms' tangents s, the rest zero.
