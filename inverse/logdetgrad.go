@@ -3,7 +3,6 @@ package inverse
 import (
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 
@@ -304,6 +303,7 @@ type ldGrad struct {
 	weight []float64
 	axis   int       // the samples' axis of x
 	om     []float64 // columnWeights' scratch, kept across lumps
+	gs     []int     // the same for the samples of a place
 }
 
 // lump adds lump li's tr(M⁻¹ dM): for each color c of its block M (=
@@ -471,25 +471,29 @@ func (g *ldGrad) lump(ws *sweep.Workspace[*tensor.Tensor], li int) error {
 // a *CouplingError if an element is in no sample. The result is g.om's
 // scratch, valid until the next call.
 func (g *ldGrad) columnWeights(li int, places []sweep.Place, slen int) ([]float64, error) {
+	// The places are the lump's killed atoms, disjoint: they cover the
+	// solution if their lengths add up to it.
+	n := 0
+	for _, pl := range places {
+		n += pl.N
+	}
+	if n != slen {
+		return nil, fmt.Errorf("inverse: LogAbsDetAlongGrad: the killed values of lump %d (%s) fill %d of its %d columns: no sample to weight the others by", li, strings.Join(g.an.LumpOps(li), " "), n, slen)
+	}
 	if cap(g.om) < slen {
 		g.om = make([]float64, slen)
 	}
 	om := g.om[:slen]
-	for k := range om {
-		om[k] = math.NaN() // no column yet: the weights are finite
-	}
-	var gs []int
 	for _, pl := range places {
-		gs = slices.Grow(gs[:0], pl.N)[:pl.N]
+		g.gs = slices.Grow(g.gs[:0], pl.N)
+		gs := g.gs[:pl.N]
 		if !g.group(pl.Var, pl.Off, gs) {
 			return nil, &CouplingError{Axis: g.axis, Lump: li, Ops: g.an.LumpOps(li)}
 		}
+		dst := om[pl.Pos : pl.Pos+pl.N]
 		for j, b := range gs {
-			om[pl.Pos+j] = g.weight[b]
+			dst[j] = g.weight[b]
 		}
-	}
-	if k := slices.IndexFunc(om, math.IsNaN); k >= 0 {
-		return nil, fmt.Errorf("inverse: LogAbsDetAlongGrad: column %d of lump %d (%s) is no killed value's: no sample to weight it by", k, li, strings.Join(g.an.LumpOps(li), " "))
 	}
 	return om, nil
 }
