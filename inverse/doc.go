@@ -26,6 +26,16 @@
 // corrections. Float64 gives the float64 Linearization of the same
 // recording.
 //
+// # Log-determinants and their gradients
+//
+// LogAbsDet is log|det J|, LogAbsDetAlong one log|det| per sample along
+// the first or last axis of x. For f of several inputs (x and a model's
+// parameters), LogAbsDetGrad returns log|det ∂f/∂xᵢ| and its exact
+// gradient in every input, and LogAbsDetAlongGrad the per-sample log-dets
+// and the gradient of Σ_b w_b·logdet_b for weights w (importance weights,
+// per-sample losses, 1/B for the mean): the same pass over the lumps, each
+// column of a block weighted by its sample.
+//
 // # Concurrency
 //
 // A Linearization is immutable once built: every method but Release may be
@@ -58,6 +68,7 @@
 // Data-dependent failures are returned: *SizeError (ErrSize) when f(x) does
 // not have n elements, *NonFiniteError (ErrNonFinite) for NaN or ±Inf in x,
 // in an argument, or produced by an op, naming the op and its tape position,
-// and *InvertError (ErrNoConvergence) for a lump of Invert whose Newton
+// *CouplingError (ErrCouplesSamples) for a per-sample log-det of a J that
+// couples samples, and *InvertError (ErrNoConvergence) for a lump of Invert whose Newton
 // iteration does not converge.
 package inverse

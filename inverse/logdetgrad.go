@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/invad/invad/batch"
 	"github.com/invad/invad/internal/adcore"
@@ -47,9 +48,65 @@ var MaxLogDetGradColors = 4096
 // ErrNoLogDetGrad.
 func LogAbsDetGrad(f func(xs ...*tape.Var) *tape.Var, xs []*tensor.Tensor, i int, opts ...Option) (float64, []*tensor.Tensor, error) {
 	checkArgs("LogAbsDetGrad", f, xs, i)
+	ld, _, grads, err := logDetGrad("LogAbsDetGrad", f, xs, i, nil, opts)
+	return ld, grads, err
+}
+
+// LogAbsDetAlongGrad returns the per-sample log|det ∂f/∂xᵢ| along axis of
+// xs[i] (LinearizeArg's LogAbsDetAlong(axis): one per index of that axis,
+// the first or the last) and the gradient of Σ_b w[b]·logdet_b with
+// respect to every input, exactly: importance weights, per-sample losses,
+// or w = 1/B for the mean. w has as many elements as xs[i] has samples
+// along axis (any shape), finite, of either sign; w all ones gives
+// LogAbsDetGrad's gradient.
+//
+// It is LogAbsDetGrad's pass with each lump's seed s_c scaled by the
+// weight of the sample of each of its columns before the transposed solve:
+// Σ_c ⟨M⁻ᵀ(ω⊙s_c), ∂M·s_c⟩ = Σ_b w_b·tr(M_b⁻¹·∂M_b) for a block diagonal
+// in samples (a batch lump, a diagonal or Kron step whose blocks lie
+// within one sample, a dense lump inside one sample). A batch stored as
+// rows through X·W is analyzed batch-minor, its samples along axis 0 of x
+// as LogAbsDetAlong takes them.
+//
+// It panics as LogAbsDetGrad does, if axis is not an axis of xs[i], or if
+// w is nil or does not have one element per sample. It returns
+// LogAbsDetGrad's errors, *CouplingError (ErrCouplesSamples) naming the
+// first lump that couples two samples, an error if axis is neither the
+// first nor the last, and *NonFiniteError (ErrNonFinite) for a NaN or ±Inf
+// in w.
+func LogAbsDetAlongGrad(f func(xs ...*tape.Var) *tape.Var, xs []*tensor.Tensor, i, axis int, w *tensor.Tensor, opts ...Option) (*tensor.Tensor, []*tensor.Tensor, error) {
+	checkArgs("LogAbsDetAlongGrad", f, xs, i)
+	sh := xs[i].Shape()
+	if axis < 0 || axis >= len(sh) {
+		panic(fmt.Sprintf("inverse: LogAbsDetAlongGrad along axis %d: x has shape %v", axis, sh))
+	}
+	if w == nil {
+		panic("inverse: LogAbsDetAlongGrad with a nil w")
+	}
+	if w.Len() != sh[axis] {
+		panic(fmt.Sprintf("inverse: LogAbsDetAlongGrad: w has %d elements, want one per sample: %d along axis %d of x (shape %v)", w.Len(), sh[axis], axis, sh))
+	}
+	if bad, k := w.HasNonFinite(); bad {
+		return nil, nil, &NonFiniteError{Where: "weights w", Pos: -1, Index: k, Value: w.Data()[k]}
+	}
+	_, parts, grads, err := logDetGrad("LogAbsDetAlongGrad", f, xs, i, &along{axis: axis, w: w.Data()}, opts)
+	return parts, grads, err
+}
+
+// along is LogAbsDetAlongGrad's request: the samples along axis of x,
+// weighted by w.
+type along struct {
+	axis int
+	w    []float64
+}
+
+// logDetGrad is LogAbsDetGrad (al nil: every weight 1) and
+// LogAbsDetAlongGrad: log|det| (and its per-sample parts along al.axis)
+// and the gradient of Σ_b w_b·logdet_b in every input.
+func logDetGrad(name string, f func(xs ...*tape.Var) *tape.Var, xs []*tensor.Tensor, i int, al *along, opts []Option) (float64, *tensor.Tensor, []*tensor.Tensor, error) {
 	for j, v := range xs {
 		if bad, k := v.HasNonFinite(); bad {
-			return 0, nil, &NonFiniteError{Where: fmt.Sprintf("input %d", j), Pos: -1, Index: k, Value: v.Data()[k]}
+			return 0, nil, nil, &NonFiniteError{Where: fmt.Sprintf("input %d", j), Pos: -1, Index: k, Value: v.Data()[k]}
 		}
 	}
 	// f recorded once, every input varying: the values the gradient is
@@ -61,11 +118,11 @@ func LogAbsDetGrad(f func(xs ...*tape.Var) *tape.Var, xs []*tensor.Tensor, i int
 	}
 	out := f(ins...)
 	if err := checkOutput(tp, xs[i], out); err != nil {
-		return 0, nil, err
+		return 0, nil, nil, err
 	}
 	full := tp.Finish(ins[i], out)
 	if bad, _ := out.Value().HasNonFinite(); bad {
-		return 0, nil, tape.FirstNonFinite(full, "")
+		return 0, nil, nil, tape.FirstNonFinite(full, "")
 	}
 	// The same program with the other inputs held fixed, replayed from
 	// the recording (no op runs again); toFull maps its values to full's.
@@ -115,13 +172,28 @@ func LogAbsDetGrad(f func(xs ...*tape.Var) *tape.Var, xs []*tensor.Tensor, i int
 	}
 	lin, err := Linearize(h, xs[i], append(slices.Clone(opts), AsRecorded())...)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, nil, err
 	}
 	x, err := lin.prepare()
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, nil, err
 	}
 	g := &ldGrad{prog: lin.prog, x: x, an: x.P.An, cv: make([]*tensor.Tensor, lin.prog.NumVars), rowMajor: rowMajor && src == nil}
+	var parts *tensor.Tensor
+	if al != nil {
+		// The samples as LogAbsDetAlong takes them: lin is the
+		// batch-minor program where LinearizeArg's would be.
+		lin.minor = src != nil
+		b, group, err := lin.samples(al.axis)
+		if err != nil {
+			return 0, nil, nil, err
+		}
+		parts = tensor.Zeros(b)
+		if li := x.LogAbsDetParts(parts.Data(), group); li >= 0 {
+			return 0, nil, nil, &CouplingError{Axis: al.axis, Lump: li, Ops: g.an.LumpOps(li)}
+		}
+		g.group, g.weight, g.axis = group, al.w, al.axis
+	}
 	g.relabels = lumpRelabels(g.an, g.prog, nil)
 	g.idx = make(map[*tape.Node]int, len(g.prog.Nodes))
 	for k, nd := range g.prog.Nodes {
@@ -131,7 +203,7 @@ func LogAbsDetGrad(f func(xs ...*tape.Var) *tape.Var, xs []*tensor.Tensor, i int
 	defer lin.putInvWS(w)
 	for li := range g.an.Lumps {
 		if err := g.lump(w, li); err != nil {
-			return 0, nil, err
+			return 0, nil, nil, err
 		}
 	}
 
@@ -157,7 +229,7 @@ func LogAbsDetGrad(f func(xs ...*tape.Var) *tape.Var, xs []*tensor.Tensor, i int
 				if zero(c) { // a linear op's input: its second-order term is nothing
 					continue
 				}
-				return 0, nil, fmt.Errorf("inverse: LogAbsDetGrad: value %d of the batch-minor program has no source", id)
+				return 0, nil, nil, fmt.Errorf("inverse: %s: value %d of the batch-minor program has no source", name, id)
 			}
 			back := o.Back(c, vars[o.Var].Shape())
 			if cv[o.Var] == nil {
@@ -179,7 +251,7 @@ func LogAbsDetGrad(f func(xs ...*tape.Var) *tape.Var, xs []*tensor.Tensor, i int
 			if zero(c) {
 				continue
 			}
-			return 0, nil, fmt.Errorf("inverse: LogAbsDetGrad: value %d has no counterpart in f's recording", id)
+			return 0, nil, nil, fmt.Errorf("inverse: %s: value %d has no counterpart in f's recording", name, id)
 		}
 		if seeds[to] == nil {
 			seeds[to] = c
@@ -193,11 +265,11 @@ func LogAbsDetGrad(f func(xs ...*tape.Var) *tape.Var, xs []*tensor.Tensor, i int
 	}
 	adcore.New(full, ins).VJPSeedInto(grads, nil, seeds)
 	for _, gr := range grads {
-		if err := checkResult("LogAbsDetGrad", gr); err != nil {
-			return 0, nil, err
+		if err := checkResult(name, gr); err != nil {
+			return 0, nil, nil, err
 		}
 	}
-	return x.LogDet, grads, nil
+	return x.LogDet, parts, grads, nil
 }
 
 // zero reports whether every element of t is 0.
@@ -225,6 +297,13 @@ type ldGrad struct {
 	// rowMajor: f stores a batch as rows through X·W, which Linearize
 	// would analyze batch-minor; here its lump is dense across the samples.
 	rowMajor bool
+	// group and weight: LogAbsDetAlongGrad's samples (Linearization.samples)
+	// and their weights; nil for LogAbsDetGrad, every weight 1.
+	group  func(v, off int, dst []int) bool
+	weight []float64
+	axis   int       // the samples' axis of x
+	om     []float64 // columnWeights' scratch, kept across lumps
+	gs     []int     // the same for the samples of a place
 }
 
 // lump adds lump li's tr(M⁻¹ dM): for each color c of its block M (=
@@ -232,6 +311,9 @@ type ldGrad struct {
 // w = M⁻ᵀ s_c and the gradient of ⟨w, M(v)·s_c⟩ with respect to every value
 // v the lump's ops read, by a forward pass of the tangents from s_c
 // through the lump's ops and a reverse pass with their second-order rules.
+// With per-sample weights ω (g.weight) w = M⁻ᵀ(ω⊙s_c) instead, which adds
+// tr(diag(ω)·M⁻¹ dM): the cross terms of a color vanish one by one, so
+// each column k counts (M⁻¹ dM)_kk times the weight of its sample.
 func (g *ldGrad) lump(ws *sweep.Workspace[*tensor.Tensor], li int) error {
 	an := g.an
 	lp := &an.Lumps[li]
@@ -252,6 +334,12 @@ func (g *ldGrad) lump(ws *sweep.Workspace[*tensor.Tensor], li int) error {
 		produced[g.prog.Nodes[e.node].Out.ID()] = true
 	}
 	s, w := tensor.Zeros(slen), tensor.Zeros(rlen)
+	var om []float64 // the columns' weights, nil for all 1
+	if g.weight != nil {
+		if om, err = g.columnWeights(li, places, slen); err != nil {
+			return err
+		}
+	}
 	// Tangents and their cotangents per value id, kept across colors
 	// (zeroed where a color set them); on: set in this color.
 	tanT, ctT := map[int]*tensor.Tensor{}, map[int]*tensor.Tensor{}
@@ -297,9 +385,17 @@ func (g *ldGrad) lump(ws *sweep.Workspace[*tensor.Tensor], li int) error {
 		clear(s.Data())
 		for _, k := range color {
 			s.Data()[k] = 1
+			if om != nil { // the solve's seed is ω⊙s_c, the tangents' s_c
+				s.Data()[k] = om[k]
+			}
 		}
 		if err := g.x.SolveLumpT(ws, li, w, s); err != nil {
 			return err
+		}
+		if om != nil {
+			for _, k := range color {
+				s.Data()[k] = 1
+			}
 		}
 		// Forward: the killed atoms' tangents s, the rest zero.
 		clear(tanOn)
@@ -368,6 +464,38 @@ func (g *ldGrad) lump(ws *sweep.Workspace[*tensor.Tensor], li int) error {
 		}
 	}
 	return nil
+}
+
+// columnWeights returns the weight of the sample of each column of lump
+// li's block (each element of its solution vector, placed by places), or
+// a *CouplingError if an element is in no sample. The result is g.om's
+// scratch, valid until the next call.
+func (g *ldGrad) columnWeights(li int, places []sweep.Place, slen int) ([]float64, error) {
+	// The places are the lump's killed atoms, disjoint: they cover the
+	// solution if their lengths add up to it.
+	n := 0
+	for _, pl := range places {
+		n += pl.N
+	}
+	if n != slen {
+		return nil, fmt.Errorf("inverse: LogAbsDetAlongGrad: the killed values of lump %d (%s) fill %d of its %d columns: no sample to weight the others by", li, strings.Join(g.an.LumpOps(li), " "), n, slen)
+	}
+	if cap(g.om) < slen {
+		g.om = make([]float64, slen)
+	}
+	om := g.om[:slen]
+	for _, pl := range places {
+		g.gs = slices.Grow(g.gs[:0], pl.N)
+		gs := g.gs[:pl.N]
+		if !g.group(pl.Var, pl.Off, gs) {
+			return nil, &CouplingError{Axis: g.axis, Lump: li, Ops: g.an.LumpOps(li)}
+		}
+		dst := om[pl.Pos : pl.Pos+pl.N]
+		for j, b := range gs {
+			dst[j] = g.weight[b]
+		}
+	}
+	return om, nil
 }
 
 // varOf returns the value with the given id among the program's.

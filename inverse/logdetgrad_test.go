@@ -2,8 +2,10 @@ package inverse_test
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
@@ -267,4 +269,266 @@ func TestLogAbsDetGradRowMajorSmall(t *testing.T) {
 		return ops.Add(in[0], ops.Scale(ops.Tanh(ops.MatMul(in[0], in[1])), 0.3))
 	}
 	checkLogDetGrad(t, "row-major", f, []*tensor.Tensor{randT(rng, 1, 4, 3), randT(rng, 0.5, 3, 3)}, 0, "")
+}
+
+// fdAlongGrad is the gradient of Σ_b w_b·logdet_b, logdet the per-sample
+// log|det ∂f/∂xᵢ| along axis (LinearizeArg's LogAbsDetAlong, batch-minor
+// where LogAbsDetAlongGrad is), with respect to every input by central
+// differences: the independent reference.
+func fdAlongGrad(t *testing.T, f func(xs ...*tape.Var) *tape.Var, xs []*tensor.Tensor, i, axis int, w *tensor.Tensor) []*tensor.Tensor {
+	t.Helper()
+	const h = 1e-6 // central differences: error about h² against rounding about ε/h
+	obj := func() float64 {
+		l, err := inverse.LinearizeArg(f, xs, i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ld, err := l.LogAbsDetAlong(axis)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := 0.0
+		for b, v := range ld.Data() {
+			s += w.Data()[b] * v
+		}
+		return s
+	}
+	out := make([]*tensor.Tensor, len(xs))
+	for j, x := range xs {
+		out[j] = tensor.Zeros(x.Shape()...)
+		for k := range x.Data() {
+			save := x.Data()[k]
+			x.Data()[k] = save + h
+			p := obj()
+			x.Data()[k] = save - h
+			m := obj()
+			x.Data()[k] = save
+			out[j].Data()[k] = (p - m) / (2 * h)
+		}
+	}
+	return out
+}
+
+// checkAlongGrad checks LogAbsDetAlongGrad on f at xs: its per-sample
+// log-dets against LogAbsDetAlong's, its gradient with random weights
+// against central differences, and with every weight 1 against
+// LogAbsDetGrad's. wantLumps, if set, is a lump kind f must have.
+func checkAlongGrad(t *testing.T, rng *rand.Rand, name string, f func(xs ...*tape.Var) *tape.Var, xs []*tensor.Tensor, i, axis int, wantLumps string) {
+	t.Helper()
+	B := xs[i].Shape()[axis]
+	w := randT(rng, 1, B) // signed weights: per-sample losses need not be positive
+	parts, g, err := inverse.LogAbsDetAlongGrad(f, xs, i, axis, w)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	l, err := inverse.LinearizeArg(f, xs, i)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := l.LogAbsDetAlong(axis)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for b, v := range want.Data() {
+		if got := parts.Data()[b]; got != v {
+			t.Errorf("%s: log|det| of sample %d = %v, LogAbsDetAlong %v", name, b, got, v)
+		}
+	}
+	if wantLumps != "" {
+		infos, _ := l.Lumps()
+		kinds := ""
+		for _, in := range infos {
+			kinds += in.Kind.String() + " "
+		}
+		if !contains(kinds, wantLumps) {
+			t.Errorf("%s: lumps %q, want one %q (the test would not cover that kind)", name, kinds, wantLumps)
+		}
+	}
+	ref := fdAlongGrad(t, f, xs, i, axis, w)
+	for j := range xs {
+		for k, v := range g[j].Data() {
+			// 2e-6: central differences with h = 1e-6 (as checkLogDetGrad)
+			if r := ref[j].Data()[k]; math.Abs(v-r) > 2e-6*math.Max(1, math.Abs(r)) {
+				t.Errorf("%s: ∂/∂input %d [%d] = %.10g, central differences %.10g", name, j, k, v, r)
+			}
+		}
+	}
+	// Every weight 1: LogAbsDetGrad's gradient, up to the order of the sums.
+	ones := plus(tensor.Zeros(B), 1)
+	_, g1, err := inverse.LogAbsDetAlongGrad(f, xs, i, axis, ones)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ld, g0, err := inverse.LogAbsDetGrad(f, xs, i)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := 0.0
+	for _, v := range parts.Data() {
+		sum += v
+	}
+	if math.Abs(sum-ld) > 1e-12*math.Max(1, math.Abs(ld)) {
+		t.Errorf("%s: Σ per-sample log|det| = %v, LogAbsDetGrad's %v", name, sum, ld)
+	}
+	for j := range xs {
+		for k, v := range g1[j].Data() {
+			// 1e-13: the same terms, scaled by 1.0 (exactly the same here)
+			if r := g0[j].Data()[k]; math.Abs(v-r) > 1e-13*math.Max(1, math.Abs(r)) {
+				t.Errorf("%s: w = 1: ∂/∂input %d [%d] = %.17g, LogAbsDetGrad %.17g", name, j, k, v, r)
+			}
+		}
+	}
+}
+
+// TestLogAbsDetAlongGradAgainstDifferences checks the weighted gradient on
+// a program of each lump kind diagonal in samples, along the first and the
+// last axis of x.
+func TestLogAbsDetAlongGradAgainstDifferences(t *testing.T) {
+	rng := rand.New(rand.NewPCG(41, 42))
+	// A batch lump of d×d blocks: X [d, B] + W₂·tanh(W₁·X + b₁), the
+	// samples along the last axis.
+	resid := func(in ...*tape.Var) *tape.Var {
+		h := ops.Tanh(ops.Add(ops.MatMul(in[1], in[0]), in[3]))
+		return ops.Add(in[0], ops.Scale(ops.MatMul(in[2], h), 0.4))
+	}
+	for _, d := range []int{2, 3} {
+		checkAlongGrad(t, rng, fmt.Sprintf("batch %d×%d", d, d), resid,
+			[]*tensor.Tensor{randT(rng, 1, d, 5), randT(rng, 0.8, 4, d), randT(rng, 0.8, d, 4), randT(rng, 0.5, 4, 1)}, 0, 1, "batch")
+	}
+
+	// Diagonal steps: exp(x⊙θ) on x [B, 3], along axis 0 and, on [3, B],
+	// along axis 1 (two steps, log|det| Σ log|θ| + θ·x per sample). The
+	// same elementwise map written as x + θ⊙tanh(x) is a batch lump of 1×1
+	// blocks.
+	elem := func(in ...*tape.Var) *tape.Var { return ops.Exp(ops.Mul(in[0], in[1])) }
+	checkAlongGrad(t, rng, "diagonal, axis 0", elem, []*tensor.Tensor{randT(rng, 1, 4, 3), plus(randT(rng, 0.5, 4, 3), 1)}, 0, 0, "step")
+	checkAlongGrad(t, rng, "diagonal, axis 1", elem, []*tensor.Tensor{randT(rng, 1, 3, 4), plus(randT(rng, 0.5, 3, 4), 1)}, 0, 1, "step")
+	elem1 := func(in ...*tape.Var) *tape.Var { return ops.Add(in[0], ops.Mul(in[1], ops.Tanh(in[0]))) }
+	checkAlongGrad(t, rng, "batch 1×1", elem1, []*tensor.Tensor{randT(rng, 1, 4, 3), randT(rng, 0.5, 4, 3)}, 0, 0, "batch")
+
+	// A Kron step and a diagonal one: (W·X)⊙exp(a) on X [d, B], sample b's
+	// block diag(exp(a_b))·W.
+	kron := func(in ...*tape.Var) *tape.Var { return ops.Mul(ops.MatMul(in[1], in[0]), ops.Exp(in[2])) }
+	W := randT(rng, 0.5, 3, 3)
+	for k := range 3 {
+		W.Data()[k*3+k] += 1.5
+	}
+	checkAlongGrad(t, rng, "kron", kron, []*tensor.Tensor{randT(rng, 1, 3, 4), W, randT(rng, 0.5, 3, 4)}, 0, 1, "step")
+
+	// A residual block stored as rows [B, d] through X·W, analyzed
+	// batch-minor: the samples along axis 0 of x.
+	rows := func(in ...*tape.Var) *tape.Var {
+		h := ops.Tanh(ops.Add(ops.MatMul(in[0], in[1]), in[2]))
+		return ops.Add(in[0], ops.Scale(ops.MatMul(h, in[3]), 0.3))
+	}
+	checkAlongGrad(t, rng, "row-major residual", rows,
+		[]*tensor.Tensor{randT(rng, 1, 6, 3), randT(rng, 0.6, 3, 4), randT(rng, 0.5, 4), randT(rng, 0.6, 4, 3)}, 0, 0, "batch")
+
+	// A RealNVP coupling on [d, B] (train-flow's layer): steps and
+	// expansions, the gradient in x₁ through s.
+	coupling := func(in ...*tape.Var) *tape.Var {
+		a, b := ops.SliceAxis(in[0], 0, 0, 2), ops.SliceAxis(in[0], 0, 2, 4)
+		s := ops.Tanh(ops.Add(ops.MatMul(in[1], a), in[2]))
+		return ops.ConcatAxis(0, a, ops.Add(ops.Mul(b, ops.Exp(s)), ops.MatMul(in[3], a)))
+	}
+	checkAlongGrad(t, rng, "coupling", coupling,
+		[]*tensor.Tensor{randT(rng, 1, 4, 5), randT(rng, 0.6, 2, 2), randT(rng, 0.5, 2, 1), randT(rng, 0.6, 2, 2)}, 0, 1, "")
+}
+
+// TestLogAbsDetAlongGradOnInversePrograms: on every composed test program
+// whose Jacobian is block diagonal along the first or the last axis of x,
+// g(x, a) = f(x ⊙ a) with w all ones gives LogAbsDetGrad's gradient, and
+// the small ones' weighted gradient matches central differences.
+func TestLogAbsDetAlongGradOnInversePrograms(t *testing.T) {
+	rng := rand.New(rand.NewPCG(43, 44))
+	ran := map[string]bool{}
+	for _, p := range inversetest.Programs() {
+		x := inversetest.Point(p, 5)
+		a := tensor.Zeros(x.Shape()...)
+		for k := range a.Data() {
+			a.Data()[k] = 0.9 + 0.2*rng.Float64()
+		}
+		g := func(in ...*tape.Var) *tape.Var { return p.F(ops.Mul(in[0], in[1])) }
+		xs := []*tensor.Tensor{x, a}
+		axes := []int{0}
+		if r := len(x.Shape()); r > 1 {
+			axes = append(axes, r-1)
+		}
+		for _, axis := range axes {
+			t.Run(fmt.Sprintf("%s/axis=%d", p.Name, axis), func(t *testing.T) {
+				B := x.Shape()[axis]
+				_, g1, err := inverse.LogAbsDetAlongGrad(g, xs, 0, axis, plus(tensor.Zeros(B), 1))
+				if errors.Is(err, inverse.ErrCouplesSamples) || errors.Is(err, inverse.ErrNoLogDetGrad) {
+					t.Skip(err)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, g0, err := inverse.LogAbsDetGrad(g, xs, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for j := range xs {
+					for k, v := range g1[j].Data() {
+						// 1e-13: the same terms, each scaled by 1.0
+						if r := g0[j].Data()[k]; math.Abs(v-r) > 1e-13*math.Max(1, math.Abs(r)) {
+							t.Errorf("w = 1: ∂/∂input %d [%d] = %.17g, LogAbsDetGrad %.17g", j, k, v, r)
+						}
+					}
+				}
+				ran[p.Name] = true
+				if x.Len() > 60 {
+					t.Logf("n = %d: no central differences, which cost 2n factorizations per input", x.Len())
+					return
+				}
+				checkAlongGrad(t, rng, p.Name, g, xs, 0, axis, "")
+			})
+		}
+	}
+	if len(ran) < 10 {
+		t.Errorf("%d programs are block diagonal along the first or last axis of x, want at least 10: the test would check little", len(ran))
+	}
+}
+
+// TestLogAbsDetAlongGradErrors: a lump coupling the samples is a
+// *CouplingError, a NaN weight a *NonFiniteError, and a w of the wrong
+// size, a nil w or a bad axis panic.
+func TestLogAbsDetAlongGradErrors(t *testing.T) {
+	rng := rand.New(rand.NewPCG(45, 46))
+	resid := func(in ...*tape.Var) *tape.Var {
+		return ops.Add(in[0], ops.Scale(ops.MatMul(in[1], ops.Tanh(in[0])), 0.4))
+	}
+	xs := []*tensor.Tensor{randT(rng, 1, 3, 5), randT(rng, 0.8, 3, 3)}
+	// Along axis 0 the batch lump's 3×3 blocks mix the three rows.
+	_, _, err := inverse.LogAbsDetAlongGrad(resid, xs, 0, 0, plus(tensor.Zeros(3), 1))
+	var ce *inverse.CouplingError
+	if !errors.As(err, &ce) || !errors.Is(err, inverse.ErrCouplesSamples) || ce.Axis != 0 {
+		t.Errorf("a lump coupling the samples: err = %v, want a *CouplingError along axis 0", err)
+	}
+	w := plus(tensor.Zeros(5), 1)
+	w.Data()[2] = math.NaN()
+	if _, _, err := inverse.LogAbsDetAlongGrad(resid, xs, 0, 1, w); !errors.Is(err, inverse.ErrNonFinite) {
+		t.Errorf("a NaN weight: err = %v, want ErrNonFinite", err)
+	}
+	for _, c := range []struct {
+		name, reason string
+		axis         int
+		w            *tensor.Tensor
+	}{
+		{"short w", "one weight per sample: 5 along axis 1", 1, tensor.Zeros(4)},
+		{"w of the other axis", "3 elements, the length of axis 0", 1, tensor.Zeros(3)},
+		{"nil w", "no weights", 1, nil},
+		{"axis 2", "x is [3, 5]", 2, tensor.Zeros(5)},
+		{"axis -1", "x is [3, 5]", -1, tensor.Zeros(5)},
+	} {
+		func() {
+			defer func() {
+				r := recover()
+				if s, ok := r.(string); !ok || !strings.HasPrefix(s, "inverse: ") {
+					t.Errorf("%s (%s): recovered %v, want a panic starting \"inverse: \"", c.name, c.reason, r)
+				}
+			}()
+			inverse.LogAbsDetAlongGrad(resid, xs, 0, c.axis, c.w)
+		}()
+	}
 }

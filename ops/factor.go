@@ -138,10 +138,35 @@ func (f *diagFactor) Solve(dst, v []float64) {
 }
 func (f *diagFactor) SolveT(dst, v []float64) { f.Solve(dst, v) }
 
-// LogAbsDetParts adds each element's log|d| to its group (inv holds 1/d).
+// LogAbsDetParts adds each element's log|d| to its group (inv holds 1/d):
+// per group the product of its |1/d| as a mantissa and a power of two,
+// renormalized before it could leave the normal range, and one log per
+// group at the end rather than one per element.
 func (f *diagFactor) LogAbsDetParts(dst []float64, group func(int) int) bool {
+	const lo, hi = 0x1p-400, 0x1p400 // |1/d| within: a product within 2^±600 stays normal
+	m := make([]float64, len(dst))
+	e := make([]int, len(dst))
+	for g := range m {
+		m[g] = 1
+	}
 	for i, r := range f.inv {
-		dst[group(i)] -= math.Log(math.Abs(r))
+		g := group(i)
+		r = math.Abs(r)
+		if r < lo || r > hi {
+			fr, ex := math.Frexp(r)
+			r, e[g] = fr, e[g]+ex
+		}
+		p := m[g] * r
+		if p < 0x1p-600 || p > 0x1p600 {
+			fr, ex := math.Frexp(p)
+			p, e[g] = fr, e[g]+ex
+		}
+		m[g] = p
+	}
+	for g, p := range m {
+		if p != 1 || e[g] != 0 {
+			dst[g] -= math.Log(p) + float64(e[g])*math.Ln2
+		}
 	}
 	return true
 }

@@ -110,6 +110,55 @@ func TestRecipLogAbs(t *testing.T) {
 	}
 }
 
+// TestDiagFactorLogDetParts checks the per-group mantissa products of a
+// diagonal's log-det parts against a log per entry (through Frexp, as
+// TestRecipLogAbs), on runs of extreme magnitudes and subnormal
+// reciprocals in three groups, interleaved; dst is added to, and a group
+// with no element keeps its value.
+func TestDiagFactorLogDetParts(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	// |1/d| as diagFactor holds it: 5.6e-309 is a subnormal reciprocal of
+	// d ≈ 1.8e308.
+	pool := []float64{3, -0.5, 1e300, -1e-300, 0x1p-1023, 5.6e-309, math.MaxFloat64, 1.5}
+	for n := 1; n < 3000; n += 1 + n/3 {
+		inv := make([]float64, n)
+		big := n%2 == 0 // runs of 1e±100, inside the range taken as is, whose products leave it
+		for i := range inv {
+			if big {
+				inv[i] = math.Pow(1e100, float64(1-2*(i/40%2)))
+			} else if rng.IntN(3) == 0 {
+				inv[i] = pool[rng.IntN(len(pool))]
+			} else {
+				inv[i] = math.Exp(300 * rng.NormFloat64() / math.Sqrt(float64(n)))
+			}
+		}
+		group := func(i int) int { return (i * 7) % 3 } // groups 0..2; group 3 empty
+		want := []float64{1, 2, 3, 4}
+		mass := make([]float64, 4) // Σ |log|1/d|| + count per group: the scale of the rounding
+		for i, r := range inv {
+			fr, e := math.Frexp(r)
+			l := math.Log(math.Abs(fr)) + float64(e)*math.Ln2
+			want[group(i)] -= l
+			mass[group(i)] += math.Abs(l) + 1
+		}
+		dst := []float64{1, 2, 3, 4}
+		f := &diagFactor{inv: inv}
+		if !f.LogAbsDetParts(dst, group) {
+			t.Fatal("a diagonal did not split")
+		}
+		for g := range dst {
+			// A log per entry rounds each term (ε·|log|), the mantissa
+			// product each factor (ε per element): 1e-15 per unit of mass.
+			if math.Abs(dst[g]-want[g]) > 1e-15*(mass[g]+math.Abs(want[g])) {
+				t.Errorf("n=%d group %d: %.17g, want %.17g", n, g, dst[g], want[g])
+			}
+		}
+		if dst[3] != 4 {
+			t.Errorf("n=%d: the empty group became %v, want 4", n, dst[3])
+		}
+	}
+}
+
 // TestPermFactorLogDetParts: a transpose whose input rows (or columns) are
 // each in one group splits as zeros; one that mixes groups along both, or
 // a permutation of three axes, reports false and leaves dst alone.

@@ -36,6 +36,9 @@ import (
 //     (log10-logdet-rel-diff, log10-grad-rel-diff: the largest difference
 //     relative to the largest entry of each gradient, floored at 1e-17);
 //
+//   - LogAbsDetAlongGrad along the samples with every weight 1/B, the
+//     form lossGrad calls (metrics along-ms, along/grad);
+//
 //   - the primal (f on a stream tape, tape.NewStreamTape; primal-ms), and
 //     for the flow a training step against it: the example's lossGrad
 //     (mean NLL, ad.Grad for ½Σ|f(x)|² and LogAbsDetGrad for the log-det,
@@ -92,6 +95,17 @@ func BenchmarkLogDetGrad(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+			// The per-sample form with every sample weighted 1/B, as
+			// lossGrad calls it.
+			w := tensor.Zeros(c.B)
+			for s := range w.Data() {
+				w.Data()[s] = 1 / float64(c.B)
+			}
+			along := func() {
+				if _, _, err := inverse.LogAbsDetAlongGrad(fl.f, xs, 0, 1, w); err != nil {
+					b.Fatal(err)
+				}
+			}
 			primal := func() {
 				tp := tape.NewStreamTape(nil)
 				in := []*tape.Var{tp.Input(x)}
@@ -115,10 +129,11 @@ func BenchmarkLogDetGrad(b *testing.B) {
 			}
 
 			inf := time.Duration(math.MaxInt64)
-			tl, tg, tp, ts := inf, inf, inf, inf
+			tl, tg, ta, tp, ts := inf, inf, inf, inf, inf
 			round := func() {
 				tl = min(tl, timeOnce(lf))
 				tg = min(tg, timeOnce(gr))
+				ta = min(ta, timeOnce(along))
 				tp = min(tp, timeOnce(primal))
 				if c.family == "realnvp" {
 					ts = min(ts, timeOnce(step))
@@ -157,6 +172,8 @@ func BenchmarkLogDetGrad(b *testing.B) {
 			b.ReportMetric(ms(tl), "lin+fact-ms")
 			b.ReportMetric(ms(tp), "primal-ms")
 			b.ReportMetric(tg.Seconds()/tl.Seconds(), "grad/lin+fact")
+			b.ReportMetric(ms(ta), "along-ms")
+			b.ReportMetric(ta.Seconds()/tg.Seconds(), "along/grad")
 			if tr != nil {
 				b.ReportMetric(tr.Route*1e3, "torch-ms")
 				b.ReportMetric(tr.Forward*1e3, "torch-fwd-ms")

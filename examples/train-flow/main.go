@@ -3,11 +3,12 @@
 // gradients: a RealNVP (affine couplings) and a residual flow (x + g(x)
 // with a Lipschitz-constrained MLP g, where libraries estimate log|det|
 // by a stochastic power series). The loss is the mean negative
-// log-likelihood −(1/B)·Σ log N(f(x); 0, I) − (1/B)·log|det ∂f/∂x| over a
-// batch stored feature-major (x of shape [2, B], the samples innermost, so
-// that every lump is per sample): its gradient in the parameters is
-// package ad's Grad for the first term and inverse.LogAbsDetGrad, the exact
-// Σ over lumps of tr(A⁻¹·∂A), for the second. The optimizer is a plain
+// log-likelihood −(1/B)·Σ_b [log N(f(x_b); 0, I) + log|det ∂f/∂x_b|] over
+// a batch stored feature-major (x of shape [2, B], the samples innermost,
+// so that every lump is per sample): its gradient in the parameters is
+// package ad's Grad for the first term and inverse.LogAbsDetAlongGrad with
+// every sample weighted 1/B, the exact Σ over lumps of tr(A⁻¹·∂A) per
+// sample, for the second. The optimizer is a plain
 // Adam loop written here. It prints the loss as it trains and writes the
 // learned density as a PNG.
 //
@@ -140,7 +141,8 @@ func ring(rng *rand.Rand, B int) *tensor.Tensor {
 // lossGrad returns the mean negative log-likelihood of the batch x under
 // fl with parameters θ and its gradient in θ.
 func lossGrad(fl flow, x *tensor.Tensor, theta []*tensor.Tensor) (float64, []*tensor.Tensor, error) {
-	B := float64(x.Shape()[1])
+	n := x.Shape()[1]
+	B := float64(n)
 	xs := append([]*tensor.Tensor{x}, theta...)
 	// ½·Σ|f(x)|² and its gradient (reverse mode).
 	half := func(in ...*tape.Var) *tape.Var { return ops.Scale(ops.Sum(ops.Square(fl.f(in...))), 0.5) }
@@ -148,17 +150,27 @@ func lossGrad(fl flow, x *tensor.Tensor, theta []*tensor.Tensor) (float64, []*te
 	if err != nil {
 		return 0, nil, err
 	}
-	// log|det ∂f/∂x| and its exact gradient.
-	ld, gld, err := inverse.LogAbsDetGrad(fl.f, xs, 0)
+	// log|det ∂f/∂x| per sample (the samples along axis 1 of x) and the
+	// exact gradient of their mean: every sample weighted 1/B.
+	w := tensor.Zeros(n)
+	for s := range w.Data() {
+		w.Data()[s] = 1 / B
+	}
+	ld, gld, err := inverse.LogAbsDetAlongGrad(fl.f, xs, 0, 1, w)
 	if err != nil {
 		return 0, nil, err
 	}
-	loss := (sq + B*math.Log(2*math.Pi) - ld) / B
+	mean := 0.0
+	for _, v := range ld.Data() {
+		mean += v
+	}
+	mean /= B
+	loss := sq/B + math.Log(2*math.Pi) - mean
 	grads := make([]*tensor.Tensor, len(theta))
 	for j := range theta {
 		gr := tensor.Zeros(theta[j].Shape()...)
 		for k := range gr.Data() {
-			gr.Data()[k] = (g[j+1].Data()[k] - gld[j+1].Data()[k]) / B
+			gr.Data()[k] = g[j+1].Data()[k]/B - gld[j+1].Data()[k]
 		}
 		grads[j] = gr
 	}

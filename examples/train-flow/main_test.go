@@ -55,6 +55,47 @@ func TestLogDetGradient(t *testing.T) {
 	}
 }
 
+// TestLossGradient checks lossGrad, the training step's mean negative
+// log-likelihood and its gradient (ad.Grad and LogAbsDetAlongGrad with
+// every sample weighted 1/B), against central differences of the loss it
+// returns in every parameter of both flows.
+func TestLossGradient(t *testing.T) {
+	rng := rand.New(rand.NewPCG(10, 11))
+	for _, fl := range []flow{realNVP(rng, 2), resFlow(rng, 2)} {
+		for _, p := range fl.params {
+			for k := range p.Data() {
+				p.Data()[k] += 0.3 * rng.NormFloat64()
+			}
+		}
+		x := ring(rng, 6)
+		_, g, err := lossGrad(fl, x, fl.params)
+		if err != nil {
+			t.Fatal(err)
+		}
+		loss := func() float64 {
+			l, _, err := lossGrad(fl, x, fl.params)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return l
+		}
+		const h = 1e-6 // central differences: error about h² against rounding about ε/h
+		for j, p := range fl.params {
+			for k := range p.Data() {
+				save := p.Data()[k]
+				p.Data()[k] = save + h
+				up := loss()
+				p.Data()[k] = save - h
+				down := loss()
+				p.Data()[k] = save
+				if want := (up - down) / (2 * h); math.Abs(g[j].Data()[k]-want) > 1e-6*math.Max(1, math.Abs(want)) {
+					t.Errorf("%s: ∂loss/∂θ%d [%d] = %.9g, central differences %.9g", fl.name, j, k, g[j].Data()[k], want)
+				}
+			}
+		}
+	}
+}
+
 // TestDensityIntegratesToOne: exp(log N(f(x)) + log|det ∂f/∂x|) summed over
 // a fine grid of [−7, 7]² is 1, for a flow at its start and after some
 // training: the per-sample log-dets are those of a density.
