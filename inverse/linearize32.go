@@ -47,8 +47,9 @@ type Linearization32 struct {
 
 // Linearize32 records f at x, as Linearize does at x widened to float64,
 // and makes the products float32 (Linearization32). It takes Linearize's
-// options, panics as it does, and returns its errors, and a
-// *NonFiniteError if a value of f overflows float32 (naming its op).
+// options (Reuse, whose plan is a float64 Linearization's, is ignored),
+// panics as it does, and returns its errors, and a *NonFiniteError if a
+// value of f overflows float32 (naming its op).
 func Linearize32(f func(x *tape.Var) *tape.Var, x *tensor.Tensor32, opts ...Option) (*Linearization32, error) {
 	if x == nil {
 		panic("inverse: Linearize32 with a nil x")
