@@ -41,20 +41,7 @@ func fdLogDetGrad(t *testing.T, f func(xs ...*tape.Var) *tape.Var, xs []*tensor.
 		}
 		return v
 	}
-	out := make([]*tensor.Tensor, len(xs))
-	for j, x := range xs {
-		out[j] = tensor.Zeros(x.Shape()...)
-		for k := range x.Data() {
-			save := x.Data()[k]
-			x.Data()[k] = save + h
-			p := ld()
-			x.Data()[k] = save - h
-			m := ld()
-			x.Data()[k] = save
-			out[j].Data()[k] = (p - m) / (2 * h)
-		}
-	}
-	return out
+	return centralGrad(xs, h, ld)
 }
 
 func checkLogDetGrad(t *testing.T, name string, f func(xs ...*tape.Var) *tape.Var, xs []*tensor.Tensor, i int, wantLumps string) {
@@ -293,6 +280,13 @@ func fdAlongGrad(t *testing.T, f func(xs ...*tape.Var) *tape.Var, xs []*tensor.T
 		}
 		return s
 	}
+	return centralGrad(xs, h, obj)
+}
+
+// centralGrad is the gradient of obj with respect to every element of xs
+// by central differences of step h, each element moved in place and put
+// back.
+func centralGrad(xs []*tensor.Tensor, h float64, obj func() float64) []*tensor.Tensor {
 	out := make([]*tensor.Tensor, len(xs))
 	for j, x := range xs {
 		out[j] = tensor.Zeros(x.Shape()...)
