@@ -650,19 +650,35 @@ func (l *Linearization) IJVPTo(dst, dy *tensor.Tensor) error {
 // r = b − Jᵀ x by a VJP), each adding the inverse product of r to x. It
 // stops early when the residual is zero.
 func (l *Linearization) refineSolve(w *sweep.Workspace[*tensor.Tensor], x, b *tensor.Tensor, ijvp bool) error {
-	s := l.inv
-	r := tensor.Zeros(b.Shape()...)
-	c := tensor.Zeros(x.Shape()...)
-	for range l.refine {
+	return refine(l.refine, l.ad, l.inv, w, x, b, ijvp)
+}
+
+// refine takes steps of iterative refinement of the float64 solution x of
+// J x = b (ijvp; else Jᵀ x = b): each step's residual r = b − J x (or
+// b − Jᵀ x) by a float64 JVP (VJP) of ad, rounded to the executor's
+// element type T, its correction by s's inverse product (IJVP or VIJP) in
+// T, added to x in float64. It stops early when the residual is zero. With
+// T float64 it is plain iterative refinement; with float32 it is mixed
+// precision.
+func refine[T tensor.Float](steps int, ad *adcore.Sweeps, s *sweep.Exec[*tensor.Dense[T]], w *sweep.Workspace[*tensor.Dense[T]], x, b *tensor.Tensor, ijvp bool) error {
+	r64 := tensor.Zeros(b.Shape()...)
+	r, ok := any(r64).(*tensor.Dense[T]) // float64: the residual in place
+	if !ok {
+		r = tensor.ZerosOf[T](b.Shape()...)
+	}
+	c := tensor.ZerosOf[T](x.Shape()...)
+	for range steps {
 		if ijvp {
-			l.ad.JVPInto(r, x)
+			ad.JVPInto(r64, x)
 		} else {
-			l.ad.VJPInto([]*tensor.Tensor{r}, x)
+			ad.VJPInto([]*tensor.Tensor{r64}, x)
 		}
 		zero := true
+		rd := r.Data()
 		for i, v := range b.Data() {
-			r.Data()[i] = v - r.Data()[i]
-			zero = zero && r.Data()[i] == 0
+			d := v - r64.Data()[i]
+			rd[i] = T(d)
+			zero = zero && d == 0
 		}
 		if zero {
 			return nil
@@ -676,7 +692,14 @@ func (l *Linearization) refineSolve(w *sweep.Workspace[*tensor.Tensor], x, b *te
 		if err != nil {
 			return err
 		}
-		vaxpy(x.Data(), 1, c.Data())
+		if c64, ok := any(c.Data()).([]float64); ok {
+			vaxpy(x.Data(), 1, c64)
+			continue
+		}
+		xd := x.Data()
+		for i, v := range c.Data() {
+			xd[i] += float64(v)
+		}
 	}
 	return nil
 }
@@ -735,9 +758,16 @@ func (l *Linearization) LogAbsDetAlong(axis int) (*tensor.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
+	return sampleLogDets(s, axis, b, group)
+}
+
+// sampleLogDets returns the log|det| of each of b samples (grouped by
+// group, along axis) summed over x's factorized lumps, or a *CouplingError
+// naming the first lump that couples two samples.
+func sampleLogDets[V comparable](x *sweep.Exec[V], axis, b int, group func(v, off int, dst []int) bool) (*tensor.Tensor, error) {
 	out := tensor.Zeros(b)
-	if li := s.LogAbsDetParts(out.Data(), group); li >= 0 {
-		return nil, &CouplingError{Axis: axis, Lump: li, Ops: s.P.An.LumpOps(li)}
+	if li := x.LogAbsDetParts(out.Data(), group); li >= 0 {
+		return nil, &CouplingError{Axis: axis, Lump: li, Ops: x.P.An.LumpOps(li)}
 	}
 	return out, nil
 }

@@ -300,48 +300,21 @@ func (l *Linearization32) solve(name string, dst, arg *tensor.Tensor32, dshape, 
 	return tape.CheckFinite("", name, dst)
 }
 
-// refineSolve takes Refine's steps in mixed precision: the residual
-// b − J x in float64 (the JVP, or VJP for VIJP, of Float64, recorded on
-// the first refinement, at x widened),
-// its correction by the float32 sweep, added in float64 and rounded once
-// at the end. It removes the condition number's amplification of float32
-// rounding: the result is float64's solution rounded to float32, up to
-// about κ·ε₃₂ of the correction.
+// refineSolve takes Refine's steps in mixed precision (refine): the
+// residual b − J x in float64 (the JVP, or VJP for VIJP, of Float64,
+// recorded on the first refinement, at x widened), its correction by the
+// float32 sweep, added in float64 and rounded once at the end. It removes
+// the condition number's amplification of float32 rounding: the result is
+// float64's solution rounded to float32, up to about κ·ε₃₂ of the
+// correction.
 func (l *Linearization32) refineSolve(s *sweep.Exec[*tensor.Tensor32], w *sweep.Workspace[*tensor.Tensor32], x, b *tensor.Tensor32, ijvp bool) error {
 	ll, err := l.Float64()
 	if err != nil {
 		return err
 	}
-	x64, b64 := tensor.To64(x), tensor.To64(b)
-	r64 := tensor.Zeros(b.Shape()...)
-	r := tensor.ZerosOf[float32](b.Shape()...)
-	c := tensor.ZerosOf[float32](x.Shape()...)
-	for range ll.refine {
-		if ijvp {
-			ll.ad.JVPInto(r64, x64)
-		} else {
-			ll.ad.VJPInto([]*tensor.Tensor{r64}, x64)
-		}
-		zero := true
-		for i, v := range b64.Data() {
-			d := v - r64.Data()[i]
-			r.Data()[i] = float32(d)
-			zero = zero && d == 0
-		}
-		if zero {
-			break
-		}
-		if ijvp {
-			err = s.IJVP(w, c, r)
-		} else {
-			err = s.VIJP(w, c, r)
-		}
-		if err != nil {
-			return err
-		}
-		for i, v := range c.Data() {
-			x64.Data()[i] += float64(v)
-		}
+	x64 := tensor.To64(x)
+	if err := refine(ll.refine, ll.ad, s, w, x64, tensor.To64(b), ijvp); err != nil {
+		return err
 	}
 	for i, v := range x64.Data() {
 		x.Data()[i] = float32(v)
@@ -370,11 +343,7 @@ func (l *Linearization32) LogAbsDetAlong(axis int) (*tensor.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := tensor.Zeros(b)
-	if li := s.LogAbsDetParts(out.Data(), group); li >= 0 {
-		return nil, &CouplingError{Axis: axis, Lump: li, Ops: s.P.An.LumpOps(li)}
-	}
-	return out, nil
+	return sampleLogDets(s, axis, b, group)
 }
 
 // Lumps reports every lump and how its float32 products factorize it.

@@ -188,9 +188,8 @@ func logDetGrad(name string, f func(xs ...*tape.Var) *tape.Var, xs []*tensor.Ten
 		if err != nil {
 			return 0, nil, nil, err
 		}
-		parts = tensor.Zeros(b)
-		if li := x.LogAbsDetParts(parts.Data(), group); li >= 0 {
-			return 0, nil, nil, &CouplingError{Axis: al.axis, Lump: li, Ops: g.an.LumpOps(li)}
+		if parts, err = sampleLogDets(x, al.axis, b, group); err != nil {
+			return 0, nil, nil, err
 		}
 		g.group, g.weight, g.axis = group, al.w, al.axis
 	}
