@@ -100,21 +100,14 @@ func (e *cpuEngine32) Factor(b sweep.Block[*tensor.Tensor32]) (sweep.Factor[*ten
 	var h hostFactor
 	switch lp.Kind {
 	case lump.Step:
-		// At the recorded float64 values, released only once every lump
-		// is factorized (a value released earlier is the float32 one
-		// widened).
+		// At the recorded float64 values, which Linearization32 releases
+		// only once every lump is factorized.
 		nd := e.nodes[b.Node]
 		in := make([]*tensor.Tensor, len(nd.In))
 		for i, v := range nd.In {
-			if in[i] = v.Value(); in[i] == nil {
-				in[i] = tensor.To64(e.ins[b.Node][i])
-			}
+			in[i] = v.Value()
 		}
-		out := nd.Out.Value()
-		if out == nil {
-			out = tensor.To64(e.outs[b.Node])
-		}
-		f, err := nd.Op.Inverse(lp.Input, in, out)
+		f, err := nd.Op.Inverse(lp.Input, in, nd.Out.Value())
 		if err != nil {
 			return nil, err
 		}

@@ -256,3 +256,44 @@ func TestRefine32(t *testing.T) {
 		t.Errorf("refined error %.2g, want float32 rounding (%.2g)", refined, 2*eps32)
 	}
 }
+
+// float64Only hides an op's float32 rules: an op defined outside package
+// ops without tape.Op32.
+type float64Only struct{ tape.Op }
+
+// TestFloat32WithoutOp32: ops without float32 rules run their float64
+// rules on widened copies (adcore.JVP32, VJP32), an input read twice
+// included, and the products agree with float64's.
+func TestFloat32WithoutOp32(t *testing.T) {
+	f := func(x *tape.Var) *tape.Var {
+		e := tape.Apply(float64Only{ops.ExpOp}, x)
+		return ops.Add(x, ops.Scale(tape.Apply(float64Only{ops.MulOp}, e, e), 0.1))
+	}
+	x := rand32([]int{5}, 4)
+	l32, err := inverse.Linearize32(f, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l64, err := inverse.Linearize(f, tensor.To64(x))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := rand32([]int{5}, 5)
+	for _, p := range []struct {
+		name string
+		f32  func(*tensor.Tensor32) (*tensor.Tensor32, error)
+		f64  func(*tensor.Tensor) (*tensor.Tensor, error)
+	}{{"JVP", l32.JVP, l64.JVP}, {"VJP", l32.VJP, l64.VJP}, {"IJVP", l32.IJVP, l64.IJVP}, {"VIJP", l32.VIJP, l64.VIJP}} {
+		got, err := p.f32(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := p.f64(tensor.To64(v))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e := relErr32(got, want); e > 1e-6 {
+			t.Errorf("%s: float32 off float64 by %.3g", p.name, e)
+		}
+	}
+}
