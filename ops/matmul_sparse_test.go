@@ -103,3 +103,46 @@ func TestMatMulTangentWithFewRows(t *testing.T) {
 		}
 	}
 }
+
+// TestMatMulVJPTransposedFirst: the VJP aᵀ·c of W·X with a small W and a
+// wide X transposes W before the product (gemm's transposeFirst); with a
+// few columns it does not. Both against plain loops, in float64 and
+// float32, accumulating into what dst held.
+func TestMatMulVJPTransposedFirst(t *testing.T) {
+	rng := rand.New(rand.NewPCG(63, 64))
+	for _, sh := range [][3]int{{16, 64, 300}, {64, 16, 100}, {64, 64, 65}, {16, 64, 3}, {2, 3, 200}} {
+		m, k, c := sh[0], sh[1], sh[2]
+		r := func(n int) []float64 {
+			v := make([]float64, n)
+			for i := range v {
+				v[i] = rng.Float64()*2 - 1
+			}
+			return v
+		}
+		a, b, cot, acc := tensor.New([]int{m, k}, r(m*k)), tensor.New([]int{k, c}, r(k*c)), tensor.New([]int{m, c}, r(m*c)), r(k*c)
+		out := tensor.Zeros(m, c)
+		ops.MatMulOp.Forward(out, []*tensor.Tensor{a, b})
+		want := make([]float64, k*c)
+		for j := range k {
+			for l := range c {
+				s := acc[j*c+l]
+				for i := range m {
+					s += a.Data()[i*k+j] * cot.Data()[i*c+l]
+				}
+				want[j*c+l] = s
+			}
+		}
+		gb := tensor.New([]int{k, c}, append([]float64(nil), acc...))
+		ops.MatMulOp.VJP([]*tensor.Tensor{nil, gb}, []*tensor.Tensor{a, b}, out, cot)
+		gb32 := tensor.To32(tensor.New([]int{k, c}, append([]float64(nil), acc...)))
+		ops.MatMulOp.VJP32([]*tensor.Tensor32{nil, gb32}, []*tensor.Tensor32{tensor.To32(a), tensor.To32(b)}, tensor.To32(out), tensor.To32(cot))
+		for i, w := range want {
+			if d := math.Abs(gb.Data()[i] - w); d > 1e-12*(1+math.Abs(w)) {
+				t.Fatalf("%v: aᵀ·c element %d: %g, want %g", sh, i, gb.Data()[i], w)
+			}
+			if d := math.Abs(float64(gb32.Data()[i]) - w); d > 1e-4*(1+math.Abs(w)) {
+				t.Fatalf("%v: float32 aᵀ·c element %d: %g, want %g", sh, i, gb32.Data()[i], w)
+			}
+		}
+	}
+}
