@@ -340,9 +340,14 @@ func (g *ldGrad) lump(ws *sweep.Workspace[*tensor.Tensor], li int) error {
 		}
 	}
 	// Tangents and their cotangents per value id, kept across colors
-	// (zeroed where a color set them); on: set in this color.
+	// (zeroed where a color set them); on: set in this color. dep: the
+	// values whose tangent is not zero in this color; need: those whose
+	// tangent a second-order rule reads, or a needed tangent's JVP (the
+	// others are never computed: a linear op's output feeding linear ops
+	// only, W₂·ḣ in X + W₂·tanh(W₁X)).
 	tanT, ctT := map[int]*tensor.Tensor{}, map[int]*tensor.Tensor{}
 	tanOn, ctOn := map[int]bool{}, map[int]bool{}
+	dep, need := map[int]bool{}, map[int]bool{}
 	take := func(m map[int]*tensor.Tensor, on map[int]bool, v *tape.Var, zero bool) *tensor.Tensor {
 		t := m[v.ID()]
 		if t == nil {
@@ -367,18 +372,25 @@ func (g *ldGrad) lump(ws *sweep.Workspace[*tensor.Tensor], li int) error {
 		return g.cv[v.ID()]
 	}
 	var ins, ts, ds []*tensor.Tensor
-	// args sets ins and ts to nd's input values and tangents, and reports
-	// whether some tangent is set.
+	// args sets ins and ts to nd's input values and computed tangents, and
+	// reports whether some input's tangent is not zero.
 	args := func(nd *tape.Node) bool {
 		ins, ts = ins[:0], ts[:0]
 		any := false
 		for _, v := range nd.In {
 			ins = append(ins, v.Value())
-			t := tan(v.ID())
-			ts = append(ts, t)
-			any = any || t != nil
+			ts = append(ts, tan(v.ID()))
+			any = any || dep[v.ID()]
 		}
 		return any
+	}
+	depIn := func(nd *tape.Node) bool {
+		for _, v := range nd.In {
+			if dep[v.ID()] {
+				return true
+			}
+		}
+		return false
 	}
 	for _, color := range colors {
 		clear(s.Data())
@@ -399,16 +411,35 @@ func (g *ldGrad) lump(ws *sweep.Workspace[*tensor.Tensor], li int) error {
 		// Forward: the killed atoms' tangents s, the rest zero.
 		clear(tanOn)
 		clear(ctOn)
+		clear(dep)
+		clear(need)
 		for _, pl := range places {
 			t := take(tanT, tanOn, g.varOf(pl.Var), true)
 			copy(t.Data()[pl.Off:pl.Off+pl.N], s.Data()[pl.Pos:pl.Pos+pl.N])
+			dep[pl.Var] = true
+		}
+		for k := range ln {
+			e := &ln[k]
+			if nd := g.prog.Nodes[e.node]; depIn(nd) && (e.relabel || len(e.internal) > 0) {
+				dep[nd.Out.ID()] = true // a created value's tangent is no unknown's
+			}
+		}
+		for k := len(ln) - 1; k >= 0; k-- {
+			e := &ln[k]
+			nd := g.prog.Nodes[e.node]
+			if (!e.relabel && !e.linear) || need[nd.Out.ID()] {
+				for _, v := range nd.In {
+					need[v.ID()] = need[v.ID()] || dep[v.ID()]
+				}
+			}
 		}
 		for k := range ln {
 			e := &ln[k]
 			nd := g.prog.Nodes[e.node]
-			if !args(nd) || (!e.relabel && len(e.internal) == 0) {
-				continue // a created value's tangent is no unknown's
+			if !need[nd.Out.ID()] || !dep[nd.Out.ID()] {
+				continue
 			}
+			args(nd)
 			t := take(tanT, tanOn, nd.Out, false) // the JVP writes every element
 			nd.Op.JVP(t, ins, nd.Out.Value(), ts)
 			e.mask(t)
@@ -440,7 +471,7 @@ func (g *ldGrad) lump(ws *sweep.Workspace[*tensor.Tensor], li int) error {
 			if !args(nd) {
 				continue
 			}
-			if !e.relabel {
+			if !e.relabel && !e.linear {
 				ds = ds[:0]
 				for _, v := range nd.In {
 					ds = append(ds, cvOf(v))
@@ -448,16 +479,16 @@ func (g *ldGrad) lump(ws *sweep.Workspace[*tensor.Tensor], li int) error {
 				nd.Op.(tape.SecondOrder).SecondVJP(ds, ins, nd.Out.Value(), ts, c)
 			}
 			ds = ds[:0]
-			need := false
-			for j, v := range nd.In {
+			any := false
+			for _, v := range nd.In {
 				var d *tensor.Tensor
-				if ts[j] != nil && produced[v.ID()] {
+				if dep[v.ID()] && produced[v.ID()] {
 					d = take(ctT, ctOn, v, true)
-					need = true
+					any = true
 				}
 				ds = append(ds, d)
 			}
-			if need {
+			if any {
 				nd.Op.VJP(ds, ins, nd.Out.Value(), c)
 			}
 		}
@@ -516,6 +547,7 @@ func (g *ldGrad) varOf(id int) *tape.Var {
 type ldNode struct {
 	node     int
 	relabel  bool
+	linear   bool // the op declares no second-order term (tape.Linear)
 	internal [][2]int
 	created  []int
 	zero     [][2]int // the complement of internal in the op's value
@@ -539,7 +571,8 @@ func (g *ldGrad) lumpNodes(li int, rows []sweep.LumpRow) []ldNode {
 	get := func(i int, relabel bool) *ldNode {
 		e := by[i]
 		if e == nil {
-			e = &ldNode{node: i, relabel: relabel}
+			lo, ok := g.prog.Nodes[i].Op.(tape.Linear)
+			e = &ldNode{node: i, relabel: relabel, linear: ok && lo.Linear()}
 			by[i] = e
 		}
 		return e

@@ -139,6 +139,9 @@ func permuteVJP[T tensor.Float](o *PermuteOp, dst, in []*tensor.Dense[T], out, c
 	}
 }
 
+// Linear: the JVP reads no input (tape.Linear).
+func (o *PermuteOp) Linear() bool { return true }
+
 // SecondVJP adds nothing: the JVP is linear and reads no input (see the
 // package documentation, Second order).
 func (o *PermuteOp) SecondVJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor, t []*tensor.Tensor, c *tensor.Tensor) {
@@ -351,6 +354,9 @@ func sliceAxisVJP[T tensor.Float](o *SliceAxisOp, dst, in []*tensor.Dense[T], c 
 	o.chunks(in[0].Shape(), func(i, j, n int) { addTo(g[j:j+n], cs[i:i+n]) })
 }
 
+// Linear: the JVP reads no input (tape.Linear).
+func (o *SliceAxisOp) Linear() bool { return true }
+
 // SecondVJP adds nothing: the JVP is linear and reads no input (see the
 // package documentation, Second order).
 func (o *SliceAxisOp) SecondVJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor, t []*tensor.Tensor, c *tensor.Tensor) {
@@ -503,6 +509,9 @@ func concatAxisVJP[T tensor.Float](o *ConcatAxisOp, dst, in []*tensor.Dense[T], 
 		})
 	}
 }
+
+// Linear: the JVP reads no input (tape.Linear).
+func (o *ConcatAxisOp) Linear() bool { return true }
 
 // SecondVJP adds nothing: the JVP is linear and reads no input (see the
 // package documentation, Second order).
@@ -677,6 +686,9 @@ func sumAxisVJP[T tensor.Float](o *SumAxisOp, dst, in []*tensor.Dense[T], c *ten
 		}
 	})
 }
+
+// Linear: the JVP reads no input (tape.Linear).
+func (o *SumAxisOp) Linear() bool { return true }
 
 // SecondVJP adds nothing: the JVP is linear and reads no input (see the
 // package documentation, Second order).

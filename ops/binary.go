@@ -444,6 +444,10 @@ func vjpPlanLinear[T tensor.Float](kind binKind, k int, g, a, b, cs []T, p *stri
 	addTo(g, acc)
 }
 
+// Linear reports whether the op has no second derivative (Add, Sub:
+// tape.Linear).
+func (o *Binary) Linear() bool { return o.d2[0] == nil && o.d2[1] == nil && o.d2[2] == nil }
+
 // SecondVJP adds into dst[k], for each operand k (a, b), the derivative
 // of ⟨c, ∂f/∂a t_a + ∂f/∂b t_b⟩ with respect to it:
 // c ⊙ (∂²f/∂k∂a t_a + ∂²f/∂k∂b t_b), summed over the axes the operand is
@@ -451,8 +455,8 @@ func vjpPlanLinear[T tensor.Float](kind binKind, k int, g, a, b, cs []T, p *stri
 // adds -c ⊙ t_b/b² to a and -c ⊙ t_a/b² + 2c ⊙ a ⊙ t_b/b³ to b; Add and Sub,
 // linear, add nothing.
 func (o *Binary) SecondVJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor, t []*tensor.Tensor, c *tensor.Tensor) {
-	if o.d2[0] == nil && o.d2[1] == nil && o.d2[2] == nil {
-		return // linear: the JVP reads no operand
+	if o.Linear() {
+		return // the JVP reads no operand
 	}
 	a, b, y, cs := in[0].Data(), in[1].Data(), out.Data(), c.Data()
 	var ta, tb []float64

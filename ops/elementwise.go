@@ -3,6 +3,7 @@ package ops
 import (
 	"fmt"
 	"math"
+	"reflect"
 
 	"github.com/invad/invad/cpu"
 	"github.com/invad/invad/tape"
@@ -90,6 +91,13 @@ func (e *Elementwise) VJP32(dst []*tensor.Tensor32, in []*tensor.Tensor32, out *
 	if dst[0] != nil {
 		VJPOf(e, dst[0], in[0], out, c)
 	}
+}
+
+// Linear reports whether f″ is 0 everywhere (tape.Linear): the linear ops
+// (Neg, Scale, AddScalar) and those linear on each side of a kink (abs,
+// leaky_relu), whose f″ is the package's zeroD2F.
+func (e *Elementwise) Linear() bool {
+	return e.linear || reflect.ValueOf(e.d2f).Pointer() == reflect.ValueOf(zeroD2F).Pointer()
 }
 
 // SecondVJP adds c ⊙ f″(x) ⊙ t[0] into dst[0]: the derivative of

@@ -80,6 +80,9 @@ func (o *ReshapeOp) VJP32(dst []*tensor.Tensor32, in []*tensor.Tensor32, out *te
 	}
 }
 
+// Linear: the JVP reads no input (tape.Linear).
+func (o *ReshapeOp) Linear() bool { return true }
+
 // SecondVJP adds nothing: the JVP is linear and reads no input (see the
 // package documentation, Second order).
 func (o *ReshapeOp) SecondVJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor, t []*tensor.Tensor, c *tensor.Tensor) {
@@ -171,6 +174,9 @@ func (o *SliceOp) VJP32(dst []*tensor.Tensor32, in []*tensor.Tensor32, out *tens
 		addTo(dst[0].RowRange(o.Lo, o.Hi).Data(), c.Data())
 	}
 }
+
+// Linear: the JVP reads no input (tape.Linear).
+func (o *SliceOp) Linear() bool { return true }
 
 // SecondVJP adds nothing: the JVP is linear and reads no input (see the
 // package documentation, Second order).
@@ -268,6 +274,9 @@ func concatVJP[T tensor.Float](dst, in []*tensor.Dense[T], c *tensor.Dense[T]) {
 		off += x.Len()
 	}
 }
+
+// Linear: the JVP reads no input (tape.Linear).
+func (concat) Linear() bool { return true }
 
 // SecondVJP adds nothing: the JVP is linear and reads no input (see the
 // package documentation, Second order).
@@ -402,6 +411,9 @@ func cumsumVJP[T tensor.Float](dst, in []*tensor.Dense[T], c *tensor.Dense[T]) {
 	}
 }
 
+// Linear: the JVP reads no input (tape.Linear).
+func (cumsum) Linear() bool { return true }
+
 // SecondVJP adds nothing: the JVP is linear and reads no input (see the
 // package documentation, Second order).
 func (cumsum) SecondVJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor, t []*tensor.Tensor, c *tensor.Tensor) {
@@ -460,6 +472,9 @@ func sumVJP[T tensor.Float](dst []*tensor.Dense[T], c *tensor.Dense[T]) {
 		g[i] += cv
 	}
 }
+
+// Linear: the JVP reads no input (tape.Linear).
+func (sum) Linear() bool { return true }
 
 // SecondVJP adds nothing: the JVP is linear and reads no input (see the
 // package documentation, Second order).

@@ -59,6 +59,19 @@ type SecondOrder interface {
 	SecondVJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor, t []*tensor.Tensor, c *tensor.Tensor)
 }
 
+// Linear is an optional declaration of a SecondOrder op: Linear reports
+// that its SecondVJP adds nothing, at every point and for every tangent,
+// because its JVP does not depend on its inputs' values (Add, Sub, Scale,
+// Reshape, Slice, Sum) or depends on them only piecewise (relu). A pass
+// that carries tangents only as far as second-order rules read them (the
+// gradient of log|det J|) computes none for such an op's inputs, and calls
+// no SecondVJP of it. An op without the declaration is taken to read every
+// tangent. The conformance suite (ops/opstest) checks that the
+// differences of an op declared linear vanish.
+type Linear interface {
+	Linear() bool
+}
+
 // Op32 is an Op with float32 rules: the contracts of JVP and VJP on float32
 // tensors (the values in and out are the recorded ones rounded to float32).
 // The float32 engine of package inverse needs it of every op it runs; every

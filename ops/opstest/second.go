@@ -83,6 +83,16 @@ func (k *checker) checkSecond(so tape.SecondOrder, in []*tensor.Tensor, out *ten
 			if m := mismatch(single[i], want, k.fdTol); m != "" {
 				k.fail("second", i, "%s: SecondVJP against central differences of <c, JVP> along input %d: %s", cf.what, i, m)
 			}
+			if lo, ok := so.(tape.Linear); ok && lo.Linear() {
+				// Declared linear: callers skip its SecondVJP, so the
+				// differences must vanish and SecondVJP add nothing.
+				if m := mismatch(make([]float64, len(want)), want, k.fdTol); m != "" {
+					k.fail("second", i, "%s: declared tape.Linear, but the central differences of <c, JVP> along input %d do not vanish: %s", cf.what, i, m)
+				}
+				if m := mismatch(single[i], make([]float64, len(want)), 0); m != "" {
+					k.fail("second", i, "%s: declared tape.Linear, but SecondVJP adds to input %d: %s", cf.what, i, m)
+				}
+			}
 		}
 		dst := make([]*tensor.Tensor, n)
 		want := make([][]float64, n)
