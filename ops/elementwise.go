@@ -31,6 +31,7 @@ type Elementwise struct {
 	// call per element.
 	linear      bool
 	coef, shift float64
+	fromY       FromY // the declaration's FromY
 	// param is the op's parameter (leaky_relu's alpha, scale's and
 	// add_scalar's c), 0 for ops without one.
 	param float64
@@ -109,6 +110,14 @@ func (e *Elementwise) SecondVJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *
 	}
 	d, xs, ys, ts, cs := dst[0].Data(), in[0].Data(), out.Data(), t[0].Data(), c.Data()
 	sameLen(e.name, len(d), len(xs), len(ys), len(ts), len(cs))
+	if r := e.fromY; r != FromYNone {
+		cpu.For(len(d), func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				d[i] += d2fy(r, ys[i]) * ts[i] * cs[i]
+			}
+		})
+		return
+	}
 	d2f, p := e.d2f, e.param
 	cpu.For(len(d), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
@@ -184,6 +193,14 @@ func JVPOf[T tensor.Float](e *Elementwise, dst, x, y, t *tensor.Dense[T]) {
 		})
 		return
 	}
+	if r := e.fromY; r != FromYNone {
+		cpu.For(len(d), func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				d[i] = T(dfy(r, float64(ys[i]))) * ts[i]
+			}
+		})
+		return
+	}
 	df, p := e.df, e.param
 	cpu.For(len(d), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
@@ -201,6 +218,14 @@ func VJPOf[T tensor.Float](e *Elementwise, dst, x, y, c *tensor.Dense[T]) {
 		cpu.For(len(d), func(lo, hi int) {
 			for i := lo; i < hi; i++ {
 				d[i] += k * cs[i]
+			}
+		})
+		return
+	}
+	if r := e.fromY; r != FromYNone {
+		cpu.For(len(d), func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				d[i] += T(dfy(r, float64(ys[i]))) * cs[i]
 			}
 		})
 		return
@@ -249,8 +274,45 @@ type UnaryDecl struct {
 	// Linear: f(x) = f'·x + f(0) with f' constant (Neg, Scale, AddScalar):
 	// the rules run plain loops instead of a call per element.
 	Linear bool
+	// FromY says that f' and f″ are these functions of y = f(x) alone
+	// (tanh, exp, sigmoid): the rules then compute them in plain loops
+	// instead of calling DF and D2F per element. DF and D2F stay the
+	// definition; TestFromY checks the loops against them.
+	FromY FromY
 	// Param: the op takes a parameter (built by a function: ScaleOp(c)).
 	Param bool
+}
+
+// FromY names a derivative rule written in terms of y = f(x) alone.
+type FromY uint8
+
+const (
+	FromYNone    FromY = iota
+	FromYTanh          // f' = 1 − y², f″ = −2y(1 − y²)
+	FromYExp           // f' = f″ = y
+	FromYSigmoid       // f' = y(1 − y), f″ = y(1 − y)(1 − 2y)
+)
+
+// dfy is f'(x) in terms of y for the rule r (r is not FromYNone).
+func dfy(r FromY, y float64) float64 {
+	switch r {
+	case FromYTanh:
+		return 1 - y*y
+	case FromYExp:
+		return y
+	}
+	return y * (1 - y)
+}
+
+// d2fy is f″(x) in terms of y for the rule r (r is not FromYNone).
+func d2fy(r FromY, y float64) float64 {
+	switch r {
+	case FromYTanh:
+		return -2 * y * (1 - y*y)
+	case FromYExp:
+		return y
+	}
+	return y * (1 - y) * (1 - 2*y)
 }
 
 // UnaryDecls returns the declarations of every elementwise unary op, in a
@@ -259,7 +321,7 @@ func UnaryDecls() []*UnaryDecl { return append([]*UnaryDecl(nil), unaryDecls...)
 
 // op returns the declared op with parameter p (params: its text in String).
 func (d *UnaryDecl) op(p float64, params string) *Elementwise {
-	e := &Elementwise{name: d.Name, params: params, decl: d, f: d.F, f1: d.F1, df: d.DF, d2f: d.D2F, param: p}
+	e := &Elementwise{name: d.Name, params: params, decl: d, f: d.F, f1: d.F1, df: d.DF, d2f: d.D2F, param: p, fromY: d.FromY}
 	if d.Linear {
 		e.linear, e.coef, e.shift = true, d.DF(0, d.F(0, p), p), d.F(0, p)
 	}
@@ -308,15 +370,15 @@ var unaryDecls = withF([]*UnaryDecl{
 	{Name: "neg", F: func(x, p float64) float64 { return -x }, DF: func(x, y, p float64) float64 { return -1 },
 		D2F: zeroD2F, DevF: "-x", DevDF: "-1.0", Linear: true},
 	{Name: "exp", F1: math.Exp, DF: func(x, y, p float64) float64 { return y }, D2F: func(x, y, p float64) float64 { return y },
-		DevF: "exp(x)", DevDF: "y"},
+		DevF: "exp(x)", DevDF: "y", FromY: FromYExp},
 	{Name: "log", F1: math.Log, DF: func(x, y, p float64) float64 { return 1 / x }, D2F: func(x, y, p float64) float64 { return -1 / (x * x) },
 		DevF: "log(x)", DevDF: "1.0 / x"},
 	{Name: "tanh", F1: math.Tanh, DF: func(x, y, p float64) float64 { return 1 - y*y },
 		D2F:  func(x, y, p float64) float64 { return -2 * y * (1 - y*y) },
-		DevF: "tanh(x)", DevDF: "1.0 - y * y"},
+		DevF: "tanh(x)", DevDF: "1.0 - y * y", FromY: FromYTanh},
 	{Name: "sigmoid", F1: sigmoid, DF: func(x, y, p float64) float64 { return y * (1 - y) },
 		D2F:  func(x, y, p float64) float64 { return y * (1 - y) * (1 - 2*y) },
-		DevF: "sigmoid(x)", DevDF: "y * (1.0 - y)"},
+		DevF: "sigmoid(x)", DevDF: "y * (1.0 - y)", FromY: FromYSigmoid},
 	{Name: "sin", F1: math.Sin, DF: func(x, y, p float64) float64 { return math.Cos(x) }, D2F: func(x, y, p float64) float64 { return -y },
 		DevF: "sin(x)", DevDF: "cos(x)"},
 	{Name: "cos", F1: math.Cos, DF: func(x, y, p float64) float64 { return -math.Sin(x) }, D2F: func(x, y, p float64) float64 { return -y },
