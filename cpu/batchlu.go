@@ -208,6 +208,44 @@ func (f *BatchLU) Solve(dst, v []float64) { f.solve(dst, v, false, "BatchLU") }
 // under the same aliasing rule and panics.
 func (f *BatchLU) SolveT(dst, v []float64) { f.solve(dst, v, true, "BatchLU") }
 
+// SolveTMany is SolveT for several right-hand sides at once: dst[r] =
+// A_b⁻ᵀ v[r]_b, each pair as SolveT takes it. For k ≥ 5 it solves every
+// right-hand side on one tile of factors before the next, so that the
+// factors come from memory once instead of once per right-hand side (the
+// log-det gradient solves with every column of the blocks). It panics if
+// dst and v differ in length, and as SolveT does.
+func (f *BatchLU) SolveTMany(dst, v [][]float64) { f.solveTMany(dst, v, "BatchLU") }
+
+// solveTMany is SolveTMany of the type name.
+func (f *batchLU[T]) solveTMany(dst, v [][]T, name string) {
+	if len(dst) != len(v) {
+		panic(fmt.Sprintf("cpu: %s.SolveTMany of %d right-hand sides into %d", name, len(v), len(dst)))
+	}
+	k, m := f.k, f.m
+	if k < 5 || len(v) < 2 {
+		for r := range v {
+			f.solve(dst[r], v[r], true, name)
+		}
+		return
+	}
+	for r := range v {
+		if len(v[r]) != k*m || len(dst[r]) != k*m {
+			panic(fmt.Sprintf("cpu: %s solve of %d blocks of order %d given %d and %d elements", name, m, k, len(v[r]), len(dst[r])))
+		}
+	}
+	if m == 0 {
+		return
+	}
+	f.forTiles(2*k*k*len(v), func(qlo, qhi int) {
+		x := make([]T, k*f.tile)
+		for q := qlo; q < qhi; q++ {
+			for r := range v {
+				f.solveTTile(x, dst[r], v[r], q)
+			}
+		}
+	})
+}
+
 // bytes returns the bytes of f's slices, of elements of size bytes each.
 func (f *batchLU[T]) bytes(size int64) int64 {
 	return size*int64(cap(f.lu)) + int64(cap(f.code)) + 4*int64(cap(f.piv))

@@ -716,46 +716,52 @@ func (f *batchLU[T]) solveGeneric(dst, v []T, qlo, qhi int) {
 }
 
 func (f *batchLU[T]) solveTGeneric(dst, v []T, qlo, qhi int) {
-	k, m := f.k, f.m
-	x := make([]T, k*f.tile)
+	x := make([]T, f.k*f.tile)
 	for q := qlo; q < qhi; q++ {
-		t0, n, w, piv := f.tileOf(q)
-		for i := range k {
-			copy(x[i*n:(i+1)*n], v[i*m+t0:i*m+t0+n])
+		f.solveTTile(x, dst, v, q)
+	}
+}
+
+// solveTTile is SolveT on tile q, through the scratch x of k·tile
+// elements.
+func (f *batchLU[T]) solveTTile(x, dst, v []T, q int) {
+	k, m := f.k, f.m
+	t0, n, w, piv := f.tileOf(q)
+	for i := range k {
+		copy(x[i*n:(i+1)*n], v[i*m+t0:i*m+t0+n])
+	}
+	// Uᵀ y = v, by the rows of U.
+	for i := range k {
+		xi, u := x[i*n:(i+1)*n], w[(i*k+i)*n:(i*k+i+1)*n]
+		u = u[:len(xi)]
+		for t, ut := range u {
+			xi[t] /= ut
 		}
-		// Uᵀ y = v, by the rows of U.
-		for i := range k {
-			xi, u := x[i*n:(i+1)*n], w[(i*k+i)*n:(i*k+i+1)*n]
-			u = u[:len(xi)]
-			for t, ut := range u {
-				xi[t] /= ut
-			}
-			for j := i + 1; j < k; j++ {
-				u, xj := w[(i*k+j)*n:(i*k+j+1)*n], x[j*n:(j+1)*n]
-				u, xj = u[:len(xi)], xj[:len(xi)]
-				for t, xt := range xi {
-					xj[t] -= u[t] * xt
-				}
-			}
-		}
-		// For each step from the last: Lᵀ's column, then the exchange.
-		for p := k - 2; p >= 0; p-- {
-			xp, ip := x[p*n:(p+1)*n], piv[p*n:(p+1)*n]
-			ip = ip[:len(xp)]
-			for i := p + 1; i < k; i++ {
-				l, xi := w[(i*k+p)*n:(i*k+p+1)*n], x[i*n:(i+1)*n]
-				l, xi = l[:len(xp)], xi[:len(xp)]
-				for t, lt := range l {
-					xp[t] -= lt * xi[t]
-				}
-			}
-			for t, r := range ip {
-				o := int(r)*n + t
-				xp[t], x[o] = x[o], xp[t]
+		for j := i + 1; j < k; j++ {
+			u, xj := w[(i*k+j)*n:(i*k+j+1)*n], x[j*n:(j+1)*n]
+			u, xj = u[:len(xi)], xj[:len(xi)]
+			for t, xt := range xi {
+				xj[t] -= u[t] * xt
 			}
 		}
-		for i := range k {
-			copy(dst[i*m+t0:i*m+t0+n], x[i*n:(i+1)*n])
+	}
+	// For each step from the last: Lᵀ's column, then the exchange.
+	for p := k - 2; p >= 0; p-- {
+		xp, ip := x[p*n:(p+1)*n], piv[p*n:(p+1)*n]
+		ip = ip[:len(xp)]
+		for i := p + 1; i < k; i++ {
+			l, xi := w[(i*k+p)*n:(i*k+p+1)*n], x[i*n:(i+1)*n]
+			l, xi = l[:len(xp)], xi[:len(xp)]
+			for t, lt := range l {
+				xp[t] -= lt * xi[t]
+			}
 		}
+		for t, r := range ip {
+			o := int(r)*n + t
+			xp[t], x[o] = x[o], xp[t]
+		}
+	}
+	for i := range k {
+		copy(dst[i*m+t0:i*m+t0+n], x[i*n:(i+1)*n])
 	}
 }

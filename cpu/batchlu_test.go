@@ -564,6 +564,7 @@ func TestBatchLUPanics(t *testing.T) {
 		{"short v", "len(v) must be k*m", func() { f.Solve(make([]float64, 6), make([]float64, 5)) }},
 		{"short dst", "len(dst) must be k*m", func() { f.Solve(make([]float64, 5), make([]float64, 6)) }},
 		{"SolveT short v", "len(v) must be k*m", func() { f.SolveT(make([]float64, 6), make([]float64, 7)) }},
+		{"SolveTMany counts", "as many dst as v", func() { f.SolveTMany(make([][]float64, 1), make([][]float64, 2)) }},
 		{"LogAbsDets", "len(dst) must be m", func() { f.LogAbsDets(make([]float64, 2)) }},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -575,5 +576,41 @@ func TestBatchLUPanics(t *testing.T) {
 			}()
 			c.fn()
 		})
+	}
+}
+
+// TestSolveTMany: several right-hand sides at once give what SolveT gives
+// each (bit for bit: the same kernel, tile by tile), and the first one
+// passes the checks against gonum's LU; for orders below 5 (one SolveT
+// each) and above, with partial tiles, and one or several right-hand
+// sides.
+func TestSolveTMany(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, k := range []int{3, 5, 16} {
+		for _, m := range []int{1, 70, 301} {
+			for _, r := range []int{1, 4} {
+				a := randBatch(rng, k, m)
+				f, sing := FactorBatch(a, k, m)
+				if sing != nil {
+					t.Fatalf("k=%d m=%d: FactorBatch refused a random batch: %v", k, m, sing)
+				}
+				vs, dst := make([][]float64, r), make([][]float64, r)
+				for j := range vs {
+					vs[j], dst[j] = randBatch(rng, 1, k*m), nanSlice(k*m)
+				}
+				f.SolveTMany(dst, vs)
+				for j := range vs {
+					want := nanSlice(k * m)
+					f.SolveT(want, vs[j])
+					if !slices.Equal(dst[j], want) {
+						t.Fatalf("k=%d m=%d r=%d: right-hand side %d differs from SolveT", k, m, r, j)
+					}
+				}
+				x, lds := nanSlice(k*m), nanSlice(m)
+				f.Solve(x, vs[0])
+				f.LogAbsDets(lds)
+				checkAgainstGonum(t, f, a, vs[0], x, dst[0], lds)
+			}
+		}
 	}
 }

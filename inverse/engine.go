@@ -152,9 +152,27 @@ type hostFactor struct {
 func (h hostFactor) Solve(dst, v *tensor.Tensor) error  { h.f.Solve(dst.Data(), v.Data()); return nil }
 func (h hostFactor) SolveT(dst, v *tensor.Tensor) error { h.f.SolveT(dst.Data(), v.Data()); return nil }
 func (h hostFactor) LogAbsDet() float64                 { return h.f.LogAbsDet() }
-func (h hostFactor) Describe() (string, float64)        { return h.how, h.growth }
-func (h hostFactor) Bytes() int64                       { return h.bytes }
-func (h hostFactor) Free()                              {}
+
+// SolveTMany solves for every right-hand side at once where the
+// factorization can (a batched LU: sweep.ManySolverT), else one by one.
+func (h hostFactor) SolveTMany(dst, v []*tensor.Tensor) error {
+	m, ok := h.f.(interface{ SolveTMany(dst, v [][]float64) })
+	if !ok {
+		for r := range dst {
+			h.f.SolveT(dst[r].Data(), v[r].Data())
+		}
+		return nil
+	}
+	d, s := make([][]float64, len(dst)), make([][]float64, len(v))
+	for r := range dst {
+		d[r], s[r] = dst[r].Data(), v[r].Data()
+	}
+	m.SolveTMany(d, s)
+	return nil
+}
+func (h hostFactor) Describe() (string, float64) { return h.how, h.growth }
+func (h hostFactor) Bytes() int64                { return h.bytes }
+func (h hostFactor) Free()                       {}
 
 // LogAbsDetParts: a batched LU's blocks, or the op rule's own split.
 func (h hostFactor) LogAbsDetParts(dst []float64, group func(int) int) bool {

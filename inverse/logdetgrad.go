@@ -271,6 +271,11 @@ func logDetGrad(name string, f func(xs ...*tape.Var) *tape.Var, xs []*tensor.Ten
 	return x.LogDet, parts, grads, nil
 }
 
+// logDetGradGroupBytes bounds the seeds and solutions of the colors that
+// LogAbsDetGrad solves for at once, with a lump's factorization's own
+// size if larger (a variable for the tests).
+var logDetGradGroupBytes int64 = 256 << 20
+
 // zero reports whether every element of t is 0.
 func zero(t *tensor.Tensor) bool {
 	for _, v := range t.Data() {
@@ -332,7 +337,6 @@ func (g *ldGrad) lump(ws *sweep.Workspace[*tensor.Tensor], li int) error {
 	for _, e := range ln {
 		produced[g.prog.Nodes[e.node].Out.ID()] = true
 	}
-	s, w := tensor.Zeros(slen), tensor.Zeros(rlen)
 	var om []float64 // the columns' weights, nil for all 1
 	if g.weight != nil {
 		if om, err = g.columnWeights(li, places, slen); err != nil {
@@ -392,22 +396,9 @@ func (g *ldGrad) lump(ws *sweep.Workspace[*tensor.Tensor], li int) error {
 		}
 		return false
 	}
-	for _, color := range colors {
-		clear(s.Data())
-		for _, k := range color {
-			s.Data()[k] = 1
-			if om != nil { // the solve's seed is ω⊙s_c, the tangents' s_c
-				s.Data()[k] = om[k]
-			}
-		}
-		if err := g.x.SolveLumpT(ws, li, w, s); err != nil {
-			return err
-		}
-		if om != nil {
-			for _, k := range color {
-				s.Data()[k] = 1
-			}
-		}
+	// The second-order pass of one color: s its seed on the killed atoms,
+	// w = M⁻ᵀ·(ω⊙s).
+	pass := func(s, w *tensor.Tensor) {
 		// Forward: the killed atoms' tangents s, the rest zero.
 		clear(tanOn)
 		clear(ctOn)
@@ -491,6 +482,40 @@ func (g *ldGrad) lump(ws *sweep.Workspace[*tensor.Tensor], li int) error {
 			if any {
 				nd.Op.VJP(ds, ins, nd.Out.Value(), c)
 			}
+		}
+	}
+	// The transposed solves of a group of colors at once (a batched LU
+	// reads its factors once for the group), the group's seeds and
+	// solutions within the larger of the lump's factorization and
+	// logDetGradGroupBytes.
+	budget := max(g.x.F[li].Bytes(), logDetGradGroupBytes)
+	group := int(max(1, min(int64(len(colors)), budget/(8*int64(slen+rlen)))))
+	seeds, sols := make([]*tensor.Tensor, group), make([]*tensor.Tensor, group)
+	for j := range group {
+		seeds[j], sols[j] = tensor.Zeros(slen), tensor.Zeros(rlen)
+	}
+	for c0 := 0; c0 < len(colors); c0 += group {
+		cs := colors[c0:min(c0+group, len(colors))]
+		for j, color := range cs {
+			sd := seeds[j].Data()
+			clear(sd)
+			for _, k := range color {
+				sd[k] = 1
+				if om != nil { // the solve's seed is ω⊙s_c, the tangents' s_c
+					sd[k] = om[k]
+				}
+			}
+		}
+		if err := g.x.SolveLumpTMany(ws, li, sols[:len(cs)], seeds[:len(cs)]); err != nil {
+			return err
+		}
+		for j, color := range cs {
+			if om != nil {
+				for _, k := range color {
+					seeds[j].Data()[k] = 1
+				}
+			}
+			pass(seeds[j], sols[j])
 		}
 	}
 	return nil

@@ -2,6 +2,7 @@ package ops
 
 import (
 	"fmt"
+	"runtime"
 	"sync"
 
 	"gonum.org/v1/gonum/blas"
@@ -55,6 +56,20 @@ func mmDims(a, b []int) (m, k, c int) {
 type matrix[T tensor.Float] struct {
 	Rows, Cols int
 	Data       []T
+	Stride     int // between rows; 0 for Cols
+}
+
+// stride returns m's row stride.
+func (m matrix[T]) stride() int {
+	if m.Stride > 0 {
+		return m.Stride
+	}
+	return max(m.Cols, 1)
+}
+
+// cols returns columns [lo, hi) of m, a view.
+func (m matrix[T]) cols(lo, hi int) matrix[T] {
+	return matrix[T]{Rows: m.Rows, Cols: hi - lo, Data: m.Data[lo:], Stride: m.stride()}
 }
 
 func general[T tensor.Float](d []T, r, c int) matrix[T] {
@@ -81,6 +96,16 @@ func gemm[T tensor.Float](ta, tb blas.Transpose, alpha T, a, b matrix[T], beta T
 		return
 	}
 	vec := dst.Cols == 1 && tb == blas.NoTrans && b.Cols == 1
+	if ta == blas.NoTrans && tb == blas.Trans && dst.Stride == 0 {
+		if parts := innerSplit(dst.Rows, dst.Cols, inner); parts > 1 {
+			// a·bᵀ summed over a long inner dimension into a small
+			// result (a weight's gradient, g·xᵀ over a batch): gonum
+			// splits the result, one block here, so the sum is split
+			// across the cores instead, each part into its own copy.
+			gemmSplit(alpha, a, b, beta, dst, inner, parts)
+			return
+		}
+	}
 	if ta == blas.Trans && tb == blas.NoTrans && !vec && transposeFirst(a.Rows, a.Cols, dst.Cols) {
 		// aᵀ·b with a small and b wide (a weight's transpose times a batch,
 		// the VJP of W·X): gonum's Trans-NoTrans kernel runs 2-4× slower
@@ -95,7 +120,7 @@ func gemm[T tensor.Float](ta, tb blas.Transpose, alpha T, a, b matrix[T], beta T
 	switch d := any(dst.Data).(type) {
 	case []float64:
 		ge := func(m matrix[T]) blas64.General {
-			return blas64.General{Rows: m.Rows, Cols: m.Cols, Stride: max(m.Cols, 1), Data: any(m.Data).([]float64)}
+			return blas64.General{Rows: m.Rows, Cols: m.Cols, Stride: m.stride(), Data: any(m.Data).([]float64)}
 		}
 		if vec {
 			blas64.Gemv(ta, float64(alpha), ge(a), blas64.Vector{N: inner, Inc: 1, Data: any(b.Data).([]float64)},
@@ -105,7 +130,7 @@ func gemm[T tensor.Float](ta, tb blas.Transpose, alpha T, a, b matrix[T], beta T
 		blas64.Gemm(ta, tb, float64(alpha), ge(a), ge(b), float64(beta), ge(dst))
 	case []float32:
 		ge := func(m matrix[T]) blas32.General {
-			return blas32.General{Rows: m.Rows, Cols: m.Cols, Stride: max(m.Cols, 1), Data: any(m.Data).([]float32)}
+			return blas32.General{Rows: m.Rows, Cols: m.Cols, Stride: m.stride(), Data: any(m.Data).([]float32)}
 		}
 		if vec {
 			blas32.Gemv(ta, float32(alpha), ge(a), blas32.Vector{N: inner, Inc: 1, Data: any(b.Data).([]float32)},
@@ -115,6 +140,44 @@ func gemm[T tensor.Float](ta, tb blas.Transpose, alpha T, a, b matrix[T], beta T
 		blas32.Gemm(ta, tb, float32(alpha), ge(a), ge(b), float32(beta), ge(dst))
 	default:
 		panic(fmt.Sprintf("ops: gemm: element type %T", dst.Data))
+	}
+}
+
+// innerSplit returns how many parts gemm splits the inner dimension of an
+// r×c result into: one per core when the result has at most 2¹² elements
+// (one of gonum's blocks, or about) and every part at least 2²⁰
+// multiply-adds; else 1.
+func innerSplit(r, c, inner int) int {
+	if r*c > 1<<12 {
+		return 1
+	}
+	return max(1, min(runtime.GOMAXPROCS(0), r*c*inner/(1<<20)))
+}
+
+// gemmSplit is gemm's a·bᵀ with the inner dimension cut in parts: part 0
+// into dst (with beta), the others into scratch copies added at the end.
+func gemmSplit[T tensor.Float](alpha T, a, b matrix[T], beta T, dst matrix[T], inner, parts int) {
+	n := dst.Rows * dst.Cols
+	step := (inner + parts - 1) / parts
+	bufs := make([]*[]T, parts)
+	var wg sync.WaitGroup
+	for p := 1; p < parts; p++ {
+		lo, hi := p*step, min((p+1)*step, inner)
+		bufs[p] = getScratch[T](n)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Stride set: the parts are not split again.
+			gemm(blas.NoTrans, blas.Trans, alpha, a.cols(lo, hi), b.cols(lo, hi), 0, matrix[T]{Rows: dst.Rows, Cols: dst.Cols, Data: *bufs[p], Stride: dst.stride()})
+		}()
+	}
+	d0 := dst
+	d0.Stride = dst.stride()
+	gemm(blas.NoTrans, blas.Trans, alpha, a.cols(0, step), b.cols(0, step), beta, d0)
+	wg.Wait()
+	for p := 1; p < parts; p++ {
+		addScaled(dst.Data[:n], 1, *bufs[p])
+		putScratch(bufs[p])
 	}
 }
 

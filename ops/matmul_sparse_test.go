@@ -3,6 +3,7 @@ package ops_test
 import (
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 
 	"github.com/invad/invad/ops"
@@ -142,6 +143,52 @@ func TestMatMulVJPTransposedFirst(t *testing.T) {
 			}
 			if d := math.Abs(float64(gb32.Data()[i]) - w); d > 1e-4*(1+math.Abs(w)) {
 				t.Fatalf("%v: float32 aᵀ·c element %d: %g, want %g", sh, i, gb32.Data()[i], w)
+			}
+		}
+	}
+}
+
+// TestMatMulVJPInnerSplit: the VJP c·bᵀ of W·X into a small W over a long
+// batch (gemm's innerSplit: the batch cut across the cores, each part
+// into its own copy) against plain loops, in float64 and float32,
+// accumulating into what dst held; with 1, 2, 3 and 4 cores, so that the
+// parts are cut unevenly too.
+func TestMatMulVJPInnerSplit(t *testing.T) {
+	rng := rand.New(rand.NewPCG(65, 66))
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	const m, k, c = 16, 64, 5003
+	r := func(n int) []float64 {
+		v := make([]float64, n)
+		for i := range v {
+			v[i] = rng.Float64()*2 - 1
+		}
+		return v
+	}
+	a, b, cot, acc := tensor.New([]int{m, k}, r(m*k)), tensor.New([]int{k, c}, r(k*c)), tensor.New([]int{m, c}, r(m*c)), r(m*k)
+	out := tensor.Zeros(m, c)
+	ops.MatMulOp.Forward(out, []*tensor.Tensor{a, b})
+	want := make([]float64, m*k)
+	for i := range m {
+		for j := range k {
+			s := acc[i*k+j]
+			for l := range c {
+				s += cot.Data()[i*c+l] * b.Data()[j*c+l]
+			}
+			want[i*k+j] = s
+		}
+	}
+	for _, procs := range []int{1, 2, 3, 4} {
+		runtime.GOMAXPROCS(procs)
+		ga := tensor.New([]int{m, k}, append([]float64(nil), acc...))
+		ops.MatMulOp.VJP([]*tensor.Tensor{ga, nil}, []*tensor.Tensor{a, b}, out, cot)
+		ga32 := tensor.To32(tensor.New([]int{m, k}, append([]float64(nil), acc...)))
+		ops.MatMulOp.VJP32([]*tensor.Tensor32{ga32, nil}, []*tensor.Tensor32{tensor.To32(a), tensor.To32(b)}, tensor.To32(out), tensor.To32(cot))
+		for i, w := range want {
+			if d := math.Abs(ga.Data()[i] - w); d > 1e-11*(1+math.Abs(w)) {
+				t.Fatalf("%d cores: c·bᵀ element %d: %g, want %g", procs, i, ga.Data()[i], w)
+			}
+			if d := math.Abs(float64(ga32.Data()[i]) - w); d > 1e-3*(1+math.Abs(w)) {
+				t.Fatalf("%d cores: float32 c·bᵀ element %d: %g, want %g", procs, i, ga32.Data()[i], w)
 			}
 		}
 	}

@@ -132,28 +132,54 @@ func (x *Exec[V]) SolveLump(w *Workspace[V], li int, dst, r V) error {
 // inverse's blocks follow M's. The lump must be factorized. dst and s are
 // different vectors of the lengths LumpRows gives.
 func (x *Exec[V]) SolveLumpT(w *Workspace[V], li int, dst, s V) error {
+	return x.SolveLumpTMany(w, li, []V{dst}, []V{s})
+}
+
+// ManySolverT is a Factor that solves with A⁻ᵀ for several right-hand
+// sides at once (a batched LU, reading its factors once for all of them).
+type ManySolverT[V any] interface {
+	SolveTMany(dst, v []V) error
+}
+
+// SolveLumpTMany is SolveLumpT for several vectors: dst[r] = M⁻ᵀ·s[r],
+// each pair as SolveLumpT takes it, through the factor's ManySolverT where
+// it has one. It panics if dst and s differ in length.
+func (x *Exec[V]) SolveLumpTMany(w *Workspace[V], li int, dst, s []V) error {
 	p, e := x.P, x.E
 	L := &p.lumps[li]
-	switch L.kind {
-	case kStep:
-		return x.F[li].SolveT(dst, s)
-	case kSolve:
-		// SolveLump: M⁻¹ = ±A⁻¹·S (S the rows' signs, − where negate), so
-		// M⁻ᵀ = ±S·A⁻ᵀ.
-		if err := x.F[li].SolveT(dst, s); err != nil {
+	if len(dst) != len(s) {
+		panic(fmt.Sprintf("sweep: SolveLumpTMany(%d) of %d vectors into %d", li, len(s), len(dst)))
+	}
+	if L.kind != kStep && L.kind != kSolve {
+		panic(fmt.Sprintf("sweep: SolveLumpT(%d): a copy or an expansion solves nothing", li))
+	}
+	if ms, ok := x.F[li].(ManySolverT[V]); ok && len(s) > 1 {
+		if err := ms.SolveTMany(dst, s); err != nil {
 			return err
 		}
-		for i := range L.rhs.rows {
-			row := &L.rhs.rows[i]
-			sign := row.sign
-			if L.negate {
-				sign = -sign
-			}
-			if sign != 1 {
-				e.Scale(dst, row.row, sign, dst, row.row, row.n)
+	} else {
+		for r := range s {
+			if err := x.F[li].SolveT(dst[r], s[r]); err != nil {
+				return err
 			}
 		}
+	}
+	if L.kind == kStep {
 		return nil
 	}
-	panic(fmt.Sprintf("sweep: SolveLumpT(%d): a copy or an expansion solves nothing", li))
+	// SolveLump: M⁻¹ = ±A⁻¹·S (S the rows' signs, − where negate), so
+	// M⁻ᵀ = ±S·A⁻ᵀ.
+	for i := range L.rhs.rows {
+		row := &L.rhs.rows[i]
+		sign := row.sign
+		if L.negate {
+			sign = -sign
+		}
+		if sign != 1 {
+			for _, d := range dst {
+				e.Scale(d, row.row, sign, d, row.row, row.n)
+			}
+		}
+	}
+	return nil
 }
