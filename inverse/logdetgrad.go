@@ -343,147 +343,8 @@ func (g *ldGrad) lump(ws *sweep.Workspace[*tensor.Tensor], li int) error {
 			return err
 		}
 	}
-	// Tangents and their cotangents per value id, kept across colors
-	// (zeroed where a color set them); on: set in this color. dep: the
-	// values whose tangent is not zero in this color; need: those whose
-	// tangent a second-order rule reads, or a needed tangent's JVP (the
-	// others are never computed: a linear op's output feeding linear ops
-	// only, W₂·ḣ in X + W₂·tanh(W₁X)).
-	tanT, ctT := map[int]*tensor.Tensor{}, map[int]*tensor.Tensor{}
-	tanOn, ctOn := map[int]bool{}, map[int]bool{}
-	dep, need := map[int]bool{}, map[int]bool{}
-	take := func(m map[int]*tensor.Tensor, on map[int]bool, v *tape.Var, zero bool) *tensor.Tensor {
-		t := m[v.ID()]
-		if t == nil {
-			t = tensor.Zeros(v.Shape()...)
-			m[v.ID()] = t
-		} else if zero && !on[v.ID()] {
-			clear(t.Data())
-		}
-		on[v.ID()] = true
-		return t
-	}
-	tan := func(id int) *tensor.Tensor {
-		if tanOn[id] {
-			return tanT[id]
-		}
-		return nil
-	}
-	cvOf := func(v *tape.Var) *tensor.Tensor {
-		if g.cv[v.ID()] == nil {
-			g.cv[v.ID()] = tensor.Zeros(v.Shape()...)
-		}
-		return g.cv[v.ID()]
-	}
-	var ins, ts, ds []*tensor.Tensor
-	// args sets ins and ts to nd's input values and computed tangents, and
-	// reports whether some input's tangent is not zero.
-	args := func(nd *tape.Node) bool {
-		ins, ts = ins[:0], ts[:0]
-		any := false
-		for _, v := range nd.In {
-			ins = append(ins, v.Value())
-			ts = append(ts, tan(v.ID()))
-			any = any || dep[v.ID()]
-		}
-		return any
-	}
-	depIn := func(nd *tape.Node) bool {
-		for _, v := range nd.In {
-			if dep[v.ID()] {
-				return true
-			}
-		}
-		return false
-	}
-	// The second-order pass of one color: s its seed on the killed atoms,
-	// w = M⁻ᵀ·(ω⊙s).
-	pass := func(s, w *tensor.Tensor) {
-		// Forward: the killed atoms' tangents s, the rest zero.
-		clear(tanOn)
-		clear(ctOn)
-		clear(dep)
-		clear(need)
-		for _, pl := range places {
-			t := take(tanT, tanOn, g.varOf(pl.Var), true)
-			copy(t.Data()[pl.Off:pl.Off+pl.N], s.Data()[pl.Pos:pl.Pos+pl.N])
-			dep[pl.Var] = true
-		}
-		for k := range ln {
-			e := &ln[k]
-			if nd := g.prog.Nodes[e.node]; depIn(nd) && (e.relabel || len(e.internal) > 0) {
-				dep[nd.Out.ID()] = true // a created value's tangent is no unknown's
-			}
-		}
-		for k := len(ln) - 1; k >= 0; k-- {
-			e := &ln[k]
-			nd := g.prog.Nodes[e.node]
-			if (!e.relabel && !e.linear) || need[nd.Out.ID()] {
-				for _, v := range nd.In {
-					need[v.ID()] = need[v.ID()] || dep[v.ID()]
-				}
-			}
-		}
-		for k := range ln {
-			e := &ln[k]
-			nd := g.prog.Nodes[e.node]
-			if !need[nd.Out.ID()] || !dep[nd.Out.ID()] {
-				continue
-			}
-			args(nd)
-			t := take(tanT, tanOn, nd.Out, false) // the JVP writes every element
-			nd.Op.JVP(t, ins, nd.Out.Value(), ts)
-			e.mask(t)
-		}
-		// Reverse: the cotangent w on the created rows, carried back
-		// through the internal values; each op adds its second-order term
-		// to the values it reads.
-		for k := len(ln) - 1; k >= 0; k-- {
-			e := &ln[k]
-			nd := g.prog.Nodes[e.node]
-			var c *tensor.Tensor
-			if ctOn[nd.Out.ID()] {
-				c = ctT[nd.Out.ID()]
-				e.mask(c)
-			}
-			for _, r := range e.created {
-				row := rows[r]
-				if c == nil {
-					c = take(ctT, ctOn, nd.Out, true)
-				}
-				cd := c.Data()[row.Off : row.Off+row.N]
-				for j, v := range w.Data()[row.Row : row.Row+row.N] {
-					cd[j] += v
-				}
-			}
-			if c == nil {
-				continue
-			}
-			if !args(nd) {
-				continue
-			}
-			if !e.relabel && !e.linear {
-				ds = ds[:0]
-				for _, v := range nd.In {
-					ds = append(ds, cvOf(v))
-				}
-				nd.Op.(tape.SecondOrder).SecondVJP(ds, ins, nd.Out.Value(), ts, c)
-			}
-			ds = ds[:0]
-			any := false
-			for _, v := range nd.In {
-				var d *tensor.Tensor
-				if dep[v.ID()] && produced[v.ID()] {
-					d = take(ctT, ctOn, v, true)
-					any = true
-				}
-				ds = append(ds, d)
-			}
-			if any {
-				nd.Op.VJP(ds, ins, nd.Out.Value(), c)
-			}
-		}
-	}
+	pass := newLDPass(g, ln, rows, places, produced)
+	cols, chunked := pass.chunkable(li)
 	// The transposed solves of a group of colors at once (a batched LU
 	// reads its factors once for the group), the group's seeds and
 	// solutions within the larger of the lump's factorization and
@@ -509,13 +370,19 @@ func (g *ldGrad) lump(ws *sweep.Workspace[*tensor.Tensor], li int) error {
 		if err := g.x.SolveLumpTMany(ws, li, sols[:len(cs)], seeds[:len(cs)]); err != nil {
 			return err
 		}
-		for j, color := range cs {
-			if om != nil {
+		if om != nil {
+			for j, color := range cs {
 				for _, k := range color {
 					seeds[j].Data()[k] = 1
 				}
 			}
-			pass(seeds[j], sols[j])
+		}
+		if chunked {
+			pass.runChunked(cols, seeds[:len(cs)], sols[:len(cs)])
+			continue
+		}
+		for j := range cs {
+			pass.color(seeds[j], sols[j])
 		}
 	}
 	return nil
@@ -576,15 +443,6 @@ type ldNode struct {
 	internal [][2]int
 	created  []int
 	zero     [][2]int // the complement of internal in the op's value
-}
-
-// mask zeroes t outside the node's internal ranges (a relabelling keeps
-// everything).
-func (e *ldNode) mask(t *tensor.Tensor) {
-	d := t.Data()
-	for _, r := range e.zero {
-		clear(d[r[0]:r[1]])
-	}
 }
 
 // lumpNodes lists lump li's nodes in tape order; rows are its created

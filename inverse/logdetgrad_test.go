@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -524,5 +525,84 @@ func TestLogAbsDetAlongGradErrors(t *testing.T) {
 			}()
 			inverse.LogAbsDetAlongGrad(resid, xs, 0, c.axis, c.w)
 		}()
+	}
+}
+
+// TestLogAbsDetGradChunked: the second-order pass of a batch lump run on
+// chunks of samples (3 a chunk here, the last one shorter; by default a
+// few hundred) gives the gradient of the pass on whole values, to
+// rounding, with and without per-sample weights: on the residual block
+// with its weights as inputs, and on every composed test program given a
+// parameter (f(x ⊙ a)) along each of its axes. It fails unless some of
+// them ran chunked.
+func TestLogAbsDetGradChunked(t *testing.T) {
+	rng := rand.New(rand.NewPCG(47, 48))
+	type tc struct {
+		name string
+		f    func(in ...*tape.Var) *tape.Var
+		xs   []*tensor.Tensor
+		axis int
+	}
+	var cases []tc
+	const d, h, B = 5, 7, 20
+	cases = append(cases, tc{"residual", func(in ...*tape.Var) *tape.Var {
+		return ops.Add(in[0], ops.MatMul(in[2], ops.Tanh(ops.Add(ops.MatMul(in[1], in[0]), in[3]))))
+	}, []*tensor.Tensor{randT(rng, 1, d, B), randT(rng, 0.4, h, d), randT(rng, 0.4, d, h), randT(rng, 0.5, h, 1)}, 1})
+	for _, p := range inversetest.Programs() {
+		x := inversetest.Point(p, 5)
+		a := tensor.Zeros(x.Shape()...)
+		for k := range a.Data() {
+			a.Data()[k] = 0.9 + 0.2*rng.Float64()
+		}
+		g := func(in ...*tape.Var) *tape.Var { return p.F(ops.Mul(in[0], in[1])) }
+		cases = append(cases, tc{p.Name, g, []*tensor.Tensor{x, a}, len(x.Shape()) - 1})
+	}
+	before := inverse.ChunkedLumps()
+	for _, c := range cases {
+		w := tensor.Zeros(c.xs[0].Shape()[c.axis])
+		for k := range w.Data() {
+			w.Data()[k] = 2*rng.Float64() - 1
+		}
+		type result struct {
+			ld    float64
+			g, ga []*tensor.Tensor
+			parts *tensor.Tensor
+			err   error
+		}
+		run := func(cols int) (r result) {
+			defer inverse.SetLogDetGradChunk(cols)()
+			r.ld, r.g, r.err = inverse.LogAbsDetGrad(c.f, c.xs, 0)
+			if r.err == nil {
+				r.parts, r.ga, r.err = inverse.LogAbsDetAlongGrad(c.f, c.xs, 0, c.axis, w)
+			}
+			return r
+		}
+		whole, chunked := run(0), run(3)
+		if whole.err != nil || chunked.err != nil {
+			if (whole.err == nil) != (chunked.err == nil) {
+				t.Errorf("%s: error %v whole, %v chunked", c.name, whole.err, chunked.err)
+			}
+			continue
+		}
+		if chunked.ld != whole.ld || !slices.Equal(chunked.parts.Data(), whole.parts.Data()) {
+			t.Errorf("%s: log-dets differ chunked", c.name)
+		}
+		for j := range c.xs {
+			for _, pair := range [][2]*tensor.Tensor{{chunked.g[j], whole.g[j]}, {chunked.ga[j], whole.ga[j]}} {
+				got, want := pair[0].Data(), pair[1].Data()
+				scale := 1.0
+				for _, v := range want {
+					scale = math.Max(scale, math.Abs(v))
+				}
+				for k := range want {
+					if math.Abs(got[k]-want[k]) > 1e-12*scale {
+						t.Fatalf("%s: ∂/∂input %d [%d]: chunked %.17g, whole %.17g", c.name, j, k, got[k], want[k])
+					}
+				}
+			}
+		}
+	}
+	if n := inverse.ChunkedLumps() - before; n < 4 {
+		t.Errorf("%d lump passes ran chunked, want the residual block's and more", n)
 	}
 }
