@@ -385,16 +385,7 @@ func shapeIs(op tape.Op, in [][]int, want []int) (ok bool) {
 			ok = false
 		}
 	}()
-	got := op.Shape(in)
-	if len(got) != len(want) {
-		return false
-	}
-	for i := range got {
-		if got[i] != want[i] {
-			return false
-		}
-	}
-	return true
+	return tensor.SameShape(op.Shape(in), want)
 }
 
 // runChunked runs the colors (seeds[j], sols[j]) on the chunks of cols

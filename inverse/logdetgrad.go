@@ -38,8 +38,10 @@ var MaxLogDetGradColors = 4096
 //
 // A block diagonal in samples (a batch lump of K×K blocks, a diagonal or
 // Kron step) costs K solves and K second-order passes over the lump's ops;
-// a dense lump one per column (at most MaxLogDetGradColors). A sparse lump
-// is refused (ErrNoLogDetGrad). A batch stored as rows through X·W is
+// a dense lump one per column (at most MaxLogDetGradColors). A batch lump
+// whose samples are the last axis of its values (x of shape [d, B]) runs
+// its passes on chunks of a few hundred samples, which stay in cache,
+// spread over the cores. A sparse lump is refused (ErrNoLogDetGrad). A batch stored as rows through X·W is
 // analyzed batch-minor, as Linearize does (per-sample blocks), and the
 // gradient carried back to f as written.
 //

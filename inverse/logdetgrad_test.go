@@ -198,6 +198,16 @@ func TestLogAbsDetGradSparseRefused(t *testing.T) {
 	}
 }
 
+// withParam returns the composed test program p with a parameter inside,
+// g(x, a) = f(x ⊙ a), and a drawn near 1 (0.9 to 1.1) in x's shape.
+func withParam(rng *rand.Rand, p inversetest.Program, x *tensor.Tensor) (func(in ...*tape.Var) *tape.Var, *tensor.Tensor) {
+	a := tensor.Zeros(x.Shape()...)
+	for k := range a.Data() {
+		a.Data()[k] = 0.9 + 0.2*rng.Float64()
+	}
+	return func(in ...*tape.Var) *tape.Var { return p.F(ops.Mul(in[0], in[1])) }, a
+}
+
 // TestLogAbsDetGradOnInversePrograms gives every composed test program f
 // (every lump kind) a parameter inside, g(x, a) = f(x ⊙ a), so that
 // log|det ∂g/∂x| = log|det J_f(x ⊙ a)| + Σ log|a| depends on a through
@@ -211,11 +221,7 @@ func TestLogAbsDetGradOnInversePrograms(t *testing.T) {
 			if x.Len() > 200 {
 				t.Skipf("n = %d: central differences cost 2n factorizations", x.Len())
 			}
-			a := tensor.Zeros(x.Shape()...)
-			for k := range a.Data() {
-				a.Data()[k] = 0.9 + 0.2*rng.Float64()
-			}
-			g := func(in ...*tape.Var) *tape.Var { return p.F(ops.Mul(in[0], in[1])) }
+			g, a := withParam(rng, p, x)
 			if _, _, err := inverse.LogAbsDetGrad(g, []*tensor.Tensor{x, a}, 0); errors.Is(err, inverse.ErrNoLogDetGrad) {
 				t.Skip(err)
 			}
@@ -439,11 +445,7 @@ func TestLogAbsDetAlongGradOnInversePrograms(t *testing.T) {
 	ran := map[string]bool{}
 	for _, p := range inversetest.Programs() {
 		x := inversetest.Point(p, 5)
-		a := tensor.Zeros(x.Shape()...)
-		for k := range a.Data() {
-			a.Data()[k] = 0.9 + 0.2*rng.Float64()
-		}
-		g := func(in ...*tape.Var) *tape.Var { return p.F(ops.Mul(in[0], in[1])) }
+		g, a := withParam(rng, p, x)
 		xs := []*tensor.Tensor{x, a}
 		axes := []int{0}
 		if r := len(x.Shape()); r > 1 {
@@ -550,11 +552,7 @@ func TestLogAbsDetGradChunked(t *testing.T) {
 	}, []*tensor.Tensor{randT(rng, 1, d, B), randT(rng, 0.4, h, d), randT(rng, 0.4, d, h), randT(rng, 0.5, h, 1)}, 1})
 	for _, p := range inversetest.Programs() {
 		x := inversetest.Point(p, 5)
-		a := tensor.Zeros(x.Shape()...)
-		for k := range a.Data() {
-			a.Data()[k] = 0.9 + 0.2*rng.Float64()
-		}
-		g := func(in ...*tape.Var) *tape.Var { return p.F(ops.Mul(in[0], in[1])) }
+		g, a := withParam(rng, p, x)
 		cases = append(cases, tc{p.Name, g, []*tensor.Tensor{x, a}, len(x.Shape()) - 1})
 	}
 	before := inverse.ChunkedLumps()
