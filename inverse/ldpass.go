@@ -31,7 +31,7 @@ type ldPass struct {
 	B, s0, s1 int
 	sliced    map[int]*tape.Var      // by id
 	vals      map[int]*tensor.Tensor // a sliced value's chunk
-	cvs       map[int]*tensor.Tensor // a sliced value's cotangent on the chunk, added to g.cv by flush
+	cvs       map[int]*tensor.Tensor // a sliced value's cotangent on the chunk, added into g.cv at the chunk's end
 	// cvp: this worker's accumulators of the unsliced values' cotangents,
 	// added to g.cv when the workers are done (nil: g.cv itself).
 	cvp map[int]*tensor.Tensor
@@ -274,12 +274,14 @@ var chunkedLumps atomic.Int64
 // (the tests' small chunks); else chunkCols chooses.
 var ldChunkCols = 0
 
-// chunkable returns the samples B of lump li and the values whose last
-// axis holds them, when the pass can run on chunks of samples: a batch
+// chunkable reports whether the pass of lump li can run on chunks of
+// samples, and returns the chunk's width, setting p.B (the samples) and
+// p.sliced (the values whose last axis holds them). It can for a batch
 // lump whose blocks are the B columns of its values (its killed atoms,
-// created rows and internal ranges whole rows of B), every op of it
-// taking the chunked shapes to the chunked shape (Shape), B large enough
-// for chunks to pay. Else ok is false, and the pass runs on whole values.
+// created rows and masked ranges whole rows of B), every op of it taking
+// the chunk's shapes to the chunk's (Shape), and B large enough for
+// chunks to pay (four of them at least); else the pass runs on whole
+// values.
 func (p *ldPass) chunkable(li int) (cols int, ok bool) {
 	g := p.g
 	lp := &g.an.Lumps[li]
@@ -292,7 +294,7 @@ func (p *ldPass) chunkable(li int) (cols int, ok bool) {
 		return 0, false
 	}
 	B := sh[len(sh)-1]
-	if k := len(lp.Killed); k == 0 || pv.Len()%B != 0 {
+	if B <= 0 || len(lp.Killed) == 0 || pv.Len()%B != 0 {
 		return 0, false
 	}
 	// Rows of B: the killed atoms (their positions j·B + b: block b),
@@ -300,7 +302,7 @@ func (p *ldPass) chunkable(li int) (cols int, ok bool) {
 	whole := func(off, n int) bool { return off%B == 0 && n%B == 0 }
 	for _, pl := range p.places {
 		s := g.varOf(pl.Var).Shape()
-		if !whole(pl.Off, pl.N) || pl.Pos%B != 0 || s[len(s)-1] != B {
+		if len(s) == 0 || !whole(pl.Off, pl.N) || pl.Pos%B != 0 || s[len(s)-1] != B {
 			return 0, false
 		}
 	}
