@@ -175,8 +175,12 @@ type workspace[T tensor.Float] struct {
 	tan []*tensor.Dense[T] // forward: per var id
 	nz  []bool             // forward: per var id, the tangent is not a symbolic zero
 	cot []*tensor.Dense[T] // reverse: per var id
-	ins []*tensor.Dense[T] // scratch for rule arguments
-	ts  []*tensor.Dense[T]
+	// live: reverse, per var id, the cotangent may be nonzero (seeded, or
+	// added to by a node whose own cotangent is live); a node whose output
+	// is not live is skipped.
+	live []bool
+	ins  []*tensor.Dense[T] // scratch for rule arguments
+	ts   []*tensor.Dense[T]
 }
 
 func buffers[T tensor.Float](pl plan, p *tape.Program) []*tensor.Dense[T] {
@@ -209,6 +213,7 @@ func getWS[T tensor.Float](s *Sweeps, idle *Idle[*workspace[T]], forward bool) *
 	}
 	if !forward && w.cot == nil {
 		w.cot = buffers[T](s.rev, s.P)
+		w.live = make([]bool, s.P.NumVars)
 	}
 	return w
 }
@@ -330,12 +335,12 @@ func jvpInto[T tensor.Float](s *Sweeps, idle *Idle[*workspace[T]], r rules[T], r
 // J_iᵀ·cy (res[i] shaped like input i; nil: not wanted). res must not
 // share memory with cy, a value or a constant of the program.
 func (s *Sweeps) VJPInto(res []*tensor.Tensor, cy *tensor.Tensor) {
-	reverse(s, &s.idle, rules64, res, cy, nil)
+	reverse(s, &s.idle, rules64, res, cy, false, nil)
 }
 
 // reverse runs the reverse sweep from the output's cotangent cy, adding
 // seed(id) (nil: none) to each op output's cotangent before its op runs.
-func reverse[T tensor.Float](s *Sweeps, idle *Idle[*workspace[T]], r rules[T], res []*tensor.Dense[T], cy *tensor.Dense[T], seed func(id int) *tensor.Dense[T]) {
+func reverse[T tensor.Float](s *Sweeps, idle *Idle[*workspace[T]], r rules[T], res []*tensor.Dense[T], cy *tensor.Dense[T], cyZero bool, seed func(id int) *tensor.Dense[T]) {
 	p := s.P
 	for _, r := range res {
 		if r != nil {
@@ -356,6 +361,9 @@ func reverse[T tensor.Float](s *Sweeps, idle *Idle[*workspace[T]], r rules[T], r
 		cot[in.ID()] = res[i]
 	}
 	cot[out] = cy
+	live := w.live
+	clear(live)
+	live[out] = !cyZero
 	for j := len(p.Nodes) - 1; j >= 0; j-- {
 		nd := p.Nodes[j]
 		for _, id := range s.rev.zero[j] {
@@ -364,7 +372,11 @@ func reverse[T tensor.Float](s *Sweeps, idle *Idle[*workspace[T]], r rules[T], r
 		if id := nd.Out.ID(); seed != nil && id != out {
 			if sd := seed(id); sd != nil {
 				add(cot[id].Data(), sd.Data())
+				live[id] = true
 			}
+		}
+		if !live[nd.Out.ID()] {
+			continue // a zero cotangent: nothing to carry back
 		}
 		w.ins, w.ts = w.ins[:0], w.ts[:0]
 		any := false
@@ -376,6 +388,7 @@ func reverse[T tensor.Float](s *Sweeps, idle *Idle[*workspace[T]], r rules[T], r
 			}
 			w.ts = append(w.ts, c)
 			any = any || c != nil
+			live[v.ID()] = live[v.ID()] || c != nil
 		}
 		if any {
 			r.vjp(nd, w.ts, w.ins, r.val(nd.Out), cot[nd.Out.ID()])
@@ -416,7 +429,9 @@ func (s *Sweeps) VJPSeedInto(res []*tensor.Tensor, cy *tensor.Tensor, seeds []*t
 	if sd := seed(out); sd != nil {
 		floats.Add(c.Data(), sd.Data())
 	}
-	reverse(s, &s.idle, rules64, res, c, seed)
+	// Without cy, the output's cotangent is zero unless seeded: the nodes
+	// after the last seeded value carry nothing back and are skipped.
+	reverse(s, &s.idle, rules64, res, c, cy == nil && seed(out) == nil, seed)
 	for i, in := range s.Ins {
 		if sd := seed(in.ID()); sd != nil && res[i] != nil && in.ID() != out {
 			floats.Add(res[i].Data(), sd.Data())

@@ -28,7 +28,7 @@ func (s *Sweeps32) JVPInto(res *tensor.Tensor32, dxs ...*tensor.Tensor32) {
 
 // VJPInto is Sweeps.VJPInto in float32.
 func (s *Sweeps32) VJPInto(res []*tensor.Tensor32, cy *tensor.Tensor32) {
-	reverse(s.s, &s.idle, s.r, res, cy, nil)
+	reverse(s.s, &s.idle, s.r, res, cy, false, nil)
 }
 
 // Dense is Sweeps.Dense in float32.
