@@ -244,14 +244,13 @@ func logDetGrad(name string, f func(xs ...*tape.Var) *tape.Var, xs []*tensor.Ten
 	}
 	seeds := make([]*tensor.Tensor, full.NumVars)
 	for id, c := range cv {
-		if c == nil {
+		// A zero accumulator (a bilinear op's operand whose partner had no
+		// tangent) seeds nothing: the sweep back skips what it alone feeds.
+		if c == nil || zero(c) {
 			continue
 		}
 		to, ok := toFull[id]
 		if !ok {
-			if zero(c) {
-				continue
-			}
 			return 0, nil, nil, fmt.Errorf("inverse: %s: value %d has no counterpart in f's recording", name, id)
 		}
 		if seeds[to] == nil {
