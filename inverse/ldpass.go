@@ -35,6 +35,7 @@ type ldPass struct {
 	// cvp: this worker's accumulators of the unsliced values' cotangents,
 	// added to g.cv when the workers are done (nil: g.cv itself).
 	cvp map[int]*tensor.Tensor
+	mu  *sync.Mutex // the workers' lock on g.cv's slots
 
 	// Tangents and their cotangents per value id, kept across colors
 	// (zeroed where a color sets them); on: set in this color. dep: the
@@ -393,33 +394,26 @@ func shapeIs(op tape.Op, in [][]int, want []int) (ok bool) {
 // runChunked runs the colors (seeds[j], sols[j]) on the chunks of cols
 // samples, the chunks spread over the cores, each worker with its own
 // buffers; the sliced values' cotangents go to g.cv chunk by chunk
-// (disjoint columns), the others through each worker's accumulators.
+// (disjoint columns; the first chunk that writes one allocates it), the
+// others through each worker's accumulators. An op's panic in a worker
+// stops the others and is raised again on the caller's goroutine.
 func (p *ldPass) runChunked(cols int, seeds, sols []*tensor.Tensor) {
 	g := p.g
 	B := p.B
-	// g.cv of every sliced value a second-order rule writes, allocated
-	// before the workers write disjoint columns of it.
-	for k := range p.ln {
-		e := &p.ln[k]
-		if e.relabel || e.linear {
-			continue
-		}
-		for _, v := range g.prog.Nodes[e.node].In {
-			if p.sliced[v.ID()] != nil && g.cv[v.ID()] == nil {
-				g.cv[v.ID()] = tensor.Zeros(v.Shape()...)
-			}
-		}
-	}
 	chunkedLumps.Add(1)
 	nchunks := (B + cols - 1) / cols
 	workers := min(runtime.GOMAXPROCS(0), nchunks)
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	ws := make([]*ldPass, workers)
-	var panicked atomic.Value
+	var (
+		mu    sync.Mutex // g.cv's slots, and the first panic
+		first any
+		stop  atomic.Bool
+	)
 	for wi := range workers {
 		q := newLDPass(g, p.ln, p.rows, p.places, p.produced)
-		q.chunked, q.B, q.sliced = true, B, p.sliced
+		q.chunked, q.B, q.sliced, q.mu = true, B, p.sliced, &mu
 		q.vals, q.cvs = map[int]*tensor.Tensor{}, map[int]*tensor.Tensor{}
 		if workers > 1 {
 			q.cvp = map[int]*tensor.Tensor{}
@@ -430,12 +424,17 @@ func (p *ldPass) runChunked(cols int, seeds, sols []*tensor.Tensor) {
 			defer wg.Done()
 			defer func() {
 				if r := recover(); r != nil {
-					panicked.CompareAndSwap(nil, r)
+					mu.Lock()
+					if first == nil {
+						first = r
+					}
+					mu.Unlock()
+					stop.Store(true)
 				}
 			}()
 			for {
 				c := int(next.Add(1)) - 1
-				if c >= nchunks || panicked.Load() != nil {
+				if c >= nchunks || stop.Load() {
 					return
 				}
 				q.runChunk(c*cols, min((c+1)*cols, B), seeds, sols)
@@ -443,8 +442,8 @@ func (p *ldPass) runChunked(cols int, seeds, sols []*tensor.Tensor) {
 		}()
 	}
 	wg.Wait()
-	if r := panicked.Load(); r != nil {
-		panic(r)
+	if first != nil {
+		panic(first) // an op's panic, on the caller's goroutine
 	}
 	for _, q := range ws {
 		for id, t := range q.cvp {
@@ -485,7 +484,15 @@ func (p *ldPass) runChunk(s0, s1 int, seeds, sols []*tensor.Tensor) {
 		p.color(seeds[j], sols[j])
 	}
 	for id, t := range p.cvs {
+		if zero(t) {
+			continue // no rule wrote it (a bilinear op's operand)
+		}
+		p.mu.Lock()
+		if g.cv[id] == nil { // the first chunk to write it allocates it
+			g.cv[id] = tensor.Zeros(p.sliced[id].Shape()...)
+		}
 		d, s := g.cv[id].Data(), t.Data()
+		p.mu.Unlock()
 		for r := range len(s) / w {
 			dr, sr := d[r*p.B+s0:r*p.B+s1], s[r*w:(r+1)*w]
 			for j, v := range sr {

@@ -41,9 +41,9 @@ var MaxLogDetGradColors = 4096
 // a dense lump one per column (at most MaxLogDetGradColors). A batch lump
 // whose samples are the last axis of its values (x of shape [d, B]) runs
 // its passes on chunks of a few hundred samples, which stay in cache,
-// spread over the cores. A sparse lump is refused (ErrNoLogDetGrad). A batch stored as rows through X·W is
-// analyzed batch-minor, as Linearize does (per-sample blocks), and the
-// gradient carried back to f as written.
+// spread over the cores. A sparse lump is refused (ErrNoLogDetGrad). A
+// batch stored as rows through X·W is analyzed batch-minor, as Linearize
+// does (per-sample blocks), and the gradient carried back to f as written.
 //
 // It panics as LinearizeArg does and returns its errors (a *SizeError, a
 // *NonFiniteError), those of the factorization (a singular lump) and

@@ -604,3 +604,38 @@ func TestLogAbsDetGradChunked(t *testing.T) {
 		t.Errorf("%d lump passes ran chunked, want the residual block's and more", n)
 	}
 }
+
+// panicky is tanh whose second-order rule panics, as an op with a bug
+// would.
+type panicky struct{ *ops.Elementwise }
+
+func (panicky) SecondVJP(dst []*tensor.Tensor, in []*tensor.Tensor, out *tensor.Tensor, t []*tensor.Tensor, c *tensor.Tensor) {
+	panic("panicky: second-order rule")
+}
+
+// TestLogAbsDetGradChunkedPanic: an op's panic inside the chunked pass
+// (on a worker goroutine) reaches the caller as the same panic, as it does
+// from the pass on whole values.
+func TestLogAbsDetGradChunkedPanic(t *testing.T) {
+	rng := rand.New(rand.NewPCG(49, 50))
+	const d, h, B = 4, 6, 30
+	xs := []*tensor.Tensor{randT(rng, 1, d, B), randT(rng, 0.4, h, d), randT(rng, 0.4, d, h)}
+	f := func(in ...*tape.Var) *tape.Var {
+		return ops.Add(in[0], ops.MatMul(in[2], tape.Apply(panicky{ops.TanhOp}, ops.MatMul(in[1], in[0]))))
+	}
+	before := inverse.ChunkedLumps()
+	for _, cols := range []int{0, 3} {
+		func() {
+			defer inverse.SetLogDetGradChunk(cols)()
+			defer func() {
+				if r := recover(); r != "panicky: second-order rule" {
+					t.Errorf("chunk %d: recovered %v, want the op's panic", cols, r)
+				}
+			}()
+			inverse.LogAbsDetGrad(f, xs, 0)
+		}()
+	}
+	if inverse.ChunkedLumps() == before {
+		t.Error("the pass did not run chunked")
+	}
+}
