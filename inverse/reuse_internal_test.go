@@ -98,16 +98,7 @@ func TestReuse(t *testing.T) {
 // every product on them panics.
 func TestRelease(t *testing.T) {
 	const n = 200
-	f := func(x *tape.Var) *tape.Var {
-		return ops.Cumsum(ops.LeakyReLU(ops.Add(x, ops.Scale(ops.Sin(x), 0.5)), 0.1))
-	}
-	point := func(s float64) *tensor.Tensor {
-		x := tensor.Zeros(n)
-		for i := range x.Data() {
-			x.Data()[i] = math.Sin(s * float64(i+1))
-		}
-		return x
-	}
+	f, point := cumsumProgram(n)
 	dy := point(0.3)
 	var prev *Linearization
 	var chain []*Linearization
@@ -281,6 +272,22 @@ func TestIJVPBuffersOfAChain(t *testing.T) {
 	}
 }
 
+// cumsumProgram is a step lump (leaky relu of x + sin(x)/2) feeding a
+// running sum, on x of n elements, and its points sin(s·(i+1)).
+func cumsumProgram(n int) (func(*tape.Var) *tape.Var, func(s float64) *tensor.Tensor) {
+	f := func(x *tape.Var) *tape.Var {
+		return ops.Cumsum(ops.LeakyReLU(ops.Add(x, ops.Scale(ops.Sin(x), 0.5)), 0.1))
+	}
+	point := func(s float64) *tensor.Tensor {
+		x := tensor.Zeros(n)
+		for i := range x.Data() {
+			x.Data()[i] = math.Sin(s * float64(i+1))
+		}
+		return x
+	}
+	return f, point
+}
+
 func maxAbsDiff(a, b []float64) float64 {
 	d := 0.0
 	for i := range a {
@@ -295,16 +302,7 @@ func maxAbsDiff(a, b []float64) float64 {
 // extraction's JVP buffer) than one whose predecessor has none.
 func TestFactorizeWithIdleBuffers(t *testing.T) {
 	const n = 20000
-	f := func(x *tape.Var) *tape.Var {
-		return ops.Cumsum(ops.LeakyReLU(ops.Add(x, ops.Scale(ops.Sin(x), 0.5)), 0.1))
-	}
-	point := func(s float64) *tensor.Tensor {
-		x := tensor.Zeros(n)
-		for i := range x.Data() {
-			x.Data()[i] = math.Sin(s * float64(i+1))
-		}
-		return x
-	}
+	f, point := cumsumProgram(n)
 	prepared := func(withIdle bool) uint64 {
 		prev, err := Linearize(f, point(1))
 		if err != nil {
