@@ -368,7 +368,7 @@ func (g *ldGrad) lump(ws *sweep.Workspace[*tensor.Tensor], li int) error {
 				}
 			}
 		}
-		if err := g.x.SolveLumpTMany(ws, li, sols[:len(cs)], seeds[:len(cs)]); err != nil {
+		if err := g.x.SolveLumpT(ws, li, sols[:len(cs)], seeds[:len(cs)]); err != nil {
 			return err
 		}
 		if om != nil {

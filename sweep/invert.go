@@ -123,32 +123,27 @@ func (x *Exec[V]) SolveLump(w *Workspace[V], li int, dst, r V) error {
 	panic(fmt.Sprintf("sweep: SolveLump(%d): a copy or an expansion solves nothing", li))
 }
 
-// SolveLumpT writes into dst the solution w = M⁻ᵀ·s of lump li's block M
-// transposed, s laid out as the solution (LumpPlaces) and w as the
-// residual (LumpRows): M is ∂g/∂K, the created equations' values as
-// functions of the killed atoms, whatever signs the factorized block
-// carries (SolveLump solves with the same M). The gradient of log|det M|
-// needs it: tr(M⁻¹ dM) = Σ over colors of (M⁻ᵀ s_c)ᵀ dM s_c where the
-// inverse's blocks follow M's. The lump must be factorized. dst and s are
-// different vectors of the lengths LumpRows gives.
-func (x *Exec[V]) SolveLumpT(w *Workspace[V], li int, dst, s V) error {
-	return x.SolveLumpTMany(w, li, []V{dst}, []V{s})
-}
-
 // ManySolverT is a Factor that solves with A⁻ᵀ for several right-hand
 // sides at once (a batched LU, reading its factors once for all of them).
 type ManySolverT[V any] interface {
 	SolveTMany(dst, v []V) error
 }
 
-// SolveLumpTMany is SolveLumpT for several vectors: dst[r] = M⁻ᵀ·s[r],
-// each pair as SolveLumpT takes it, through the factor's ManySolverT where
-// it has one. It panics if dst and s differ in length.
-func (x *Exec[V]) SolveLumpTMany(w *Workspace[V], li int, dst, s []V) error {
+// SolveLumpT writes into each dst[r] the solution w = M⁻ᵀ·s[r] of lump
+// li's block M transposed, s[r] laid out as the solution (LumpPlaces) and
+// w as the residual (LumpRows): M is ∂g/∂K, the created equations' values
+// as functions of the killed atoms, whatever signs the factorized block
+// carries (SolveLump solves with the same M). The gradient of log|det M|
+// needs it: tr(M⁻¹ dM) = Σ over colors of (M⁻ᵀ s_c)ᵀ dM s_c where the
+// inverse's blocks follow M's. Several vectors go through the factor's
+// ManySolverT at once where it has one. The lump must be factorized. Each
+// dst[r] and s[r] are different vectors of the lengths LumpRows gives. It
+// panics if dst and s differ in length.
+func (x *Exec[V]) SolveLumpT(w *Workspace[V], li int, dst, s []V) error {
 	p, e := x.P, x.E
 	L := &p.lumps[li]
 	if len(dst) != len(s) {
-		panic(fmt.Sprintf("sweep: SolveLumpTMany(%d) of %d vectors into %d", li, len(s), len(dst)))
+		panic(fmt.Sprintf("sweep: SolveLumpT(%d) of %d vectors into %d", li, len(s), len(dst)))
 	}
 	if L.kind != kStep && L.kind != kSolve {
 		panic(fmt.Sprintf("sweep: SolveLumpT(%d): a copy or an expansion solves nothing", li))
